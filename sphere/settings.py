@@ -1,0 +1,297 @@
+"""The newsletter's settings: `[tool.sphere]` in pyproject.toml, overridden by `SPHERE_*`.
+
+Everything is validated once, at load, into one frozen `Settings` object, and every problem is
+reported at once, each as one line naming the file, the key and what was expected. Precedence is
+resolved in `load_settings` alone: environment, then `[tool.sphere]`, then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sphere.errors import SettingsError, SphereError
+
+PYPROJECT = "pyproject.toml"
+ENV_PREFIX = "SPHERE_"
+
+
+class SettingsErrors(SphereError):
+    """Several settings are wrong; `str()` gives one line per problem."""
+
+    def __init__(self, errors: list[SettingsError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The newsletter's identity, where things live, and how mail goes out."""
+
+    root: Path
+    source: Path  # the pyproject.toml the settings came from (for error messages)
+    name: str
+    tagline: str
+    author: str
+    sender: str  # `from` in pyproject.toml: "Name <address>"
+    reply_to: str
+    contact_email: str
+    website: str
+    phone: str
+    postal_address: str
+    base_url: str  # the web archive's absolute URL, always ending in "/"
+    endpoint_url: str  # where the unsubscribe/subscribe endpoints are served, ending in "/"
+    unsubscribe_mailto: str
+    privacy_url: str
+    list_id: str
+    language: str
+    cadence_months: int
+    why_you_get_this: str
+    blurb_insights: str
+    blurb_roi: str
+    blurb_subscribe: str
+    content_dir: Path
+    templates_dir: Path
+    output_dir: Path
+    store: str  # SPHERE_STORE: a folder, or s3://bucket/prefix
+    site: str  # SPHERE_SITE: where `deploy` puts the archive
+    transport: str  # SPHERE_TRANSPORT: ses, smtp://host:port, or outbox:FOLDER
+    secret: str = field(repr=False)  # SPHERE_SECRET: signs tokens; never in a file
+    send_rate: float  # messages per second (0: ask the transport)
+    send_concurrency: int
+
+    @property
+    def website_label(self) -> str:
+        """The website as people write it, without the scheme: www.jimwigg.com."""
+        return self.website.split("://", 1)[-1].rstrip("/")
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of the sender, for Return-Path and Message-ID domains."""
+        return parseaddr(self.sender)[1]
+
+
+# --- validators: each returns the cleaned value or raises ValueError(what was expected) -------
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value.strip()
+
+
+def _required_text(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise ValueError("expected a non-empty string")
+    return text
+
+
+def _url(value: Any, *, optional: bool = False) -> str:
+    text = _text(value)
+    if optional and not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {text!r}")
+    return text
+
+
+def _base_url(value: Any) -> str:
+    text = _url(value)
+    return text if text.endswith("/") else text + "/"
+
+
+def _mailbox(value: Any, *, optional: bool = False) -> str:
+    text = _text(value)
+    if optional and not text:
+        return ""
+    display, address = parseaddr(text)
+    if "@" not in address or " " in address:
+        raise ValueError(f"expected an address such as 'Name <name@example.org>', got {text!r}")
+    return str(Address(display_name=display, addr_spec=address)) if display else address
+
+
+def _bare_address(value: Any, *, optional: bool = False) -> str:
+    text = _mailbox(value, optional=optional)
+    return parseaddr(text)[1] if text else ""
+
+
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+_LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+$")
+
+
+def _language(value: Any) -> str:
+    text = _required_text(value)
+    if not _LANGUAGE.match(text):
+        raise ValueError(f"expected a language tag such as 'en-GB', got {text!r}")
+    return text
+
+
+def _list_id(value: Any) -> str:
+    text = _required_text(value)
+    if not _LIST_ID.match(text):
+        raise ValueError(
+            f"expected a dotted name such as 'sphere.example.org' (RFC 2919), got {text!r}"
+        )
+    return text
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number of 1 or more, got {value!r}")
+    return value
+
+
+def _rate(value: Any) -> float:
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number of messages per second, got {value!r}") from None
+    if rate < 0:
+        raise ValueError(f"expected 0 (use the transport's own limit) or more, got {value!r}")
+    return rate
+
+
+def _optional(check: Callable[..., Any]) -> Callable[[Any], Any]:
+    return lambda value: check(value, optional=True)
+
+
+# key in [tool.sphere] -> (attribute, validator, default; None means required)
+_FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
+    "name": ("name", _required_text, None),
+    "tagline": ("tagline", _required_text, None),
+    "author": ("author", _required_text, None),
+    "from": ("sender", _mailbox, None),
+    "reply_to": ("reply_to", _optional(_mailbox), ""),
+    "contact_email": ("contact_email", _optional(_bare_address), ""),
+    "website": ("website", _optional(_url), ""),
+    "phone": ("phone", _text, ""),
+    "postal_address": ("postal_address", _required_text, None),
+    "base_url": ("base_url", _base_url, None),
+    "endpoint_url": ("endpoint_url", _base_url, None),
+    "unsubscribe_mailto": ("unsubscribe_mailto", _bare_address, None),
+    "privacy_url": ("privacy_url", _url, None),
+    "list_id": ("list_id", _list_id, None),
+    "language": ("language", _language, "en-GB"),
+    "cadence_months": ("cadence_months", _positive_int, 2),
+    "why_you_get_this": ("why_you_get_this", _required_text, None),
+    "blurb_insights": ("blurb_insights", _text, ""),
+    "blurb_roi": ("blurb_roi", _text, ""),
+    "blurb_subscribe": ("blurb_subscribe", _text, ""),
+    "content_dir": ("content_dir", _required_text, "content"),
+    "templates_dir": ("templates_dir", _required_text, "templates"),
+    "output_dir": ("output_dir", _required_text, "dist"),
+    "send_rate": ("send_rate", _rate, 0),
+    "send_concurrency": ("send_concurrency", _positive_int, 4),
+}
+
+# What differs per environment, or is secret, comes from the environment only.
+_ENV_ONLY: dict[str, tuple[str, Any]] = {
+    "store": ("SPHERE_STORE", ".sphere/store"),
+    "site": ("SPHERE_SITE", ".sphere/site"),
+    "transport": ("SPHERE_TRANSPORT", "outbox:.sphere/outbox"),
+    "secret": ("SPHERE_SECRET", ""),
+}
+_PATH_KEYS = ("content_dir", "templates_dir", "output_dir")
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` whose pyproject.toml has a `[tool.sphere]` table."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PYPROJECT
+        if candidate.is_file() and "[tool.sphere]" in candidate.read_text(encoding="utf-8"):
+            return folder
+    raise SettingsError(
+        f"no {PYPROJECT} with a [tool.sphere] table in {here} or above; "
+        "run sphere inside a newsletter project, or pass --root"
+    )
+
+
+def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, merge and validate the settings of the project at (or above) `root`."""
+    env = os.environ if env is None else env
+    root = find_root(root)
+    source = root / PYPROJECT
+    text = source.read_text(encoding="utf-8")
+    try:
+        table = tomllib.loads(text).get("tool", {}).get("sphere", {})
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"not valid TOML: {error}", path=source) from None
+
+    errors: list[SettingsError] = []
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in _FILE_KEYS:
+            hint = (
+                " (secrets and per-environment settings belong in SPHERE_* variables)"
+                if (key in _ENV_ONLY)
+                else ""
+            )
+            errors.append(_error(source, text, key, f"unknown key [tool.sphere].{key}{hint}"))
+    for key, (attribute, check, default) in _FILE_KEYS.items():
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in env:
+            raw, where = env[env_name], f"environment variable {env_name}"
+        elif key in table:
+            raw, where = table[key], f"[tool.sphere].{key}"
+        elif default is not None:
+            raw, where = default, f"default of {key}"
+        else:
+            errors.append(_error(source, text, None, f"missing required key [tool.sphere].{key}"))
+            continue
+        try:
+            values[attribute] = check(raw)
+        except ValueError as problem:
+            located = key if where.startswith("[tool.sphere]") else None
+            errors.append(_error(source, text, located, f"{where}: {problem}"))
+    for attribute, (env_name, default) in _ENV_ONLY.items():
+        values[attribute] = env.get(env_name, default).strip()
+    if errors:
+        raise SettingsErrors(errors)
+    for key in _PATH_KEYS:
+        values[key] = (root / values[key]).resolve()
+    return Settings(root=root, source=source, **values)
+
+
+def _error(source: Path, text: str, key: str | None, message: str) -> SettingsError:
+    """A SettingsError at the key's line in pyproject.toml (the table's line if it is absent)."""
+    line = _line_of(text, key) if key else _line_of_table(text)
+    return SettingsError(message, path=source, line=line)
+
+
+def _line_of_table(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() == "[tool.sphere]":
+            return number
+    return None
+
+
+def _line_of(text: str, key: str) -> int | None:
+    start = _line_of_table(text) or 0
+    pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+    for number, line in enumerate(text.splitlines()[start:], start=start + 1):
+        if line.startswith("["):
+            break
+        if pattern.match(line):
+            return number
+    return start or None
+
+
+def setting_names() -> list[str]:
+    """Every `[tool.sphere]` key and environment variable, for docs and their test."""
+    return [*_FILE_KEYS, *(name for name, _ in _ENV_ONLY.values())]
+
+
+assert {f.name for f in fields(Settings)} >= {a for a, _, _ in _FILE_KEYS.values()}  # noqa: S101

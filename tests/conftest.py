@@ -1,0 +1,5 @@
+"""Shared fixtures. Fixtures that start real servers live in their own modules, listed here."""
+
+from __future__ import annotations
+
+pytest_plugins = ["fixtures_project"]
