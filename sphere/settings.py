@@ -74,6 +74,11 @@ class Settings:
         return self.website.split("://", 1)[-1].rstrip("/")
 
     @property
+    def sender_name(self) -> str:
+        """Who the mail is from, as the footer names them (the author if `from` has no name)."""
+        return parseaddr(self.sender)[0] or self.author
+
+    @property
     def sender_address(self) -> str:
         """The bare address of the sender, for Return-Path and Message-ID domains."""
         return parseaddr(self.sender)[1]

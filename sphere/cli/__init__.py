@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="sphere",
-    help="Publish the Sphere newsletter: build, check, preview and send issues from a git repository.",
+    help="Publish the Sphere newsletter: build, check, preview and send issues from git.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # tracebacks only with --debug, and never with locals

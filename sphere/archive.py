@@ -1,0 +1,109 @@
+"""The web archive: an index, a page per issue, an Atom feed, a sitemap and a 404 page.
+
+Pages link to each other and to their stylesheet and images by relative URLs, so the archive
+works at any base URL (a sub-path included) and straight from the folder. Only the canonical
+and Open Graph URLs, the feed and the sitemap are absolute, as those formats require.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from sphere.content import Issue
+from sphere.markup import rebase_images
+from sphere.render import RenderedIssue, archive_url, template_error
+from sphere.settings import Settings
+
+STATIC = "static"
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    issue: Issue
+    url: str
+    html: str
+
+
+@dataclass(frozen=True)
+class SitemapPage:
+    url: str
+    date: Any = None
+
+
+def write_archive(
+    settings: Settings, env: jinja2.Environment, rendered: Sequence[RenderedIssue], site: Path
+) -> list[Path]:
+    """Write the whole archive for `rendered` (newest first) into the empty folder `site`."""
+    written: list[Path] = []
+
+    def page(name: str, template: str, root: str, canonical: str, **context: Any) -> None:
+        path = site / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            text = env.get_template(template).render(
+                site=settings, root=root, canonical=canonical, **context
+            )
+        except jinja2.TemplateError as error:
+            raise template_error(error, settings.templates_dir, template) from None
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    issues = [item.issue for item in rendered]
+    page("index.html", "web/index.html.j2", "", settings.base_url, issues=issues)
+    for index, item in enumerate(rendered):
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
+        body = Markup(rebase_images(item.body.html, item.body.images, "../../"))  # noqa: S704
+        page(
+            f"issues/{item.issue.slug}/index.html",
+            "web/issue.html.j2",
+            "../../",
+            archive_url(settings, item.issue),
+            issue=item.issue,
+            body=body,
+            cover=item.cover,
+            newer=newer,
+            older=older,
+        )
+    # The 404 page is served at any depth, so it links from the site's root path.
+    page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, settings.base_url)
+    entries = [
+        FeedEntry(
+            issue=item.issue,
+            url=archive_url(settings, item.issue),
+            html=rebase_images(item.body.html, item.body.images, settings.base_url),
+        )
+        for item in rendered
+    ]
+    updated = max((item.issue.date for item in rendered), default=dt.date.today())
+    page("feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated)
+    pages = [SitemapPage(settings.base_url, updated)] + [
+        SitemapPage(entry.url, entry.issue.date) for entry in entries
+    ]
+    page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
+    written += copy_assets(settings, rendered, site)
+    return written
+
+
+def copy_assets(settings: Settings, rendered: Sequence[RenderedIssue], site: Path) -> list[Path]:
+    """The theme's static files, and the images the published issues use (drafts' stay out)."""
+    written = []
+    static = settings.templates_dir / STATIC
+    if static.is_dir():
+        shutil.copytree(static, site / STATIC)
+        written += [p for p in (site / STATIC).rglob("*") if p.is_file()]
+    for image in {image.src for item in rendered for image in item.images}:
+        target = site / image
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(settings.content_dir / image, target)
+        written.append(target)
+    return written

@@ -1,0 +1,114 @@
+"""`sphere build`: every issue rendered into email files and the web archive, all or nothing.
+
+The build writes into a fresh temporary folder beside the output and swaps it in only when
+everything succeeded, so a broken issue leaves the previous `dist/` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sphere.archive import write_archive
+from sphere.content import load_issues
+from sphere.errors import SphereError, display_path
+from sphere.mail import UNSUBSCRIBE_URL, Recipient
+from sphere.render import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PREVIEW_RECIPIENT_ADDRESS = "preview@sphere.invalid"
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote, for the CLI to report."""
+
+    out: Path
+    issues: list[str] = field(default_factory=list)  # slugs, newest first
+    files: list[Path] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = display_path(self.out)
+        count = len(self.issues)
+        lines = [f"built {count} issue{'s' if count != 1 else ''} into {out}/"]
+        lines += [f"  {out}/email/{slug}.html, .txt, .eml" for slug in self.issues]
+        site_files = sum(1 for f in self.files if "site" in f.relative_to(self.out).parts[:1])
+        lines.append(f"  {out}/site/ ({site_files} files; open {out}/site/index.html)")
+        return lines
+
+
+def preview_recipient(settings: Settings) -> Recipient:
+    """The reader a preview is addressed to, with a visibly fake personal link."""
+    return Recipient(
+        address=PREVIEW_RECIPIENT_ADDRESS,
+        name="Preview Reader",
+        unsubscribe_url=preview_unsubscribe_url(settings),
+        unsubscribe_mailto=f"mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20PREVIEW",
+    )
+
+
+def render_issues(
+    settings: Settings, *, drafts: bool = False
+) -> tuple[Renderer, list[RenderedIssue]]:
+    """Load and render every issue (newest first); raises at the first broken one."""
+    renderer = Renderer(settings)
+    issues = load_issues(settings.content_dir, drafts=drafts)
+    return renderer, [renderer.render(issue) for issue in issues]
+
+
+def build_all(settings: Settings, *, out: Path | None = None, drafts: bool = False) -> BuildReport:
+    """Render everything into `out` (default: the `output_dir` setting), replacing it whole."""
+    out = (out or settings.output_dir).resolve()
+    renderer, rendered = render_issues(settings, drafts=drafts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        files = write_emails(settings, rendered, staging / "email")
+        files += write_archive(settings, renderer.env, rendered, staging / "site")
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report = BuildReport(out=out, issues=[item.issue.slug for item in rendered])
+    report.files = [out / f.relative_to(staging) for f in files]
+    log.info("built %d issues into %s", len(rendered), out)
+    return report
+
+
+def write_emails(settings: Settings, rendered: Sequence[RenderedIssue], folder: Path) -> list[Path]:
+    """Each issue's email as the preview reader gets it: .html, .txt and the whole .eml."""
+    folder.mkdir(parents=True)
+    reader = preview_recipient(settings)
+    values = {UNSUBSCRIBE_URL: reader.unsubscribe_url}
+    written = []
+    for item in rendered:
+        text, html = item.message.preview(values)
+        slug = item.issue.slug
+        for suffix, data in ((".html", html), (".txt", text)):
+            path = folder / f"{slug}{suffix}"
+            path.write_text(data, encoding="utf-8")
+            written.append(path)
+        eml = folder / f"{slug}.eml"
+        eml.write_bytes(item.message.render(reader))
+        written.append(eml)
+    return written
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace `out` by `staging` with renames, so `out` is never half-written."""
+    if out.exists() and not out.is_dir():
+        raise SphereError(f"{display_path(out)} exists and is not a folder; choose another --out")
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,192 @@
+"""Issues on disk: one Markdown file with YAML front matter per issue, under content/issues/.
+
+Loading validates everything a later stage relies on, so a broken file is reported as
+`file:line: error: message` before anything is rendered or written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from sphere.errors import ContentError
+
+Status = Literal["draft", "ready"]
+STATUSES: tuple[Status, ...] = ("draft", "ready")
+KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
+REQUIRED_KEYS = ("title", "date", "summary")
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issue:
+    """One newsletter issue as the author wrote it."""
+
+    path: Path
+    slug: str
+    title: str
+    date: dt.date
+    summary: str
+    subject: str
+    status: Status
+    image: str | None
+    body: str  # the Markdown below the front matter
+    body_line: int  # the file's line number of the body's first line
+    key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> its line
+    extra_keys: tuple[str, ...] = ()  # keys sphere does not know (reported by `sphere check`)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    def line_of(self, key: str) -> int:
+        """The line of a front-matter key, or the file's first line when the key is absent."""
+        return self.key_lines.get(key, 1)
+
+
+def issue_files(content_dir: Path) -> list[Path]:
+    """Every issue file, sorted by name (which starts with the date)."""
+    return sorted((content_dir / "issues").glob("*.md"))
+
+
+def load_issues(content_dir: Path, *, drafts: bool = False) -> list[Issue]:
+    """Load every issue, newest first; drafts only when asked. Slugs must be unique."""
+    issues = [load_issue(path) for path in issue_files(content_dir)]
+    check_unique_slugs(issues)
+    chosen = [issue for issue in issues if drafts or not issue.is_draft]
+    return sorted(chosen, key=lambda issue: (issue.date, issue.slug), reverse=True)
+
+
+def check_unique_slugs(issues: Iterable[Issue]) -> None:
+    seen: dict[str, Issue] = {}
+    for issue in issues:
+        if issue.slug in seen:
+            raise ContentError(
+                f"slug {issue.slug!r} is already used by {seen[issue.slug].path.name}",
+                path=issue.path,
+                line=issue.key_lines.get("slug", 1),
+            )
+        seen[issue.slug] = issue
+
+
+def load_issue(path: Path) -> Issue:
+    """Parse one issue file, or raise ContentError at the offending line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(f"not UTF-8 text ({error.reason})", path=path) from None
+    except OSError as error:
+        raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    front, body, body_line = split_front_matter(text, path)
+    data, key_lines = parse_front_matter(front, path)
+    return _issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+
+
+def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
+    """Split `---` front matter from the body; the body's first line number comes third."""
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise ContentError(
+            "missing front matter: the file must start with a '---' line", path=path, line=1
+        )
+    for index, line in enumerate(lines[1:], start=1):
+        if line.rstrip() in ("---", "..."):
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), index + 2
+    raise ContentError("front matter is not closed: add a '---' line after it", path=path, line=1)
+
+
+def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse the YAML mapping and note each key's line (front matter starts on line 2)."""
+    try:
+        node = yaml.compose(front, Loader=yaml.SafeLoader)
+        data = yaml.load(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ContentError(
+            f"front matter is not valid YAML: {problem}", path=path, line=line
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | type(None)):
+        raise ContentError("front matter must be a mapping of keys to values", path=path, line=2)
+    key_lines = {}
+    for key_node, _ in node.value if node is not None else []:
+        key_lines[str(key_node.value)] = key_node.start_mark.line + 2
+    return data, key_lines
+
+
+def _issue_from(
+    data: dict[str, Any], key_lines: dict[str, int], *, path: Path, body: str, body_line: int
+) -> Issue:
+    def fail(key: str, message: str) -> ContentError:
+        return ContentError(message, path=path, line=key_lines.get(key, 1))
+
+    for key in REQUIRED_KEYS:
+        if key not in data or data[key] in (None, ""):
+            raise fail(key, f"missing '{key}' in the front matter")
+    title = _one_line(data, "title", fail)
+    summary = _one_line(data, "summary", fail)
+    subject = _one_line(data, "subject", fail) if data.get("subject") else title
+    status = data.get("status", "draft")
+    if status not in STATUSES:
+        raise fail("status", f"'status' must be draft or ready, got {status!r}")
+    image = data.get("image")
+    if image is not None and not isinstance(image, str):
+        raise fail("image", f"'image' must be a path such as images/cover.png, got {image!r}")
+    slug = data.get("slug") or _DATE_PREFIX.sub("", path.stem)
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise fail(
+            "slug", f"slug {slug!r} must be lowercase words joined by hyphens (rename the file)"
+        )
+    if not body.strip():
+        raise ContentError(
+            "the issue has no text below its front matter", path=path, line=body_line
+        )
+    return Issue(
+        path=path,
+        slug=slug,
+        title=title,
+        date=_date(data.get("date"), fail),
+        summary=summary,
+        subject=subject,
+        status=status,
+        image=image,
+        body=body,
+        body_line=body_line,
+        key_lines=key_lines,
+        extra_keys=tuple(key for key in data if key not in KNOWN_KEYS),
+    )
+
+
+def _one_line(data: dict[str, Any], key: str, fail: Any) -> str:
+    value = data[key]
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise fail(key, f"'{key}' must be text, got {type(value).__name__}")
+    text = " ".join(str(value).split())
+    if not text:
+        raise fail(key, f"'{key}' must not be empty")
+    return text
+
+
+def _date(value: Any, fail: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise fail("date", f"'date' must be YYYY-MM-DD, got {str(value)!r}")

@@ -1,0 +1,182 @@
+"""Markdown to HTML: the issue's body, rendered once and adapted for the archive and the email.
+
+Python-Markdown renders the body with the extensions a writer expects. A tree processor checks
+every image as it goes (the file exists, it is a PNG or JPEG, and it gets its pixel size), so a
+missing image is a content error at its line rather than a broken picture in 5,000 inboxes. The
+email then needs what no stylesheet can give it (Gmail drops `<style>` for some accounts):
+`inline_styles` writes each element's style into the element itself.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from sphere.content import Issue
+from sphere.errors import ContentError
+from sphere.images import image_size
+
+EXTENSIONS = ["footnotes", "tables", "attr_list", "smarty", "sane_lists", "def_list", "abbr"]
+EXTENSION_CONFIGS = {
+    # British English: ‘single’ quotes inside “double”; the footnote back-link must not be an
+    # emoji, which some mail clients draw in colour.
+    "smarty": {"smart_angled_quotes": False},
+    "footnotes": {"BACKLINK_TEXT": "↩&#xFE0E;", "SEPARATOR": "-"},
+}
+EMAIL_CONTENT_WIDTH = 552  # 600 px wide email minus 24 px padding on each side
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class Image:
+    """A local image the body uses, relative to content/ (as published with the archive)."""
+
+    src: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Body:
+    """The issue's body as HTML, with the local images and links it refers to."""
+
+    html: str  # image src relative to content/, e.g. "images/chart.png"
+    images: tuple[Image, ...]
+    links: tuple[str, ...]
+
+
+class _Collect(Treeprocessor):  # type: ignore[misc]  # Markdown ships no types
+    """Checks and sizes images, collects links; runs after inline patterns."""
+
+    def __init__(self, md: markdown.Markdown, renderer: MarkdownRenderer):
+        super().__init__(md)
+        self.renderer = renderer
+
+    def run(self, root: ET.Element) -> None:
+        for element in root.iter():
+            if element.tag == "img":
+                self.renderer.on_image(element)
+            elif element.tag == "a" and element.get("href"):
+                self.renderer.links.append(element.get("href", ""))
+
+
+class _CollectExtension(Extension):  # type: ignore[misc]
+    def __init__(self, renderer: MarkdownRenderer):
+        super().__init__()
+        self.renderer = renderer
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        md.treeprocessors.register(_Collect(md, self.renderer), "sphere_collect", 0)
+
+
+class MarkdownRenderer:
+    """One configured Markdown converter, reused for every issue (building it costs ms)."""
+
+    def __init__(self, content_dir: Path):
+        self.content_dir = content_dir
+        self.images: list[Image] = []
+        self.links: list[str] = []
+        self._issue: Issue | None = None
+        self._md = markdown.Markdown(
+            extensions=[*EXTENSIONS, _CollectExtension(self)],
+            extension_configs=EXTENSION_CONFIGS,
+            output_format="html",
+        )
+
+    def render(self, issue: Issue) -> Body:
+        """The body of `issue` as HTML; ContentError for a missing or unusable image."""
+        self._issue, self.images, self.links = issue, [], []
+        self._md.reset()
+        html = self._md.convert(issue.body)
+        return Body(html=html, images=tuple(self.images), links=tuple(self.links))
+
+    def on_image(self, element: ET.Element) -> None:
+        src = element.get("src", "")
+        if not src or urlsplit(src).scheme or src.startswith(("/", "//")):
+            return  # remote images are `sphere check`'s business, not the build's
+        image = self.local_image(src)
+        element.set("src", image.src)
+        if not element.get("width"):
+            width = min(image.width, EMAIL_CONTENT_WIDTH)
+            element.set("width", str(width))
+            element.set("height", str(round(image.height * width / image.width)))
+        self.images.append(image)
+
+    def local_image(self, src: str, *, key: str | None = None) -> Image:
+        """Resolve an image path against content/, and read its size."""
+        issue = self._issue
+        assert issue is not None  # noqa: S101 (only called while rendering an issue)
+        line = issue.line_of(key) if key else _line_of(issue, src)
+        relative = src.removeprefix("./").removeprefix("../")
+        path = (self.content_dir / relative).resolve()
+        if not path.is_relative_to(self.content_dir.resolve()):
+            raise ContentError(f"image {src!r} is outside content/", path=issue.path, line=line)
+        if not path.is_file():
+            raise ContentError(
+                f"image {src!r} not found (looked for {path})", path=issue.path, line=line
+            )
+        size = image_size(path) if path.suffix.lower() in IMAGE_TYPES else None
+        if size is None:
+            raise ContentError(
+                f"image {src!r} is not a PNG or JPEG file", path=issue.path, line=line
+            )
+        return Image(
+            src=path.relative_to(self.content_dir.resolve()).as_posix(),
+            width=size[0],
+            height=size[1],
+        )
+
+    def cover(self, issue: Issue) -> Image | None:
+        """The front matter's `image`, checked like the body's images."""
+        if not issue.image:
+            return None
+        self._issue = issue
+        return self.local_image(issue.image, key="image")
+
+
+def _line_of(issue: Issue, needle: str) -> int:
+    for offset, line in enumerate(issue.body.splitlines()):
+        if needle in line:
+            return issue.body_line + offset
+    return issue.body_line
+
+
+# --- the email's inline styles -------------------------------------------------------------
+
+_START_TAG = re.compile(r"<([a-z][a-z0-9]*)(\s[^<>]*?)?(/?)>")
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+
+
+def inline_styles(html: str, styles: Mapping[str, str]) -> str:
+    """Give every start tag named in `styles` that style inline, before any style it has.
+
+    The author's own style (from `{style="..."}` in Markdown) comes last, so it wins.
+    """
+
+    def restyle(match: re.Match[str]) -> str:
+        tag, attributes, close = match.group(1), match.group(2) or "", match.group(3)
+        style = styles.get(tag)
+        if not style:
+            return match.group(0)
+        own = _STYLE_ATTR.search(attributes)
+        if own:
+            attributes = _STYLE_ATTR.sub("", attributes, count=1)
+            style = f"{style};{own.group(1)}"
+        return f'<{tag}{attributes} style="{style}"{close}>'
+
+    return _START_TAG.sub(restyle, html)
+
+
+def rebase_images(html: str, images: tuple[Image, ...], prefix: str) -> str:
+    """Point the body's local images at `prefix` + their path (absolute for email)."""
+    for image in {image.src for image in images}:
+        html = html.replace(f'src="{image}"', f'src="{prefix}{image}"')
+    return html

@@ -1,0 +1,238 @@
+"""Templates to email: Jinja2 renders MJML and text, mjml-python turns the MJML into HTML.
+
+`Renderer` holds everything built once per run (the Jinja environment, the theme, the Markdown
+converter) and renders one issue at a time into an `RenderedIssue`: the body HTML for the
+archive, the email HTML and text with per-recipient placeholders, and the MIME template that
+personalises them cheaply. Template mistakes become `RenderError`s at the template's line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import mjml
+from markupsafe import Markup
+
+from sphere.content import Issue
+from sphere.errors import ContentError, RenderError
+from sphere.mail import UNSUBSCRIBE_URL, MessageTemplate
+from sphere.markup import Body, Image, MarkdownRenderer, inline_styles, rebase_images
+from sphere.plaintext import html_to_text, wrap
+from sphere.settings import Settings
+
+EMAIL_TEMPLATE = "email/issue.mjml.j2"
+TEXT_TEMPLATE = "email/issue.txt.j2"
+THEME = "email/theme.toml"
+
+
+@dataclass(frozen=True)
+class RenderedIssue:
+    """Everything rendered from one issue, once."""
+
+    issue: Issue
+    body: Body  # archive HTML; image paths relative to content/
+    cover: Image | None
+    email_html: str  # with placeholders such as mail.UNSUBSCRIBE_URL
+    email_text: str
+    message: MessageTemplate
+
+    @property
+    def images(self) -> tuple[Image, ...]:
+        return (*self.body.images, *([self.cover] if self.cover else []))
+
+
+def archive_url(settings: Settings, issue: Issue) -> str:
+    """The absolute URL of the issue's page in the web archive."""
+    return f"{settings.base_url}issues/{issue.slug}/"
+
+
+def preview_unsubscribe_url(settings: Settings) -> str:
+    """What a preview shows where each reader's own unsubscribe link will be."""
+    return f"{settings.endpoint_url}unsubscribe?t=PREVIEW-PERSONAL-LINK"
+
+
+class Renderer:
+    """Renders issues with one set of templates; build it once per run."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.env = make_environment(settings.templates_dir)
+        self.theme = load_theme(settings.templates_dir)
+        self.markdown = MarkdownRenderer(settings.content_dir)
+        self.email_template = self._template(EMAIL_TEMPLATE)
+        self.text_template = self._template(TEXT_TEMPLATE)
+
+    def _template(self, name: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.settings.templates_dir, name) from None
+
+    def render(self, issue: Issue) -> RenderedIssue:
+        """Render one issue into its email (HTML, text, MIME template) and archive body."""
+        issue = self.expand_variables(issue)
+        body = self.markdown.render(issue)
+        cover = self.markdown.cover(issue)
+        context = self.context(issue)
+        email_body = inline_styles(body.html, self.theme["inline"])
+        email_body = rebase_images(email_body, body.images, self.settings.base_url)
+        mjml_source = self._fill(
+            self.email_template, EMAIL_TEMPLATE, body=Markup(email_body), **context
+        )
+        html = to_html(mjml_source, issue)
+        plain = html_to_text(body.html)
+        text = self._fill(
+            self.text_template,
+            TEXT_TEMPLATE,
+            body=plain.text,
+            references=plain.references,
+            **context,
+        )
+        text = _tidy_text(text)
+        message = MessageTemplate.build(
+            sender=self.settings.sender,
+            reply_to=self.settings.reply_to,
+            subject=issue.subject,
+            list_id=self.settings.list_id,
+            list_name=self.settings.name,
+            text=text,
+            html_body=html,
+            language=self.settings.language,
+        )
+        return RenderedIssue(issue, body, cover, html, text, message)
+
+    def context(self, issue: Issue) -> dict[str, Any]:
+        return {
+            "site": self.settings,
+            "issue": issue,
+            "theme": self.theme,
+            "archive_url": archive_url(self.settings, issue),
+            "unsubscribe_url": UNSUBSCRIBE_URL,
+        }
+
+    def _fill(self, template: jinja2.Template, name: str, **context: Any) -> str:
+        try:
+            return template.render(**context)
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.settings.templates_dir, name) from None
+
+    def expand_variables(self, issue: Issue) -> Issue:
+        """Let the author write `{{ site.phone }}` in an issue; most issues skip this."""
+        if "{{" not in issue.body and "{%" not in issue.body:
+            return issue
+        try:
+            template = self.env.from_string(issue.body)
+            body = template.render(site=self.settings, issue=issue)
+        except jinja2.TemplateError as error:
+            line = getattr(error, "lineno", None) or _template_line(error, "<template>") or 1
+            raise ContentError(
+                f"template variable: {_message(error)}",
+                path=issue.path,
+                line=issue.body_line + line - 1,
+            ) from None
+        return Issue(**{**issue.__dict__, "body": body})
+
+
+def make_environment(templates_dir: Path) -> jinja2.Environment:
+    """Jinja2 for the theme: unknown variables are errors, HTML and XML are autoescaped."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2", "mjml.j2", "xml.j2", "html", "xml"),
+            default_for_string=False,  # an issue's body is Markdown, escaped by Markdown
+        ),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(longdate=longdate, tel=tel, wrap=wrap, isodate=isodate)
+    return env
+
+
+def load_theme(templates_dir: Path) -> dict[str, Any]:
+    path = templates_dir / THEME
+    try:
+        theme = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RenderError("theme file not found", path=path) from None
+    except tomllib.TOMLDecodeError as error:
+        raise RenderError(f"not valid TOML: {error}", path=path) from None
+    for table in ("colors", "fonts", "inline"):
+        if not isinstance(theme.get(table), dict):
+            raise RenderError(f"missing table [{table}]", path=path)
+    return theme
+
+
+def to_html(mjml_source: str, issue: Issue) -> str:
+    """MJML to email HTML, with no web-font links (the email asks nothing of a third party)."""
+    try:
+        return str(mjml.mjml2html(mjml_source, fonts={}))
+    except ValueError as error:
+        raise RenderError(
+            f"the email's MJML did not parse ({error}); look for raw HTML in the issue "
+            f"or a broken tag in templates/{EMAIL_TEMPLATE}",
+            path=issue.path,
+            line=issue.body_line,
+        ) from None
+
+
+def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) -> RenderError:
+    """A Jinja error as `template:line: error: message`."""
+    if isinstance(error, jinja2.TemplateNotFound):
+        return RenderError(f"template {error.name!r} not found", path=templates_dir / name)
+    line = getattr(error, "lineno", None) or _template_line(error, name)
+    template_name = getattr(error, "name", None) or name
+    return RenderError(_message(error), path=templates_dir / template_name, line=line)
+
+
+def _message(error: jinja2.TemplateError) -> str:
+    text = str(error.message or error)
+    if isinstance(error, jinja2.UndefinedError):
+        return f"undefined template variable: {text}"
+    return text
+
+
+def _template_line(error: BaseException, name: str) -> int | None:
+    """The line Jinja was rendering when it failed, from the traceback it rewrites."""
+    line = None
+    traceback = error.__traceback__ or sys.exc_info()[2]
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(name) or filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def longdate(value: dt.date) -> str:
+    """1 December 2026: the British form, no locale needed."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def isodate(value: dt.date) -> str:
+    """Midnight UTC of the date, as RFC 3339 (Atom and sitemaps want a time)."""
+    return f"{value.isoformat()}T00:00:00Z"
+
+
+def tel(value: str) -> str:
+    """A phone number as a tel: URI: +44 (0)7747 624560 -> +447747624560."""
+    return re.sub(r"[^\d+]", "", value.replace("(0)", ""))
+
+
+def _tidy_text(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row, one final newline."""
+    lines = [line.rstrip() for line in text.splitlines()]
+    tidy: list[str] = []
+    for line in lines:
+        if line or (tidy and tidy[-1]):
+            tidy.append(line)
+    return "\n".join(tidy).strip("\n") + "\n"
