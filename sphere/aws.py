@@ -1,0 +1,30 @@
+"""The one place boto3 clients are made.
+
+boto3 is imported here, inside `client`, and nowhere at module level: `sphere --help` must not
+pay for it. Credentials, region and endpoint come from boto3's standard chain, so a local
+stand-in (moto) needs only `AWS_ENDPOINT_URL`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphere.errors import StoreUnavailable
+
+
+def client(service: str, *, max_pool_connections: int = 16) -> Any:
+    """A boto3 client for `service` with standard retries and bounded timeouts."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 5},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=max_pool_connections,
+    )
+    try:
+        return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    except BotoCoreError as error:  # no region, a broken profile, ...
+        raise StoreUnavailable(f"cannot set up the AWS {service} client: {error}") from None

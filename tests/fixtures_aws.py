@@ -1,0 +1,96 @@
+"""A real S3 stand-in: moto in server mode on a loopback port, reached by boto3 over HTTP.
+
+`moto_server()` is also used by benchmarks/subscribers.py. The server runs in its own process,
+so test processes (and the workers they start) talk to it exactly as they would to AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-2",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start `moto.server` on 127.0.0.1 and a free port; yield its URL; stop it."""
+    port = _free_port()
+    env = {**os.environ, **AWS_TEST_ENV, **(extra_env or {})}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/moto-api/", timeout=1):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The URL of one moto server shared by the whole test session."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 (in this process and in any it starts) at the moto server."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    return moto_endpoint
+
+
+@pytest.fixture
+def s3_bucket(aws: str) -> str:
+    """A new, empty bucket on the moto server."""
+    from sphere import aws as sphere_aws
+
+    name = f"sphere-test-{secrets.token_hex(6)}"
+    sphere_aws.client("s3").create_bucket(
+        Bucket=name,
+        CreateBucketConfiguration={"LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]},
+    )
+    return name
+
+
+@pytest.fixture
+def s3_url(s3_bucket: str) -> str:
+    """SPHERE_STORE for a fresh bucket, with a prefix (the store must keep to it)."""
+    return f"s3://{s3_bucket}/newsletter"
