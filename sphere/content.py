@@ -26,6 +26,16 @@ _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, leaving dates as text so that `_date` can say what is wrong."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class Issue:
     """One newsletter issue as the author wrote it."""
@@ -46,6 +56,12 @@ class Issue:
     @property
     def is_draft(self) -> bool:
         return self.status == "draft"
+
+    @property
+    def text_line(self) -> int:
+        """The line of the body's first non-blank line."""
+        blank = len(self.body) - len(self.body.lstrip("\n"))
+        return self.body_line + blank
 
     def line_of(self, key: str) -> int:
         """The line of a front-matter key, or the file's first line when the key is absent."""
@@ -107,8 +123,12 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML mapping and note each key's line (front matter starts on line 2)."""
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.load(front, Loader=yaml.SafeLoader)
+        loader = _Loader(front)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

@@ -30,6 +30,7 @@ from sphere.settings import Settings
 EMAIL_TEMPLATE = "email/issue.mjml.j2"
 TEXT_TEMPLATE = "email/issue.txt.j2"
 THEME = "email/theme.toml"
+_CONTEXT_NAMES = {"Settings": "site", "Issue": "issue"}  # class -> its name in templates
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ class Renderer:
         mjml_source = self._fill(
             self.email_template, EMAIL_TEMPLATE, body=Markup(email_body), **context
         )
-        html = to_html(mjml_source, issue)
+        try:
+            html = to_html(mjml_source)
+        except ValueError as error:
+            raise self._mjml_error(error, issue, context) from None
         plain = html_to_text(body.html)
         text = self._fill(
             self.text_template,
@@ -107,6 +111,19 @@ class Renderer:
             language=self.settings.language,
         )
         return RenderedIssue(issue, body, cover, html, text, message)
+
+    def _mjml_error(self, error: ValueError, issue: Issue, context: dict[str, Any]) -> RenderError:
+        """Blame the issue's raw HTML if the template alone parses, else the template."""
+        try:
+            to_html(self._fill(self.email_template, EMAIL_TEMPLATE, body="", **context))
+        except ValueError:
+            path = self.settings.templates_dir / EMAIL_TEMPLATE
+            return RenderError(f"MJML did not parse: {error}", path=path)
+        return RenderError(
+            f"the email's MJML did not parse ({error}): look for unbalanced raw HTML in the issue",
+            path=issue.path,
+            line=issue.text_line,
+        )
 
     def context(self, issue: Issue) -> dict[str, Any]:
         return {
@@ -133,7 +150,7 @@ class Renderer:
         except jinja2.TemplateError as error:
             line = getattr(error, "lineno", None) or _template_line(error, "<template>") or 1
             raise ContentError(
-                f"template variable: {_message(error)}",
+                _message(error),
                 path=issue.path,
                 line=issue.body_line + line - 1,
             ) from None
@@ -172,17 +189,12 @@ def load_theme(templates_dir: Path) -> dict[str, Any]:
     return theme
 
 
-def to_html(mjml_source: str, issue: Issue) -> str:
-    """MJML to email HTML, with no web-font links (the email asks nothing of a third party)."""
-    try:
-        return str(mjml.mjml2html(mjml_source, fonts={}))
-    except ValueError as error:
-        raise RenderError(
-            f"the email's MJML did not parse ({error}); look for raw HTML in the issue "
-            f"or a broken tag in templates/{EMAIL_TEMPLATE}",
-            path=issue.path,
-            line=issue.body_line,
-        ) from None
+def to_html(mjml_source: str) -> str:
+    """MJML to email HTML, with no web-font links (the email asks nothing of a third party).
+
+    mjml-python raises ValueError when the MJML does not parse.
+    """
+    return str(mjml.mjml2html(mjml_source, fonts={}))
 
 
 def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) -> RenderError:
@@ -197,6 +209,10 @@ def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) 
 def _message(error: jinja2.TemplateError) -> str:
     text = str(error.message or error)
     if isinstance(error, jinja2.UndefinedError):
+        named = re.match(r"'[\w.]*?(\w+) object' has no attribute '(\w+)'", text)
+        if named:
+            owner = _CONTEXT_NAMES.get(named.group(1), named.group(1))
+            return f"undefined template variable {owner}.{named.group(2)}"
         return f"undefined template variable: {text}"
     return text
 

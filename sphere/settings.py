@@ -259,8 +259,10 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
         try:
             values[attribute] = check(raw)
         except ValueError as problem:
-            located = key if where.startswith("[tool.sphere]") else None
-            errors.append(_error(source, text, located, f"{where}: {problem}"))
+            if where.startswith("environment"):
+                errors.append(SettingsError(f"{where}: {problem}"))
+            else:
+                errors.append(_error(source, text, key, f"{where}: {problem}"))
     for attribute, (env_name, default) in _ENV_ONLY.items():
         values[attribute] = env.get(env_name, default).strip()
     if errors:

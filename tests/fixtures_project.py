@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,8 +24,78 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         shutil.copy(REPO / name, tmp_path / name)
     for name in ("content", "templates"):
         shutil.copytree(REPO / name, tmp_path / name)
-    for key in list(__import__("os").environ):
+    for key in list(os.environ):
         if key.startswith("SPHERE_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+SEED_ISSUE = "content/issues/2026-12-01-hard-sell-or-soft-sell.md"
+
+
+def write_issue(
+    root: Path, name: str, *, body: str = "Some text.\n", **front: object
+) -> Path:
+    """Write content/issues/NAME.md with the given front matter (sensible defaults)."""
+    fields = {"title": "A test issue", "date": "2026-10-01", "summary": "A summary.", "status": "ready"}
+    fields.update({key: value for key, value in front.items()})
+    lines = ["---"]
+    lines += [f"{key}: {value}" for key, value in fields.items() if value is not None]
+    lines += ["---", "", body]
+    path = root / "content" / "issues" / f"{name}.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    """A valid, tiny PNG of the given size (one grey colour), made without an imaging library."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes: to prove a failed build changed nothing."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@dataclass
+class Result:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def sphere(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run the `sphere` CLI in this process, through the same `main()` the console script uses."""
+    from sphere.cli import main
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["sphere", *args])
+        try:
+            main()
+            status = 0
+        except SystemExit as exit_:
+            status = exit_.code if isinstance(exit_.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(status, captured.out, captured.err)
+
+    return run

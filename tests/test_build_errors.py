@@ -1,0 +1,138 @@
+"""A broken issue, template or setting: one line naming the place, exit 1, dist/ untouched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fixtures_project import SEED_ISSUE, Result, snapshot, write_issue
+
+ISSUE = "content/issues/2026-11-01-broken.md"
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# (what breaks, how to break it, the exact error line)
+BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
+    (
+        "bad YAML",
+        lambda p: write_issue(p, "2026-11-01-broken", title="[unclosed"),
+        f"{ISSUE}:3: error: front matter is not valid YAML: expected ',' or ']', but got ':'",
+    ),
+    (
+        "missing title",
+        lambda p: write_issue(p, "2026-11-01-broken", title=None),
+        f"{ISSUE}:1: error: missing 'title' in the front matter",
+    ),
+    (
+        "invalid date",
+        lambda p: write_issue(p, "2026-11-01-broken", date="26/11/2026"),
+        f"{ISSUE}:3: error: 'date' must be YYYY-MM-DD, got '26/11/2026'",
+    ),
+    (
+        "impossible date",
+        lambda p: write_issue(p, "2026-11-01-broken", date="2026-02-30"),
+        f"{ISSUE}:3: error: 'date' must be YYYY-MM-DD, got '2026-02-30'",
+    ),
+    (
+        "bad status",
+        lambda p: write_issue(p, "2026-11-01-broken", status="sent"),
+        f"{ISSUE}:5: error: 'status' must be draft or ready, got 'sent'",
+    ),
+    (
+        "no front matter",
+        lambda p: (p / ISSUE).write_text("# Just text\n", encoding="utf-8"),
+        f"{ISSUE}:1: error: missing front matter: the file must start with a '---' line",
+    ),
+    (
+        "unknown variable in the issue",
+        lambda p: write_issue(p, "2026-11-01-broken", body="Call {{ site.fone }} now.\n"),
+        f"{ISSUE}:8: error: undefined template variable site.fone",
+    ),
+    (
+        "missing image",
+        lambda p: write_issue(p, "2026-11-01-broken", body="Text.\n\n![A chart](images/chart.png)\n"),
+        f"{ISSUE}:10: error: image 'images/chart.png' not found",
+    ),
+    (
+        "MJML broken by the issue's raw HTML",
+        lambda p: write_issue(p, "2026-11-01-broken", body="<div><mj-section>\n"),
+        f"{ISSUE}:8: error: the email's MJML did not parse (unexpected end of stream in root template): "
+        "look for unbalanced raw HTML in the issue",
+    ),
+    (
+        "unknown variable in a template",
+        lambda p: _replace(p / "templates/email/issue.mjml.j2", "{{ issue.title }}</h1>", "{{ issue.titel }}</h1>"),
+        "templates/email/issue.mjml.j2:49: error: undefined template variable issue.titel",
+    ),
+    (
+        "template that does not parse",
+        lambda p: _replace(p / "templates/web/index.html.j2", "{% endif %}", "{% endiff %}"),
+        "templates/web/index.html.j2:10: error: Encountered unknown tag 'endiff'.",
+    ),
+    (
+        "MJML broken by the template",
+        lambda p: _replace(p / "templates/email/issue.mjml.j2", "<mj-body ", "<mj-body <"),
+        "templates/email/issue.mjml.j2: error: MJML did not parse: unable to parse next template in root template",
+    ),
+    (
+        "duplicate slug",
+        lambda p: write_issue(p, "2026-10-01-hard-sell-or-soft-sell"),
+        "content/issues/2026-12-01-hard-sell-or-soft-sell.md:1: error: slug 'hard-sell-or-soft-sell' "
+        "is already used by 2026-10-01-hard-sell-or-soft-sell.md",
+    ),
+    (
+        "bad setting",
+        lambda p: _replace(p / "pyproject.toml", 'list_id = "sphere.jimwigg.com"', "list_id = 5"),
+        "pyproject.toml:",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "breakage", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_broken_input_gives_one_line_and_leaves_dist_intact(
+    project: Path, sphere: Callable[..., Result], what: str, breakage: Callable[[Path], None], expected: str
+) -> None:
+    first = sphere("build")
+    assert first.status == 0, first.err
+    before = snapshot(project / "dist")
+
+    breakage(project)
+    result = sphere("build")
+
+    assert result.status == 1
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith(expected), lines[0]
+    assert "Traceback" not in result.err
+    assert snapshot(project / "dist") == before
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".dist")) == []
+
+
+def test_the_real_command_prints_no_traceback(project: Path) -> None:
+    (project / SEED_ISSUE).write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "sphere", "build"], capture_output=True, text=True, cwd=project, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"{SEED_ISSUE}:3: error: front matter is not valid YAML: "
+        "expected the node content, but found '<stream end>'\n"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_debug_shows_the_traceback(project: Path, sphere: Callable[..., Result]) -> None:
+    (project / SEED_ISSUE).write_text("no front matter\n", encoding="utf-8")
+    from sphere.errors import ContentError
+
+    with pytest.raises(ContentError):
+        sphere("--debug", "build")
