@@ -79,3 +79,7 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+class SubscriberError(LocatedError):
+    """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""

@@ -2,9 +2,179 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
+if TYPE_CHECKING:
+    from sphere.imports import ImportReport
+    from sphere.subscribers import SubscriberList
+
 subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+STATUSES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
+
+
+def _list() -> SubscriberList:
+    from sphere.cli import load
+    from sphere.subscribers import open_list
+
+    return open_list(load())
+
+
+@subscribers_app.command()
+def add(
+    email: Annotated[str, typer.Argument(help="The address to subscribe.")],
+    name: Annotated[str, typer.Option(help="The person's name.")] = "",
+) -> None:
+    """Subscribe an address (consent recorded as given through the CLI)."""
+    outcome = _list().add(email, name=name)
+    record = outcome.subscriber
+    messages = {
+        "added": f"added {outcome.email}",
+        "already": f"{outcome.email} is already on the list ({record and record.status})",
+        "suppressed": f"{outcome.email} is {record and record.status}: not re-subscribed "
+        "(only the person can subscribe again, by confirming)",
+        "erased": f"{outcome.email} was erased at their request: not added "
+        "(only the person can subscribe again, through the form)",
+    }
+    print(messages[outcome.result])
+
+
+@subscribers_app.command()
+def remove(email: Annotated[str, typer.Argument(help="The address to unsubscribe.")]) -> None:
+    """Unsubscribe an address (it stays on the list as unsubscribed, so no import adds it back)."""
+    outcome = _list().remove(email)
+    if outcome.result == "already":
+        print(f"{outcome.email} is already unsubscribed")
+    else:
+        print(f"unsubscribed {outcome.email}")
+
+
+@subscribers_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A CSV: Mailchimp, Substack, or 'email,name'.")],
+    dry_run: Annotated[bool, typer.Option(help="Check and count, write nothing.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Import subscribers from a CSV file; rejected rows are listed as file:line: reason."""
+    from sphere.imports import import_file
+
+    subscribers = _list()
+    if as_json or not sys.stderr.isatty():
+        report = import_file(subscribers, file, dry_run=dry_run)
+    else:
+        report = _with_progress(
+            lambda p: import_file(subscribers, file, dry_run=dry_run, progress=p)
+        )
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in _summary(report):
+            print(line)
+
+
+def _with_progress(run: Any) -> ImportReport:
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage.capitalize(), total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report: ImportReport = run(progress)
+    return report
+
+
+def _summary(report: ImportReport) -> list[str]:
+    lines = [str(error) for error in report.rejected]
+    verb = "would import" if report.dry_run else "imported"
+    lines.append(f"{verb} {report.file} ({report.format}):")
+    counts = [
+        ("added", report.added),
+        ("marked as suppressed", report.suppressed),
+        ("already there", report.already),
+        ("skipped as suppressed", report.skipped_suppressed),
+        ("skipped as erased", report.skipped_erased),
+        ("rejected", len(report.rejected)),
+    ]
+    lines.extend(
+        f"  {label}: {count}" for label, count in counts if count or label != "marked as suppressed"
+    )
+    return lines
+
+
+@subscribers_app.command()
+def export(
+    file: Annotated[
+        Path | None, typer.Argument(help="Where to write (default: standard output).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+) -> None:
+    """Export every subscriber with status and consent record."""
+    from sphere.subscribers import export as write
+
+    records = _list().all()
+    if file is None:
+        write(records, sys.stdout, format=format)
+        return
+    with file.open("w", encoding="utf-8", newline="") as out:
+        count = write(records, out, format=format)
+    print(f"exported {count} subscribers to {file}", file=sys.stderr)
+
+
+@subscribers_app.command("list")
+def list_(
+    status: Annotated[
+        str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """List subscribers: address, status and name, one a line."""
+    if status is not None and status not in STATUSES:
+        raise typer.BadParameter(f"expected one of {', '.join(STATUSES)}", param_hint="--status")
+    records = _list().all(status=status)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in records], ensure_ascii=False, indent=1))
+        return
+    sys.stdout.write("".join(f"{r.email}\t{r.status}\t{r.name}\n" for r in records))
+
+
+@subscribers_app.command()
+def count(as_json: Json = False) -> None:
+    """Count subscribers by status."""
+    counts = _list().counts()
+    if as_json:
+        print(json.dumps({**counts, "total": sum(counts.values())}))
+        return
+    for status, number in counts.items():
+        print(f"{status}: {number}")
+    print(f"total: {sum(counts.values())}")
+
+
+@subscribers_app.command()
+def compact() -> None:
+    """Fold recent changes into the snapshot (safe to run at any time, and alongside writers)."""
+    report = _list().compact()
+    print(
+        f"folded {report.folded} changes; {report.subscribers} subscribers; "
+        f"{report.left} recent changes left for next time"
+    )
+
+
+@subscribers_app.command()
+def erase(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
+    """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
+    report = _list().erase(email)
+    found = "erased their record" if report.found else "they were not on the list"
+    print(f"erased: {found}; {report.rewritten + report.removed} change objects cleaned")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,305 @@
+"""Importing subscribers from CSV: Mailchimp and Substack exports, or a plain `email,name` file.
+
+The file is checked whole before anything is written: an encoding error or a missing email
+column stops the import with nothing changed. Row problems only reject their row; the rest is
+imported. What is written goes in batches, one change object per batch, and an import decides
+nothing the fold would not: re-importing a file, or finishing an interrupted import by running
+it again, adds only what is not there yet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sphere.errors import SubscriberError
+from sphere.subscribers import SUPPRESSED, SubscriberList, clean_name, creation_event
+from sphere.subscribers import normalise_email as _normalise
+
+MAX_BYTES = 40 * 1024 * 1024  # a 100,000-row Mailchimp export is about 35 MB
+
+# Mailchimp's consent evidence, kept with each subscriber it came with.
+_MAILCHIMP_EVIDENCE = ("OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "LAST_CHANGED")
+_SUBSTACK_MARKERS = {"active_subscription", "email_disabled", "subscription_created_at", "plan"}
+_EMAIL_COLUMNS = ("email", "email address", "e-mail", "email_address", "mail")
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(slots=True)
+class Row:
+    """One subscriber as the file gives it, before validation."""
+
+    line: int
+    email: str
+    name: str = ""
+    status: str = "subscribed"  # or a suppressed status, from a suppression export
+    consent_at: str = ""
+    evidence: dict[str, str] | None = None
+
+
+@dataclass
+class Parsed:
+    """A CSV file read whole: its detected format, its rows, and the rows it rejected."""
+
+    format: str
+    rows: list[Row]
+    rejected: list[SubscriberError] = field(default_factory=list)
+
+
+def read_csv(path: Path) -> Parsed:
+    """Read and recognise a subscriber CSV, or raise SubscriberError for the whole file."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SubscriberError(
+                f"the file is {size / 2**20:.1f} MB, more than the {MAX_BYTES // 2**20} MB an "
+                "import takes; split it into smaller files (importing each is safe to repeat)",
+                path=path,
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise SubscriberError(f"cannot read the file: {error.strerror}", path=path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise SubscriberError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8 "
+            "(Excel: 'CSV UTF-8') and import it again",
+            path=path,
+            line=line,
+        ) from None
+    if not text.strip():
+        raise SubscriberError(
+            "the file is empty: expected a header such as 'email,name'", path=path
+        )
+    first = text.lstrip().split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+        while not any(cell.strip() for cell in header):
+            header = next(reader)
+    except StopIteration:
+        raise SubscriberError("the file is empty", path=path) from None
+    except csv.Error as error:
+        raise SubscriberError(f"not a readable CSV file: {error}", path=path, line=1) from None
+    return _rows(path, reader, header)
+
+
+def _rows(path: Path, reader: Any, header: list[str]) -> Parsed:
+    names = [cell.strip().lower() for cell in header]
+    if "@" in "".join(header) and not any(n in _EMAIL_COLUMNS for n in names):
+        make = _plain([])  # no header: the first line is already a subscriber
+        parsed = Parsed("plain", [])
+        _add(parsed, path, make, header, reader.line_num)
+    else:
+        make = _detect(path, header, names)
+        parsed = Parsed(make.__doc__ or "csv", [])
+    start = reader.line_num
+    try:
+        for cells in reader:
+            _add(parsed, path, make, cells, start + 1)
+            start = reader.line_num
+    except csv.Error as error:
+        raise SubscriberError(
+            f"not a readable CSV file: {error}", path=path, line=start + 1
+        ) from None
+    return parsed
+
+
+def _add(
+    parsed: Parsed, path: Path, make: Callable[[list[str], int], Row], cells: list[str], line: int
+) -> None:
+    if not any(cell.strip() for cell in cells):
+        return
+    row = make(cells, line)
+    if not row.email.strip():
+        parsed.rejected.append(SubscriberError("no address in this row", path=path, line=line))
+    else:
+        parsed.rows.append(row)
+
+
+def _detect(path: Path, header: list[str], names: list[str]) -> Callable[[list[str], int], Row]:
+    columns = {name: index for index, name in reversed(list(enumerate(names)))}
+    if "email address" in columns:
+        return _mailchimp(header, columns)
+    email = next((columns[n] for n in _EMAIL_COLUMNS if n in columns), None)
+    if email is None:
+        shown = ", ".join(repr(cell) for cell in header[:8])
+        raise SubscriberError(
+            f"no email column: expected 'email' (a plain file), 'Email Address' (Mailchimp) or "
+            f"'email' (Substack); found {shown}",
+            path=path,
+            line=1,
+        )
+    if _SUBSTACK_MARKERS & set(columns):
+        return _substack(columns, email)
+    return _plain(
+        [
+            email,
+            columns.get("name", -1),
+            columns.get("first name", columns.get("first_name", -1)),
+            columns.get("last name", columns.get("last_name", -1)),
+        ]
+    )
+
+
+def _cell(cells: list[str], index: int) -> str:
+    return cells[index].strip() if 0 <= index < len(cells) else ""
+
+
+def _plain(indexes: list[int]) -> Callable[[list[str], int], Row]:
+    email, name, first, last = indexes or [0, 1, -1, -1]
+
+    def make(cells: list[str], line: int) -> Row:
+        """plain"""
+        full = _cell(cells, name) or " ".join(
+            filter(None, (_cell(cells, first), _cell(cells, last)))
+        )
+        return Row(line, _cell(cells, email), full)
+
+    return make
+
+
+def _mailchimp(header: list[str], columns: dict[str, int]) -> Callable[[list[str], int], Row]:
+    upper = {cell.strip().upper(): index for index, cell in enumerate(header)}
+    status = "unsubscribed" if "UNSUB_TIME" in upper else "bounced" if "CLEAN_TIME" in upper else ""
+    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == "unsubscribed" else ("CLEAN_TIME",)
+    kept = [(name, upper[name]) for name in (*_MAILCHIMP_EVIDENCE, *extra) if name in upper]
+    email, first, last = (
+        columns["email address"],
+        columns.get("first name", -1),
+        columns.get("last name", -1),
+    )
+
+    def make(cells: list[str], line: int) -> Row:
+        evidence = {name: value for name, index in kept if (value := _cell(cells, index))}
+        name = " ".join(filter(None, (_cell(cells, first), _cell(cells, last))))
+        when = evidence.get("CONFIRM_TIME") or evidence.get("OPTIN_TIME") or ""
+        return Row(line, _cell(cells, email), name, status or "subscribed", when, evidence or None)
+
+    make.__doc__ = f"mailchimp {status}".strip() if status else "mailchimp"
+    return make
+
+
+def _substack(columns: dict[str, int], email: int) -> Callable[[list[str], int], Row]:
+    created = columns.get("created_at", columns.get("subscription_created_at", -1))
+    disabled, name = columns.get("email_disabled", -1), columns.get("name", -1)
+
+    def make(cells: list[str], line: int) -> Row:
+        """substack"""
+        when = _cell(cells, created)
+        off = _cell(cells, disabled).lower() in ("true", "1", "yes")
+        evidence = {"created_at": when} if when else None
+        return Row(
+            line,
+            _cell(cells, email),
+            _cell(cells, name),
+            "unsubscribed" if off else "subscribed",
+            when,
+            evidence,
+        )
+
+    return make
+
+
+# --- importing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with --dry-run, would do)."""
+
+    file: str
+    format: str
+    dry_run: bool = False
+    added: int = 0
+    suppressed: int = 0  # addresses from a suppression export now marked unsubscribed/bounced
+    already: int = 0
+    skipped_suppressed: int = 0  # unsubscribed, bounced or complained here: not re-subscribed
+    skipped_erased: int = 0  # erased at the person's request: kept off the list
+    rejected: list[SubscriberError] = field(default_factory=list)
+    changes: int = 0  # change objects written
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report for --json: counts, and each rejected row as file, line and reason."""
+        data = {k: v for k, v in vars(self).items() if k != "rejected"}
+        data["rejected"] = [
+            {"file": str(e.path), "line": e.line, "reason": e.message} for e in self.rejected
+        ]
+        return data
+
+
+def import_file(
+    subscribers: SubscriberList,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a CSV file into the list: valid rows go in, the others are reported."""
+    parsed = read_csv(path)
+    report = ImportReport(str(path), parsed.format, dry_run=dry_run, rejected=parsed.rejected)
+    fold = subscribers.read()[0]
+    now = subscribers.now()
+    source = f"{parsed.format} import of {path.name}"
+    seen: dict[str, int] = {}
+    events: list[dict[str, Any]] = []
+    for count, row in enumerate(parsed.rows, start=1):
+        if progress and count % 5000 == 0:
+            progress("checking", count, len(parsed.rows))
+        try:
+            address, name = _normalise(row.email), clean_name(row.name)
+        except ValueError as error:
+            report.rejected.append(SubscriberError(str(error), path=path, line=row.line))
+            continue
+        if address in seen:
+            message = f"{address} is already on line {seen[address]}"
+            report.rejected.append(SubscriberError(message, path=path, line=row.line))
+            continue
+        seen[address] = row.line
+        record = fold.records.get(address)
+        suppressing = row.status in SUPPRESSED
+        if record is None and fold.is_erased(address):
+            report.skipped_erased += 1
+            continue
+        if record is not None and record.status in SUPPRESSED:
+            if suppressing:
+                report.already += 1
+            else:
+                report.skipped_suppressed += 1
+            continue
+        if record is not None and not suppressing:
+            report.already += 1
+            continue
+        if suppressing:
+            report.suppressed += 1
+        else:
+            report.added += 1
+        consent = (row.consent_at or now, "import", source)
+        op = "suppress" if suppressing else "add"
+        events.append(
+            creation_event(
+                op,
+                address,
+                at=now,
+                status=row.status,
+                name=name,
+                consent=consent,
+                evidence=row.evidence,
+            )
+        )
+    report.rejected.sort(key=lambda e: e.line or 0)
+    if not dry_run:
+        for start in range(0, len(events), subscribers.batch):
+            subscribers.append(events[start : start + subscribers.batch])
+            report.changes += 1
+            if progress:
+                progress("writing", min(start + subscribers.batch, len(events)), len(events))
+    return report
