@@ -34,11 +34,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 SEED_ISSUE = "content/issues/2026-12-01-hard-sell-or-soft-sell.md"
 
 
-def write_issue(
-    root: Path, name: str, *, body: str = "Some text.\n", **front: object
-) -> Path:
+def write_issue(root: Path, name: str, *, body: str = "Some text.\n", **front: object) -> Path:
     """Write content/issues/NAME.md with the given front matter (sensible defaults)."""
-    fields = {"title": "A test issue", "date": "2026-10-01", "summary": "A summary.", "status": "ready"}
+    fields = {
+        "title": "A test issue",
+        "date": "2026-10-01",
+        "summary": "A summary.",
+        "status": "ready",
+    }
     fields.update({key: value for key, value in front.items()})
     lines = ["---"]
     lines += [f"{key}: {value}" for key, value in fields.items() if value is not None]
@@ -54,7 +57,9 @@ def png_bytes(width: int, height: int) -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     raw = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
@@ -83,7 +88,9 @@ class Result:
 
 
 @pytest.fixture
-def sphere(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def sphere(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     """Run the `sphere` CLI in this process, through the same `main()` the console script uses."""
     from sphere.cli import main
 
@@ -99,3 +106,11 @@ def sphere(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
         return Result(status, captured.out, captured.err)
 
     return run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/ from the current output (review with `git diff tests/golden`).",
+    )

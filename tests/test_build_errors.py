@@ -58,7 +58,9 @@ BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     (
         "missing image",
-        lambda p: write_issue(p, "2026-11-01-broken", body="Text.\n\n![A chart](images/chart.png)\n"),
+        lambda p: write_issue(
+            p, "2026-11-01-broken", body="Text.\n\n![A chart](images/chart.png)\n"
+        ),
         f"{ISSUE}:10: error: image 'images/chart.png' not found",
     ),
     (
@@ -69,7 +71,9 @@ BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
     ),
     (
         "unknown variable in a template",
-        lambda p: _replace(p / "templates/email/issue.mjml.j2", "{{ issue.title }}</h1>", "{{ issue.titel }}</h1>"),
+        lambda p: _replace(
+            p / "templates/email/issue.mjml.j2", "{{ issue.title }}</h1>", "{{ issue.titel }}</h1>"
+        ),
         "templates/email/issue.mjml.j2:49: error: undefined template variable issue.titel",
     ),
     (
@@ -98,7 +102,11 @@ BROKEN: list[tuple[str, Callable[[Path], None], str]] = [
 
 @pytest.mark.parametrize(("what", "breakage", "expected"), BROKEN, ids=[b[0] for b in BROKEN])
 def test_broken_input_gives_one_line_and_leaves_dist_intact(
-    project: Path, sphere: Callable[..., Result], what: str, breakage: Callable[[Path], None], expected: str
+    project: Path,
+    sphere: Callable[..., Result],
+    what: str,
+    breakage: Callable[[Path], None],
+    expected: str,
 ) -> None:
     first = sphere("build")
     assert first.status == 0, first.err
@@ -120,7 +128,11 @@ def test_broken_input_gives_one_line_and_leaves_dist_intact(
 def test_the_real_command_prints_no_traceback(project: Path) -> None:
     (project / SEED_ISSUE).write_text("---\ntitle: [\n---\n", encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "sphere", "build"], capture_output=True, text=True, cwd=project, check=False
+        [sys.executable, "-m", "sphere", "build"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        check=False,
     )
     assert done.returncode == 1
     assert done.stderr == (

@@ -54,13 +54,33 @@ def test_environment_overrides_the_file(project: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("base_url", '"ftp://x"', "[tool.sphere].base_url: expected an absolute http(s) URL, got 'ftp://x'"),
+        (
+            "base_url",
+            '"ftp://x"',
+            "[tool.sphere].base_url: expected an absolute http(s) URL, got 'ftp://x'",
+        ),
         ("list_id", "5", "[tool.sphere].list_id: expected a string, got int"),
-        ("language", '"English"', "[tool.sphere].language: expected a language tag such as 'en-GB', got 'English'"),
-        ("cadence_months", "0", "[tool.sphere].cadence_months: expected a whole number of 1 or more, got 0"),
-        ("from", '"not an address"', "[tool.sphere].from: expected an address such as 'Name <name@example.org>', got 'not an address'"),
+        (
+            "language",
+            '"English"',
+            "[tool.sphere].language: expected a language tag such as 'en-GB', got 'English'",
+        ),
+        (
+            "cadence_months",
+            "0",
+            "[tool.sphere].cadence_months: expected a whole number of 1 or more, got 0",
+        ),
+        (
+            "from",
+            '"not an address"',
+            "[tool.sphere].from: expected an address such as 'Name <name@example.org>', got 'not an address'",
+        ),
         ("titel", '"typo"', "unknown key [tool.sphere].titel"),
-        ("secret", '"hunter2"', "unknown key [tool.sphere].secret (secrets and per-environment settings belong in SPHERE_* variables)"),
+        (
+            "secret",
+            '"hunter2"',
+            "unknown key [tool.sphere].secret (secrets and per-environment settings belong in SPHERE_* variables)",
+        ),
     ],
 )
 def test_a_bad_setting_names_file_line_key_and_expectation(
@@ -86,7 +106,9 @@ def test_a_missing_required_key_is_named(project: Path) -> None:
     path = project / "pyproject.toml"
     text = path.read_text(encoding="utf-8")
     path.write_text("\n".join(l for l in text.splitlines() if not l.startswith("postal_address")))
-    with pytest.raises(SettingsErrors, match=r"missing required key \[tool.sphere\].postal_address"):
+    with pytest.raises(
+        SettingsErrors, match=r"missing required key \[tool.sphere\].postal_address"
+    ):
         load_settings(project, env={})
 
 

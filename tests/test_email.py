@@ -1,0 +1,178 @@
+"""The email an issue becomes: the .eml's structure and headers, its HTML and its text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import pytest
+from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
+
+SLUG = "hard-sell-or-soft-sell"
+SINGLE_HEADERS = [
+    "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe",
+    "List-Unsubscribe-Post", "List-Id", "MIME-Version", "Content-Type",
+]  # fmt: skip
+
+
+@pytest.fixture
+def built(project: Path, sphere: Callable[..., Result]) -> Path:
+    result = sphere("build")
+    assert result.status == 0, result.err
+    return project / "dist"
+
+
+def _eml(built: Path) -> EmailMessage:
+    message = message_from_bytes((built / "email" / f"{SLUG}.eml").read_bytes(), policy=SMTP)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _article_paragraphs(project: Path) -> list[str]:
+    """The seed article's text, paragraph by paragraph, as a reader sees it."""
+    body = (project / SEED_ISSUE).read_text(encoding="utf-8").split("---", 2)[2]
+    blocks = [block.replace("\n- ", "\n\n- ") for block in body.split("\n\n")]
+    paragraphs = [" ".join(p.replace("> ", "").split()) for p in "\n\n".join(blocks).split("\n\n")]
+    return [p.removeprefix("- ") for p in paragraphs if p]
+
+
+def test_the_eml_is_two_alternatives_text_first(built: Path) -> None:
+    message = _eml(built)
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    for part in parts:
+        assert part.get_content_charset() == "utf-8"
+        assert part["Content-Transfer-Encoding"] in ("quoted-printable", "base64")
+
+
+def test_each_header_appears_exactly_once(built: Path, project: Path) -> None:
+    message = _eml(built)
+    for name in SINGLE_HEADERS:
+        assert len(message.get_all(name) or []) == 1, name
+    assert message["Subject"] == "To Hard Sell or to Soft Sell? That is the Question"
+    assert message["From"] == "Jim Wigg <newsletter@jimwigg.com>"
+    assert message["List-Id"] == "Sphere <sphere.jimwigg.com>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = [u.strip(" <>") for u in str(message["List-Unsubscribe"]).split(",")]
+    assert https.startswith("https://www.jimwigg.com/sphere/api/unsubscribe?t=")
+    assert mailto.startswith("mailto:unsubscribe@jimwigg.com")
+    assert re.fullmatch(r"<[0-9a-f]{32}@jimwigg\.com>", message["Message-ID"])
+
+
+def test_no_line_is_over_998_characters(built: Path) -> None:
+    raw = (built / "email" / f"{SLUG}.eml").read_bytes()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
+
+
+def test_the_html_holds_the_whole_article(built: Path, project: Path) -> None:
+    html = _eml(built).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text_of_html = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    for paragraph in _article_paragraphs(project):
+        assert " ".join(paragraph.split()) in text_of_html.replace(" ,", ","), paragraph
+    assert len(html.encode("utf-8")) < 102 * 1024
+
+
+def test_the_html_is_accessible_dark_mode_ready_and_self_contained(built: Path) -> None:
+    html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
+    assert '<html lang="en-GB"' in html
+    assert '<meta name="color-scheme" content="light dark"' in html
+    assert "prefers-color-scheme: dark" in html
+    assert "Salespeople hunting for the ‘killer’ opening line" in html  # the preheader
+    assert "fonts.googleapis" not in html and "@import" not in html
+    hosts = set(re.findall(r'(?:src|href)="https?://([^/"]+)', html))
+    assert hosts <= {"www.jimwigg.com"}, hosts
+
+
+def test_every_body_element_carries_its_style_inline(built: Path) -> None:
+    html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
+    for tag in ("p", "ul", "li", "blockquote", "h1", "a"):
+        tags = re.findall(rf"<{tag}(?:\s[^>]*)?>", html)
+        assert tags, tag
+        assert all("style=" in t for t in tags), [t for t in tags if "style=" not in t]
+
+
+def test_footer_says_who_and_why_and_links_out(built: Path) -> None:
+    html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
+    assert "You are receiving Sphere because you subscribed" in html
+    assert "Postal address: Sphere, c/o Jim Wigg, United Kingdom" in html
+    assert 'href="https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/"' in html
+    assert 'href="https://www.jimwigg.com/sphere/api/unsubscribe?t=PREVIEW-PERSONAL-LINK"' in html
+    assert 'href="https://www.jimwigg.com/privacy"' in html
+    assert "%%sphere:" not in html  # no placeholder left in a preview
+    # The contact address was lost: no empty mailto and no "[email protected]".
+    assert 'href="mailto:"' not in html and "protected" not in html
+
+
+def test_the_text_part_reads_on_its_own(built: Path, project: Path) -> None:
+    text = (built / "email" / f"{SLUG}.txt").read_text(encoding="utf-8")
+    assert text.startswith("SPHERE: Ideas for improving execution in the sales process\n")
+    flat = " ".join(text.replace("> ", "").split())
+    for paragraph in _article_paragraphs(project):
+        assert paragraph in flat, paragraph
+    for line in text.splitlines():
+        assert len(line) <= 78 or re.fullmatch(r"(\[\d+\] )?https?://\S+", line), line
+    assert "Unsubscribe:\nhttps://www.jimwigg.com/sphere/api/unsubscribe?t=PREVIEW" in text
+    assert "Jim Wigg : +44 (0)7747 624560 : www.jimwigg.com" in text
+    assert "<" not in text  # no markup leaks into the text part
+
+
+def test_links_become_numbered_references(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(
+        project,
+        "2026-10-01-links",
+        body="See [the report](https://example.org/report) and [again](https://example.org/report), "
+        "then [another](https://example.net/).\n",
+    )
+    assert sphere("build").status == 0
+    text = (project / "dist/email/links.txt").read_text(encoding="utf-8")
+    assert "See the report [1] and again [1], then another [2]." in text
+    assert "[1] https://example.org/report\n[2] https://example.net/" in text
+
+
+def test_images_use_absolute_urls_with_width_and_alt(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    (project / "content/images").mkdir(exist_ok=True)
+    (project / "content/images/wide.png").write_bytes(png_bytes(1200, 600))
+    write_issue(project, "2026-10-01-pictures", body="![Pipeline by stage](images/wide.png)\n")
+    assert sphere("build").status == 0
+    html = (project / "dist/email/pictures.html").read_text(encoding="utf-8")
+    (img,) = re.findall(r"<img [^>]*alt=\"Pipeline by stage\"[^>]*>", html)
+    assert 'src="https://www.jimwigg.com/sphere/images/wide.png"' in img
+    assert 'width="552"' in img and 'height="276"' in img
+    assert "max-width:100%" in img
+    assert (project / "dist/site/images/wide.png").read_bytes() == png_bytes(1200, 600)
+    page = (project / "dist/site/issues/pictures/index.html").read_text(encoding="utf-8")
+    assert 'src="../../images/wide.png"' in page
+
+
+def test_drafts_are_left_out_unless_asked(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(project, "2026-10-01-unfinished", status="draft")
+    assert sphere("build").status == 0
+    assert not (project / "dist/email/unfinished.eml").exists()
+    assert "unfinished" not in (project / "dist/site/index.html").read_text(encoding="utf-8")
+    assert sphere("build", "--drafts").status == 0
+    assert (project / "dist/email/unfinished.eml").exists()
+    assert "unfinished" in (project / "dist/site/index.html").read_text(encoding="utf-8")
+
+
+def test_out_puts_email_and_site_under_the_folder(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    result = sphere("build", "--out", "preview")
+    assert result.status == 0
+    assert (project / "preview/email/hard-sell-or-soft-sell.eml").is_file()
+    assert (project / "preview/site/index.html").is_file()
+    assert result.out.splitlines()[0] == "built 1 issue into preview/"
+
+
+def test_an_issue_may_use_the_settings(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(project, "2026-10-01-call", body="Call me on {{ site.phone }}.\n")
+    assert sphere("build").status == 0
+    assert "Call me on +44 (0)7747 624560." in (project / "dist/email/call.txt").read_text("utf-8")

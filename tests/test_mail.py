@@ -1,0 +1,100 @@
+"""Personalising a message serialised once: values land intact, encoded, never split."""
+
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import SMTP
+
+import pytest
+
+from sphere.errors import SendError
+from sphere.mail import UNSUBSCRIBE_URL, MessageTemplate, Recipient, qp_encode
+
+
+def _template(html: str, text: str) -> MessageTemplate:
+    return MessageTemplate.build(
+        sender="Jim Wigg <newsletter@jimwigg.com>",
+        reply_to="Jim Wigg <jim@jimwigg.com>",
+        subject="To Hard Sell – or to Soft Sell?",
+        list_id="sphere.jimwigg.com",
+        list_name="Sphere",
+        text=text,
+        html_body=html,
+        language="en-GB",
+    )
+
+
+def _reader(url: str, name: str = "Zoë Smith", address: str = "zoe@example.org") -> Recipient:
+    return Recipient(
+        address=address,
+        name=name,
+        unsubscribe_url=url,
+        unsubscribe_mailto="mailto:u@jimwigg.com?subject=u%20x",
+    )
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    message = message_from_bytes(raw, policy=SMTP)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+# A placeholder at every offset of a long line: quoted-printable folding must never split it.
+@pytest.mark.parametrize("offset", [0, 1, 50, 70, 72, 73, 74, 75, 76, 77, 150])
+def test_a_placeholder_survives_folding_at_any_offset(offset: int) -> None:
+    url = "https://www.jimwigg.com/sphere/api/unsubscribe?t=AbC123_-xyz.QRS456&x=1&y=" + "z" * 60
+    html = "é" * offset + f'<a href="{UNSUBSCRIBE_URL}">Unsubscribe</a>' + "ü" * 100
+    text = "ä" * offset + UNSUBSCRIBE_URL + "ö" * 90
+    raw = _template(html, text).render(_reader(url))
+    for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n"):
+        assert len(line) <= 76, line
+    message = _parse(raw)
+    text_part, html_part = message.iter_parts()
+    assert (
+        html_part.get_content()
+        == "é" * offset + f'<a href="{url.replace("&", "&amp;")}">Unsubscribe</a>' + "ü" * 100
+    )  # type: ignore[attr-defined]
+    assert text_part.get_content() == "ä" * offset + url + "ö" * 90  # type: ignore[attr-defined]
+
+
+def test_each_recipient_gets_their_own_values_and_message_id() -> None:
+    template = _template(f'<a href="{UNSUBSCRIBE_URL}">x</a>', f"{UNSUBSCRIBE_URL}\n")
+    one = _parse(template.render(_reader("https://e.org/u?t=one", address="one@example.org")))
+    two = _parse(template.render(_reader("https://e.org/u?t=two", address="two@example.org")))
+    assert "t=one" in one.as_string() and "t=two" not in one.as_string()
+    assert one["To"].addresses[0].addr_spec == "one@example.org"
+    assert one["Message-ID"] != two["Message-ID"]
+    assert (
+        str(one["List-Unsubscribe"])
+        == "<https://e.org/u?t=one>, <mailto:u@jimwigg.com?subject=u%20x>"
+    )
+
+
+def test_names_are_encoded_and_cannot_inject_headers() -> None:
+    template = _template("<p>x</p>", "x\n")
+    raw = template.render(_reader("https://e.org/u", name="Zoë\r\nBcc: victim@example.org"))
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\r\nBcc:" not in headers
+    message = _parse(raw)
+    assert message["To"].addresses[0].display_name == "Zoë Bcc: victim@example.org"
+    assert message.get_all("Bcc") is None
+
+
+def test_an_idn_domain_is_sent_in_ascii() -> None:
+    raw = _template("<p>x</p>", "x\n").render(_reader("https://e.org/u", address="anna@bücher.de"))
+    assert _parse(raw)["To"].addresses[0].domain == "xn--bcher-kva.de"
+
+
+def test_a_non_ascii_local_part_is_refused_clearly() -> None:
+    with pytest.raises(SendError, match="non-ASCII local part"):
+        _template("<p>x</p>", "x\n").render(_reader("https://e.org/u", address="zoë@example.org"))
+
+
+def test_qp_encode_leaves_room_for_a_soft_break() -> None:
+    for length in range(60, 200):
+        encoded = qp_encode(("=" * length).encode())
+        assert len(encoded.split(b"\r\n")[-1]) <= 75
+        assert (
+            b"".join(line.removesuffix(b"=") for line in encoded.split(b"\r\n")) == b"=3D" * length
+        )
