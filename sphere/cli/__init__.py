@@ -68,10 +68,10 @@ def load() -> Settings:
 
 def _register() -> None:
     # NOTE: command modules import only Typer and the standard library at module level.
-    from sphere.cli import build, subscribers
+    from sphere.cli import build, check, preview, subscribers
 
-    build.register(app)
-    subscribers.register(app)
+    for module in (build, check, preview, subscribers):
+        module.register(app)
 
 
 _register()
