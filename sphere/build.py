@@ -19,11 +19,14 @@ from sphere.content import load_issues
 from sphere.errors import SphereError, display_path
 from sphere.mail import UNSUBSCRIBE_URL, Recipient
 from sphere.render import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.screenshots import Shot
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PREVIEW_RECIPIENT_ADDRESS = "preview@sphere.invalid"
+EMAIL_WIDTHS = (375, 600)  # a phone, and the email's own width
+ARCHIVE_WIDTH = 1024
 
 
 @dataclass
@@ -41,6 +44,9 @@ class BuildReport:
         lines += [f"  {out}/email/{slug}.html, .txt, .eml" for slug in self.issues]
         site_files = sum(1 for f in self.files if "site" in f.relative_to(self.out).parts[:1])
         lines.append(f"  {out}/site/ ({site_files} files; open {out}/site/index.html)")
+        shots = sum(1 for f in self.files if "screenshots" in f.relative_to(self.out).parts[:1])
+        if shots:
+            lines.append(f"  {out}/screenshots/ ({shots} PNG files)")
         return lines
 
 
@@ -63,8 +69,15 @@ def render_issues(
     return renderer, [renderer.render(issue) for issue in issues]
 
 
-def build_all(settings: Settings, *, out: Path | None = None, drafts: bool = False) -> BuildReport:
-    """Render everything into `out` (default: the `output_dir` setting), replacing it whole."""
+def build_all(
+    settings: Settings, *, out: Path | None = None, drafts: bool = False, screenshots: bool = False
+) -> BuildReport:
+    """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
+
+    With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
+    shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
+    leaves the previous output in place too.
+    """
     out = (out or settings.output_dir).resolve()
     renderer, rendered = render_issues(settings, drafts=drafts)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +85,8 @@ def build_all(settings: Settings, *, out: Path | None = None, drafts: bool = Fal
     try:
         files = write_emails(settings, rendered, staging / "email")
         files += write_archive(settings, renderer.env, rendered, staging / "site")
+        if screenshots:
+            files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
         _swap_in(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -80,6 +95,26 @@ def build_all(settings: Settings, *, out: Path | None = None, drafts: bool = Fal
     report.files = [out / f.relative_to(staging) for f in files]
     log.info("built %d issues into %s", len(rendered), out)
     return report
+
+
+def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:
+    """What a reviewer wants to see of each issue: the email on a phone and a desktop, light
+    and dark, and its archive page."""
+    shots = []
+    for slug in slugs:
+        email = out / "email" / f"{slug}.html"
+        for width in EMAIL_WIDTHS:
+            for scheme in ("light", "dark"):
+                shots.append(Shot(f"{slug}-email-{width}-{scheme}", email, width, scheme))
+        page = out / "site" / "issues" / slug / "index.html"
+        shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH))
+    return shots
+
+
+def take_review_screenshots(out: Path, slugs: Sequence[str]) -> list[Path]:
+    from sphere.screenshots import take_screenshots
+
+    return take_screenshots(review_shots(out, slugs), out_dir=out / "screenshots")
 
 
 def write_emails(settings: Settings, rendered: Sequence[RenderedIssue], folder: Path) -> list[Path]:

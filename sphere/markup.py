@@ -108,6 +108,14 @@ class MarkdownRenderer:
             width = min(image.width, EMAIL_CONTENT_WIDTH)
             element.set("width", str(width))
             element.set("height", str(round(image.height * width / image.width)))
+        # An <img width> inside the email's tables would hold a phone screen open at that
+        # width; scaling by style lets it shrink, while Outlook keeps to the attribute.
+        width_attr = element.get("width", "")
+        if width_attr.isdigit() and "max-width" not in element.get("style", ""):
+            own = element.get("style", "")
+            element.set(
+                "style", f"width:100%;max-width:{width_attr}px;height:auto;{own}".rstrip(";")
+            )
         self.images.append(image)
 
     def local_image(self, src: str, *, key: str | None = None) -> Image:

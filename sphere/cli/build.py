@@ -16,12 +16,16 @@ def build(
         ),
     ] = None,
     drafts: Annotated[bool, typer.Option(help="Include issues whose status is draft.")] = False,
+    screenshots: Annotated[
+        bool,
+        typer.Option(help="Also shoot each email and archive page in headless Chromium."),
+    ] = False,
 ) -> None:
     """Render every issue into email HTML, text and .eml, and the web archive."""
     from sphere.build import build_all
     from sphere.cli import load
 
-    report = build_all(load(), out=out, drafts=drafts)
+    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots)
     for line in report.lines():
         print(line)
 
