@@ -17,6 +17,7 @@ all) are applied by the fold itself, so they hold whichever writer wins a race.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -111,11 +112,12 @@ def _domain(domain: str) -> str:
 
 def clean_name(text: str | None) -> str:
     """A display name fit for an email header and a web page, or ValueError."""
-    name = " ".join((text or "").split(" ")).strip()
+    name = text or ""
     if "\r" in name or "\n" in name:
         raise ValueError("the name contains a line break")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in name):
         raise ValueError("the name contains a control character")
+    name = " ".join(name.split())
     if _MARKUP.search(name):
         raise ValueError(f"the name contains HTML markup: {name!r}")
     if len(name) > 200:
@@ -417,7 +419,7 @@ class SubscriberList:
         fresh = [k for k in keys if k not in set(fold.folded) and _key_ns(k) <= until]
         report = CompactReport(left=len(keys) - len(already) - len(fresh))
         report.subscribers = len(fold.records)
-        if fresh or len(already) != len(fold.folded) or etag is None:
+        if fresh or etag is None:  # (keys already removed are trimmed from `folded` then)
             fold.folded = already + fresh
             if etag is None:
                 self.store.put(SNAPSHOT, fold.dump(), if_none_match=True)
@@ -469,9 +471,18 @@ class SubscriberList:
                     report.removed += 1
             except PreconditionFailed:
                 continue  # compacted away meanwhile
-        blob = self.store.get(SNAPSHOT)
-        if blob is not None and needle in blob.data.lower():
-            raise StoreError(f"{SNAPSHOT} still mentions the erased address; run erase again")
+        for _ in range(20):  # another record may quote the address (a name, some evidence)
+            blob = self.store.get(SNAPSHOT)
+            if blob is None or needle not in blob.data.lower():
+                return
+            fold = Fold.load(blob.data, self.hash)
+            for record in fold.records.values():
+                record.name = _scrubbed({"name": record.name}, address)["name"]
+                if record.consent_evidence:
+                    record.consent_evidence = _scrubbed(record.consent_evidence, address)
+            with contextlib.suppress(PreconditionFailed):
+                self.store.put(SNAPSHOT, fold.dump(), if_match=blob.etag)
+        raise StoreError(f"{SNAPSHOT} still mentions the erased address; run erase again")
 
 
 def _scrubbed(event: dict[str, Any], address: str) -> dict[str, Any]:

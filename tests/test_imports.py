@@ -1,0 +1,180 @@
+"""CSV detection and import rules (local folder store; the store contract is tested elsewhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sphere.errors import SubscriberError
+from sphere.imports import MAX_BYTES, import_file, read_csv
+from sphere.store import LocalStore
+from sphere.subscribers import SubscriberList, iter_changes
+
+DATA = Path(__file__).parent / "data" / "subscribers"
+
+
+@pytest.fixture
+def subscribers(tmp_path: Path) -> SubscriberList:
+    return SubscriberList(LocalStore(tmp_path / "store"), key=lambda: b"k", batch=2)
+
+
+def test_mailchimp_export_keeps_consent_evidence(subscribers: SubscriberList) -> None:
+    report = import_file(subscribers, DATA / "mailchimp_subscribed.csv")
+    assert (report.format, report.added, report.rejected) == ("mailchimp", 2, [])
+    ann, bob = subscribers.all()
+    assert (ann.email, ann.name, ann.status) == ("ann@example.com", "Ann Archer", "subscribed")
+    assert ann.consent_at == "2021-03-01 09:05:00"
+    assert ann.consent_method == "import"
+    assert ann.consent_source == "mailchimp import of mailchimp_subscribed.csv"
+    assert ann.consent_evidence == {
+        "OPTIN_TIME": "2021-03-01 09:00:00",
+        "OPTIN_IP": "192.0.2.1",
+        "CONFIRM_TIME": "2021-03-01 09:05:00",
+        "CONFIRM_IP": "192.0.2.1",
+        "LAST_CHANGED": "2021-03-01 09:05:00",
+    }
+    assert bob.email == "bob@example.com"  # case-insensitive: one subscriber
+
+
+def test_mailchimp_unsubscribed_and_cleaned_exports_import_as_suppressed(
+    subscribers: SubscriberList,
+) -> None:
+    import_file(subscribers, DATA / "mailchimp_subscribed.csv")
+    report = import_file(subscribers, DATA / "mailchimp_unsubscribed.csv")
+    assert (report.format, report.suppressed) == ("mailchimp unsubscribed", 2)
+    report = import_file(subscribers, DATA / "mailchimp_cleaned.csv")
+    assert (report.format, report.suppressed) == ("mailchimp bounced", 1)
+    statuses = {r.email: r.status for r in subscribers.all()}
+    assert statuses == {
+        "ann@example.com": "unsubscribed",
+        "bob@example.com": "subscribed",
+        "carol@example.com": "unsubscribed",
+        "dead@example.com": "bounced",
+    }
+    # ... and an import never subscribes them again.
+    again = import_file(subscribers, DATA / "mailchimp_subscribed.csv")
+    assert (again.added, again.already, again.skipped_suppressed) == (0, 1, 1)
+    assert subscribers.counts()["unsubscribed"] == 2
+
+
+def test_substack_export(subscribers: SubscriberList) -> None:
+    report = import_file(subscribers, DATA / "substack.csv")
+    assert (report.format, report.added, report.suppressed) == ("substack", 1, 1)
+    dan, eve = subscribers.all()
+    assert (dan.status, dan.consent_at) == ("subscribed", "2023-02-03T04:05:06.000Z")
+    assert eve.status == "unsubscribed"
+
+
+def test_semicolons_and_idn_domains(subscribers: SubscriberList) -> None:
+    report = import_file(subscribers, DATA / "semicolon.csv")
+    assert report.added == 3, report.rejected
+    assert [r.email for r in subscribers.all()] == [
+        "frank@example.com",
+        "josé@münchen.de",
+        "x@münchen.de",  # the punycode spelling of the same domain
+    ]
+
+
+def test_file_without_header(subscribers: SubscriberList) -> None:
+    report = import_file(subscribers, DATA / "no_header.csv")
+    assert (report.format, report.added) == ("plain", 2)
+    assert [(r.email, r.name) for r in subscribers.all()] == [
+        ("pat@example.com", "Pat"),
+        ("sam@example.com", ""),
+    ]
+
+
+def test_bad_rows_are_rejected_with_their_line_and_the_rest_imported(
+    subscribers: SubscriberList,
+) -> None:
+    path = DATA / "bad_rows.csv"
+    report = import_file(subscribers, path)
+    assert [(e.path, e.line, e.message) for e in report.rejected] == [
+        (path, 3, "invalid address 'not-an-address': An email address must have an @-sign."),
+        (path, 4, "good@example.com is already on line 2"),
+        (path, 5, "good@example.com is already on line 2"),
+        (path, 6, "the name contains a line break"),
+        (path, 8, "the name contains HTML markup: '<b>Bold</b>'"),
+        (path, 9, "no address in this row"),
+    ]
+    assert [r.email for r in subscribers.all()] == ["fine@example.com", "good@example.com"]
+
+
+def test_reimporting_the_same_file_changes_nothing(subscribers: SubscriberList) -> None:
+    import_file(subscribers, DATA / "mailchimp_subscribed.csv")
+    before = (subscribers.store.list(""), subscribers.all())
+    report = import_file(subscribers, DATA / "mailchimp_subscribed.csv")
+    assert (report.added, report.already, report.changes) == (0, 2, 0)
+    assert (subscribers.store.list(""), subscribers.all()) == before
+
+
+def test_dry_run_writes_nothing(subscribers: SubscriberList) -> None:
+    report = import_file(subscribers, DATA / "substack.csv", dry_run=True)
+    assert (report.added, report.suppressed, report.changes) == (1, 1, 0)
+    assert subscribers.store.list("") == []
+
+
+def test_import_writes_one_object_per_batch(subscribers: SubscriberList, tmp_path: Path) -> None:
+    rows = "".join(f"p{n}@example.com,P {n}\n" for n in range(5))
+    (tmp_path / "five.csv").write_text("email,name\n" + rows)
+    import_file(subscribers, tmp_path / "five.csv")  # batch=2 in this fixture
+    keys = subscribers.store.list("subscribers/changes/")
+    assert len(keys) == 3
+    assert len(list(iter_changes(subscribers.store))) == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "no_email_column.csv",
+            None,
+            ":1: error: no email column: expected 'email' (a plain file), 'Email Address' "
+            "(Mailchimp) or 'email' (Substack); found 'first', 'last', 'phone'",
+        ),
+        (
+            "latin1.csv",
+            None,
+            ":2: error: not UTF-8 text (byte 0xe9); save it as UTF-8 (Excel: 'CSV UTF-8') "
+            "and import it again",
+        ),
+        ("empty.csv", b"", ": error: the file is empty: expected a header such as 'email,name'"),
+        (
+            "blank.csv",
+            b"\xef\xbb\xbf\r\n \n",
+            ": error: the file is empty: expected a header such as 'email,name'",
+        ),
+    ],
+)
+def test_whole_file_errors_write_nothing(
+    subscribers: SubscriberList, tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
+    path = DATA / name
+    if content is not None:
+        path = tmp_path / name
+        path.write_bytes(content)
+    with pytest.raises(SubscriberError) as error:
+        import_file(subscribers, path)
+    where = f"{error.value.path}:{error.value.line}" if error.value.line else error.value.path
+    assert f"{where}: error: {error.value.message}" == f"{path}{message}"
+    assert subscribers.store.list("") == []
+
+
+def test_a_50_mb_file_is_refused_before_reading(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    row = b"someone.with.a.long.address@example.com,Some One With A Long Name\n"
+    with big.open("wb") as out:
+        out.write(b"email,name\n")
+        out.write(row * (50 * 2**20 // len(row) + 1))
+    assert big.stat().st_size > 50 * 2**20 > MAX_BYTES
+    with pytest.raises(SubscriberError, match=r"the file is 50\.0 MB, more than the 40 MB"):
+        read_csv(big)
+    assert subscribers.store.list("") == []
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SubscriberError, match="cannot read the file: No such file or directory"):
+        read_csv(tmp_path / "nope.csv")
