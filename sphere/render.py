@@ -81,25 +81,8 @@ class Renderer:
         issue = self.expand_variables(issue)
         body = self.markdown.render(issue)
         cover = self.markdown.cover(issue)
-        context = self.context(issue)
-        email_body = inline_styles(body.html, self.theme["inline"])
-        email_body = rebase_images(email_body, body.images, self.settings.base_url)
-        mjml_source = self._fill(
-            self.email_template, EMAIL_TEMPLATE, body=Markup(email_body), **context
-        )
-        try:
-            html = to_html(mjml_source)
-        except ValueError as error:
-            raise self._mjml_error(error, issue, context) from None
-        plain = html_to_text(body.html)
-        text = self._fill(
-            self.text_template,
-            TEXT_TEMPLATE,
-            body=plain.text,
-            references=plain.references,
-            **context,
-        )
-        text = _tidy_text(text)
+        html = self.email_html(issue, body)
+        text = self.email_text(issue, body)
         message = MessageTemplate.build(
             sender=self.settings.sender,
             reply_to=self.settings.reply_to,
@@ -111,6 +94,32 @@ class Renderer:
             language=self.settings.language,
         )
         return RenderedIssue(issue, body, cover, html, text, message)
+
+    def email_mjml(self, issue: Issue, body: Body) -> str:
+        """The email as MJML: the theme's template around the body, its styles inline."""
+        email_body = inline_styles(body.html, self.theme["inline"])
+        email_body = rebase_images(email_body, body.images, self.settings.base_url)
+        markup = Markup(email_body)  # noqa: S704 (Python-Markdown's output)
+        return self._fill(self.email_template, EMAIL_TEMPLATE, body=markup, **self.context(issue))
+
+    def email_html(self, issue: Issue, body: Body) -> str:
+        """The email's HTML, with per-recipient placeholders still in it."""
+        try:
+            return to_html(self.email_mjml(issue, body))
+        except ValueError as error:
+            raise self._mjml_error(error, issue, self.context(issue)) from None
+
+    def email_text(self, issue: Issue, body: Body) -> str:
+        """The plain-text part, with per-recipient placeholders still in it."""
+        plain = html_to_text(body.html)
+        text = self._fill(
+            self.text_template,
+            TEXT_TEMPLATE,
+            body=plain.text,
+            references=plain.references,
+            **self.context(issue),
+        )
+        return _tidy_text(text)
 
     def _mjml_error(self, error: ValueError, issue: Issue, context: dict[str, Any]) -> RenderError:
         """Blame the issue's raw HTML if the template alone parses, else the template."""
