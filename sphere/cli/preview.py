@@ -2,8 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+
+def preview(
+    issue: Annotated[
+        str | None,
+        typer.Argument(
+            help="The issue to open first: a slug or its file (default: the last edited)."
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="The port to listen on (0: any free port).")] = 8800,
+    host: Annotated[
+        str,
+        typer.Option(help="The address to listen on; keep the default to stay on this machine."),
+    ] = "127.0.0.1",
+    drafts: Annotated[
+        bool, typer.Option(help="List issues whose status is draft (the default).")
+    ] = True,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the page in the default web browser.")
+    ] = True,
+) -> None:
+    """Serve a live preview of the issues: email at desktop and phone widths, dark mode,
+    plain text and archive page. Saving an issue or a template updates the page by itself.
+    Stop with Ctrl-C."""
+    import webbrowser
+    from pathlib import Path
+    from urllib.parse import quote
+
+    from sphere.cli import load
+    from sphere.preview import serve_preview
+
+    server = serve_preview(load(), host, port, drafts=drafts)
+    url = server.url
+    if issue:
+        url += f"issue/{quote(Path(issue).stem if issue.endswith('.md') else issue, safe='')}"
+    print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
+    if open_browser:
+        webbrowser.open(url)
+    try:
+        while not server.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        server.stop()
 
 
 def register(app: typer.Typer) -> None:
     """Add `preview` to the main app."""
+    app.command()(preview)

@@ -1,0 +1,332 @@
+"""`sphere preview`: a local server that shows an issue as its readers will see it, live.
+
+The page (`sphere/preview_ui/`, the tool's own, not the newsletter's theme) shows the chosen
+issue's email at desktop (600 px) and phone (375 px) widths, in dark mode, as plain text and as
+its archive page, with a list of issues to switch between. `sphere.watch` notices saved files
+and re-renders what depends on them; `/events` (Server-Sent Events) tells the page, which
+reloads the views that changed. A broken file shows its error in the page; the server goes on.
+
+Routes: `/` and `/issue/<slug>` (the page), `/_ui/<file>`, `/api/state?issue=<slug>`,
+`/events`, `/email/<slug>.html[?scheme=dark]`, `/text/<slug>.txt`, `/archive/...` (the archive
+as built) and `/content/<image>` (the email's images, which it otherwise loads from the archive's
+public URL). Every response forbids loading anything from another origin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import logging
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sphere.errors import ExitStatus, SphereError
+from sphere.markup import IMAGE_TYPES
+from sphere.settings import Settings
+from sphere.watch import Entry, Workspace
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.05
+KEEPALIVE_SECONDS = 10.0
+UI_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "preview.js": "text/javascript; charset=utf-8",
+    "preview.css": "text/css; charset=utf-8",
+}
+# Nothing from another origin: an email must not depend on the network to be previewed.
+CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; frame-src 'self'; base-uri 'self'; "
+    "form-action 'none'"
+)
+
+
+class PreviewUnavailable(SphereError):
+    """The preview server cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # handlers end themselves once `stopping` is set
+    workspace: Workspace
+    stopping: threading.Event
+
+
+@dataclass
+class PreviewServer:
+    """A running preview: open `url` in a browser; `stop()` ends every thread it started."""
+
+    url: str
+    workspace: Workspace
+    _httpd: _HTTPServer
+    _threads: tuple[threading.Thread, ...]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server stops (or `timeout` passes); True once stopped."""
+        return self._httpd.stopping.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop serving and watching, close the socket, remove the temporary archive."""
+        if self._httpd.stopping.is_set():
+            return
+        self._httpd.stopping.set()
+        with self.workspace.changed:
+            self.workspace.changed.notify_all()  # wakes the /events streams, which then end
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self.workspace.close()
+        log.info("preview stopped")
+
+    def __enter__(self) -> PreviewServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_preview(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    drafts: bool = True,
+    poll_seconds: float = POLL_SECONDS,
+) -> PreviewServer:
+    """Start the preview server and its file watcher in background threads (port 0: any free)."""
+    workspace = Workspace(settings, drafts=drafts)
+
+    class Server(_HTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    try:
+        httpd = Server((host, port), _Handler)
+    except OSError as error:
+        workspace.close()
+        raise PreviewUnavailable(
+            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port (0: any)"
+        ) from None
+    httpd.workspace, httpd.stopping = workspace, threading.Event()
+    threads = (
+        threading.Thread(target=httpd.serve_forever, name="sphere-preview-http", daemon=True),
+        threading.Thread(
+            target=_watch,
+            args=(workspace, httpd.stopping, poll_seconds),
+            name="sphere-preview-watch",
+            daemon=True,
+        ),
+    )
+    for thread in threads:
+        thread.start()
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{httpd.server_address[1]}/"
+    log.info("previewing %s at %s", settings.root, url)
+    return PreviewServer(url=url, workspace=workspace, _httpd=httpd, _threads=threads)
+
+
+def _watch(workspace: Workspace, stopping: threading.Event, seconds: float) -> None:
+    while not stopping.wait(seconds):
+        try:
+            workspace.poll()
+        except Exception:  # the watcher must outlive any one bad scan
+            log.exception("watching the project failed; trying again")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers at stop
+    timeout = 10  # a client that sends nothing cannot hold a thread for long
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def do_GET(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._route()  # (the errors: the page went away or reloaded)
+
+    def _route(self) -> None:
+        url = urlsplit(self.path)
+        path, query = unquote(url.path), parse_qs(url.query)
+        workspace = self.server.workspace
+        if path == "/" or path.startswith("/issue/"):
+            self._ui("index.html")
+        elif path.startswith("/_ui/"):
+            self._ui(path.removeprefix("/_ui/"))
+        elif path == "/api/state":
+            state = workspace.state(query.get("issue", [None])[0])
+            self._send(json.dumps(state).encode(), "application/json")
+        elif path == "/events":
+            self._events()
+        elif match := re.fullmatch(r"/email/([^/]+)\.html", path):
+            dark = query.get("scheme") == ["dark"]
+            self._issue(match[1], lambda entry: for_preview(workspace.email(entry)[1], dark=dark))
+        elif match := re.fullmatch(r"/text/([^/]+)\.txt", path):
+            self._issue(match[1], lambda entry: workspace.email(entry)[0], "text/plain")
+        elif path.startswith("/archive/"):
+            self._archive(path.removeprefix("/archive/"))
+        elif path.startswith("/content/"):
+            self._content(path.removeprefix("/content/"))
+        else:
+            self._not_found()
+
+    # --- responses -----------------------------------------------------------------------
+
+    def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self._common_headers()
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _common_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+
+    def _not_found(self) -> None:
+        self._send(
+            error_page("not found", self.path), "text/html; charset=utf-8", HTTPStatus.NOT_FOUND
+        )
+
+    def _ui(self, name: str) -> None:
+        if name not in UI_FILES:
+            self._not_found()
+            return
+        body = resources.files("sphere").joinpath("preview_ui", name).read_bytes()
+        self._send(body, UI_FILES[name])
+
+    def _issue(self, key: str, make: Any, kind: str = "text/html") -> None:
+        workspace = self.server.workspace
+        entry: Entry | None = workspace.find(key)
+        if entry is None or key not in (entry.slug, entry.path.stem):
+            self._not_found()
+            return
+        try:
+            body = cast(str, make(entry))
+        except SphereError as error:
+            self._send(
+                error_page(str(error)), "text/html; charset=utf-8", HTTPStatus.INTERNAL_SERVER_ERROR
+            )
+            return
+        self._send(body.encode("utf-8"), f"{kind}; charset=utf-8")
+
+    def _archive(self, relative: str) -> None:
+        try:
+            site = self.server.workspace.archive()
+        except SphereError as error:
+            self._send(
+                error_page(str(error)), "text/html; charset=utf-8", HTTPStatus.INTERNAL_SERVER_ERROR
+            )
+            return
+        self._file(site, relative or "index.html")
+
+    def _content(self, relative: str) -> None:
+        try:
+            content_dir = self.server.workspace.settings.content_dir
+        except SphereError:
+            self._not_found()
+            return
+        if Path(relative).suffix.lower() not in IMAGE_TYPES:
+            self._not_found()
+            return
+        self._file(content_dir, relative)
+
+    def _file(self, folder: Path, relative: str) -> None:
+        """A file below `folder` (a folder's index.html); nothing outside it."""
+        path = (folder / relative).resolve()
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_relative_to(folder.resolve()) or not path.is_file():
+            self._not_found()
+            return
+        self._send(path.read_bytes(), _content_type(path))
+
+    def _events(self) -> None:
+        """Server-Sent Events: the current version at once, then each new one (`change`)."""
+        workspace, stopping = self.server.workspace, self.server.stopping
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self._common_headers()
+        self.end_headers()
+        self.wfile.write(b"retry: 500\n\n")
+        seen = 0
+
+        def news() -> bool:
+            return workspace.version != seen or stopping.is_set()
+
+        while not stopping.is_set():
+            with workspace.changed:
+                workspace.changed.wait_for(news, KEEPALIVE_SECONDS)
+                version = workspace.version
+            if stopping.is_set():
+                break
+            if version != seen:
+                seen = version
+                self.wfile.write(f"event: change\ndata: {version}\n\n".encode())
+            else:
+                self.wfile.write(b": still here\n\n")
+            self.wfile.flush()
+
+
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_COLOR_SCHEME_META = re.compile(r'<meta\s+name="color-scheme"[^>]*>', re.IGNORECASE)
+_PREFERS = re.compile(r"\(\s*prefers-color-scheme\s*:\s*(dark|light)\s*\)", re.IGNORECASE)
+
+
+def for_preview(html: str, *, dark: bool = False) -> str:
+    """The email's HTML as the preview serves it: links open a new tab; dark mode if asked.
+
+    Dark mode is forced in the served copy itself (the colour scheme set to dark, and each
+    `prefers-color-scheme` media feature replaced by one that is always true or always false),
+    so it does not depend on how a browser passes the preference into an iframe.
+    """
+    head = '<base target="_blank">'
+    if dark:
+        html = _COLOR_SCHEME_META.sub('<meta name="color-scheme" content="dark">', html)
+        html = _PREFERS.sub(
+            lambda match: "(min-width: 0px)" if match[1].lower() == "dark" else "(max-width: -1px)",
+            html,
+        )
+        html = html.replace("</head>", "<style>:root{color-scheme:dark}</style></head>", 1)
+    return _HEAD.sub(lambda match: match[0] + head, html, count=1)
+
+
+def error_page(message: str, path: str | None = None) -> bytes:
+    """A small HTML page that shows `message` (escaped) in place of a view that failed."""
+    where = f"<p>{html.escape(path)}</p>" if path else ""
+    return (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>Sphere preview: error</title>'
+        '<body style="font:15px/1.5 system-ui,sans-serif;margin:16px;color:#7f1d1d">'
+        f'<pre style="white-space:pre-wrap;margin:0">{html.escape(message)}</pre>{where}</body>'
+    ).encode()
+
+
+def _content_type(path: Path) -> str:
+    types = {
+        ".html": "text/html; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".xml": "application/xml; charset=utf-8",
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".svg": "image/svg+xml",
+        ".ico": "image/x-icon",
+        ".js": "text/javascript; charset=utf-8",
+        ".txt": "text/plain; charset=utf-8",
+    }
+    return types.get(path.suffix.lower(), "application/octet-stream")

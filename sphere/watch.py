@@ -1,0 +1,370 @@
+"""The project as `sphere preview` sees it: issues loaded and rendered on demand, kept until
+a file they depend on changes.
+
+`Workspace.poll()`, called by a background thread every few tens of milliseconds, compares the
+files' modification times and sizes with the last scan (no dependency, no OS-specific notify
+API) and invalidates only what depends on a changed file. Errors are kept as the one-line
+`file:line: error: message` the page shows, never raised out of the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sphere.archive import write_archive
+from sphere.build import preview_recipient
+from sphere.content import Issue, check_unique_slugs, load_issue
+from sphere.errors import ContentError, SphereError
+from sphere.mail import UNSUBSCRIBE_URL
+from sphere.render import RenderedIssue, Renderer
+from sphere.settings import PYPROJECT, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+Signature = tuple[int, int]  # a file's (mtime_ns, size)
+ARCHIVE_ONLY = ("web", "static")  # template folders that the email does not use
+
+
+@dataclass(eq=False)
+class Entry:
+    """One issue file: what loaded from it and, once asked for, what rendered from it."""
+
+    path: Path
+    slug: str  # the issue's slug, or its last known one (or the file's stem) while broken
+    issue: Issue | None = None
+    load_error: str | None = None
+    duplicate_error: str | None = None
+    rendered: RenderedIssue | None = None
+    render_error: str | None = None
+    stamp: int = 0  # the version at which this issue's output last changed
+
+    @property
+    def broken(self) -> str | None:
+        return self.load_error or self.duplicate_error
+
+    def forget_render(self, version: int) -> None:
+        self.rendered, self.render_error, self.stamp = None, None, version
+
+
+class Workspace:
+    """The project as the preview sees it: issues loaded eagerly, rendered lazily, cached.
+
+    `poll()` (the watcher thread) compares file signatures with the last scan and invalidates
+    only what depends on a changed file: an issue file its own rendering, a content image the
+    issues that use it, an email template or the theme every rendering, a web template or
+    static file only the archive, and pyproject.toml everything. Every method takes the lock:
+    the HTTP server calls them from several threads at once.
+    """
+
+    def __init__(self, settings: Settings, *, drafts: bool = True):
+        self.root = settings.root
+        self.source = settings.root / PYPROJECT
+        self.drafts = drafts
+        self.lock = threading.RLock()
+        self.changed = threading.Condition()  # notified when `version` goes up
+        self.version = 1
+        self._settings: Settings | None = settings
+        self._settings_error: str | None = None
+        self._dirs = (settings.content_dir, settings.templates_dir)
+        self._renderer: Renderer | None = None
+        self._renderer_error: str | None = None
+        self._entries: dict[Path, Entry] = {}
+        self._known_slugs: dict[Path, str] = {}
+        self._archive: Path | None = None
+        self._archive_error: str | None = None
+        self.archive_stamp = self.version
+        self._tmp = Path(tempfile.mkdtemp(prefix="sphere-preview-"))
+        self._snapshot = self._scan()
+        self._load_all()
+
+    # --- watching ------------------------------------------------------------------------
+
+    def _scan(self) -> dict[Path, Signature]:
+        return scan([self.source, *self._dirs])
+
+    def poll(self) -> bool:
+        """Look for changed files; invalidate what depends on them. True if anything changed."""
+        snapshot = self._scan()
+        if snapshot == self._snapshot:
+            return False
+        changed = {
+            path
+            for path in snapshot.keys() | self._snapshot.keys()
+            if snapshot.get(path) != self._snapshot.get(path)
+        }
+        with self.lock:
+            version = self.version + 1
+            self._apply(changed, version)
+            self._snapshot = self._scan() if self.source in changed else snapshot
+        with self.changed:
+            self.version = version
+            self.changed.notify_all()
+        log.info("changed: %s", ", ".join(sorted(_show(p, self.root) for p in changed)))
+        return True
+
+    def _apply(self, changed: set[Path], version: int) -> None:
+        self._forget_archive(version)
+        settings = self._settings
+        if settings is None or self.source in changed:
+            self._reload_settings()
+            self._load_all(version)
+            return
+        templates = [p for p in changed if p.is_relative_to(settings.templates_dir)]
+        if templates:
+            self._renderer, self._renderer_error = None, None
+            email_too = any(
+                p.relative_to(settings.templates_dir).parts[0] not in ARCHIVE_ONLY
+                for p in templates
+            )
+            if email_too:
+                for entry in self._entries.values():
+                    entry.forget_render(version)
+        issues_dir = settings.content_dir / "issues"
+        for path in changed:
+            if not path.is_relative_to(settings.content_dir):
+                continue
+            if path.parent == issues_dir and path.suffix == ".md":
+                self._load(path, version)
+            else:  # an image: the issues that use it, and those that failed (it may be new)
+                for entry in self._entries.values():
+                    uses = entry.rendered is not None and any(
+                        settings.content_dir / image.src == path for image in entry.rendered.images
+                    )
+                    if uses or entry.render_error:
+                        entry.forget_render(version)
+        self._mark_duplicates()
+
+    def _reload_settings(self) -> None:
+        self._renderer, self._renderer_error = None, None
+        try:
+            self._settings, self._settings_error = load_settings(self.root), None
+        except SphereError as error:
+            self._settings, self._settings_error = None, str(error)
+            return
+        self._dirs = (self._settings.content_dir, self._settings.templates_dir)
+
+    # --- loading -------------------------------------------------------------------------
+
+    def _load_all(self, version: int | None = None) -> None:
+        self._entries = {}
+        if self._settings is not None:
+            for path in sorted((self._settings.content_dir / "issues").glob("*.md")):
+                self._load(path, version or self.version)
+        self._mark_duplicates()
+
+    def _load(self, path: Path, version: int) -> None:
+        if not path.is_file():
+            self._entries.pop(path, None)
+            return
+        entry = Entry(path=path, slug=self._known_slugs.get(path, path.stem), stamp=version)
+        try:
+            entry.issue = load_issue(path)
+            entry.slug = self._known_slugs[path] = entry.issue.slug
+        except SphereError as error:
+            entry.load_error = str(error)
+        self._entries[path] = entry
+
+    def _mark_duplicates(self) -> None:
+        first: dict[str, Issue] = {}
+        for path in sorted(self._entries):
+            entry = self._entries[path]
+            entry.duplicate_error = None
+            if entry.issue is None:
+                continue
+            if entry.issue.slug in first:
+                try:
+                    check_unique_slugs([first[entry.issue.slug], entry.issue])
+                except ContentError as error:
+                    entry.duplicate_error = str(error)
+            else:
+                first[entry.issue.slug] = entry.issue
+
+    def entries(self) -> list[Entry]:
+        """The issues to show, broken ones first, then newest first (drafts when asked)."""
+        with self.lock:
+            shown = [
+                entry
+                for entry in self._entries.values()
+                if self.drafts or entry.issue is None or not entry.issue.is_draft
+            ]
+
+        def order(entry: Entry) -> tuple[bool, str, str]:
+            date = entry.issue.date.isoformat() if entry.issue else ""
+            return (entry.broken is not None, date, entry.slug)
+
+        return sorted(shown, key=order, reverse=True)
+
+    def find(self, key: str | None) -> Entry | None:
+        """The issue with this slug (or file stem); else the file edited last."""
+        entries = self.entries()
+        for entry in entries:
+            if key in (entry.slug, entry.path.stem):
+                return entry
+        return max(entries, key=lambda e: self._snapshot.get(e.path, (0, 0)), default=None)
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def renderer(self) -> Renderer:
+        """The renderer for the current templates; SphereError if settings or templates fail."""
+        with self.lock:
+            if self._settings is None:
+                raise SphereError(self._settings_error or "settings did not load")
+            if self._renderer_error is not None:
+                raise SphereError(self._renderer_error)
+            if self._renderer is None:
+                try:
+                    self._renderer = Renderer(self._settings)
+                except SphereError as error:
+                    self._renderer_error = str(error)
+                    raise
+            return self._renderer
+
+    @property
+    def settings(self) -> Settings:
+        return self.renderer().settings
+
+    def render(self, entry: Entry) -> RenderedIssue:
+        """The entry's rendering, from the cache if nothing it depends on changed."""
+        with self.lock:
+            if entry.broken:
+                raise SphereError(entry.broken)
+            renderer = self.renderer()
+            if entry.rendered is None and entry.render_error is None:
+                assert entry.issue is not None  # noqa: S101 (no load error means loaded)
+                try:
+                    entry.rendered = renderer.render(entry.issue)
+                except SphereError as error:
+                    entry.render_error = str(error)
+                except Exception as error:  # a bug must not stop the server; show it
+                    log.exception("rendering %s failed", entry.path)
+                    entry.render_error = f"error: {type(error).__name__}: {error} (a bug)"
+            if entry.render_error is not None:
+                raise SphereError(entry.render_error)
+            assert entry.rendered is not None  # noqa: S101
+            return entry.rendered
+
+    def error_of(self, entry: Entry) -> str | None:
+        """The one-line error that keeps this issue from rendering, if any."""
+        try:
+            self.render(entry)
+        except SphereError as error:
+            return str(error)
+        return None
+
+    def email(self, entry: Entry) -> tuple[str, str]:
+        """The issue's text and HTML as the preview reader gets them, images from /content/."""
+        rendered = self.render(entry)
+        settings = self.settings
+        values = {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
+        text, html = rendered.message.preview(values)
+        for image in {image.src for image in rendered.images}:
+            html = html.replace(f"{settings.base_url}{image}", f"/content/{image}")
+        return text, html
+
+    def archive(self) -> Path:
+        """The web archive of every issue that renders, drafts included, written once per change."""
+        with self.lock:
+            if self._archive_error is not None:
+                raise SphereError(self._archive_error)
+            if self._archive is None:
+                rendered = []
+                for entry in self.entries():
+                    try:
+                        rendered.append(self.render(entry))
+                    except SphereError:
+                        continue  # shown in the page; the archive has the rest
+                rendered.sort(key=lambda item: (item.issue.date, item.issue.slug), reverse=True)
+                site = self._tmp / f"site-{self.version}"
+                shutil.rmtree(site, ignore_errors=True)
+                try:
+                    write_archive(self.settings, self.renderer().env, rendered, site)
+                except SphereError as error:
+                    self._archive_error = str(error)
+                    raise
+                self._archive = site
+            return self._archive
+
+    def _forget_archive(self, version: int) -> None:
+        if self._archive is not None:
+            shutil.rmtree(self._archive, ignore_errors=True)
+        self._archive, self._archive_error, self.archive_stamp = None, None, version
+
+    def state(self, key: str | None) -> dict[str, Any]:
+        """What the page shows of the issue `key` (or the default one), as JSON-ready data."""
+        with self.lock:
+            entry = self.find(key)
+            issues = [
+                {
+                    "slug": item.slug,
+                    "title": item.issue.title if item.issue else item.path.name,
+                    "date": item.issue.date.isoformat() if item.issue else None,
+                    "status": item.issue.status if item.issue else None,
+                    "broken": bool(item.broken or item.render_error),
+                }
+                for item in self.entries()
+            ]
+            state: dict[str, Any] = {
+                "version": self.version,
+                "archive_stamp": self.archive_stamp,
+                "issues": issues,
+                "slug": None,
+                "error": self._settings_error,
+                "issues_dir": _show(self._dirs[0] / "issues", self.root),
+            }
+            if entry is None:
+                return state
+            issue = entry.issue
+            state |= {
+                "slug": entry.slug,
+                "stamp": entry.stamp,
+                "file": _show(entry.path, self.root),
+                "error": self.error_of(entry),
+                "title": issue.title if issue else entry.path.name,
+                "subject": issue.subject if issue else "",
+                "summary": issue.summary if issue else "",
+                "date": issue.date.isoformat() if issue else "",
+                "status": issue.status if issue else "",
+            }
+            return state
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def scan(paths: Iterable[Path]) -> dict[Path, Signature]:
+    """Every file at or below `paths` with its (mtime_ns, size); hidden and backup files skipped."""
+    found: dict[Path, Signature] = {}
+    for path in _files(paths):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # removed between listing and stat
+        found[path] = (stat.st_mtime_ns, stat.st_size)
+    return found
+
+
+def _files(paths: Iterable[Path]) -> Iterator[Path]:
+    for top in paths:
+        if not top.is_dir():
+            yield top
+            continue
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [name for name in dirs if not name.startswith(".")]
+            for name in files:
+                if not name.startswith((".", "#")) and not name.endswith("~"):
+                    yield Path(folder, name)  # (skipped: editors' swap, lock and backup files)
+
+
+def _show(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
