@@ -1,9 +1,50 @@
-"""`sphere check`: see sphere/check.py."""
+"""`sphere check`: see sphere/checks/."""
 
 from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
 
 import typer
 
 
+class Format(str, Enum):
+    text = "text"
+    github = "github"
+    json = "json"
+
+
+def check(
+    output_format: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="text: file:line: level: rule message; github: Actions annotations; json.",
+        ),
+    ] = Format.text,
+    strict: Annotated[bool, typer.Option(help="Fail (exit 1) on warnings too.")] = False,
+    links: Annotated[
+        bool, typer.Option(help="Also follow every external link over the network.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for each link with --links.", min=0.1)
+    ] = 10.0,
+) -> None:
+    """Check every issue and the email templates: size, images, links, headings, subject,
+    front matter, footer. Exit 1 on an error (or, with --strict, a warning); see docs/checks.md.
+    """
+    from sphere.checks import FORMATS, check_project
+    from sphere.cli import load
+
+    report = check_project(load(), links=links, timeout=timeout)
+    sys.stdout.write(FORMATS[output_format.value](report.findings))
+    if output_format is Format.text:
+        print(report.summary(), file=sys.stderr)
+    if report.failed(strict=strict):
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add `check` to the main app."""
+    app.command()(check)

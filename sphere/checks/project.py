@@ -1,0 +1,201 @@
+"""`sphere check` over a whole project: every issue, the templates, and the rules that need
+all issues at once (duplicate slugs, links between issues, stale dates), then the network."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sphere.checks.body import IMAGE_LIMIT
+from sphere.checks.findings import Finding, counts, finding
+from sphere.checks.issue import IssueChecker, IssueResult, check_one
+from sphere.checks.links import check_urls
+from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
+from sphere.content import Issue, issue_files
+from sphere.errors import SphereError
+from sphere.markup import Body
+from sphere.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = dt.timedelta(days=30)
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")  # as in content.py: 2026-12-01-slug.md
+PARALLEL_FROM = 24  # issues; below this, starting processes costs more than it saves
+
+
+def never_sent(issue: Issue) -> bool:
+    """Whether an issue has gone out; until there is a send ledger, nothing has."""
+    return False
+
+
+@dataclass
+class CheckReport:
+    """Every finding, sorted by file and line, and how many issues were checked."""
+
+    findings: list[Finding] = field(default_factory=list)
+    issues: int = 0
+
+    @property
+    def errors(self) -> int:
+        return counts(self.findings)[0]
+
+    @property
+    def warnings(self) -> int:
+        return counts(self.findings)[1]
+
+    def failed(self, *, strict: bool = False) -> bool:
+        return self.errors > 0 or (strict and self.warnings > 0)
+
+    def summary(self) -> str:
+        issues = f"{self.issues} issue{'s' if self.issues != 1 else ''}"
+        if not self.findings:
+            return f"checked {issues}: no problems"
+        return f"checked {issues}: {self.errors} error(s), {self.warnings} warning(s)"
+
+
+def check_project(
+    settings: Settings,
+    *,
+    today: dt.date | None = None,
+    is_sent: Callable[[Issue], bool] = never_sent,
+    links: bool = False,
+    timeout: float = 10.0,
+    image_limit: int = IMAGE_LIMIT,
+    jobs: int | None = None,
+) -> CheckReport:
+    """Check every issue (drafts too) and the email templates; never raises for a broken issue.
+
+    `today` is the clock for the stale-date rule; `is_sent` tells whether an issue has gone
+    out (the send ledger plugs in here); `links` follows external links over the network.
+    """
+    today = today or dt.date.today()
+    paths = issue_files(settings.content_dir)
+    checker = IssueChecker(settings, image_limit=image_limit)
+    results = _check_all(checker, paths, settings, image_limit, jobs)
+    found = [f for result in results for f in result.findings]
+    issues = [result.issue for result in results if result.issue is not None]
+    if issues:
+        found += _templates(checker, issues[0])
+    found += _duplicate_slugs(issues)
+    found += _unknown_issues(results)
+    found += _stale(issues, today, is_sent)
+    if links:
+        found += _external(results, timeout)
+    return CheckReport(sorted(set(found)), len(paths))
+
+
+def _check_all(
+    checker: IssueChecker,
+    paths: Sequence[Path],
+    settings: Settings,
+    image_limit: int,
+    jobs: int | None,
+) -> list[IssueResult]:
+    """Each issue's own checks; in a process per core when there are many (Markdown is slow)."""
+    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+    if jobs <= 1 or len(paths) < PARALLEL_FROM:
+        return [check_one(checker, path) for path in paths]
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunk = max(1, len(paths) // (jobs * 4))
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_worker, initargs=(settings, image_limit)
+    ) as pool:
+        return list(pool.map(_work, paths, chunksize=chunk))
+
+
+_worker: IssueChecker | None = None
+
+
+def _start_worker(settings: Settings, image_limit: int) -> None:
+    global _worker  # one checker per worker process
+    _worker = IssueChecker(settings, image_limit=image_limit)
+
+
+def _work(path: Path) -> IssueResult:
+    assert _worker is not None  # noqa: S101 (set by the pool's initializer)
+    return check_one(_worker, path)
+
+
+def _templates(checker: IssueChecker, issue: Issue) -> list[Finding]:
+    """Template rules, rendered once with the first issue that loads."""
+    renderer, recorder = checker.renderer, checker.recorder
+    recorder.uses.clear()
+    found = undeclared(renderer, issue)
+    try:
+        mjml = renderer.email_mjml(issue, Body(html="", images=(), links=()))
+        found += mjml_tags(renderer, mjml)
+        rendered = renderer.render(issue)
+        found += footer(checker.settings, rendered.email_html, rendered.email_text)
+    except SphereError:
+        pass  # the issue's own check reports it
+    return found + use_findings(recorder.uses, checker.settings.templates_dir)
+
+
+def _duplicate_slugs(issues: Sequence[Issue]) -> list[Finding]:
+    first: dict[str, Issue] = {}
+    found = []
+    for issue in sorted(issues, key=lambda issue: issue.path.name):
+        if issue.slug in first:
+            found.append(
+                finding(
+                    "content/duplicate-slug",
+                    issue.path,
+                    issue.key_lines.get("slug", 1),
+                    f"slug '{issue.slug}' is already used by {first[issue.slug].path.name}: "
+                    "rename the file or set another 'slug'",
+                )
+            )
+        else:
+            first[issue.slug] = issue
+    return found
+
+
+def _unknown_issues(results: Sequence[IssueResult]) -> list[Finding]:
+    # A file that does not load still has a slug (from its name): no second finding for it.
+    slugs = {r.issue.slug if r.issue else _DATE_PREFIX.sub("", r.path.stem) for r in results}
+    return [
+        finding(
+            "link/unknown-issue",
+            result.path,
+            line,
+            f"{href} links to the archive page of '{slug}', but no issue has that slug",
+        )
+        for result in results
+        for slug, line, href in result.archive_links
+        if slug not in slugs
+    ]
+
+
+def _stale(
+    issues: Sequence[Issue], today: dt.date, is_sent: Callable[[Issue], bool]
+) -> list[Finding]:
+    return [
+        finding(
+            "content/stale-date",
+            issue.path,
+            issue.line_of("date"),
+            f"dated {issue.date.isoformat()}, {(today - issue.date).days} days ago, ready and "
+            "not sent: publishing would send it at once; set the date it should go out",
+        )
+        for issue in issues
+        if issue.status == "ready" and today - issue.date > STALE_AFTER and not is_sent(issue)
+    ]
+
+
+def _external(results: Sequence[IssueResult], timeout: float) -> list[Finding]:
+    statuses = check_urls((url for r in results for url, _ in r.external_links), timeout=timeout)
+    found = []
+    for result in results:
+        for url, line in result.external_links:
+            status = statuses[url]
+            if status.rule is not None:
+                found.append(finding(status.rule, result.path, line, status.message))
+    return found
