@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sphere.checks.body import IMAGE_LIMIT
-from sphere.checks.findings import Finding, counts, finding
+from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
 from sphere.content import Issue, issue_files
-from sphere.errors import SphereError
+from sphere.errors import LocatedError, SphereError
 from sphere.markup import Body
 from sphere.settings import Settings
 
@@ -77,7 +77,12 @@ def check_project(
     """
     today = today or dt.date.today()
     paths = issue_files(settings.content_dir)
-    checker = IssueChecker(settings, image_limit=image_limit)
+    try:
+        checker = IssueChecker(settings, image_limit=image_limit)
+    except LocatedError as error:  # a template that does not parse, a broken theme
+        return CheckReport(
+            [from_error("template/invalid", error, settings.templates_dir)], len(paths)
+        )
     results = _check_all(checker, paths, settings, image_limit, jobs)
     found = [f for result in results for f in result.findings]
     issues = [result.issue for result in results if result.issue is not None]

@@ -100,7 +100,6 @@ class RecordingUndefined(jinja2.Undefined):
         return self  # `site.a.b`: noted once, where it is used
 
 
-
 def install_recorder(renderer: Renderer) -> type[RecordingUndefined]:
     """Make `renderer` record undefined values in templates instead of failing at the first."""
     recorder = type("Recorder", (RecordingUndefined,), {"uses": []})

@@ -1,0 +1,460 @@
+"""`sphere check`: one small broken fixture per rule, each giving exactly its finding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
+
+from sphere.checks import RULES, check_project
+from sphere.checks.findings import Finding
+from sphere.checks.links import check_urls, url_problems
+from sphere.content import load_issue
+from sphere.render import Renderer
+from sphere.settings import load_settings
+
+DATA = Path(__file__).parent / "data" / "check"
+TODAY = dt.date(2026, 10, 15)  # write_issue's default date (2026-10-01) is two weeks before
+NAME = "2026-11-01-broken"
+ISSUE = f"content/issues/{NAME}.md"
+MJML = "templates/email/issue.mjml.j2"
+TEXT = "templates/email/issue.txt.j2"
+BODY = 8  # the first body line of a write_issue file with the four default keys
+
+
+Row = tuple[str, str, str, int]  # rule, level, file, line
+
+
+def rows(findings: list[Finding]) -> list[Row]:
+    return [(f.rule, str(f.level), f.file, f.line) for f in findings]
+
+
+def check(root: Path, **options: object) -> list[Row]:
+    options.setdefault("today", TODAY)
+    options.setdefault("jobs", 1)
+    return rows(check_project(load_settings(root), **options).findings)  # type: ignore[arg-type]
+
+
+def issue(body: str, **front: object) -> Callable[[Path], None]:
+    return lambda root: (write_issue(root, NAME, body=body, **front), None)[1]
+
+
+def image(name: str, data: bytes) -> Callable[[Path], None]:
+    def write(root: Path) -> None:
+        (root / "content" / "images").mkdir(exist_ok=True)
+        (root / "content" / "images" / name).write_bytes(data)
+
+    return write
+
+
+def both(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
+    def run(root: Path) -> None:
+        for step in steps:
+            step(root)
+
+    return run
+
+
+def copy(name: str) -> Callable[[Path], None]:
+    return lambda root: (shutil.copy(DATA / name, root / ISSUE), None)[1]
+
+
+def edit(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def run(root: Path) -> None:
+        text = (root / path).read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {path}"
+        (root / path).write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    return run
+
+
+def line_of(root: Path, path: str, needle: str) -> int:
+    lines = (root / path).read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if needle in line)
+
+
+SMALL_PNG = png_bytes(100, 50)
+WIDE_PNG = png_bytes(1200, 10)
+HEAVY_PNG = png_bytes(10, 10) + bytes(250 * 1024)  # trailing bytes after IEND: still a PNG
+LINK = "[the pricing page]({})\n"
+W, E = "warning", "error"
+
+# (rule id, how to break the project, [(rule, level, file, line)] expected)
+CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
+    ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 3)]),
+    ("content/unknown-key", copy("unknown-key.md"), [("content/unknown-key", W, ISSUE, 6)]),
+    (
+        "content/duplicate-slug",
+        lambda root: (write_issue(root, "2027-01-01-x", slug="hard-sell-or-soft-sell"), None)[1],
+        [("content/duplicate-slug", E, "content/issues/2027-01-01-x.md", 6)],
+    ),
+    (
+        "content/stale-date",
+        issue("Text.\n", date="2026-09-01"),
+        [("content/stale-date", E, ISSUE, 3)],
+    ),
+    ("summary/missing", issue("Text.\n", summary='""'), [("summary/missing", E, ISSUE, 4)]),
+    (
+        "summary/too-long",
+        issue("Text.\n", summary="Long " * 40),
+        [("summary/too-long", W, ISSUE, 4)],
+    ),
+    (
+        "subject/too-long",
+        issue(
+            "Text.\n",
+            subject="A subject that goes on and on and on, well past what any phone shows whole",
+        ),
+        [("subject/too-long", W, ISSUE, 6)],
+    ),
+    (
+        "subject/capitals",
+        issue("Text.\n", subject="BIG NEWS FOR SALES TEAMS"),
+        [("subject/capitals", W, ISSUE, 6)],
+    ),
+    (
+        "subject/exclamations",
+        issue("Text.\n", subject="Big news! Read it now!"),
+        [("subject/exclamations", W, ISSUE, 6)],
+    ),
+    (
+        "image/no-alt",
+        both(image("ok.png", SMALL_PNG), issue("Text.\n\n![](images/ok.png)\n")),
+        [("image/no-alt", E, ISSUE, BODY + 2)],
+    ),
+    (
+        "image/missing",
+        issue("Text.\n\n![A chart](images/nope.png)\n"),
+        [("image/missing", E, ISSUE, BODY + 2)],
+    ),
+    (
+        "image/missing (cover)",
+        issue("Text.\n", image="images/nope.png"),
+        [("image/missing", E, ISSUE, 6)],
+    ),
+    (
+        "image/format",
+        both(
+            image("pixel.gif", (DATA / "pixel.gif").read_bytes()),
+            issue("Text.\n\n![A chart](images/pixel.gif)\n"),
+        ),
+        [("image/format", E, ISSUE, BODY + 2)],
+    ),
+    (
+        "image/too-wide (raw HTML, no width)",
+        both(
+            image("wide.png", WIDE_PNG),
+            issue('Text.\n\n<img src="images/wide.png" alt="A chart">\n'),
+        ),
+        [("image/too-wide", W, ISSUE, BODY + 2)],
+    ),
+    (
+        "image/too-wide (author's width)",
+        both(
+            image("ok.png", SMALL_PNG), issue('Text.\n\n![A chart](images/ok.png){width="800"}\n')
+        ),
+        [("image/too-wide", W, ISSUE, BODY + 2)],
+    ),
+    (
+        "image/heavy",
+        both(image("heavy.png", HEAVY_PNG), issue("Text.\n\n![A chart](images/heavy.png)\n")),
+        [("image/heavy", W, ISSUE, BODY + 2)],
+    ),
+    (
+        "link/malformed",
+        issue("Text.\n\n" + LINK.format("www.jimwigg.com/pricing")),
+        [("link/malformed", E, ISSUE, BODY + 2)],
+    ),
+    (
+        "link/insecure",
+        issue("Text.\n\n" + LINK.format("http://www.jimwigg.com/pricing")),
+        [("link/insecure", W, ISSUE, BODY + 2)],
+    ),
+    (
+        "link/placeholder",
+        issue("Text.\n\n" + LINK.format("https://shop.example.com/pricing")),
+        [("link/placeholder", E, ISSUE, BODY + 2)],
+    ),
+    (
+        "link/text",
+        issue("Text.\n\nFor prices [click here](https://www.jimwigg.com/pricing).\n"),
+        [("link/text", W, ISSUE, BODY + 2)],
+    ),
+    (
+        "link/unknown-issue",
+        issue(
+            "See [the last issue](https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/),\n"
+            "[a lost one](https://www.jimwigg.com/sphere/issues/no-such-issue/)\n"
+            "and [another lost one](../never-written/).\n"
+        ),
+        [("link/unknown-issue", E, ISSUE, BODY + 1), ("link/unknown-issue", E, ISSUE, BODY + 2)],
+    ),
+    ("heading/skip", copy("bad-headings.md"), [("heading/skip", W, ISSUE, 12)]),
+    (
+        "heading/skip (a second h1)",
+        issue("# Title again\n\nText.\n"),
+        [("heading/skip", W, ISSUE, BODY)],
+    ),
+    (
+        "template/mjml-tag",
+        edit(MJML, "<mj-divider ", "<mj-bogus>x</mj-bogus>\n        <mj-divider "),
+        [("template/mjml-tag", E, MJML, -1)],  # -1: the line of the edit
+    ),
+    (
+        "template/footer (postal address)",
+        edit(MJML, " Postal address: {{ site.postal_address }}.", ""),
+        [("template/footer", E, MJML, 1)],
+    ),
+    (
+        "template/footer (unsubscribe)",
+        edit(MJML, 'href="{{ unsubscribe_url }}"', 'href="{{ site.base_url }}"'),
+        [("template/footer", E, MJML, 1)],
+    ),
+    (
+        "template/invalid",
+        edit(MJML, "{{ issue.title }}</h1>", "{{ issue.title }</h1>"),
+        [("template/invalid", E, MJML, -1)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "setup", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_rule_gives_exactly_its_finding(
+    project: Path, rule: str, setup: Callable[[Path], None], expected: list[Row]
+) -> None:
+    setup(project)
+    if expected[0][3] == -1:  # a template edit: find where it landed
+        needle = "mj-bogus" if "mjml-tag" in rule else "{{ issue.title }</h1>"
+        expected = [(*expected[0][:3], line_of(project, MJML, needle))]
+    assert check(project) == expected
+
+
+def test_every_rule_has_a_fixture_or_its_own_test() -> None:
+    covered = {case[0].split()[0] for case in CASES}
+    covered |= {"email/clipped", "email/size", "template/undefined", "link/broken"}
+    covered |= {"link/unverified"}  # a 401/403/429 answer: see test_check_urls
+    assert covered == set(RULES)
+
+
+def test_the_seed_issue_passes(project: Path) -> None:
+    assert check(project) == []
+    assert check(project, today=dt.date(2027, 6, 1), is_sent=lambda issue: True) == []
+
+
+def test_messages(project: Path) -> None:
+    write_issue(project, NAME, titel="Typo", subject="Big news! Read it now!")
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    assert [str(f) for f in report.findings] == [
+        f"{ISSUE}:6: warning: content/unknown-key unknown front-matter key 'titel': "
+        "did you mean 'title'?",
+        f"{ISSUE}:7: warning: subject/exclamations the subject has 2 exclamation marks: "
+        "spam filters count them",
+    ]
+
+
+def test_stale_date_uses_the_injected_clock_and_sent_question(project: Path) -> None:
+    write_issue(project, NAME, date="2026-09-01")
+    assert check(project, today=dt.date(2026, 9, 20)) == []
+    assert check(project, is_sent=lambda issue: issue.slug == "broken") == []
+    write_issue(project, NAME, date="2026-09-01", status="draft")
+    assert check(project) == []
+
+
+def test_an_undefined_variable_in_the_issue_is_the_issue_s(project: Path) -> None:
+    write_issue(project, NAME, body="Call {{ site.fone }} now.\n")
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    assert [str(f) for f in report.findings] == [
+        f"{ISSUE}:8: error: content/invalid undefined template variable site.fone"
+    ]
+
+
+def test_every_undefined_template_variable_is_reported(project: Path) -> None:
+    edit(MJML, "{{ issue.title }}</h1>", "{{ issue.titel }}</h1>")(project)
+    edit(MJML, "{{ site.tagline }}</mj-text>", "{{ site.tagln }}</mj-text>")(project)
+    edit(TEXT, "Privacy notice:", "{% if never %}{{ nowhere }}{% endif %}Privacy notice:")(project)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    title = line_of(project, MJML, "issue.titel")
+    tagline = line_of(project, MJML, "site.tagln")
+    never = line_of(project, TEXT, "nowhere")
+    assert [str(f) for f in report.findings] == [
+        f"{MJML}:{tagline}: error: template/undefined undefined template variable site.tagln",
+        f"{MJML}:{title}: error: template/undefined undefined template variable issue.titel",
+        f"{TEXT}:{never}: error: template/undefined undefined template variable never",
+        f"{TEXT}:{never}: error: template/undefined undefined template variable nowhere",
+    ]
+
+
+def _email_size(root: Path, name: str) -> int:
+    rendered = Renderer(load_settings(root)).render(load_issue(root / "content/issues" / name))
+    return len(rendered.email_html.encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("kb", "rule", "level"), [(96, "email/size", W), (110, "email/clipped", E)]
+)
+def test_email_size(project: Path, kb: int, rule: str, level: str) -> None:
+    paragraph = "The prospect wants to talk about value, not features. " * 9 + "\n\n"
+    write_issue(project, NAME, body=paragraph)
+    one = _email_size(project, f"{NAME}.md")
+    write_issue(project, NAME, body=paragraph * 2)
+    each = _email_size(project, f"{NAME}.md") - one
+    write_issue(project, NAME, body=paragraph * ((kb * 1024 - one) // each + 1))
+    assert check(project) == [(rule, level, ISSUE, BODY)]
+
+
+def test_a_broken_issue_does_not_stop_the_others(project: Path) -> None:
+    write_issue(project, NAME, title="[unclosed")
+    write_issue(project, "2026-11-02-other", body=LINK.format("http://www.jimwigg.com/"))
+    assert check(project) == [
+        ("content/invalid", E, ISSUE, 3),
+        ("link/insecure", W, "content/issues/2026-11-02-other.md", BODY),
+    ]
+
+
+def test_many_issues_are_checked_in_processes_with_the_same_result(project: Path) -> None:
+    for number in range(30):
+        body = f"## Part\n\n#### Skipped\n\n[here](http://www.jimwigg.com/{number})\n"
+        write_issue(project, f"2026-10-{number + 1:02}-issue-{number}", body=body)
+    alone, pooled = check(project, jobs=1), check(project, jobs=2)
+    assert len(alone) == 90
+    assert pooled == alone
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def test_cli_text_and_exit_status(project: Path, sphere: Callable[..., Result]) -> None:
+    result = sphere("check")
+    assert (result.status, result.out, result.err) == (0, "", "checked 1 issue: no problems\n")
+    write_issue(project, NAME, date="2026-12-20", body=LINK.format("http://www.jimwigg.com/"))
+    result = sphere("check")
+    assert result.status == 0
+    assert result.out == (
+        f"{ISSUE}:8: warning: link/insecure 'http://www.jimwigg.com/' uses http://: use https://\n"
+    )
+    assert result.err == "checked 2 issues: 0 error(s), 1 warning(s)\n"
+    assert sphere("check", "--strict").status == 1
+    write_issue(project, NAME, date="2026-12-20", body=LINK.format("https://localhost/"))
+    assert sphere("check").status == 1
+
+
+def test_cli_github_format(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(project, NAME, date="2026-12-20", body=LINK.format("https://localhost/a,b"))
+    result = sphere("check", "--format", "github")
+    assert result.status == 1
+    assert result.out == (
+        f"::error file={ISSUE},line=8,title=link/placeholder::'https://localhost/a,b' points "
+        "at localhost, which readers cannot reach\n"
+    )
+
+
+def test_cli_json_format(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(project, NAME, date="2026-12-20", body=LINK.format("http://www.jimwigg.com/"))
+    result = sphere("check", "--format", "json")
+    assert result.status == 0
+    assert json.loads(result.out) == [
+        {
+            "file": ISSUE,
+            "line": 8,
+            "level": "warning",
+            "rule": "link/insecure",
+            "message": "'http://www.jimwigg.com/' uses http://: use https://",
+        }
+    ]
+    (project / ISSUE).unlink()
+    assert sphere("check", "--format", "json").out == "[]\n"
+
+
+# --- links over the network: a real HTTP server on 127.0.0.1 -------------------------------
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def _answer(self, body: bool) -> None:
+        status = {"/ok": 200, "/no-head": 200, "/private": 403}.get(self.path, 404)
+        if self.path == "/no-head" and self.command == "HEAD":
+            status = 405
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        if body:
+            self.wfile.write(b"ok")
+
+    def do_HEAD(self) -> None:
+        self._answer(False)
+
+    def do_GET(self) -> None:
+        self._answer(True)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    """A real HTTP server on a loopback port: /ok answers 200, anything else 404."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_check_urls(web: str) -> None:
+    urls = [f"{web}/ok", f"{web}/no-head", f"{web}/gone", f"{web}/private", "http://127.0.0.1:9/"]
+    statuses = check_urls(urls, timeout=5)
+    assert {url.removeprefix(web): status.rule for url, status in statuses.items()} == {
+        "/ok": None,
+        "/no-head": None,  # HEAD refused, GET answered
+        "/gone": "link/broken",
+        "/private": "link/unverified",
+        "http://127.0.0.1:9/": "link/broken",  # nothing listens on the discard port
+    }
+    assert statuses[f"{web}/gone"].message == f"{web}/gone answered HTTP 404"
+
+
+def test_links_option_follows_external_links(
+    project: Path, web: str, sphere: Callable[..., Result]
+) -> None:
+    body = f"[the good page]({web}/ok)\n\n[the gone page]({web}/gone)\n"
+    write_issue(project, NAME, body=body)
+    without = check(project)
+    assert ("link/broken", E, ISSUE, BODY + 2) not in without
+    found = check(project, links=True)
+    # 127.0.0.1 over http is a placeholder and insecure anyway; the news is the broken one.
+    assert sorted(set(found) - set(without)) == [("link/broken", E, ISSUE, BODY + 2)]
+    assert sphere("check", "--links", "--timeout", "5").status == 1
+
+
+@pytest.mark.parametrize(
+    ("href", "rules"),
+    [
+        ("https://www.jimwigg.com/", []),
+        ("mailto:jim@jimwigg.com", []),
+        ("tel:+447747624560", []),
+        ("#fn-1", []),
+        ("mailto:", ["link/malformed"]),
+        ("htps://www.jimwigg.com/", ["link/malformed"]),
+        ("https://jimwigg/", ["link/malformed"]),
+        ("https://www.jimwigg.com/a page", ["link/malformed"]),
+        ("pricing.html", ["link/malformed"]),
+        ("http://localhost:8000/", ["link/placeholder", "link/insecure"]),
+        ("https://shop.test/", ["link/placeholder"]),
+        ("https://www.example.org/", ["link/placeholder"]),
+        ("https://thing.invalid/", ["link/placeholder"]),
+    ],
+)
+def test_url_problems(href: str, rules: list[str]) -> None:
+    assert [problem.rule for problem in url_problems(href)] == rules
+
+
+def test_seed_issue_constant_is_the_seed(project: Path) -> None:
+    assert (project / SEED_ISSUE).is_file()
