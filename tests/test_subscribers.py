@@ -84,7 +84,7 @@ def test_remove_unsubscribes_and_an_add_does_not_undo_it(subscribers: Subscriber
         "bounced": 0,
         "complained": 0,
     }
-    with pytest.raises(SubscriberError, match="nobody@example.com is not on the list"):
+    with pytest.raises(SubscriberError, match=r"nobody@example\.com is not on the list"):
         subscribers.remove("nobody@example.com")
 
 

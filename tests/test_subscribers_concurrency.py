@@ -1,0 +1,165 @@
+"""Several writers and a compaction at once; processes killed mid-way. Nothing lost or doubled."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sphere.store import BlobStore, open_store
+from sphere.subscribers import CHANGES, Fold, SubscriberList
+
+WORKERS, CHANGES_EACH = 4, 250
+
+# Each worker makes 250 changes, one change object each: 200 adds and 50 unsubscribes of its
+# own addresses, and prints every event it wrote with its key (the test's ground truth).
+WORKER = """
+import json, sys
+from sphere.store import open_store
+from sphere.subscribers import SubscriberList, creation_event
+store = open_store(sys.argv[1])
+subscribers = SubscriberList(store, key=lambda: b"k")
+worker, written = sys.argv[2], []
+for n in range(int(sys.argv[3])):
+    now = subscribers.now()
+    if n % 5 == 4:
+        event = {"op": "status", "email": f"w{worker}-{n - 1}@example.com",
+                 "status": "unsubscribed", "at": now}
+    else:
+        event = creation_event("add", f"w{worker}-{n}@example.com", at=now, status="subscribed",
+                               name=f"W{worker} {n}", consent=(now, "cli", "test"))
+    written.append((subscribers.append([event]), event))
+print(json.dumps(written))
+"""
+
+COMPACTOR = """
+import sys, time, pathlib
+from sphere.errors import PreconditionFailed
+from sphere.store import open_store
+from sphere.subscribers import SubscriberList
+subscribers = SubscriberList(open_store(sys.argv[1]), key=lambda: b"k")
+stop, runs = pathlib.Path(sys.argv[2]), 0
+while not stop.exists():
+    try:
+        subscribers.compact(settle=0)
+        runs += 1
+    except PreconditionFailed:
+        pass
+    time.sleep(0.3)  # compacting back to back would only slow the writers down
+print(runs)
+"""
+
+
+def _fold_of(events: list[tuple[str, dict[str, object]]]) -> dict[str, tuple[object, ...]]:
+    fold = Fold(hasher=lambda email: email)
+    for _key, event in sorted(events, key=lambda pair: pair[0]):
+        fold.apply(event)
+    return {e: (r.id, r.status, r.name, r.updated) for e, r in fold.records.items()}
+
+
+def _state(subscribers: SubscriberList) -> dict[str, tuple[object, ...]]:
+    return {r.email: (r.id, r.status, r.name, r.updated) for r in subscribers.all()}
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_four_writers_and_a_compaction_lose_and_double_nothing(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = str(tmp_path / "store") if kind == "local" else request.getfixturevalue("s3_url")
+    stop = tmp_path / "stop"
+    compactor = subprocess.Popen(
+        [sys.executable, "-c", COMPACTOR, url, str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(w), str(CHANGES_EACH)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(WORKERS)
+    ]
+    events = [pair for w in workers for pair in json.loads(w.communicate(timeout=240)[0])]
+    stop.touch()
+    runs = int(compactor.communicate(timeout=120)[0])
+    assert all(w.returncode == 0 for w in workers)
+    assert runs >= 1
+    assert len(events) == WORKERS * CHANGES_EACH
+
+    subscribers = SubscriberList(open_store(url), key=lambda: b"k")
+    expected = _fold_of(events)
+    assert len(expected) == 800
+    assert sum(status == "unsubscribed" for _, status, *_ in expected.values()) == 200
+    assert _state(subscribers) == expected  # snapshot + changes left: the fold of all 1,000
+    subscribers.compact(settle=0)
+    assert _state(subscribers) == expected
+    assert subscribers.store.list(CHANGES) == []
+
+
+def _sphere(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sphere", "subscribers", *args],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+
+
+def _wait_for(condition: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.002)
+
+
+def test_an_import_killed_and_run_again_loses_and_doubles_nothing(project: Path) -> None:
+    rows = 30_000  # six batches of 5,000
+    csv = project / "list.csv"
+    csv.write_text("email,name\n" + "".join(f"p{n}@example.com,P {n}\n" for n in range(rows)))
+    store: BlobStore = open_store(".sphere/store", root=project)
+    first = _sphere(project, "import", str(csv))
+    _wait_for(lambda: len(store.list(CHANGES)) >= 2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    written = len(store.list(CHANGES))
+    assert 2 <= written < 6, "the kill should land mid-import"
+
+    again = _sphere(project, "import", str(csv), "--json")
+    out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    report = json.loads(out)
+    assert (report["added"], report["already"]) == (rows - 5000 * written, 5000 * written)
+    subscribers = SubscriberList(store, key=lambda: b"k")
+    emails = [r.email for r in subscribers.all()]
+    assert len(emails) == len(set(emails)) == rows
+
+
+def test_a_compaction_killed_at_any_moment_loses_and_doubles_nothing(project: Path) -> None:
+    store = open_store(".sphere/store", root=project)
+    subscribers = SubscriberList(store, key=lambda: b"k")
+    for n in range(300):
+        subscribers.append(
+            [{"op": "status", "email": "x@example.com", "status": "bounced", "at": "t"}]
+        )
+        if n % 30 == 0:
+            subscribers.add(f"a{n}@example.com")
+    expected = _state(subscribers)
+    for delay in (0.3, 0.45, 0.6, 0.75, 0.9):  # start-up, reading, writing, deleting
+        compaction = _sphere(project, "compact")
+        time.sleep(delay)
+        compaction.send_signal(signal.SIGKILL)
+        compaction.wait()
+        assert _state(subscribers) == expected
+        snapshot = store.get("subscribers/snapshot.json")
+        if snapshot is not None:
+            json.loads(snapshot.data)  # never half-written
+    final = _sphere(project, "compact")
+    assert final.wait(timeout=60) == 0
+    assert _state(subscribers) == expected
