@@ -157,9 +157,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
     ),
     (
         "image/too-wide (author's width)",
-        both(
-            image("ok.png", SMALL_PNG), issue('Text.\n\n![A chart](images/ok.png){width="800"}\n')
-        ),
+        both(image("ok.png", SMALL_PNG), issue("Text.\n\n![A chart](images/ok.png){width=800}\n")),
         [("image/too-wide", W, ISSUE, BODY + 2)],
     ),
     (
