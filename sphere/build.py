@@ -7,17 +7,19 @@ everything succeeded, so a broken issue leaves the previous `dist/` exactly as i
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sphere.archive import write_archive
-from sphere.content import load_issues
+from sphere.content import Issue, load_issues
 from sphere.errors import SphereError, display_path
-from sphere.mail import UNSUBSCRIBE_URL, Recipient
+from sphere.mail import UNSUBSCRIBE_URL, Recipient, fill
 from sphere.render import RenderedIssue, Renderer, preview_unsubscribe_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 PREVIEW_RECIPIENT_ADDRESS = "preview@sphere.invalid"
 EMAIL_WIDTHS = (375, 600)  # a phone, and the email's own width
 ARCHIVE_WIDTH = 1024
+LIST_AT_MOST = 10  # issues named one by one in the report
+PARALLEL_MIN_ISSUES = 16  # per worker: below that, starting processes costs more than it saves
 
 
 @dataclass
@@ -41,7 +45,9 @@ class BuildReport:
         out = display_path(self.out)
         count = len(self.issues)
         lines = [f"built {count} issue{'s' if count != 1 else ''} into {out}/"]
-        lines += [f"  {out}/email/{slug}.html, .txt, .eml" for slug in self.issues]
+        lines += [f"  {out}/email/{slug}.html, .txt, .eml" for slug in self.issues[:LIST_AT_MOST]]
+        if count > LIST_AT_MOST:
+            lines.append(f"  ... and {count - LIST_AT_MOST} more in {out}/email/")
         site_files = sum(1 for f in self.files if "site" in f.relative_to(self.out).parts[:1])
         lines.append(f"  {out}/site/ ({site_files} files; open {out}/site/index.html)")
         shots = sum(1 for f in self.files if "screenshots" in f.relative_to(self.out).parts[:1])
@@ -63,10 +69,36 @@ def preview_recipient(settings: Settings) -> Recipient:
 def render_issues(
     settings: Settings, *, drafts: bool = False
 ) -> tuple[Renderer, list[RenderedIssue]]:
-    """Load and render every issue (newest first); raises at the first broken one."""
+    """Load and render every issue (newest first); raises at the first broken one.
+
+    Rendering is CPU-bound (Python-Markdown costs most of it), so a large archive is
+    rendered by a pool of processes, one per core; a handful of issues stays in-process.
+    """
     renderer = Renderer(settings)
     issues = load_issues(settings.content_dir, drafts=drafts)
-    return renderer, [renderer.render(issue) for issue in issues]
+    workers = min(os.cpu_count() or 1, len(issues) // PARALLEL_MIN_ISSUES)
+    if workers < 2:
+        return renderer, [renderer.render(issue) for issue in issues]
+    context = multiprocessing.get_context("fork" if "fork" in _START_METHODS else "spawn")
+    chunk = max(1, len(issues) // (workers * 4))
+    with ProcessPoolExecutor(
+        workers, context, initializer=_start_worker, initargs=(settings,)
+    ) as pool:
+        return renderer, list(pool.map(_render_in_worker, issues, chunksize=chunk))
+
+
+_worker_renderer: Renderer | None = None
+_START_METHODS = multiprocessing.get_all_start_methods()
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker_renderer  # one Renderer per worker process, built once
+    _worker_renderer = Renderer(settings)
+
+
+def _render_in_worker(issue: Issue) -> RenderedIssue:
+    assert _worker_renderer is not None  # noqa: S101 (set by the pool's initializer)
+    return _worker_renderer.render(issue)
 
 
 def build_all(
@@ -124,7 +156,8 @@ def write_emails(settings: Settings, rendered: Sequence[RenderedIssue], folder: 
     values = {UNSUBSCRIBE_URL: reader.unsubscribe_url}
     written = []
     for item in rendered:
-        text, html = item.message.preview(values)
+        text = fill(item.email_text, values, escape_html=False)
+        html = fill(item.email_html, values, escape_html=True)
         slug = item.issue.slug
         for suffix, data in ((".html", html), (".txt", text)):
             path = folder / f"{slug}{suffix}"

@@ -34,6 +34,10 @@ class LocatedError(SphereError):
         self.path = Path(path) if path is not None else None
         self.line = line
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep the place when the error crosses a process boundary (parallel rendering).
+        return (type(self), (self.message,), self.__dict__)
+
     def __str__(self) -> str:
         if self.path is None:
             return f"error: {self.message}"

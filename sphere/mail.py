@@ -141,6 +141,13 @@ class MessageTemplate:
         return _fill(self.text, values), _fill(self.html, values)
 
 
+def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
+    """`body` (text or HTML) with its placeholders replaced: what one reader sees."""
+    for placeholder, value in values.items():
+        body = body.replace(placeholder, html.escape(value, quote=True) if escape_html else value)
+    return body
+
+
 def qp_encode(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends whose last line leaves room for a soft break."""
     encoded = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True).replace(b"\n", CRLF)

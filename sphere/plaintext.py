@@ -7,7 +7,6 @@ and every link becomes a numbered reference `[n]` listed after the text. A line 
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -66,15 +65,22 @@ def html_to_text(html: str, *, width: int = WIDTH) -> PlainText:
 
 
 def wrap(text: str, width: int = WIDTH, *, indent: str = "", hanging: str | None = None) -> str:
-    """Wrap at `width` without breaking words or URLs."""
-    return textwrap.fill(
-        " ".join(text.split()),
-        width=width,
-        initial_indent=indent,
-        subsequent_indent=indent if hanging is None else hanging,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
+    """Wrap at `width` without breaking words or URLs (a longer word gets a line of its own).
+
+    A greedy fill: what textwrap does for prose, at a fraction of its cost.
+    """
+    subsequent = indent if hanging is None else hanging
+    lines: list[str] = []
+    prefix, current = indent, ""
+    for word in text.split():
+        if current and len(prefix) + len(current) + 1 + len(word) > width:
+            lines.append(prefix + current)
+            prefix, current = subsequent, word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        lines.append(prefix + current)
+    return "\n".join(lines)
 
 
 class _Writer:
