@@ -107,20 +107,28 @@ def _check_all(
     jobs = jobs if jobs is not None else (os.cpu_count() or 1)
     if jobs <= 1 or len(paths) < PARALLEL_FROM:
         return [check_one(checker, path) for path in paths]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    global _worker
     chunk = max(1, len(paths) // (jobs * 4))
-    with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start_worker, initargs=(settings, image_limit)
-    ) as pool:
-        return list(pool.map(_work, paths, chunksize=chunk))
+    if "fork" in multiprocessing.get_all_start_methods():
+        # Forked workers inherit the parent's checker: no second start-up per worker.
+        _worker = checker
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    else:
+        pool = ProcessPoolExecutor(
+            jobs, initializer=_start_worker, initargs=(settings, image_limit)
+        )
+    try:
+        with pool:
+            return list(pool.map(_work, paths, chunksize=chunk))
+    finally:
+        _worker = None
 
 
 _worker: IssueChecker | None = None
 
 
 def _start_worker(settings: Settings, image_limit: int) -> None:
-    global _worker  # one checker per worker process
+    global _worker
     _worker = IssueChecker(settings, image_limit=image_limit)
 
 
