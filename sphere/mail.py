@@ -15,6 +15,7 @@ import binascii
 import html
 import re
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -115,7 +116,7 @@ class MessageTemplate:
         values = recipient.values()
         personal = (
             _header("To", _mailbox(recipient))
-            + _header("Date", date or formatdate(localtime=False, usegmt=True))
+            + _header("Date", date or _now())
             + _header("Message-ID", f"<{secrets.token_hex(16)}@{self.message_id_domain}>")
             + _header(
                 "List-Unsubscribe",
@@ -176,6 +177,17 @@ def _fill(part: _Part, values: Mapping[str, str]) -> str:
     return binascii.a2b_qp(encoded.replace(CRLF, b"\n")).decode("utf-8")
 
 
+_clock: list[tuple[int, str]] = [(0, "")]
+
+
+def _now() -> str:
+    """The Date header for this second (formatting it costs more than the rest of a message)."""
+    second = int(time.time())
+    if _clock[0][0] != second:
+        _clock[0] = (second, formatdate(second, usegmt=True))
+    return _clock[0][1]
+
+
 def _header(name: str, value: str) -> bytes:
     return f"{name}: {value}".encode("ascii") + CRLF
 
@@ -191,7 +203,7 @@ def _mailbox(recipient: Recipient) -> str:
     if not local or not domain or _CONTROL.search(recipient.address):
         raise SendError(f"not a valid address: {recipient.address!r}")
     try:
-        ascii_domain = domain.encode("idna").decode("ascii")
+        ascii_domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
         local.encode("ascii")
     except UnicodeError:
         raise SendError(f"cannot send to {recipient.address!r}: non-ASCII local part") from None
