@@ -63,6 +63,9 @@ class _HTTPServer(ThreadingHTTPServer):
     workspace: Workspace
     stopping: threading.Event
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.exception("the preview server failed to answer %s", client_address[0])
+
 
 @dataclass
 class PreviewServer:
@@ -149,6 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers at stop
     timeout = 10  # a client that sends nothing cannot hold a thread for long
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
@@ -257,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(path.read_bytes(), _content_type(path))
 
     def _events(self) -> None:
-        """Server-Sent Events: the current version at once, then each new one (`change`)."""
+        """Server-Sent Events: `change` with `Workspace.news()` at once, then on each change."""
         workspace, stopping = self.server.workspace, self.server.stopping
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream")
@@ -266,18 +270,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"retry: 500\n\n")
         seen = 0
 
-        def news() -> bool:
+        def moved() -> bool:
             return workspace.version != seen or stopping.is_set()
 
         while not stopping.is_set():
             with workspace.changed:
-                workspace.changed.wait_for(news, KEEPALIVE_SECONDS)
+                workspace.changed.wait_for(moved, KEEPALIVE_SECONDS)
                 version = workspace.version
             if stopping.is_set():
                 break
             if version != seen:
                 seen = version
-                self.wfile.write(f"event: change\ndata: {version}\n\n".encode())
+                news = json.dumps(workspace.news())
+                self.wfile.write(f"event: change\ndata: {news}\n\n".encode())
             else:
                 self.wfile.write(b": still here\n\n")
             self.wfile.flush()

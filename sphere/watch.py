@@ -45,10 +45,18 @@ class Entry:
     rendered: RenderedIssue | None = None
     render_error: str | None = None
     stamp: int = 0  # the version at which this issue's output last changed
+    wanted: bool = False  # asked for since it loaded: re-rendered as soon as it changes
 
     @property
     def broken(self) -> str | None:
         return self.load_error or self.duplicate_error
+
+    @property
+    def ok(self) -> bool | None:
+        """Whether it renders; None until it has been tried."""
+        if self.rendered is not None:
+            return True
+        return False if self.broken or self.render_error else None
 
     def forget_render(self, version: int) -> None:
         self.rendered, self.render_error, self.stamp = None, None, version
@@ -80,6 +88,7 @@ class Workspace:
         self._known_slugs: dict[Path, str] = {}
         self._archive: Path | None = None
         self._archive_error: str | None = None
+        self._archive_lock = threading.Lock()  # one archive written at a time
         self.archive_stamp = self.version
         self._tmp = Path(tempfile.mkdtemp(prefix="sphere-preview-"))
         self._snapshot = self._scan()
@@ -104,6 +113,11 @@ class Workspace:
             version = self.version + 1
             self._apply(changed, version)
             self._snapshot = self._scan() if self.source in changed else snapshot
+            # The page is looking at these: render them before telling it, so it can reload
+            # its views at once (see `news`).
+            for entry in self._entries.values():
+                if entry.wanted:
+                    self.error_of(entry)
         with self.changed:
             self.version = version
             self.changed.notify_all()
@@ -164,7 +178,9 @@ class Workspace:
         if not path.is_file():
             self._entries.pop(path, None)
             return
+        old = self._entries.get(path)
         entry = Entry(path=path, slug=self._known_slugs.get(path, path.stem), stamp=version)
+        entry.wanted = old is not None and old.wanted
         try:
             entry.issue = load_issue(path)
             entry.slug = self._known_slugs[path] = entry.issue.slug
@@ -234,6 +250,7 @@ class Workspace:
     def render(self, entry: Entry) -> RenderedIssue:
         """The entry's rendering, from the cache if nothing it depends on changed."""
         with self.lock:
+            entry.wanted = True
             if entry.broken:
                 raise SphereError(entry.broken)
             renderer = self.renderer()
@@ -270,27 +287,37 @@ class Workspace:
         return text, html
 
     def archive(self) -> Path:
-        """The web archive of every issue that renders, drafts included, written once per change."""
-        with self.lock:
-            if self._archive_error is not None:
-                raise SphereError(self._archive_error)
-            if self._archive is None:
+        """The web archive of every issue that renders, drafts included, written once per change.
+
+        It is written outside the main lock, so the email views need not wait for it.
+        """
+        with self._archive_lock:
+            with self.lock:
+                if self._archive_error is not None:
+                    raise SphereError(self._archive_error)
+                if self._archive is not None:
+                    return self._archive
+                stamp, settings, env = self.archive_stamp, self.settings, self.renderer().env
                 rendered = []
                 for entry in self.entries():
                     try:
                         rendered.append(self.render(entry))
                     except SphereError:
                         continue  # shown in the page; the archive has the rest
-                rendered.sort(key=lambda item: (item.issue.date, item.issue.slug), reverse=True)
-                site = self._tmp / f"site-{self.version}"
-                shutil.rmtree(site, ignore_errors=True)
-                try:
-                    write_archive(self.settings, self.renderer().env, rendered, site)
-                except SphereError as error:
-                    self._archive_error = str(error)
-                    raise
-                self._archive = site
-            return self._archive
+            rendered.sort(key=lambda item: (item.issue.date, item.issue.slug), reverse=True)
+            site = self._tmp / f"site-{stamp}"
+            shutil.rmtree(site, ignore_errors=True)
+            try:
+                write_archive(settings, env, rendered, site)
+            except SphereError as error:
+                with self.lock:
+                    if stamp == self.archive_stamp:
+                        self._archive_error = str(error)
+                raise
+            with self.lock:
+                if stamp == self.archive_stamp:  # else a file changed meanwhile: serve it once
+                    self._archive = site
+            return site
 
     def _forget_archive(self, version: int) -> None:
         if self._archive is not None:
@@ -334,6 +361,18 @@ class Workspace:
                 "status": issue.status if issue else "",
             }
             return state
+
+    def news(self) -> dict[str, Any]:
+        """What changed, for `/events`: each issue's stamp, and whether it rendered (if known)."""
+        with self.lock:
+            issues = {
+                entry.slug: {
+                    "stamp": entry.stamp,
+                    "ok": entry.ok,
+                }
+                for entry in self._entries.values()
+            }
+            return {"version": self.version, "archive_stamp": self.archive_stamp, "issues": issues}
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)

@@ -67,17 +67,20 @@
     error.hidden = !state.error;
     document.body.classList.toggle("broken", Boolean(state.error));
     // A broken issue keeps its last good views on screen (dimmed) under the error.
-    if (!state.error && state.slug) {
-      const slug = encodeURIComponent(state.slug);
-      for (const frame of frames) {
-        const url = views[frame.dataset.view](slug, state);
-        if (frame.dataset.url !== url) {
-          frame.dataset.url = url;
-          frame.contentWindow.location.replace(url); // no history entry per reload
-        }
+    if (!state.error && state.slug) reload(state.slug, state.stamp, state.archive_stamp);
+    version = state.version;
+  }
+
+  // Point each view at the issue's current rendering; a view already there is left alone.
+  function reload(slug, stamp, archiveStamp) {
+    const stamps = { stamp, archive_stamp: archiveStamp };
+    for (const frame of frames) {
+      const url = views[frame.dataset.view](encodeURIComponent(slug), stamps);
+      if (frame.dataset.url !== url) {
+        frame.dataset.url = url;
+        frame.contentWindow.location.replace(url); // no history entry per reload
       }
     }
-    version = state.version;
   }
 
   async function refresh() {
@@ -111,7 +114,14 @@
   events.addEventListener("open", () => setStatus("Live: saving a file updates this page", false));
   events.addEventListener("error", () => setStatus("Disconnected: is sphere preview running?", true));
   events.addEventListener("change", (event) => {
-    if (Number(event.data) !== version) refresh();
+    const news = JSON.parse(event.data);
+    if (news.version === version) return;
+    // The server rendered the issue before saying so: reload its views now, not after /api/state.
+    const mine = news.issues[current];
+    if (mine && mine.ok && !document.body.classList.contains("broken")) {
+      reload(current, mine.stamp, news.archive_stamp);
+    }
+    refresh();
   });
   refresh();
 })();

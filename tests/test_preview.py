@@ -1,0 +1,386 @@
+"""`sphere preview`: the page in headless Chromium against the real server on loopback.
+
+The server runs in this process (`serve_preview`) in a temporary project; each test edits the
+project's files as an author would and waits for the page to change by itself. The page's
+browser context lets only the preview's own origin through and records anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.error import HTTPError
+
+import pytest
+from fixtures_project import SEED_ISSUE, png_bytes, write_issue
+
+from sphere.preview import PreviewServer, for_preview, serve_preview
+from sphere.settings import load_settings
+from sphere.watch import Workspace
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, FrameLocator, Page
+
+SEED_SLUG = "hard-sell-or-soft-sell"
+SEED_TITLE = "To Hard Sell or to Soft Sell? That is the Question"
+SEED_SENTENCE = "Right now I’m doing a lot of work with sales teams"
+WAIT_MS = 5000
+
+
+@pytest.fixture
+def preview(project: Path) -> Iterator[PreviewServer]:
+    """The preview server on a free loopback port, in this process; stopped after the test."""
+    server = serve_preview(load_settings(project), "127.0.0.1", 0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def offsite() -> list[str]:
+    """Every request the page made to anything but the preview server."""
+    return []
+
+
+@pytest.fixture
+def open_preview(
+    browser: Browser, preview: PreviewServer, offsite: list[str]
+) -> Iterator[Callable[..., Page]]:
+    """`open_preview(path="")`: the preview page, loaded, in a context that stays on loopback."""
+    contexts = []
+
+    def open_(path: str = "") -> Page:
+        context = browser.new_context(viewport={"width": 1500, "height": 900})
+        contexts.append(context)
+
+        def only_preview(route):  # type: ignore[no-untyped-def]
+            if route.request.url.startswith(preview.url):
+                route.continue_()
+            else:
+                offsite.append(route.request.url)
+                route.abort("blockedbyclient")
+
+        context.route("**/*", only_preview)
+        page = context.new_page()
+        page.goto(preview.url + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def view(page: Page, name: str) -> FrameLocator:
+    return page.frame_locator(f"iframe[data-view={name}]")
+
+
+def expect_text(page: Page, name: str, text: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(view(page, name).locator("body")).to_contain_text(text, timeout=WAIT_MS)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- in the browser --------------------------------------------------------------------------
+
+
+def test_the_page_shows_every_view_of_the_issue(open_preview, offsite: list[str]) -> None:
+    page = open_preview()
+
+    for name in ("desktop", "phone", "dark", "archive"):
+        expect_text(page, name, SEED_TITLE)
+    expect_text(page, "text", SEED_TITLE)
+    assert page.url.endswith(f"/issue/{SEED_SLUG}")
+    widths = page.evaluate(
+        "Object.fromEntries([...document.querySelectorAll('iframe[data-view]')]"
+        ".map(f => [f.dataset.view, f.contentWindow.innerWidth]))"
+    )
+    assert (widths["desktop"], widths["phone"], widths["dark"]) == (600, 375, 375)
+    text_type = view(page, "text").locator("body").evaluate("() => document.contentType")
+    assert text_type == "text/plain"
+    assert offsite == []
+
+
+def test_the_dark_view_uses_the_dark_colours(open_preview) -> None:
+    page = open_preview()
+    expect_text(page, "dark", SEED_TITLE)
+    expect_text(page, "desktop", SEED_TITLE)
+
+    def page_colour(name: str) -> str:
+        return str(
+            view(page, name)
+            .locator(".sp-page")
+            .first.evaluate("element => getComputedStyle(element).backgroundColor")
+        )
+
+    assert page_colour("dark") == "rgb(18, 18, 18)"  # theme.toml dark_page
+    assert page_colour("desktop") == "rgb(243, 239, 230)"  # theme.toml page
+
+
+def test_saving_the_markdown_updates_the_page_by_itself(open_preview, project: Path) -> None:
+    page = open_preview()
+    expect_text(page, "desktop", SEED_SENTENCE)
+    page.evaluate("window.notReloaded = true")
+
+    edit(project / SEED_ISSUE, SEED_SENTENCE, "Freshly saved words about sales teams")
+
+    for name in ("desktop", "phone", "dark", "text", "archive"):
+        expect_text(page, name, "Freshly saved words")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_broken_file_shows_its_error_and_fixing_it_recovers(open_preview, project: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = open_preview()
+    expect_text(page, "desktop", SEED_TITLE)
+    path = project / SEED_ISSUE
+    good = path.read_text(encoding="utf-8")
+
+    path.write_text(good.replace("status: ready", "status: [ready", 1), encoding="utf-8")
+
+    error = page.locator("#error")
+    expect(error).to_be_visible(timeout=WAIT_MS)
+    expect(error).to_have_text(
+        re.compile(
+            r"^content/issues/2026-12-01-hard-sell-or-soft-sell\.md:\d+: error: "
+            r"front matter is not valid YAML: .+$"
+        )
+    )
+    expect(page.locator("#issues .badge.broken")).to_have_count(1)
+
+    path.write_text(good.replace(SEED_SENTENCE, "Mended and saved again"), encoding="utf-8")
+
+    expect(error).to_be_hidden(timeout=WAIT_MS)
+    expect_text(page, "desktop", "Mended and saved again")
+    expect(page.locator("#issues .badge.broken")).to_have_count(0)
+
+
+def test_the_issue_list_switches_issues(open_preview, project: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = open_preview(f"issue/{SEED_SLUG}")
+    expect_text(page, "desktop", SEED_TITLE)
+
+    write_issue(project, "2026-10-01-second-thoughts", title="Second thoughts", status="draft")
+
+    link = page.get_by_role("link", name=re.compile("Second thoughts"))
+    expect(link).to_contain_text("draft", timeout=WAIT_MS)
+    link.click()
+    expect(page).to_have_url(re.compile(r"/issue/second-thoughts$"))
+    for name in ("desktop", "text", "archive"):
+        expect_text(page, name, "Second thoughts")
+    expect(page.locator("#issues [aria-current=page]")).to_contain_text("Second thoughts")
+
+
+def test_a_template_edit_re_renders(open_preview, project: Path) -> None:
+    from playwright.sync_api import expect
+
+    page = open_preview()
+    expect_text(page, "desktop", SEED_TITLE)
+    mjml = project / "templates/email/issue.mjml.j2"
+    good = mjml.read_text(encoding="utf-8")
+
+    edit(mjml, "{{ site.tagline }}", "A tagline edited in the template")
+    edit(project / "templates/web/issue.html.j2", "<h1>", "<h1>Archive: ")
+
+    expect_text(page, "phone", "A tagline edited in the template")
+    expect_text(page, "archive", "Archive: " + SEED_TITLE)
+
+    mjml.write_text(good.replace("{{ site.tagline }}", "{{ site.no_such_key }}"), encoding="utf-8")
+    expect(page.locator("#error")).to_have_text(
+        re.compile(r"^templates/email/issue\.mjml\.j2:\d+: error: undefined template variable"),
+        timeout=WAIT_MS,
+    )
+    mjml.write_text(good, encoding="utf-8")
+    expect(page.locator("#error")).to_be_hidden(timeout=WAIT_MS)
+
+
+def test_text_from_the_issue_is_escaped(open_preview, project: Path) -> None:
+    from playwright.sync_api import expect
+
+    write_issue(project, "2026-10-01-markup", title='"<img src=x id=injected>"')
+    page = open_preview("issue/markup")
+
+    expect(page.locator("#title")).to_have_text("<img src=x id=injected>", timeout=WAIT_MS)
+    expect(page.locator("#issues")).to_contain_text("<img src=x id=injected>")
+    assert page.locator("#injected").count() == 0
+
+
+def test_local_images_come_from_the_preview_server(
+    open_preview, project: Path, offsite: list[str]
+) -> None:
+    (project / "content/images").mkdir(exist_ok=True)
+    (project / "content/images/chart.png").write_bytes(png_bytes(40, 20))
+    write_issue(project, "2026-10-01-chart", title="Chart", body="![A chart](images/chart.png)\n")
+    page = open_preview("issue/chart")
+
+    for name in ("desktop", "archive"):
+        image = view(page, name).get_by_alt_text("A chart")
+        image.wait_for(timeout=WAIT_MS)
+        assert image.evaluate("img => img.complete && img.naturalWidth") == 40
+    assert offsite == []
+
+
+# --- the library, without a browser ---------------------------------------------------------
+
+
+def test_a_change_re_renders_only_what_depends_on_it(project: Path) -> None:
+    write_issue(project, "2026-10-01-other", title="Other")
+    workspace = Workspace(load_settings(project))
+    try:
+        seed, other = (workspace.find(slug) for slug in (SEED_SLUG, "other"))
+        assert seed is not None and other is not None
+        first = workspace.render(seed), workspace.render(other)
+
+        edit(project / SEED_ISSUE, SEED_SENTENCE, "Changed")
+        assert workspace.poll()
+        seed = workspace.find(SEED_SLUG)
+        assert seed is not None
+        assert workspace.render(seed) is not first[0]
+        assert workspace.render(other) is first[1]  # kept: it depends on nothing that changed
+
+        edit(project / "templates/web/issue.html.j2", "<h1>", "<h1>Web: ")
+        assert workspace.poll()
+        assert workspace.render(other) is first[1]  # the email does not use web templates
+
+        edit(project / "templates/email/theme.toml", "#f3efe6", "#f3efe7")
+        assert workspace.poll()
+        assert workspace.render(other) is not first[1]
+        assert not workspace.poll()  # nothing else changed
+    finally:
+        workspace.close()
+
+
+def test_broken_settings_show_in_the_state_and_recover(project: Path) -> None:
+    workspace = Workspace(load_settings(project))
+    try:
+        pyproject = project / "pyproject.toml"
+        good = pyproject.read_text(encoding="utf-8")
+        pyproject.write_text(good.replace('language = "en-GB"', 'language = "English"'))
+        workspace.poll()
+        assert workspace.state(None)["error"].startswith("pyproject.toml:")
+
+        pyproject.write_text(good)
+        workspace.poll()
+        state = workspace.state(None)
+        assert state["error"] is None and state["slug"] == SEED_SLUG
+    finally:
+        workspace.close()
+
+
+def test_dark_mode_is_forced_in_the_served_copy() -> None:
+    email = (
+        '<html><head><meta name="color-scheme" content="light dark"><style>'
+        "@media (prefers-color-scheme: dark) { a { color: red } }"
+        "@media only screen and (prefers-color-scheme : light) { a { color: blue } }"
+        "</style></head><body></body></html>"
+    )
+
+    dark = for_preview(email, dark=True)
+
+    assert '<meta name="color-scheme" content="dark">' in dark
+    assert "@media (min-width: 0px) { a { color: red } }" in dark
+    assert "@media only screen and (max-width: -1px)" in dark
+    assert ":root{color-scheme:dark}</style></head>" in dark
+    assert for_preview(email).startswith('<html><head><base target="_blank">')
+
+
+def get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
+            return response.status, response.headers["Content-Security-Policy"], response.read()
+    except HTTPError as error:
+        return error.code, error.headers["Content-Security-Policy"], error.read()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "archive/%2e%2e/%2e%2e/pyproject.toml",
+        "content/%2e%2e/pyproject.toml",
+        "content/issues/2026-12-01-hard-sell-or-soft-sell.md",
+        "email/no-such-issue.html",
+        "_ui/../preview.py",
+    ],
+)
+def test_nothing_outside_the_preview_is_served(preview: PreviewServer, path: str) -> None:
+    status, csp, _ = get(preview.url + path)
+    assert status == 404
+    assert "default-src 'none'" in csp
+
+
+def test_events_say_which_issues_changed_and_whether_they_render(
+    preview: PreviewServer, project: Path
+) -> None:
+    events = urllib.request.urlopen(preview.url + "events", timeout=5)  # noqa: S310
+
+    def next_change() -> dict[str, Any]:
+        while not (line := events.readline()).startswith(b"data: "):
+            pass
+        return dict(json.loads(line.removeprefix(b"data: ")))
+
+    first = next_change()
+    preview.workspace.state(SEED_SLUG)  # the page asks for the issue: it is now watched
+    edit(project / SEED_ISSUE, "status: ready", "status: [ready")
+    broken = next_change()
+    edit(project / SEED_ISSUE, "status: [ready", "status: ready")
+    mended = next_change()
+    events.close()
+
+    stamps = [news["issues"][SEED_SLUG]["stamp"] for news in (first, broken, mended)]
+    assert stamps[0] < stamps[1] < stamps[2]
+    assert [news["issues"][SEED_SLUG]["ok"] for news in (broken, mended)] == [False, True]
+
+
+def test_stop_ends_every_thread_and_closes_the_port(project: Path) -> None:
+    server = serve_preview(load_settings(project), "127.0.0.1", 0)
+    events = urllib.request.urlopen(server.url + "events", timeout=5)  # noqa: S310
+    assert [events.readline() for _ in range(4)][:3] == [b"retry: 500\n", b"\n", b"event: change\n"]
+
+    started = time.monotonic()
+    server.stop()
+
+    assert time.monotonic() - started < 2
+    assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(server.url, timeout=2)  # noqa: S310
+    events.close()
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_the_command_prints_its_url_and_stops_on_ctrl_c(project: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sphere", "preview", "--port", "0", "--no-open"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.fullmatch(r"Previewing at (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)\n", line)
+        assert match, line
+        status, _, body = get(match[1])
+        assert status == 200 and b"Sphere preview" in body
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert out == "stopped\n"
