@@ -29,7 +29,7 @@ def main() -> None:
         start = time.perf_counter()
         subprocess.run([sphere, "--help"], check=True, capture_output=True)
         times.append(time.perf_counter() - start)
-    probe = "import sys, sphere.cli; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    probe = f"import sys, sphere.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     heavy = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
