@@ -29,6 +29,7 @@ def preview(
     """Serve a live preview of the issues: email at desktop and phone widths, dark mode,
     plain text and archive page. Saving an issue or a template updates the page by itself.
     Stop with Ctrl-C."""
+    import sys
     import webbrowser
     from pathlib import Path
     from urllib.parse import quote
@@ -41,6 +42,8 @@ def preview(
     if issue:
         url += f"issue/{quote(Path(issue).stem if issue.endswith('.md') else issue, safe='')}"
     print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"warning: listening on {host}: other machines can see the preview", file=sys.stderr)
     if open_browser:
         webbrowser.open(url)
     try:
