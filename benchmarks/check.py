@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-WORDS = (
-    "sales prospect question meeting homework research pipeline manager coaching team message "
-    "value customer conversation forecast quarter territory account buyer decision budget "
-    "champion objection proposal renewal discount margin quota playbook cadence referral"
-).split()
+_VOCABULARY = """sales prospect question meeting homework research pipeline manager coaching
+team message value customer conversation forecast quarter territory account buyer decision
+budget champion objection proposal renewal discount margin quota playbook cadence referral"""
+WORDS = _VOCABULARY.split()
 
 
 def sentence(rng: random.Random, words: int) -> str:
