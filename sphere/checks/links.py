@@ -4,9 +4,6 @@ external ones, HEAD first and GET when a server will not answer HEAD, many at a 
 from __future__ import annotations
 
 import re
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -145,6 +142,10 @@ def check_url(url: str, *, timeout: float = 10.0) -> LinkStatus:
 
 def _request(url: str, method: str, timeout: float) -> int | str | None:
     """None or the HTTP status for an answer; a reason (str) when there was none."""
+    import socket  # only with --links: urllib.request alone costs tens of ms at start-up
+    import urllib.error
+    import urllib.request
+
     # S310: only http(s) URLs come here (see `external`).
     request = urllib.request.Request(url, method=method, headers={"User-Agent": USER_AGENT})  # noqa: S310
     try:
