@@ -11,6 +11,7 @@ Reports the median and the 90th percentile; the target is a median under 300 ms.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import sys
@@ -26,11 +27,15 @@ REPO = Path(__file__).resolve().parent.parent
 ISSUE = "content/issues/2026-12-01-hard-sell-or-soft-sell.md"
 SENTENCE = "Right now I’m doing a lot of work with sales teams"
 TARGET_MS = 300
-SHOWN = """token => {
-  const frame = document.querySelector('iframe[data-view=desktop]');
-  const body = frame && frame.contentDocument && frame.contentDocument.body;
-  return Boolean(body && body.textContent.includes(token));
+# Whether the views matching `selector` all show `token` (the text part wraps its lines).
+SHOWN = """([selector, token]) => {
+  const frames = [...document.querySelectorAll(selector)];
+  return frames.length > 0 && frames.every(frame => {
+    const body = frame.contentDocument && frame.contentDocument.body;
+    return Boolean(body && body.textContent.replace(/\\s+/g, " ").includes(token));
+  });
 }"""
+DESKTOP, EVERY_VIEW = "iframe[data-view=desktop]", "iframe[data-view]"
 
 
 def copy_project(folder: Path) -> Path:
@@ -40,7 +45,8 @@ def copy_project(folder: Path) -> Path:
     return folder
 
 
-def measure(runs: int, poll_ms: float) -> list[float]:
+def measure(runs: int, poll_ms: float) -> tuple[list[float], list[float]]:
+    """Milliseconds from each save until the desktop view shows it, and until every view does."""
     with tempfile.TemporaryDirectory(prefix="sphere-bench-preview-") as tmp:
         root = copy_project(Path(tmp))
         issue = root / ISSUE
@@ -51,19 +57,22 @@ def measure(runs: int, poll_ms: float) -> list[float]:
                 context = browser.new_context(viewport={"width": 1500, "height": 900})
                 page = context.new_page()
                 page.goto(server.url)
-                page.wait_for_function(SHOWN, arg=SENTENCE, polling="raf")
-                timings = []
+                page.wait_for_function(SHOWN, arg=[EVERY_VIEW, SENTENCE], polling="raf")
+                desktop, every = [], []
                 for run in range(runs):
                     token = f"Benchmark sentence number {run} at {time.time_ns()}"
                     started = time.perf_counter()
                     issue.write_text(original.replace(SENTENCE, token, 1), encoding="utf-8")
-                    page.wait_for_function(SHOWN, arg=token, polling="raf", timeout=10_000)
-                    timings.append((time.perf_counter() - started) * 1000)
+                    for selector, timings in ((DESKTOP, desktop), (EVERY_VIEW, every)):
+                        page.wait_for_function(
+                            SHOWN, arg=[selector, token], polling="raf", timeout=10_000
+                        )
+                        timings.append((time.perf_counter() - started) * 1000)
                     time.sleep(0.1)  # let the page settle, as between two saves by hand
                 context.close()
         finally:
             server.stop()
-    return timings
+    return desktop, every
 
 
 def main() -> int:
@@ -71,14 +80,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--poll-ms", type=float, default=50, help="the watcher's polling interval")
     args = parser.parse_args()
-    timings = measure(args.runs, args.poll_ms)
-    median = statistics.median(timings)
-    p90 = statistics.quantiles(timings, n=10, method="inclusive")[-1]
-    print(f"save to visible in the preview page, {len(timings)} saves:")
-    low, high = min(timings), max(timings)
-    print(f"  median {median:.0f} ms, p90 {p90:.0f} ms, min {low:.0f} ms, max {high:.0f} ms")
-    print(f"  target: median under {TARGET_MS} ms: {'met' if median < TARGET_MS else 'NOT met'}")
-    return 0 if median < TARGET_MS else 1
+    desktop, every = measure(args.runs, args.poll_ms)
+    print(f"save to visible in the preview page, {args.runs} saves, watcher polling every")
+    print(f"{args.poll_ms:.0f} ms, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}:")
+    for name, timings in (("desktop view", desktop), ("all five views", every)):
+        median = statistics.median(timings)
+        p90 = statistics.quantiles(timings, n=10, method="inclusive")[-1]
+        print(
+            f"  {name:>14}: median {median:4.0f} ms, p90 {p90:4.0f} ms,"
+            f" min {min(timings):4.0f} ms, max {max(timings):4.0f} ms"
+        )
+    met = statistics.median(desktop) < TARGET_MS
+    print(f"  target (desktop view, median under {TARGET_MS} ms): {'met' if met else 'NOT met'}")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

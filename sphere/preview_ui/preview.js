@@ -72,14 +72,28 @@
   }
 
   // Point each view at the current rendering; a view already there is left alone.
+  // The desktop view goes first and the others once it has loaded: they share one thread
+  // of the browser, and the view at the top left is the one the author is watching.
   function reload(slug, stamp, archiveStamp) {
     const stamps = { stamp, archive_stamp: archiveStamp };
     for (const frame of frames) {
-      const url = views[frame.dataset.view](encodeURIComponent(slug), stamps);
-      if (frame.dataset.url !== url) {
-        frame.dataset.url = url;
-        frame.contentWindow.location.replace(url); // no history entry per reload
-      }
+      frame.dataset.url = views[frame.dataset.view](encodeURIComponent(slug), stamps);
+    }
+    const [first, ...rest] = frames;
+    const more = () => rest.forEach(go);
+    if (first.dataset.loaded === first.dataset.url) {
+      more();
+      return;
+    }
+    first.addEventListener("load", more, { once: true });
+    setTimeout(more, 1000); // in case it never finishes loading
+    go(first);
+  }
+
+  function go(frame) {
+    if (frame.dataset.loaded !== frame.dataset.url) {
+      frame.dataset.loaded = frame.dataset.url;
+      frame.contentWindow.location.replace(frame.dataset.url); // no history entry per reload
     }
   }
 
