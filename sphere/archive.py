@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from sphere.content import Issue
-from sphere.markup import rebase_images
+from sphere.markup import absolute_links, rebase_images
 from sphere.render import RenderedIssue, archive_url, template_error
 from sphere.settings import Settings
 
@@ -80,7 +80,10 @@ def write_archive(
         FeedEntry(
             issue=item.issue,
             url=archive_url(settings, item.issue),
-            html=rebase_images(item.body.html, item.body.images, settings.base_url),
+            html=absolute_links(
+                rebase_images(item.body.html, item.body.images, settings.base_url),
+                archive_url(settings, item.issue),
+            ),
         )
         for item in rendered
     ]

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import markdown
 from markdown.extensions import Extension
@@ -189,3 +189,22 @@ def rebase_images(html: str, images: tuple[Image, ...], prefix: str) -> str:
     for image in {image.src for image in images}:
         html = html.replace(f'src="{image}"', f'src="{prefix}{image}"')
     return html
+
+
+_URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+def absolute_links(html: str, page_url: str) -> str:
+    """Resolve relative links and images against the archive page they were written for.
+
+    An issue may link to another as `../other-slug/`: right on the archive page, nowhere
+    from an inbox or a feed reader, which need `page_url` joined in.
+    """
+
+    def resolve(match: re.Match[str]) -> str:
+        url = match.group(2)
+        if not url or url.startswith(("#", "//")) or urlsplit(url).scheme:
+            return match.group(0)
+        return f'{match.group(1)}="{urljoin(page_url, url)}"'
+
+    return _URL_ATTR.sub(resolve, html)

@@ -23,7 +23,14 @@ from markupsafe import Markup
 from sphere.content import Issue
 from sphere.errors import ContentError, RenderError
 from sphere.mail import UNSUBSCRIBE_URL, MessageTemplate
-from sphere.markup import Body, Image, MarkdownRenderer, inline_styles, rebase_images
+from sphere.markup import (
+    Body,
+    Image,
+    MarkdownRenderer,
+    absolute_links,
+    inline_styles,
+    rebase_images,
+)
 from sphere.plaintext import html_to_text, wrap
 from sphere.settings import Settings
 
@@ -99,6 +106,7 @@ class Renderer:
         """The email as MJML: the theme's template around the body, its styles inline."""
         email_body = inline_styles(body.html, self.theme["inline"])
         email_body = rebase_images(email_body, body.images, self.settings.base_url)
+        email_body = absolute_links(email_body, archive_url(self.settings, issue))
         markup = Markup(email_body)  # noqa: S704 (Python-Markdown's output)
         return self._fill(self.email_template, EMAIL_TEMPLATE, body=markup, **self.context(issue))
 

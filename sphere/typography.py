@@ -68,7 +68,8 @@ class _Smarten(Treeprocessor):  # type: ignore[misc]  # Markdown ships no types
 
 
 class SmartPunctuation(Extension):  # type: ignore[misc]
-    """Register the pass after the inline patterns (priority 10 runs after 'inline' at 20)."""
+    """Register the pass after inline patterns (20) and attribute lists (8): `{width="800"}`
+    must be gone before quotes are curled."""
 
     def extendMarkdown(self, md: Markdown) -> None:
-        md.treeprocessors.register(_Smarten(md), "sphere_smarten", 10)
+        md.treeprocessors.register(_Smarten(md), "sphere_smarten", 7)

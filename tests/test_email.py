@@ -176,3 +176,20 @@ def test_an_issue_may_use_the_settings(project: Path, sphere: Callable[..., Resu
     write_issue(project, "2026-10-01-call", body="Call me on {{ site.phone }}.\n")
     assert sphere("build").status == 0
     assert "Call me on +44 (0)7747 624560." in (project / "dist/email/call.txt").read_text("utf-8")
+
+
+def test_links_to_other_issues_work_from_the_inbox(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    write_issue(
+        project,
+        "2026-10-01-follow-up",
+        body="As I wrote [last time](../hard-sell-or-soft-sell/).\n",
+    )
+    assert sphere("build").status == 0
+    html = (project / "dist/email/follow-up.html").read_text(encoding="utf-8")
+    assert 'href="https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/"' in html
+    page = (project / "dist/site/issues/follow-up/index.html").read_text(encoding="utf-8")
+    assert 'href="../hard-sell-or-soft-sell/"' in page  # relative on the archive page
+    feed = (project / "dist/site/feed.xml").read_text(encoding="utf-8")
+    assert "href=&#34;https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/&#34;" in feed

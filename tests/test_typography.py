@@ -18,6 +18,7 @@ PROSE = [
     '- a list item with "quotes"\n- and \'singles\' -- dashes...\n\n> “Quoted” "quote" here.',
     'A footnote "mark"[^1].\n\n[^1]: The "note" itself -- with a dash.',
     "| \"Cell\" | 'cell' |\n|---|---|\n| a -- b | c... |",
+    '![A "chart"](images/c.png){width="800" title="Q"} and a "para"\n{: class="lead" }',
 ]
 
 
