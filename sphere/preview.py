@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sphere.errors import ExitStatus, SphereError
 from sphere.markup import IMAGE_TYPES
@@ -75,6 +75,14 @@ class PreviewServer:
     workspace: Workspace
     _httpd: _HTTPServer
     _threads: tuple[threading.Thread, ...]
+
+    def url_of(self, issue: str) -> str:
+        """The page of `issue` (a slug, or the path of its file); SphereError if there is none."""
+        key = Path(issue).stem if issue.endswith(".md") else issue
+        entry = self.workspace.find(key)
+        if entry is None or key not in (entry.slug, entry.path.stem):
+            raise SphereError(f"no issue {issue!r} in {self.workspace.state(None)['issues_dir']}/")
+        return f"{self.url}issue/{quote(entry.slug, safe='')}"
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or `timeout` passes); True once stopped."""

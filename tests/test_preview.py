@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -265,6 +266,16 @@ def test_a_change_re_renders_only_what_depends_on_it(project: Path) -> None:
         workspace.close()
 
 
+def test_drafts_are_listed_unless_asked_not_to(project: Path) -> None:
+    write_issue(project, "2026-10-01-a-draft", title="A draft", status="draft")
+    for drafts, listed in ((True, ["a-draft", SEED_SLUG]), (False, [SEED_SLUG])):
+        workspace = Workspace(load_settings(project), drafts=drafts)
+        try:
+            assert sorted(item["slug"] for item in workspace.state(None)["issues"]) == listed
+        finally:
+            workspace.close()
+
+
 def test_broken_settings_show_in_the_state_and_recover(project: Path) -> None:
     workspace = Workspace(load_settings(project))
     try:
@@ -364,9 +375,31 @@ def test_stop_ends_every_thread_and_closes_the_port(project: Path) -> None:
 # --- the command ------------------------------------------------------------------------------
 
 
+def test_a_port_in_use_is_an_error_with_the_fix(project: Path, sphere) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sphere("preview", "--port", str(port), "--no-open")
+
+    assert result.status == 3
+    assert result.err == (
+        f"cannot listen on 127.0.0.1:{port}: Address already in use;"
+        " choose another --port (0: any)\n"
+    )
+
+
+def test_an_unknown_issue_is_an_error(project: Path, sphere) -> None:
+    result = sphere("preview", "no-such-issue", "--port", "0", "--no-open")
+
+    assert (result.status, result.out) == (1, "")
+    assert result.err == "no issue 'no-such-issue' in content/issues/\n"
+    assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
+
+
 def test_the_command_prints_its_url_and_stops_on_ctrl_c(project: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sphere", "preview", "--port", "0", "--no-open"],
+        [sys.executable, "-m", "sphere", "preview", SEED_ISSUE, "--port", "0", "--no-open"],
         cwd=project,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -375,9 +408,12 @@ def test_the_command_prints_its_url_and_stops_on_ctrl_c(project: Path) -> None:
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        match = re.fullmatch(r"Previewing at (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)\n", line)
+        match = re.fullmatch(
+            r"Previewing at (http://127\.0\.0\.1:\d+/)(\S*) \(Ctrl-C to stop\)\n", line
+        )
         assert match, line
-        status, _, body = get(match[1])
+        assert match[2] == f"issue/{SEED_SLUG}"
+        status, _, body = get(match[1] + match[2])
         assert status == 200 and b"Sphere preview" in body
     finally:
         process.send_signal(signal.SIGINT)

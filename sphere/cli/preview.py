@@ -11,7 +11,8 @@ def preview(
     issue: Annotated[
         str | None,
         typer.Argument(
-            help="The issue to open first: a slug or its file (default: the last edited)."
+            metavar="ISSUE",
+            help="The issue to open first: a slug or its file (default: the last edited).",
         ),
     ] = None,
     port: Annotated[int, typer.Option(help="The port to listen on (0: any free port).")] = 8800,
@@ -31,22 +32,18 @@ def preview(
     Stop with Ctrl-C."""
     import sys
     import webbrowser
-    from pathlib import Path
-    from urllib.parse import quote
 
     from sphere.cli import load
     from sphere.preview import serve_preview
 
     server = serve_preview(load(), host, port, drafts=drafts)
-    url = server.url
-    if issue:
-        url += f"issue/{quote(Path(issue).stem if issue.endswith('.md') else issue, safe='')}"
-    print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        print(f"warning: listening on {host}: other machines can see the preview", file=sys.stderr)
-    if open_browser:
-        webbrowser.open(url)
     try:
+        url = server.url_of(issue) if issue else server.url
+        print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
+        if open_browser:
+            webbrowser.open(url)
         while not server.wait(0.5):
             pass
     except KeyboardInterrupt:
