@@ -29,7 +29,7 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
     (
         "bad YAML",
         lambda p: write_issue(p, "2026-11-01-broken", title="[unclosed"),
-        f"{ISSUE}:3: error: front matter is not valid YAML: expected ',' or ']', but got ':'",
+        f"{ISSUE}:3: error: front matter is not valid YAML: did not find expected ',' or ']'",
     ),
     (
         "missing title",
@@ -149,8 +149,7 @@ def test_the_real_command_prints_no_traceback(project: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr == (
-        f"{SEED_ISSUE}:3: error: front matter is not valid YAML: "
-        "expected the node content, but found '<stream end>'\n"
+        f"{SEED_ISSUE}:2: error: front matter is not valid YAML: did not find expected node content\n"
     )
     assert "Traceback" not in done.stderr
 
