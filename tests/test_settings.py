@@ -105,7 +105,8 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
 def test_a_missing_required_key_is_named(project: Path) -> None:
     path = project / "pyproject.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text("\n".join(l for l in text.splitlines() if not l.startswith("postal_address")))
+    kept = [line for line in text.splitlines() if not line.startswith("postal_address")]
+    path.write_text("\n".join(kept))
     with pytest.raises(
         SettingsErrors, match=r"missing required key \[tool.sphere\].postal_address"
     ):
