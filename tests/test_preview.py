@@ -224,6 +224,8 @@ def test_text_from_the_issue_is_escaped(open_preview, project: Path) -> None:
 def test_local_images_come_from_the_preview_server(
     open_preview, project: Path, offsite: list[str]
 ) -> None:
+    from playwright.sync_api import expect
+
     (project / "content/images").mkdir(exist_ok=True)
     (project / "content/images/chart.png").write_bytes(png_bytes(40, 20))
     write_issue(project, "2026-10-01-chart", title="Chart", body="![A chart](images/chart.png)\n")
@@ -231,8 +233,7 @@ def test_local_images_come_from_the_preview_server(
 
     for name in ("desktop", "archive"):
         image = view(page, name).get_by_alt_text("A chart")
-        image.wait_for(timeout=WAIT_MS)
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 40
+        expect(image).to_have_js_property("naturalWidth", 40, timeout=WAIT_MS)  # loaded
     assert offsite == []
 
 
