@@ -21,12 +21,13 @@ import logging
 import re
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sphere.errors import ExitStatus, SphereError
@@ -132,7 +133,12 @@ def serve_preview(
         ) from None
     httpd.workspace, httpd.stopping = workspace, threading.Event()
     threads = (
-        threading.Thread(target=httpd.serve_forever, name="sphere-preview-http", daemon=True),
+        threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},  # how soon `stop()` returns
+            name="sphere-preview-http",
+            daemon=True,
+        ),
         threading.Thread(
             target=_watch,
             args=(workspace, httpd.stopping, poll_seconds),
@@ -215,6 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
             error_page("not found", self.path), "text/html; charset=utf-8", HTTPStatus.NOT_FOUND
         )
 
+    def _failed(self, error: SphereError) -> None:
+        """The view's error, shown in its frame (the page shows it above the frames too)."""
+        page = error_page(str(error))
+        self._send(page, "text/html; charset=utf-8", HTTPStatus.INTERNAL_SERVER_ERROR)
+
     def _ui(self, name: str) -> None:
         if name not in UI_FILES:
             self._not_found()
@@ -222,18 +233,16 @@ class _Handler(BaseHTTPRequestHandler):
         body = resources.files("sphere").joinpath("preview_ui", name).read_bytes()
         self._send(body, UI_FILES[name])
 
-    def _issue(self, key: str, make: Any, kind: str = "text/html") -> None:
+    def _issue(self, key: str, make: Callable[[Entry], str], kind: str = "text/html") -> None:
         workspace = self.server.workspace
         entry: Entry | None = workspace.find(key)
         if entry is None or key not in (entry.slug, entry.path.stem):
             self._not_found()
             return
         try:
-            body = cast(str, make(entry))
+            body = make(entry)
         except SphereError as error:
-            self._send(
-                error_page(str(error)), "text/html; charset=utf-8", HTTPStatus.INTERNAL_SERVER_ERROR
-            )
+            self._failed(error)
             return
         self._send(body.encode("utf-8"), f"{kind}; charset=utf-8")
 
@@ -241,9 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             site = self.server.workspace.archive()
         except SphereError as error:
-            self._send(
-                error_page(str(error)), "text/html; charset=utf-8", HTTPStatus.INTERNAL_SERVER_ERROR
-            )
+            self._failed(error)
             return
         self._file(site, relative or "index.html")
 

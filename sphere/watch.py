@@ -101,15 +101,15 @@ class Workspace:
 
     def poll(self) -> bool:
         """Look for changed files; invalidate what depends on them. True if anything changed."""
-        snapshot = self._scan()
-        if snapshot == self._snapshot:
-            return False
-        changed = {
-            path
-            for path in snapshot.keys() | self._snapshot.keys()
-            if snapshot.get(path) != self._snapshot.get(path)
-        }
-        with self.lock:
+        with self.lock:  # (also against a second caller: the tests poll by hand)
+            snapshot = self._scan()
+            if snapshot == self._snapshot:
+                return False
+            changed = {
+                path
+                for path in snapshot.keys() | self._snapshot.keys()
+                if snapshot.get(path) != self._snapshot.get(path)
+            }
             version = self.version + 1
             self._apply(changed, version)
             self._snapshot = self._scan() if self.source in changed else snapshot

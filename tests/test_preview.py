@@ -358,6 +358,19 @@ def test_events_say_which_issues_changed_and_whether_they_render(
     assert [news["issues"][SEED_SLUG]["ok"] for news in (broken, mended)] == [False, True]
 
 
+def test_a_view_that_fails_shows_its_error_escaped(preview: PreviewServer, project: Path) -> None:
+    write_issue(project, "2026-10-01-missing", title="Missing", body="![x](images/<b>.png)\n")
+    preview.workspace.poll()
+
+    status, _, body = get(preview.url + "email/missing.html")
+
+    assert status == 500
+    assert (
+        b"2026-10-01-missing.md:8: error: image &#x27;images/&lt;b&gt;.png&#x27; not found" in body
+    )
+    assert b"<b>" not in body
+
+
 def test_stop_ends_every_thread_and_closes_the_port(project: Path) -> None:
     server = serve_preview(load_settings(project), "127.0.0.1", 0)
     events = urllib.request.urlopen(server.url + "events", timeout=5)  # noqa: S310
