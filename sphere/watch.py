@@ -45,7 +45,7 @@ class Entry:
     rendered: RenderedIssue | None = None
     render_error: str | None = None
     stamp: int = 0  # the version at which this issue's output last changed
-    wanted: bool = False  # asked for since it loaded: re-rendered as soon as it changes
+    wanted: bool = False  # a page has shown it: re-rendered as soon as its file changes
 
     @property
     def broken(self) -> str | None:
@@ -111,11 +111,11 @@ class Workspace:
                 if snapshot.get(path) != self._snapshot.get(path)
             }
             version = self.version + 1
-            self._apply(changed, version)
+            edited = self._apply(changed, version)
             self._snapshot = self._scan() if self.source in changed else snapshot
-            # The page is looking at these: render them before telling it, so it can reload
-            # its views at once (see `news`).
-            for entry in self._entries.values():
+            # Edited issues that a page has shown are rendered before it is told, so that it
+            # can reload their views at once (see `news`); the rest wait until asked for.
+            for entry in edited:
                 if entry.wanted:
                     self.error_of(entry)
         with self.changed:
@@ -124,13 +124,14 @@ class Workspace:
         log.info("changed: %s", ", ".join(sorted(_show(p, self.root) for p in changed)))
         return True
 
-    def _apply(self, changed: set[Path], version: int) -> None:
+    def _apply(self, changed: set[Path], version: int) -> list[Entry]:
+        """Invalidate what depends on `changed`; the issues whose files changed come back."""
         self._forget_archive(version)
         settings = self._settings
         if settings is None or self.source in changed:
             self._reload_settings()
             self._load_all(version)
-            return
+            return []
         templates = [p for p in changed if p.is_relative_to(settings.templates_dir)]
         if templates:
             self._renderer, self._renderer_error = None, None
@@ -142,11 +143,12 @@ class Workspace:
                 for entry in self._entries.values():
                     entry.forget_render(version)
         issues_dir = settings.content_dir / "issues"
+        edited = []
         for path in changed:
             if not path.is_relative_to(settings.content_dir):
                 continue
             if path.parent == issues_dir and path.suffix == ".md":
-                self._load(path, version)
+                edited += self._load(path, version)
             else:  # an image: the issues that use it, and those that failed (it may be new)
                 for entry in self._entries.values():
                     uses = entry.rendered is not None and any(
@@ -155,6 +157,7 @@ class Workspace:
                     if uses or entry.render_error:
                         entry.forget_render(version)
         self._mark_duplicates()
+        return edited
 
     def _reload_settings(self) -> None:
         self._renderer, self._renderer_error = None, None
@@ -174,10 +177,10 @@ class Workspace:
                 self._load(path, version or self.version)
         self._mark_duplicates()
 
-    def _load(self, path: Path, version: int) -> None:
+    def _load(self, path: Path, version: int) -> list[Entry]:
         if not path.is_file():
             self._entries.pop(path, None)
-            return
+            return []
         old = self._entries.get(path)
         entry = Entry(path=path, slug=self._known_slugs.get(path, path.stem), stamp=version)
         entry.wanted = old is not None and old.wanted
@@ -187,6 +190,7 @@ class Workspace:
         except SphereError as error:
             entry.load_error = str(error)
         self._entries[path] = entry
+        return [entry]
 
     def _mark_duplicates(self) -> None:
         first: dict[str, Issue] = {}
