@@ -12,12 +12,14 @@ be split by folding.
 from __future__ import annotations
 
 import binascii
+import functools
 import html
 import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -90,18 +92,12 @@ class MessageTemplate:
         language: str,
     ) -> MessageTemplate:
         """Encode everything that is the same for every recipient, once."""
-        static = EmailMessage(policy=SMTP)
-        static["From"] = sender
-        if reply_to:
-            static["Reply-To"] = reply_to
-        static["Subject"] = subject
-        static["List-Id"] = f"{_clean(list_name)} <{list_id}>"
-        static["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        static["Content-Language"] = language
-        static["MIME-Version"] = "1.0"
         boundary = "sphere-" + secrets.token_hex(12)
-        static["Content-Type"] = f'multipart/alternative; boundary="{boundary}"'
-        headers = static.as_bytes(policy=SMTP).split(CRLF + CRLF, 1)[0] + CRLF
+        headers = (
+            _list_headers(sender, reply_to, list_id, list_name, language)
+            + _subject(subject)
+            + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii")
+        )
         domain = parseaddr(sender)[1].rpartition("@")[2] or "sphere.invalid"
         return cls(
             headers=headers,
@@ -186,6 +182,36 @@ def _now() -> str:
     if _clock[0][0] != second:
         _clock[0] = (second, formatdate(second, usegmt=True))
     return _clock[0][1]
+
+
+@functools.lru_cache(maxsize=16)
+def _list_headers(sender: str, reply_to: str, list_id: str, list_name: str, language: str) -> bytes:
+    """The headers every message of the list shares, folded and encoded by the email package
+    (once per run: header parsing costs more than the rest of building a message)."""
+    static = EmailMessage(policy=SMTP)
+    static["From"] = sender
+    if reply_to:
+        static["Reply-To"] = reply_to
+    static["List-Id"] = f"{_clean(list_name)} <{list_id}>"
+    static["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    static["Content-Language"] = language
+    static["MIME-Version"] = "1.0"
+    return static.as_bytes(policy=SMTP).split(CRLF + CRLF, 1)[0] + CRLF
+
+
+def _subject(subject: str) -> bytes:
+    """The Subject header, folded at spaces, with RFC 2047 encoded-words if it is not ASCII."""
+    subject = _clean(subject)
+    if not subject.isascii():
+        folded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+        return f"Subject: {folded}\r\n".encode("ascii")
+    lines, line = [], "Subject:"
+    for word in subject.split(" "):
+        if len(line) + 1 + len(word) > 78 and line != "Subject:":
+            lines.append(line)
+            line = ""
+        line = f"{line} {word}"
+    return ("\r\n".join([*lines, line]) + "\r\n").encode("ascii")
 
 
 def _header(name: str, value: str) -> bytes:

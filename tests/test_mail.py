@@ -81,6 +81,23 @@ def test_names_are_encoded_and_cannot_inject_headers() -> None:
     assert message.get_all("Bcc") is None
 
 
+@pytest.mark.parametrize(
+    "subject",
+    ["To Hard Sell – or to Soft Sell?", "A" * 120, "Ünïcödé " * 20, "Plain words " * 12],
+)
+def test_subjects_fold_and_decode_to_what_was_written(subject: str) -> None:
+    template = MessageTemplate.build(
+        sender="Jim Wigg <newsletter@jimwigg.com>", reply_to="", subject=subject,
+        list_id="sphere.jimwigg.com", list_name="Sphere", text="x", html_body="<p>x</p>",
+        language="en-GB",
+    )  # fmt: skip
+    raw = template.render(_reader("https://e.org/u"))
+    headers = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(len(line) for line in headers.split(b"\r\n")) <= 998
+    assert headers.isascii()
+    assert _parse(raw)["Subject"] == subject.strip()
+
+
 def test_an_idn_domain_is_sent_in_ascii() -> None:
     raw = _template("<p>x</p>", "x\n").render(_reader("https://e.org/u", address="anna@bücher.de"))
     assert _parse(raw)["To"].addresses[0].domain == "xn--bcher-kva.de"
