@@ -8,7 +8,6 @@ and Open Graph URLs, the feed and the sitemap are absolute, as those formats req
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from markupsafe import Markup
 
 from sphere.content import Issue
 from sphere.markup import absolute_links, rebase_images
+from sphere.output import Output
 from sphere.render import RenderedIssue, archive_url, template_error
 from sphere.settings import Settings
 
@@ -40,22 +40,27 @@ class SitemapPage:
 
 
 def write_archive(
-    settings: Settings, env: jinja2.Environment, rendered: Sequence[RenderedIssue], site: Path
+    settings: Settings,
+    env: jinja2.Environment,
+    rendered: Sequence[RenderedIssue],
+    site: Path,
+    *,
+    previous: Path | None = None,
 ) -> list[Path]:
-    """Write the whole archive for `rendered` (newest first) into the empty folder `site`."""
-    written: list[Path] = []
+    """Write the whole archive for `rendered` (newest first) into the empty folder `site`.
+
+    Files identical to those of the `previous` build's archive are linked, not rewritten.
+    """
+    output = Output(site, previous)
 
     def page(name: str, template: str, root: str, canonical: str, **context: Any) -> None:
-        path = site / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
             text = env.get_template(template).render(
                 site=settings, root=root, canonical=canonical, **context
             )
         except jinja2.TemplateError as error:
             raise template_error(error, settings.templates_dir, template) from None
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+        output.write_text(name, text)
 
     issues = [item.issue for item in rendered]
     page("index.html", "web/index.html.j2", "", settings.base_url, issues=issues)
@@ -93,20 +98,15 @@ def write_archive(
         SitemapPage(entry.url, entry.issue.date) for entry in entries
     ]
     page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
-    written += copy_assets(settings, rendered, site)
-    return written
+    copy_assets(settings, rendered, output)
+    return output.files
 
 
-def copy_assets(settings: Settings, rendered: Sequence[RenderedIssue], site: Path) -> list[Path]:
+def copy_assets(settings: Settings, rendered: Sequence[RenderedIssue], output: Output) -> None:
     """The theme's static files, and the images the published issues use (drafts' stay out)."""
-    written = []
     static = settings.templates_dir / STATIC
-    if static.is_dir():
-        shutil.copytree(static, site / STATIC)
-        written += [p for p in (site / STATIC).rglob("*") if p.is_file()]
-    for image in {image.src for item in rendered for image in item.images}:
-        target = site / image
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(settings.content_dir / image, target)
-        written.append(target)
-    return written
+    for source in sorted(static.rglob("*")) if static.is_dir() else []:
+        if source.is_file():
+            output.copy(f"{STATIC}/{source.relative_to(static).as_posix()}", source)
+    for image in sorted({image.src for item in rendered for image in item.images}):
+        output.copy(image, settings.content_dir / image)

@@ -6,6 +6,7 @@ everything succeeded, so a broken issue leaves the previous `dist/` exactly as i
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import os
@@ -14,12 +15,14 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from pathlib import Path
 
 from sphere.archive import write_archive
 from sphere.content import Issue, load_issues
 from sphere.errors import SphereError, display_path
 from sphere.mail import UNSUBSCRIBE_URL, Recipient, fill
+from sphere.output import Output
 from sphere.render import RenderedIssue, Renderer, preview_unsubscribe_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
@@ -115,8 +118,10 @@ def build_all(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        files = write_emails(settings, rendered, staging / "email")
-        files += write_archive(settings, renderer.env, rendered, staging / "site")
+        files = write_emails(settings, rendered, staging / "email", previous=out / "email")
+        files += write_archive(
+            settings, renderer.env, rendered, staging / "site", previous=out / "site"
+        )
         if screenshots:
             files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
         _swap_in(staging, out)
@@ -149,24 +154,34 @@ def take_review_screenshots(out: Path, slugs: Sequence[str]) -> list[Path]:
     return take_screenshots(review_shots(out, slugs), out_dir=out / "screenshots")
 
 
-def write_emails(settings: Settings, rendered: Sequence[RenderedIssue], folder: Path) -> list[Path]:
-    """Each issue's email as the preview reader gets it: .html, .txt and the whole .eml."""
+def write_emails(
+    settings: Settings,
+    rendered: Sequence[RenderedIssue],
+    folder: Path,
+    *,
+    previous: Path | None = None,
+) -> list[Path]:
+    """Each issue's email as the preview reader gets it: .html, .txt and the whole .eml.
+
+    The .eml is dated at midnight (UTC) of the issue's date and has a fixed Message-ID, so an
+    unchanged issue builds to the same bytes (and its files are linked from `previous`).
+    """
+    output = Output(folder, previous)
     folder.mkdir(parents=True)
     reader = preview_recipient(settings)
     values = {UNSUBSCRIBE_URL: reader.unsubscribe_url}
-    written = []
     for item in rendered:
-        text = fill(item.email_text, values, escape_html=False)
-        html = fill(item.email_html, values, escape_html=True)
         slug = item.issue.slug
-        for suffix, data in ((".html", html), (".txt", text)):
-            path = folder / f"{slug}{suffix}"
-            path.write_text(data, encoding="utf-8")
-            written.append(path)
-        eml = folder / f"{slug}.eml"
-        eml.write_bytes(item.message.render(reader))
-        written.append(eml)
-    return written
+        output.write_text(f"{slug}.txt", fill(item.email_text, values, escape_html=False))
+        output.write_text(f"{slug}.html", fill(item.email_html, values, escape_html=True))
+        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
+        eml = item.message.render(
+            reader,
+            date=formatdate(midnight, usegmt=True),
+            message_id=f"<preview.{slug}@{item.message.message_id_domain}>",
+        )
+        output.write(f"{slug}.eml", eml)
+    return output.files
 
 
 def _swap_in(staging: Path, out: Path) -> None:

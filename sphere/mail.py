@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import hashlib
 import html
 import re
 import secrets
@@ -92,7 +93,10 @@ class MessageTemplate:
         language: str,
     ) -> MessageTemplate:
         """Encode everything that is the same for every recipient, once."""
-        boundary = "sphere-" + secrets.token_hex(12)
+        # Derived from the content, so the same issue always serialises to the same bytes; a
+        # hash of the parts cannot occur inside them.
+        digest = hashlib.sha256(f"{subject}\0{text}\0{html_body}".encode()).hexdigest()
+        boundary = "sphere-" + digest[:24]
         headers = (
             _list_headers(sender, reply_to, list_id, list_name, language)
             + _subject(subject)
@@ -107,13 +111,18 @@ class MessageTemplate:
             message_id_domain=domain,
         )
 
-    def render(self, recipient: Recipient, *, date: str | None = None) -> bytes:
-        """The complete message for one recipient, as bytes ready for SMTP or SES."""
+    def render(
+        self, recipient: Recipient, *, date: str | None = None, message_id: str | None = None
+    ) -> bytes:
+        """The complete message for one recipient, as bytes ready for SMTP or SES.
+
+        `date` (an RFC 5322 date) and `message_id` default to now and a new random id.
+        """
         values = recipient.values()
         personal = (
             _header("To", _mailbox(recipient))
             + _header("Date", date or _now())
-            + _header("Message-ID", f"<{secrets.token_hex(16)}@{self.message_id_domain}>")
+            + _header("Message-ID", message_id or self.new_message_id())
             + _header(
                 "List-Unsubscribe",
                 f"<{recipient.unsubscribe_url}>,\r\n <{recipient.unsubscribe_mailto}>",
@@ -132,6 +141,10 @@ class MessageTemplate:
                 CRLF + delimiter + b"--" + CRLF,
             ]
         )
+
+    def new_message_id(self) -> str:
+        """A unique Message-ID in the sender's domain."""
+        return f"<{secrets.token_hex(16)}@{self.message_id_domain}>"
 
     def preview(self, values: Mapping[str, str]) -> tuple[str, str]:
         """The text and HTML with `values` substituted, decoded: what a reader would see."""

@@ -61,7 +61,25 @@ def test_each_header_appears_exactly_once(built: Path, project: Path) -> None:
     https, mailto = [u.strip(" <>") for u in str(message["List-Unsubscribe"]).split(",")]
     assert https.startswith("https://www.jimwigg.com/sphere/api/unsubscribe?t=")
     assert mailto.startswith("mailto:unsubscribe@jimwigg.com")
-    assert re.fullmatch(r"<[0-9a-f]{32}@jimwigg\.com>", message["Message-ID"])
+    # The preview is dated on the issue's date, with a fixed id: the same issue, the same bytes.
+    assert message["Message-ID"] == "<preview.hard-sell-or-soft-sell@jimwigg.com>"
+    assert message["Date"] == "Tue, 01 Dec 2026 00:00:00 +0000"
+
+
+def test_an_unchanged_issue_builds_to_the_same_bytes(
+    built: Path, project: Path, sphere: Callable[..., Result]
+) -> None:
+    before = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    inode = (built / "email" / f"{SLUG}.eml").stat().st_ino
+    assert sphere("build").status == 0
+    after = {p: p.read_bytes() for p in built.rglob("*") if p.is_file()}
+    assert after == before
+    # Unchanged files are linked from the previous build rather than written again.
+    assert (built / "email" / f"{SLUG}.eml").stat().st_ino == inode
+    write_issue(project, "2026-10-01-new", body="New text.\n")
+    assert sphere("build").status == 0
+    assert (built / "email" / f"{SLUG}.eml").read_bytes() == before[built / "email" / f"{SLUG}.eml"]
+    assert (built / "email" / "new.eml").is_file()
 
 
 def test_no_line_is_over_998_characters(built: Path) -> None:
