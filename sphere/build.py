@@ -19,6 +19,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from sphere.archive import write_archive
+from sphere.cache import RenderCache
 from sphere.content import Issue, load_issues
 from sphere.errors import SphereError, display_path
 from sphere.mail import UNSUBSCRIBE_URL, Recipient, fill
@@ -70,24 +71,38 @@ def preview_recipient(settings: Settings) -> Recipient:
 
 
 def render_issues(
-    settings: Settings, *, drafts: bool = False
+    settings: Settings, *, drafts: bool = False, cache: bool = False
 ) -> tuple[Renderer, list[RenderedIssue]]:
     """Load and render every issue (newest first); raises at the first broken one.
 
-    Rendering is CPU-bound (Python-Markdown costs most of it), so a large archive is
-    rendered by a pool of processes, one per core; a handful of issues stays in-process.
+    With `cache`, issues unchanged since the last build come from the build cache. Rendering
+    is CPU-bound (Python-Markdown costs most of it), so many issues to render are shared
+    among a pool of processes, one per core; a handful stays in-process.
     """
     renderer = Renderer(settings)
     issues = load_issues(settings.content_dir, drafts=drafts)
+    store = RenderCache(settings) if cache else None
+    cached = [store.get(issue, renderer) if store else None for issue in issues]
+    missing = [issue for issue, hit in zip(issues, cached, strict=True) if hit is None]
+    fresh = _render_all(settings, renderer, missing)
+    if store is not None:
+        for issue, item in zip(missing, fresh, strict=True):
+            store.put(item, issue)
+        store.save()
+    renders = iter(fresh)
+    return renderer, [hit if hit is not None else next(renders) for hit in cached]
+
+
+def _render_all(settings: Settings, renderer: Renderer, issues: list[Issue]) -> list[RenderedIssue]:
     workers = min(os.cpu_count() or 1, len(issues) // PARALLEL_MIN_ISSUES)
     if workers < 2:
-        return renderer, [renderer.render(issue) for issue in issues]
+        return [renderer.render(issue) for issue in issues]
     context = multiprocessing.get_context("fork" if "fork" in _START_METHODS else "spawn")
     chunk = max(1, len(issues) // (workers * 4))
     with ProcessPoolExecutor(
         workers, context, initializer=_start_worker, initargs=(settings,)
     ) as pool:
-        return renderer, list(pool.map(_render_in_worker, issues, chunksize=chunk))
+        return list(pool.map(_render_in_worker, issues, chunksize=chunk))
 
 
 _worker_renderer: Renderer | None = None
@@ -105,16 +120,22 @@ def _render_in_worker(issue: Issue) -> RenderedIssue:
 
 
 def build_all(
-    settings: Settings, *, out: Path | None = None, drafts: bool = False, screenshots: bool = False
+    settings: Settings,
+    *,
+    out: Path | None = None,
+    drafts: bool = False,
+    screenshots: bool = False,
+    cache: bool = True,
 ) -> BuildReport:
     """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
 
     With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
     shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
-    leaves the previous output in place too.
+    leaves the previous output in place too. `cache`: reuse renderings of unchanged issues
+    from `.sphere/cache/` (see sphere.cache).
     """
     out = (out or settings.output_dir).resolve()
-    renderer, rendered = render_issues(settings, drafts=drafts)
+    renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:

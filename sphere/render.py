@@ -90,6 +90,12 @@ class Renderer:
         cover = self.markdown.cover(issue)
         html = self.email_html(issue, body)
         text = self.email_text(issue, body)
+        return self.assemble(issue, body, cover, html, text)
+
+    def assemble(
+        self, issue: Issue, body: Body, cover: Image | None, html: str, text: str
+    ) -> RenderedIssue:
+        """A RenderedIssue from its rendered parts (fresh, or from the build cache)."""
         message = MessageTemplate.build(
             sender=self.settings.sender,
             reply_to=self.settings.reply_to,

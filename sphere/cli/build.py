@@ -16,6 +16,10 @@ def build(
         ),
     ] = None,
     drafts: Annotated[bool, typer.Option(help="Include issues whose status is draft.")] = False,
+    cache: Annotated[
+        bool,
+        typer.Option(help="Reuse renderings of unchanged issues from .sphere/cache/."),
+    ] = True,
     screenshots: Annotated[
         bool,
         typer.Option(help="Also shoot each email and archive page in headless Chromium."),
@@ -25,7 +29,7 @@ def build(
     from sphere.build import build_all
     from sphere.cli import load
 
-    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots)
+    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots, cache=cache)
     for line in report.lines():
         print(line)
 
