@@ -45,15 +45,17 @@ def issue_body(rng: random.Random, number: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def make_project(folder: Path, count: int, *, seed: int = 1) -> list[dict[str, object]]:
-    """A Sphere project in `folder` with `count` ready issues; returns their metadata."""
+def make_project(
+    folder: Path, count: int, *, seed: int = 1, start: dt.date = dt.date(2000, 1, 1)
+) -> list[dict[str, object]]:
+    """A Sphere project in `folder` with `count` ready issues, every two months from `start`;
+    returns their metadata."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "pyproject.toml", folder / "pyproject.toml")
     shutil.copytree(REPO / "templates", folder / "templates", dirs_exist_ok=True)
     issues_dir = folder / "content" / "issues"
     issues_dir.mkdir(parents=True, exist_ok=True)
-    start = dt.date(2000, 1, 1)
     issues = []
     for number in range(count):
         date = start + dt.timedelta(days=61 * number)

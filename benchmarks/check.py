@@ -9,9 +9,8 @@ settings, every issue and the templates. Target: under 2 s.
 from __future__ import annotations
 
 import argparse
-import random
+import datetime as dt
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -19,59 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-_VOCABULARY = """sales prospect question meeting homework research pipeline manager coaching
-team message value customer conversation forecast quarter territory account buyer decision
-budget champion objection proposal renewal discount margin quota playbook cadence referral"""
-WORDS = _VOCABULARY.split()
-
-
-def sentence(rng: random.Random, words: int) -> str:
-    text = " ".join(rng.choice(WORDS) for _ in range(words))
-    return text[0].upper() + text[1:] + "."
-
-
-def paragraph(rng: random.Random, words: int) -> str:
-    out, left = [], words
-    while left > 0:
-        n = min(left, rng.randint(8, 18))
-        out.append(sentence(rng, n))
-        left -= n
-    return " ".join(out)
-
-
-def synthetic_issue(rng: random.Random, number: int) -> str:
-    """About 800 words: four sections with prose, a link or two, a list and a quote."""
-    parts = []
-    for section in range(1, 5):
-        parts.append(f"## Part {section}: {sentence(rng, 4)[:-1]}")
-        parts.append(
-            paragraph(rng, 70)
-            + f" See [the {rng.choice(WORDS)} notes](https://www.jimwigg.com/notes/{number}-{section})."
-        )
-        parts.append("\n".join(f"- {sentence(rng, 7)}" for _ in range(4)))
-        parts.append("> " + paragraph(rng, 30))
-        parts.append(paragraph(rng, 70))
-    body = "\n\n".join(parts)
-    return (
-        "---\n"
-        f'title: "Synthetic issue {number}"\n'
-        f"date: 2027-{number % 12 + 1:02}-01\n"
-        f'summary: "A synthetic issue for the check benchmark, number {number}."\n'
-        "status: ready\n"
-        "---\n\n"
-        f"{body}\n"
-    )
-
-
-def make_project(folder: Path, issues: int) -> None:
-    shutil.copy(REPO / "pyproject.toml", folder / "pyproject.toml")
-    for name in ("content", "templates"):
-        shutil.copytree(REPO / name, folder / name)
-    rng = random.Random(2026)
-    for number in range(issues):
-        path = folder / "content" / "issues" / f"2027-01-01-synthetic-{number:03}.md"
-        path.write_text(synthetic_issue(rng, number), encoding="utf-8")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synthetic import make_project
 
 
 def main() -> None:
@@ -81,8 +29,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sphere-bench-check-") as tmp:
         root = Path(tmp)
-        make_project(root, args.issues)
-        words = len((root / "content/issues/2027-01-01-synthetic-000.md").read_text().split())
+        # Dated from next year on, so no issue is a "ready issue with a date far in the past".
+        issues = make_project(root, args.issues, start=dt.date.today() + dt.timedelta(days=365))
+        words = round(statistics.mean(len(str(i["body"]).split()) for i in issues))
         command = [sys.executable, "-m", "sphere", "--root", str(root), "check"]
         times, cpu = [], []
         for _ in range(args.runs):
