@@ -11,6 +11,7 @@ wall-clock of a fresh process, best of --runs.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -111,9 +112,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--where", type=Path, default=None, help="folder to build in (default: the system's temp)"
+    )
     args = parser.parse_args()
     bin_dir = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.where) as tmp:
         project = Path(tmp) / "sphere"
         issues = make_project(project, args.issues)
         words = statistics.mean(len(str(i["body"]).split()) for i in issues)
@@ -141,10 +145,14 @@ def main() -> None:
         if shutil.which(pelican[0]) is None:
             sys.exit("pelican not installed: run `uv run --group bench python benchmarks/build.py`")
 
+        # As on a user's machine: Python may cache bytecode (some CI images forbid it).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
         def run(command: list[str], cwd: Path, out: Path, *, cold: bool) -> None:
-            if cold:
+            if cold:  # no previous output, and no build cache either
                 shutil.rmtree(out, ignore_errors=True)
-            subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+                shutil.rmtree(cwd / ".sphere", ignore_errors=True)
+            subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
 
         results = {}
         for label, cold in (

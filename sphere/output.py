@@ -21,11 +21,11 @@ class Output:
         self.previous = previous if previous is not None and previous.is_dir() else None
         self.files: list[Path] = []
         self.linked = 0
+        self._folders: set[Path] = set()  # made already: mkdir is a slow system call here too
 
     def write(self, relative: str, data: bytes) -> Path:
         """Write `data` to `root/relative`, or link the previous build's identical file."""
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self._place(relative)
         if not self._link_same(relative, path, data):
             path.write_bytes(data)
         self.files.append(path)
@@ -36,8 +36,7 @@ class Output:
 
     def copy(self, relative: str, source: Path) -> Path:
         """Copy a file (an image, a stylesheet) into the output."""
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self._place(relative)
         old = self._previous(relative)
         if old is not None and _same_file_content(old, source):
             os.link(old, path)
@@ -45,6 +44,13 @@ class Output:
         else:
             shutil.copyfile(source, path)
         self.files.append(path)
+        return path
+
+    def _place(self, relative: str) -> Path:
+        path = self.root / relative
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
         return path
 
     def _previous(self, relative: str) -> Path | None:
