@@ -194,22 +194,28 @@ class Fold:
         return fold
 
     def dump(self) -> bytes:
-        """The snapshot's bytes: one subscriber per line, so a diff of two is readable."""
+        """The snapshot's bytes: one subscriber per line, so a diff of two is readable.
+
+        Built from encoded rows joined once: a list of 100,000 rows would otherwise be copied
+        as text, again as a formatted string and again as bytes (a third more peak memory).
+        """
         head = {"format": _FORMAT, "folded": self.folded, "erased": sorted(self.erased)}
-        rows = ",\n".join(
-            json.dumps(r.row(), ensure_ascii=False, separators=(",", ":"))
-            for r in sorted(self.records.values(), key=lambda r: r.email)
-        )
-        text = json.dumps(head, ensure_ascii=False)[:-1]
-        return (
-            f'{text}, "columns": {json.dumps(_COLUMNS)}, "subscribers": [\n{rows}\n]}}\n'.encode()
-        )
+        opening = json.dumps(head, ensure_ascii=False)[:-1]
+        parts = [f'{opening}, "columns": {json.dumps(_COLUMNS)}, "subscribers": [\n'.encode()]
+        for index, record in enumerate(sorted(self.records.values(), key=lambda r: r.email)):
+            row = json.dumps(record.row(), ensure_ascii=False, separators=(",", ":")).encode()
+            parts.append(b",\n" + row if index else row)
+        parts.append(b"\n]}\n")
+        return b"".join(parts)
 
     def apply_object(self, data: bytes) -> None:
         """Apply the events of one change object, in order."""
-        for line in data.splitlines():
-            if line.strip():
-                self.apply(json.loads(line))
+        try:  # one JSON document: a single parse of a 5,000-row batch, not 5,000 parses
+            events = json.loads(b"[" + data.strip().replace(b"\n", b",") + b"]")
+        except ValueError:  # blank lines or the like: line by line
+            events = [json.loads(line) for line in data.splitlines() if line.strip()]
+        for event in events:
+            self.apply(event)
 
     def apply(self, event: dict[str, Any]) -> None:
         """Apply one event. Deterministic; applying the same object twice changes nothing more."""
