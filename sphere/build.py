@@ -136,8 +136,7 @@ def build_all(
     """
     out = (out or settings.output_dir).resolve()
     renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    staging = _staging_folder(out)
     try:
         files = write_emails(settings, rendered, staging / "email", previous=out / "email")
         files += write_archive(
@@ -146,6 +145,10 @@ def build_all(
         if screenshots:
             files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
         _swap_in(staging, out)
+    except OSError as error:  # a full disk, say: the previous output stays as it was
+        shutil.rmtree(staging, ignore_errors=True)
+        where = display_path(Path(error.filename)) if error.filename else display_path(out)
+        raise SphereError(f"cannot write {where}: {error.strerror}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -153,6 +156,18 @@ def build_all(
     report.files = [out / f.relative_to(staging) for f in files]
     log.info("built %d issues into %s", len(rendered), out)
     return report
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new empty folder beside `out`, or a SphereError saying why there cannot be one."""
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise SphereError(f"cannot write to {display_path(out)}: {display_path(blocker)} is a file")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as error:
+        raise SphereError(f"cannot write to {display_path(out)}: {error.strerror}") from None
 
 
 def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:

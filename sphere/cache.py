@@ -10,6 +10,7 @@ can change without its issue changing. The cache is a plain JSON file under `.sp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -91,10 +92,15 @@ class RenderCache:
         if self._used.keys() == self._entries.keys():
             return
         data = {"format": _FORMAT, "entries": {k: e.__dict__ for k, e in self._used.items()}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        temporary.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            temporary.replace(self.path)
+        except OSError as error:  # a cache is an optimisation: never fail a build for it
+            log.warning("could not save the build cache %s: %s", self.path, error.strerror)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
 
     def _load(self) -> dict[str, _Entry]:
         try:

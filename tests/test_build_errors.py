@@ -160,3 +160,30 @@ def test_debug_shows_the_traceback(project: Path, sphere: Callable[..., Result])
 
     with pytest.raises(ContentError):
         sphere("--debug", "build")
+
+
+def test_an_output_folder_that_cannot_be_written(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    (project / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    result = sphere("build", "--out", "notes.txt/dist")
+    assert result.status == 1
+    assert result.err == "error: cannot write to notes.txt/dist: notes.txt is a file\n"
+
+
+def test_an_output_path_that_is_a_file(project: Path, sphere: Callable[..., Result]) -> None:
+    (project / "dist").write_text("not a folder\n", encoding="utf-8")
+    result = sphere("build")
+    assert result.status == 1
+    assert result.err == "error: dist exists and is not a folder; choose another --out\n"
+    assert (project / "dist").read_text(encoding="utf-8") == "not a folder\n"
+    assert [p.name for p in project.iterdir() if p.name.startswith(".dist")] == []
+
+
+def test_an_unwritable_cache_does_not_stop_the_build(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    (project / ".sphere").write_text("in the way\n", encoding="utf-8")
+    result = sphere("build")
+    assert result.status == 0, result.err
+    assert (project / "dist/email/hard-sell-or-soft-sell.eml").is_file()

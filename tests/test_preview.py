@@ -398,7 +398,7 @@ def test_a_port_in_use_is_an_error_with_the_fix(project: Path, sphere) -> None:
 
     assert result.status == 3
     assert result.err == (
-        f"cannot listen on 127.0.0.1:{port}: Address already in use;"
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use;"
         " choose another --port (0: any)\n"
     )
 
@@ -407,7 +407,7 @@ def test_an_unknown_issue_is_an_error(project: Path, sphere) -> None:
     result = sphere("preview", "no-such-issue", "--port", "0", "--no-open")
 
     assert (result.status, result.out) == (1, "")
-    assert result.err == "no issue 'no-such-issue' in content/issues/\n"
+    assert result.err == "error: no issue 'no-such-issue' in content/issues/\n"
     assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
 
 

@@ -119,7 +119,7 @@ def test_missing_bucket_names_it(project: Path, aws: str) -> None:
     result = sphere("count", env={"SPHERE_STORE": "s3://no-such-bucket-here/x"})
     assert (result.returncode, result.stderr) == (
         3,
-        "the S3 bucket 'no-such-bucket-here' does not exist; "
+        "error: the S3 bucket 'no-such-bucket-here' does not exist; "
         "check SPHERE_STORE=s3://no-such-bucket-here/x/\n",
     )
 

@@ -85,7 +85,9 @@ def main() -> None:
         if _state.debug:
             raise
         for line in str(error).splitlines():
-            print(line, file=sys.stderr)
+            # Located errors read `file:line: error: ...`; give the others the same word.
+            located = line.startswith("error:") or ": error: " in line
+            print(line if located else f"error: {line}", file=sys.stderr)
         sys.exit(int(error.exit_status))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
