@@ -165,7 +165,12 @@ def _staging_folder(out: Path) -> Path:
         raise SphereError(f"cannot write to {display_path(out)}: {display_path(blocker)} is a file")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+        # mkdtemp makes it private (0700); the output is for web servers and reviewers too.
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)
+        return staging
     except OSError as error:
         raise SphereError(f"cannot write to {display_path(out)}: {error.strerror}") from None
 

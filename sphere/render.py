@@ -145,7 +145,7 @@ class Renderer:
         return RenderError(
             f"the email's MJML did not parse ({error}): look for unbalanced raw HTML in the issue",
             path=issue.path,
-            line=issue.text_line,
+            line=_first_raw_html_line(issue),
         )
 
     def context(self, issue: Issue) -> dict[str, Any]:
@@ -250,6 +250,17 @@ def _template_line(error: BaseException, name: str) -> int | None:
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
+
+
+_RAW_TAG = re.compile(r"<[A-Za-z/!]")
+
+
+def _first_raw_html_line(issue: Issue) -> int:
+    """Where the issue's own HTML starts (the likeliest culprit), else its first line of text."""
+    for offset, line in enumerate(issue.body.splitlines()):
+        if _RAW_TAG.search(line.replace("`", "")) and not line.startswith("    "):
+            return issue.body_line + offset
+    return issue.text_line
 
 
 def longdate(value: dt.date) -> str:

@@ -32,9 +32,10 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sphere.errors import PreconditionFailed, StoreError, SubscriberError
+from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable, SubscriberError
 from sphere.store import BlobStore, LocalStore, get_many, open_store
 
 if TYPE_CHECKING:
@@ -126,27 +127,43 @@ def clean_name(text: str | None) -> str:
 
 
 def erasure_key(settings: Settings, store: BlobStore) -> bytes:
-    """The HMAC key for erasure hashes: SPHERE_SECRET, or a key file kept in a local store."""
-    if settings.secret:
-        return settings.secret.encode()
+    """The HMAC key for erasure hashes: a key file kept in a local store, else SPHERE_SECRET.
+
+    A local store keeps the key it was first given, so that setting SPHERE_SECRET later does
+    not change it (hashes made with another key would no longer recognise erased people). The
+    key's fingerprint is kept in the store as well, and checked on every read: see
+    `SubscriberList.read`.
+    """
     if not isinstance(store, LocalStore):
+        if settings.secret:
+            return settings.secret.encode()
         raise SubscriberError(
             "SPHERE_SECRET is required with an S3 store: it keys the hashes that keep erased "
             "people off the list; set it to a long random value, the same everywhere"
         )
     path = store.root / ".erasure-key"
-    if not path.exists():
-        store.root.mkdir(parents=True, exist_ok=True)
-        temporary = store.root / f".tmp-{secrets.token_hex(8)}"
-        temporary.write_text(secrets.token_hex(32))
-        temporary.chmod(0o600)
-        try:
-            os.link(temporary, path)  # the first process to get here decides the key
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    return path.read_text().strip().encode()
+    try:
+        if not path.exists():
+            store.root.mkdir(parents=True, exist_ok=True)
+            temporary = store.root / f".tmp-{secrets.token_hex(8)}"
+            temporary.write_text(settings.secret or secrets.token_hex(32))
+            temporary.chmod(0o600)
+            try:
+                os.link(temporary, path)  # the first process to get here decides the key
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        return path.read_text().strip().encode()
+    except OSError as error:
+        raise StoreUnavailable(
+            f"cannot use the store folder {store.root}: {error.strerror}; check SPHERE_STORE"
+        ) from None
+
+
+def key_check(key: bytes) -> str:
+    """A fingerprint of the erasure key, kept in the store: it reveals nothing of the key."""
+    return hmac.new(key, b"sphere erasure key check", hashlib.sha256).hexdigest()[:16]
 
 
 # --- events and the fold -------------------------------------------------------------------------
@@ -176,6 +193,7 @@ class Fold:
     def __init__(self, hasher: Callable[[str], str]):
         self.records: dict[str, Subscriber] = {}
         self.erased: set[str] = set()
+        self.key_checks: set[str] = set()  # fingerprints of the keys the erasures were made with
         self.folded: list[str] = []
         self._hasher = hasher
 
@@ -189,6 +207,7 @@ class Fold:
         if snapshot.get("format") != _FORMAT:
             raise StoreError(f"{SNAPSHOT}: unknown format {snapshot.get('format')!r}")
         fold.erased = set(snapshot["erased"])
+        fold.key_checks = set(snapshot.get("key_checks", []))
         fold.folded = snapshot["folded"]
         fold.records = {row[1]: Subscriber(*row) for row in snapshot["subscribers"]}
         return fold
@@ -199,7 +218,12 @@ class Fold:
         Built from encoded rows joined once: a list of 100,000 rows would otherwise be copied
         as text, again as a formatted string and again as bytes (a third more peak memory).
         """
-        head = {"format": _FORMAT, "folded": self.folded, "erased": sorted(self.erased)}
+        head = {
+            "format": _FORMAT,
+            "folded": self.folded,
+            "erased": sorted(self.erased),
+            "key_checks": sorted(self.key_checks),
+        }
         opening = json.dumps(head, ensure_ascii=False)[:-1]
         parts = [f'{opening}, "columns": {json.dumps(_COLUMNS)}, "subscribers": [\n'.encode()]
         for index, record in enumerate(sorted(self.records.values(), key=lambda r: r.email)):
@@ -222,6 +246,8 @@ class Fold:
         op = event["op"]
         if op == "erase":
             self.erased.add(event["hash"])
+            if event.get("key_check"):
+                self.key_checks.add(event["key_check"])
             for email in [e for e in self.records if self._hasher(e) == event["hash"]]:
                 del self.records[email]
             return
@@ -362,8 +388,19 @@ class SubscriberList:
                 continue  # a compaction folded and removed them since we listed: read again
             for change in blobs:
                 fold.apply_object(change.data)  # type: ignore[union-attr]
+            self._check_key(fold)
             return fold, blob.etag if blob else None, keys
         raise StoreError(f"the subscriber list in {self.store.url} kept changing; try again")
+
+    def _check_key(self, fold: Fold) -> None:
+        """Refuse to work with another erasure key than the erasures were made with: its
+        hashes would not recognise the people erased, and an import would add them back."""
+        if fold.key_checks and fold.key_checks != {key_check(self._hmac_key)}:
+            raise SubscriberError(
+                f"the erasure key differs from the one the erasures in {self.store.url} were "
+                "made with (was SPHERE_SECRET changed?): restore it, or erased people could be "
+                "added back"
+            )
 
     def all(self, *, status: str | None = None) -> list[Subscriber]:
         """Every subscriber (with `status`, only those), by address."""
@@ -443,7 +480,7 @@ class SubscriberList:
         address = _address(email)
         digest = self.hash(address)
         report = EraseReport(found=address in self.read()[0].records)
-        self.append([{"op": "erase", "hash": digest}])
+        self.append([{"op": "erase", "hash": digest, "key_check": key_check(self._hmac_key)}])
         for attempt in range(20):
             try:
                 self.compact(settle=0)
@@ -535,25 +572,55 @@ def open_list(settings: Settings) -> SubscriberList:
     return SubscriberList(store, key=lambda: erasure_key(settings, store))
 
 
+EXPORT_FORMATS = ("csv", "jsonl")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
+_FREE_TEXT = {"name", "consent_source", "consent_evidence"}
+
+
 def export(subscribers: Iterable[Subscriber], out: Any, *, format: str = "csv") -> int:
-    """Write subscribers to a text stream as CSV or JSON lines; return how many."""
+    """Write subscribers to a text stream as CSV or JSON lines; return how many.
+
+    In CSV, free-text cells that a spreadsheet would take for a formula (`=HYPERLINK(...)` as
+    a name) are quoted with a leading apostrophe (OWASP's advice on CSV injection).
+    """
     import csv
 
+    if format not in EXPORT_FORMATS:
+        raise SubscriberError(f"unknown export format {format!r}: use csv or jsonl")
     count = 0
     if format == "jsonl":
         for record in subscribers:
             out.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
             count += 1
         return count
-    if format != "csv":
-        raise SubscriberError(f"unknown export format {format!r}: use csv or jsonl")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(_COLUMNS)
     for record in subscribers:
         row = record.row()
         row[-1] = json.dumps(row[-1], ensure_ascii=False) if row[-1] else ""
-        writer.writerow(row)
+        writer.writerow(
+            "'" + value
+            if column in _FREE_TEXT and isinstance(value, str) and value.startswith(_FORMULA_START)
+            else value
+            for column, value in zip(_COLUMNS, row, strict=True)
+        )
         count += 1
+    return count
+
+
+def export_to_file(subscribers: Iterable[Subscriber], path: Path, *, format: str = "csv") -> int:
+    """Export into `path` all at once: a failure leaves an existing file as it was."""
+    if format not in EXPORT_FORMATS:
+        raise SubscriberError(f"unknown export format {format!r}: use csv or jsonl")
+    temporary = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as out:
+            count = export(subscribers, out, format=format)
+        temporary.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise SubscriberError(f"cannot write {path}: {error.strerror}") from None
     return count
 
 

@@ -70,8 +70,10 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
     ),
     (
         "MJML broken by the issue's raw HTML",
-        lambda p: write_issue(p, "2026-11-01-broken", body="<div><mj-section>\n"),
-        f"{ISSUE}:8: error: the email's MJML did not parse (unexpected end of stream in root template): "
+        lambda p: write_issue(
+            p, "2026-11-01-broken", body="Fine text.\n\nMore <div><mj-section>\n"
+        ),
+        f"{ISSUE}:10: error: the email's MJML did not parse (unexpected end of stream in root template): "
         "look for unbalanced raw HTML in the issue",
     ),
     (
@@ -178,6 +180,19 @@ def test_an_output_path_that_is_a_file(project: Path, sphere: Callable[..., Resu
     assert result.err == "error: dist exists and is not a folder; choose another --out\n"
     assert (project / "dist").read_text(encoding="utf-8") == "not a folder\n"
     assert [p.name for p in project.iterdir() if p.name.startswith(".dist")] == []
+
+
+def test_the_output_is_readable_by_others(project: Path, sphere: Callable[..., Result]) -> None:
+    assert sphere("build").status == 0
+    assert (project / "dist").stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_an_unwritable_cache_does_not_stop_the_build(

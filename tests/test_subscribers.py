@@ -205,8 +205,24 @@ def test_erasure_key_comes_from_the_secret_or_a_local_key_file(project: Path) ->
     assert len(key) == 64 and erasure_key(settings, store) == key
     assert (store.root / ".erasure-key").stat().st_mode & 0o777 == 0o600
     assert store.list("") == []  # the key file is not an object of the store
+    # A local store keeps its key: setting SPHERE_SECRET later does not change it ...
     with_secret = load_settings(project, env={"SPHERE_SECRET": "s3cret"})
-    assert erasure_key(with_secret, store) == b"s3cret"
+    assert erasure_key(with_secret, store) == key
+    # ... and a new local store given SPHERE_SECRET from the start uses it.
+    fresh = open_store(str(project / "other-store"))
+    assert isinstance(fresh, LocalStore)
+    assert erasure_key(with_secret, fresh) == b"s3cret"
+
+
+def test_a_changed_erasure_key_is_refused(project: Path, s3_url: str) -> None:
+    """Hashes made with one key do not recognise the erased under another: refuse, loudly."""
+    before = open_list(load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "one"}))
+    before.add("gone@example.com")
+    before.erase("gone@example.com")
+    after = open_list(load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "two"}))
+    with pytest.raises(SubscriberError, match="the erasure key differs"):
+        after.add("gone@example.com")
+    assert before.add("gone@example.com").result == "erased"
 
 
 def test_an_s3_store_needs_the_secret(project: Path, s3_url: str) -> None:

@@ -74,7 +74,7 @@ def test_user_mistakes_are_one_line_without_traceback(project: Path) -> None:
 def test_import_prints_rejected_rows_and_a_summary(project: Path) -> None:
     (project / "list.csv").write_text("email,name\na@example.com,A\nnope,B\n")
     result = sphere("import", "list.csv")
-    assert result.returncode == 0
+    assert result.returncode == 1  # a row was rejected; the valid one is in all the same
     assert result.stdout == (
         "list.csv:3: error: invalid address 'nope': An email address must have an @-sign.\n"
         "imported list.csv (plain):\n"
@@ -138,3 +138,34 @@ def test_every_command_has_help() -> None:
     for command in ("add", "remove", "import", "export", "list", "count", "compact", "erase"):
         result = CliRunner().invoke(app, ["subscribers", command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_export_errors_leave_files_alone(project: Path) -> None:
+    sphere("add", "ann@example.com")
+    result = sphere("export", "missing/folder/out.csv")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: cannot write missing/folder/out.csv: No such file or directory\n",
+    )
+    (project / "keep.csv").write_text("precious\n", encoding="utf-8")
+    result = sphere("export", "keep.csv", "--format", "xml")
+    assert result.returncode == 2
+    assert "expected one of csv, jsonl" in result.stderr
+    assert (project / "keep.csv").read_text(encoding="utf-8") == "precious\n"
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith(".keep")) == []
+
+
+def test_export_defuses_spreadsheet_formulas(project: Path) -> None:
+    sphere("add", "eve@example.com", "--name", '=HYPERLINK("http://evil.example","x")')
+    result = sphere("export", "out.csv")
+    assert result.returncode == 0
+    row = (project / "out.csv").read_text(encoding="utf-8").splitlines()[1]
+    assert ',"\'=HYPERLINK(""http://evil.example"",""x"")",' in row
+
+
+def test_a_store_path_that_is_a_file(project: Path) -> None:
+    (project / "storefile").write_text("", encoding="utf-8")
+    result = sphere("erase", "a@example.com", env={"SPHERE_STORE": str(project / "storefile")})
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: ")
+    assert "check SPHERE_STORE" in result.stderr and "Traceback" not in result.stderr

@@ -61,7 +61,10 @@ def import_(
     dry_run: Annotated[bool, typer.Option(help="Check and count, write nothing.")] = False,
     as_json: Json = False,
 ) -> None:
-    """Import subscribers from a CSV file; rejected rows are listed as file:line: reason."""
+    """Import subscribers from a CSV file; rejected rows are listed as file:line: reason.
+
+    Valid rows are imported even when others are rejected; the exit status is then 1.
+    """
     from sphere.imports import import_file
 
     subscribers = _list()
@@ -76,6 +79,8 @@ def import_(
     else:
         for line in _summary(report):
             print(line)
+    if report.rejected:  # the valid rows are in; the status tells a script that some were not
+        raise typer.Exit(1)
 
 
 def _with_progress(run: Any) -> ImportReport:
@@ -119,14 +124,18 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
+    from sphere.subscribers import EXPORT_FORMATS, export_to_file
     from sphere.subscribers import export as write
 
+    if format not in EXPORT_FORMATS:
+        raise typer.BadParameter(
+            f"expected one of {', '.join(EXPORT_FORMATS)}", param_hint="--format"
+        )
     records = _list().all()
     if file is None:
         write(records, sys.stdout, format=format)
         return
-    with file.open("w", encoding="utf-8", newline="") as out:
-        count = write(records, out, format=format)
+    count = export_to_file(records, file, format=format)
     print(f"exported {count} subscribers to {file}", file=sys.stderr)
 
 
