@@ -118,19 +118,34 @@ def serve_preview(
     drafts: bool = True,
     poll_seconds: float = POLL_SECONDS,
 ) -> PreviewServer:
-    """Start the preview server and its file watcher in background threads (port 0: any free)."""
-    workspace = Workspace(settings, drafts=drafts)
+    """Start the preview server and its file watcher in background threads (port 0: any free).
 
+    On any failure while starting, what was started is stopped and the temporary folder
+    removed before the error goes on.
+    """
+    workspace = Workspace(settings, drafts=drafts)
+    try:
+        return _start(workspace, settings, host, port, poll_seconds)
+    except BaseException:
+        workspace.close()
+        raise
+
+
+def _start(
+    workspace: Workspace, settings: Settings, host: str, port: int, poll_seconds: float
+) -> PreviewServer:
     class Server(_HTTPServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
     try:
         httpd = Server((host, port), _Handler)
     except OSError as error:
-        workspace.close()
+        reason = error.strerror or str(error)
         raise PreviewUnavailable(
-            f"cannot listen on {host}:{port}: {error.strerror}; choose another --port (0: any)"
+            f"cannot listen on {host}:{port}: {reason}; choose another --port (0: any)"
         ) from None
+    except (OverflowError, ValueError) as error:  # a port out of 0-65535, a NUL in the host
+        raise PreviewUnavailable(f"cannot listen on {host}:{port}: {error}") from None
     httpd.workspace, httpd.stopping = workspace, threading.Event()
     threads = (
         threading.Thread(
@@ -146,12 +161,28 @@ def serve_preview(
             daemon=True,
         ),
     )
-    for thread in threads:
-        thread.start()
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{httpd.server_address[1]}/"
-    log.info("previewing %s at %s", settings.root, url)
-    return PreviewServer(url=url, workspace=workspace, _httpd=httpd, _threads=threads)
+    server = PreviewServer(url="", workspace=workspace, _httpd=httpd, _threads=threads)
+    try:
+        for thread in threads:
+            thread.start()
+        shown_host = f"[{host}]" if ":" in host else host
+        server.url = f"http://{shown_host}:{httpd.server_address[1]}/"
+    except BaseException:
+        _stop_started(server)
+        raise
+    log.info("previewing %s at %s", settings.root, server.url)
+    return server
+
+
+def _stop_started(server: PreviewServer) -> None:
+    """Stop what a failed start began (`stop()` would wait on a server never started)."""
+    server._httpd.stopping.set()
+    if server._threads[0].is_alive():
+        server._httpd.shutdown()
+    server._httpd.server_close()
+    for thread in server._threads:
+        if thread.is_alive():
+            thread.join(timeout=5)
 
 
 def _watch(workspace: Workspace, stopping: threading.Event, seconds: float) -> None:

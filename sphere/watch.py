@@ -91,8 +91,12 @@ class Workspace:
         self._archive_lock = threading.Lock()  # one archive written at a time
         self.archive_stamp = self.version
         self._tmp = Path(tempfile.mkdtemp(prefix="sphere-preview-"))
-        self._snapshot = self._scan()
-        self._load_all()
+        try:
+            self._snapshot = self._scan()
+            self._load_all()
+        except BaseException:
+            self.close()  # no temporary folder left behind
+            raise
 
     # --- watching ------------------------------------------------------------------------
 

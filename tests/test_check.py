@@ -17,6 +17,7 @@ from sphere.checks import RULES, check_project
 from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, url_problems
 from sphere.content import load_issue
+from sphere.errors import SphereError
 from sphere.render import Renderer
 from sphere.settings import load_settings
 
@@ -323,6 +324,109 @@ def test_many_issues_are_checked_in_processes_with_the_same_result(project: Path
     alone, pooled = check(project, jobs=1), check(project, jobs=2)
     assert len(alone) == 90
     assert pooled == alone
+
+
+def test_the_same_link_or_image_twice_is_found_at_each_line(project: Path) -> None:
+    image("wide.png", WIDE_PNG)(project)
+    image("ok.png", SMALL_PNG)(project)
+    write_issue(
+        project,
+        NAME,
+        body=(
+            "See [the Acme guide](https://acme.org/guide).\n\n"  # 8
+            '<img src="images/wide.png" alt="raw">\n\n'  # 10
+            "Then [click here](https://acme.org/guide).\n\n"  # 12
+            "![Wide](images/wide.png){width=900}\n\n"  # 14
+            "[The list](https://acme.org/list) and [more](https://acme.org/list).\n\n"  # 16
+            "Or [here](https://acme.org/list).\n\n"  # 18
+            "[![](images/ok.png)](https://acme.org/logo)\n\n"  # 20
+            "![](images/ok.png)\n"  # 22
+        ),
+    )
+    assert check(project) == [
+        ("image/too-wide", W, ISSUE, BODY + 2),
+        ("link/text", W, ISSUE, BODY + 4),
+        ("image/too-wide", W, ISSUE, BODY + 6),
+        ("link/text", W, ISSUE, BODY + 8),
+        ("link/text", W, ISSUE, BODY + 10),
+        ("image/no-alt", E, ISSUE, BODY + 12),
+        ("link/text", W, ISSUE, BODY + 12),
+        ("image/no-alt", E, ISSUE, BODY + 14),
+    ]
+
+
+BROKEN_BODY = (
+    "For prices [click here](http://www.jimwigg.com/pricing).\n\n"  # +0
+    "![](images/nope.png)\n\n"  # +2
+    "#### Deep\n"  # +4
+)
+BODY_FINDINGS = [
+    ("link/insecure", W, 0),
+    ("link/text", W, 0),
+    ("image/missing", E, 2),
+    ("image/no-alt", E, 2),
+    ("heading/skip", W, 4),
+]
+
+
+def test_a_missing_summary_hides_no_other_finding(project: Path) -> None:
+    write_issue(
+        project,
+        NAME,
+        summary='""',
+        date="2026-09-01",
+        titel="Typo",
+        subject="Big news! Read it now!",
+        body=BROKEN_BODY,
+    )
+    body = BODY + 2  # two more keys
+    assert check(project) == sorted(
+        [
+            ("content/stale-date", E, ISSUE, 3),
+            ("summary/missing", E, ISSUE, 4),
+            ("content/unknown-key", W, ISSUE, 6),
+            ("subject/exclamations", W, ISSUE, 7),
+            *[(rule, level, ISSUE, body + offset) for rule, level, offset in BODY_FINDINGS],
+        ],
+        key=lambda row: (row[3], row[0]),
+    )
+
+
+def test_an_issue_that_does_not_load_is_checked_as_far_as_it_goes(project: Path) -> None:
+    subject = "BIG NEWS FOR SALES TEAMS"
+    write_issue(project, NAME, title=None, status="sent", subject=subject, body=BROKEN_BODY)
+    assert check(project) == [
+        ("content/invalid", E, ISSUE, 1),
+        ("content/invalid", E, ISSUE, 4),
+        ("subject/capitals", W, ISSUE, 5),
+        *[(rule, level, ISSUE, BODY + offset) for rule, level, offset in BODY_FINDINGS],
+    ]
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    assert [f.message for f in report.findings[:2]] == [
+        "missing 'title' in the front matter",
+        "'status' must be draft or ready, got 'sent'",
+    ]
+
+
+def test_an_issue_whose_variables_fail_still_has_its_body_checked(project: Path) -> None:
+    write_issue(
+        project, NAME, body="Call {{ site.fone }} at {{ site.base_url }}.\n\n" + BROKEN_BODY
+    )
+    assert check(project) == [
+        ("content/invalid", E, ISSUE, BODY),
+        *[(rule, level, ISSUE, BODY + 2 + offset) for rule, level, offset in BODY_FINDINGS],
+    ]
+
+
+def test_no_issues_folder_is_an_error(project: Path, sphere: Callable[..., Result]) -> None:
+    shutil.rmtree(project / "content" / "issues")
+    with pytest.raises(SphereError, match=r"^no issues folder at content/issues/$"):
+        check_project(load_settings(project), today=TODAY, jobs=1)
+    result = sphere("check")
+    assert (result.status, result.out) == (1, "")
+    assert result.err == "error: no issues folder at content/issues/\n"
+    (project / "content" / "issues").mkdir()
+    assert sphere("check").status == 0  # an empty folder is no error
 
 
 # --- the command ---------------------------------------------------------------------------

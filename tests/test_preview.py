@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -24,7 +25,8 @@ from urllib.error import HTTPError
 import pytest
 from fixtures_project import SEED_ISSUE, png_bytes, write_issue
 
-from sphere.preview import PreviewServer, for_preview, serve_preview
+import sphere.preview as preview_module
+from sphere.preview import PreviewServer, PreviewUnavailable, for_preview, serve_preview
 from sphere.settings import load_settings
 from sphere.watch import Workspace
 
@@ -401,6 +403,72 @@ def test_a_port_in_use_is_an_error_with_the_fix(project: Path, sphere) -> None:
         f"error: cannot listen on 127.0.0.1:{port}: Address already in use;"
         " choose another --port (0: any)\n"
     )
+
+
+@pytest.fixture
+def temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder that `tempfile` makes folders in, for this test only."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "65536"])
+def test_a_port_out_of_range_is_a_usage_error(
+    project: Path, sphere, temporary: Path, port: str
+) -> None:
+    result = sphere("preview", "--port", port, "--no-open")
+
+    assert result.status == 2
+    assert "Invalid value for '--port'" in result.err
+    assert "Traceback" not in result.err
+    assert list(temporary.iterdir()) == []
+
+
+def test_serving_on_a_port_out_of_range_leaves_nothing_behind(
+    project: Path, temporary: Path
+) -> None:
+    with pytest.raises(PreviewUnavailable, match=r"cannot listen on 127\.0\.0\.1:99999: "):
+        serve_preview(load_settings(project), "127.0.0.1", 99999)
+    assert list(temporary.iterdir()) == []
+
+
+def _fail_to_bind(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: object) -> None:
+        raise RuntimeError("no bind today")
+
+    monkeypatch.setattr(preview_module._HTTPServer, "server_bind", fail)
+
+
+def _fail_to_start_the_watcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = threading.Thread.start
+
+    def start_unless_watcher(self: threading.Thread) -> None:
+        if self.name == "sphere-preview-watch":
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start_unless_watcher)
+
+
+def _fail_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(self: object) -> None:
+        raise RuntimeError("cannot load")
+
+    monkeypatch.setattr(Workspace, "_load_all", fail)
+
+
+@pytest.mark.parametrize("failure", [_fail_to_bind, _fail_to_start_the_watcher, _fail_to_load])
+def test_any_failure_while_starting_leaves_nothing_behind(
+    project: Path, temporary: Path, monkeypatch: pytest.MonkeyPatch, failure
+) -> None:
+    failure(monkeypatch)
+    with pytest.raises(RuntimeError):
+        serve_preview(load_settings(project), "127.0.0.1", 0)
+
+    assert list(temporary.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
 
 
 def test_an_unknown_issue_is_an_error(project: Path, sphere) -> None:

@@ -71,24 +71,55 @@ class _Collector(HTMLParser):
 
 
 class Locator:
-    """Finds the Markdown line of each element, in document order."""
+    """Finds the Markdown line of each element, in document order.
+
+    Each match is used once: a link or image that appears twice (on two lines, or twice on
+    one line) is traced to each place in turn. Searching starts at the line of the last
+    element found (not past its match: an image inside a link comes before the link's target
+    in the source, though after the link in the HTML), and falls back to the whole body.
+    """
 
     def __init__(self, issue: Issue):
         self.issue = issue
         self.lines = issue.body.splitlines()
-        self.cursor = 0
+        self.cursor = 0  # the line of the last element found in document order
+        self.used: dict[int, list[tuple[int, int]]] = {}  # line -> spans already matched
 
     def find(self, *needles: str | re.Pattern[str]) -> int:
-        for start in (self.cursor, 0):
+        # From the cursor, then from the top; last, a place already used (a reference-style
+        # link's target serves every use of it).
+        for start, fresh in ((self.cursor, True), (0, True), (0, False)):
             for needle in needles:
                 for index in range(start, len(self.lines)):
-                    line = self.lines[index]
-                    hit = needle.search(line) if isinstance(needle, re.Pattern) else needle in line
-                    if hit:
-                        if start == self.cursor:
-                            self.cursor = index
-                        return self.issue.body_line + index
+                    span = self._search(needle, index, fresh=fresh)
+                    if span is None:
+                        continue
+                    if fresh:
+                        self.used.setdefault(index, []).append(span)
+                    if start == self.cursor and fresh:
+                        self.cursor = index
+                    return self.issue.body_line + index
         return self.issue.text_line
+
+    def _search(
+        self, needle: str | re.Pattern[str], index: int, *, fresh: bool
+    ) -> tuple[int, int] | None:
+        """The first match of `needle` on line `index` not yet used (any, unless `fresh`)."""
+        line, used = self.lines[index], self.used.get(index, [])
+        position = 0
+        while position <= len(line):
+            if isinstance(needle, re.Pattern):
+                match = needle.search(line, position)
+                span = match.span() if match else None
+            else:
+                at = line.find(needle, position)
+                span = (at, at + len(needle)) if at >= 0 else None
+            if span is None:
+                return None
+            if not fresh or not any(span[0] < end and begin < span[1] for begin, end in used):
+                return span
+            position = span[0] + 1
+        return None
 
 
 @dataclass

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime as dt
 import difflib
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from sphere.checks.body import IMAGE_LIMIT, LenientMarkdown, check_body, local_image
 from sphere.checks.findings import Finding, finding, from_error
 from sphere.checks.templates import install_recorder, use_findings
-from sphere.content import KNOWN_KEYS, Issue, load_issue, parse_front_matter, split_front_matter
+from sphere.content import (
+    KNOWN_KEYS,
+    Issue,
+    _issue_from,
+    load_issue,
+    parse_front_matter,
+    split_front_matter,
+)
 from sphere.errors import ContentError, LocatedError, SphereError
 from sphere.mail import UNSUBSCRIBE_URL
+from sphere.markup import Body
 from sphere.render import Renderer
 from sphere.settings import Settings
 
@@ -34,6 +49,9 @@ class IssueResult:
     findings: list[Finding] = field(default_factory=list)
     archive_links: list[tuple[str, int, str]] = field(default_factory=list)
     external_links: list[tuple[str, int]] = field(default_factory=list)
+    # Front-matter values that were wrong (each a finding) and stood in for, so that the rest
+    # of the issue could be checked: the rules that need them skip the issue.
+    repaired: frozenset[str] = frozenset()
 
 
 class IssueChecker:
@@ -46,28 +64,30 @@ class IssueChecker:
         self.markdown = LenientMarkdown(settings.content_dir)
         self.renderer.markdown = self.markdown
         self.recorder = install_recorder(self.renderer)
+        self.lenient_env = self.renderer.env.overlay(undefined=jinja2.ChainableUndefined)
 
     def check(self, path: Path) -> IssueResult:
         try:
-            issue = load_issue(path)
+            found: list[Finding] = []
+            issue, repaired = load_issue(path), frozenset[str]()
         except ContentError as error:
-            # A missing summary has a rule of its own (the front matter is parsed again only
-            # for an issue that failed: YAML is slow).
-            summary = _missing_summary(path)
-            found = summary or from_error("content/invalid", error, path)
-            return IssueResult(path, None, [found])
-        result = IssueResult(path, issue, front_matter(issue))
+            # Checked as far as it goes: the front matter is parsed again only for an issue
+            # that failed (YAML is slow), and each bad value is reported, then stood in for.
+            salvaged = salvage(path, error)
+            if salvaged is None:
+                return IssueResult(path, None, [from_error("content/invalid", error, path)])
+            issue, found, repaired = salvaged
+        result = IssueResult(path, issue, found + front_matter(issue), repaired=repaired)
         result.findings += self._cover(issue)
+        if not issue.body.strip():
+            return result  # (reported: there is nothing to render)
         self.recorder.uses.clear()
         try:
-            expanded = self.renderer.expand_variables(issue)
-            body = self.markdown.render(expanded)
-            email_html = self.renderer.email_html(expanded, body)
-        except LocatedError as error:
-            result.findings.append(self._render_error(error, issue))
-            return result
+            body, email_html = self._render(issue, result.findings)
         finally:
             result.findings += use_findings(self.recorder.uses, self.settings.templates_dir)
+        if body is None:
+            return result
         report = check_body(
             issue,
             body.html,
@@ -75,9 +95,46 @@ class IssueChecker:
             base_url=self.settings.base_url,
             image_limit=self.image_limit,
         )
-        result.findings += report.findings + self.size(issue, email_html)
+        result.findings += report.findings
+        if email_html is not None:
+            result.findings += self.size(issue, email_html)
         result.archive_links, result.external_links = report.archive_links, report.external_links
         return result
+
+    def _render(self, issue: Issue, findings: list[Finding]) -> tuple[Body | None, str | None]:
+        """The body as HTML and the email's HTML, None for what cannot be rendered (its error
+        added to `findings`): the body's rules still run when only the email fails, or when
+        the text's `{{ variables }}` fail (on the text with the undefined ones left empty)."""
+        whole = True
+        expanded: Issue | None
+        try:
+            expanded = self.renderer.expand_variables(issue)
+        except LocatedError as error:
+            findings.append(self._render_error(error, issue))
+            expanded, whole = self._expand_leniently(issue), False
+        if expanded is None:
+            return None, None
+        try:
+            body = self.markdown.render(expanded)
+        except LocatedError as error:
+            findings.append(self._render_error(error, issue))
+            return None, None
+        if not whole:
+            return body, None
+        try:
+            return body, self.renderer.email_html(expanded, body)
+        except LocatedError as error:
+            findings.append(self._render_error(error, issue))
+            return body, None
+
+    def _expand_leniently(self, issue: Issue) -> Issue | None:
+        """The text's `{{ variables }}` with undefined ones empty; None if it does not parse."""
+        try:
+            template = self.lenient_env.from_string(issue.body)
+            body = template.render(site=self.settings, issue=issue)
+        except Exception:  # a syntax error, or an expression that fails: nothing to check
+            return None
+        return dataclasses.replace(issue, body=body)
 
     def _render_error(self, error: LocatedError, issue: Issue) -> Finding:
         blame_issue = error.path is None or error.path == issue.path
@@ -127,21 +184,97 @@ def check_one(checker: IssueChecker, path: Path) -> IssueResult:
         return IssueResult(path, None, [finding("content/invalid", path, line, str(error))])
 
 
-def _missing_summary(path: Path) -> Finding | None:
+_MISSING = re.compile(r"^missing '(\w+)'")
+_PLACEHOLDER = "x"  # passes validation; replaced by an empty value once the issue is built
+
+
+def salvage(path: Path, error: ContentError) -> tuple[Issue, list[Finding], frozenset[str]] | None:
+    """An issue that failed to load, with each wrong front-matter value reported and stood in
+    for, so that every other rule can still run; None when the front matter cannot be read.
+
+    A missing title, summary or text is left empty; a bad date, status, image or slug becomes
+    a harmless one (and the rules that need it skip the issue: see `IssueResult.repaired`).
+    """
     try:
-        front, _, _ = split_front_matter(path.read_text(encoding="utf-8"), path)
+        front, body, body_line = split_front_matter(path.read_text(encoding="utf-8"), path)
         data, key_lines = parse_front_matter(front, path)
     except (OSError, UnicodeDecodeError, ContentError):
-        return None  # loading the issue reports it
-    if str(data.get("summary") or "").strip():
-        return None
-    return finding(
-        "summary/missing",
-        path,
-        key_lines.get("summary", 1),
-        "the issue has no summary: add 'summary:', one or two sentences shown as the email's "
-        "preheader and the archive's excerpt",
-    )
+        return None  # `error` says why
+    key_at = {line: key for key, line in key_lines.items()}
+    found: list[Finding] = []
+    repaired: set[str] = set()
+    for _ in range(len(KNOWN_KEYS) + 2):  # each round repairs one more value
+        try:
+            issue = _issue_from(
+                data,
+                key_lines,
+                path=path,
+                body=_PLACEHOLDER if "body" in repaired else body,
+                body_line=body_line,
+            )
+        except ContentError as problem:
+            key = _key_of(problem, key_at, body_line)
+            if key is None or key in repaired:
+                return None
+            repaired.add(key)
+            found.append(_problem_finding(problem, key, data, path))
+            data = _stand_in(data, key, path)
+            continue
+        return _emptied(issue, repaired, data), found, frozenset(repaired)
+    return None
+
+
+def _key_of(problem: ContentError, key_at: dict[int, str], body_line: int) -> str | None:
+    """The front-matter key (or "body") a loading error is about."""
+    if problem.line == body_line:
+        return "body"
+    if problem.line in key_at:
+        return key_at[problem.line]
+    missing = _MISSING.match(problem.message)
+    if missing:
+        return missing[1]
+    return "slug" if problem.message.startswith("slug ") else None  # a bad file name
+
+
+def _problem_finding(problem: ContentError, key: str, data: dict[str, Any], path: Path) -> Finding:
+    if key == "summary" and not str(data.get("summary") or "").strip():
+        return finding(
+            "summary/missing",
+            path,
+            problem.line,
+            "the issue has no summary: add 'summary:', one or two sentences shown as the "
+            "email's preheader and the archive's excerpt",
+        )
+    return from_error("content/invalid", problem, path)
+
+
+def _stand_in(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    data = {k: v for k, v in data.items() if k != key}
+    if key in ("title", "summary"):
+        data[key] = _PLACEHOLDER
+    elif key == "date":
+        data[key] = dt.date.today().isoformat()
+        with contextlib.suppress(TypeError, ValueError):
+            data[key] = dt.date.fromisoformat(path.name[:10]).isoformat()
+    elif key == "status":
+        data[key] = "draft"
+    elif key == "slug":
+        data[key] = "-".join(re.findall(r"[a-z0-9]+", path.stem.lower())) or "issue"
+    return data  # subject and image: left out (the title, no image)
+
+
+def _emptied(issue: Issue, repaired: set[str], data: dict[str, Any]) -> Issue:
+    """`issue` with the placeholders of `salvage` emptied (no rule reports an empty value)."""
+    changes: dict[str, Any] = {}
+    if "title" in repaired:
+        changes["title"] = ""
+        if not data.get("subject"):
+            changes["subject"] = ""
+    if "summary" in repaired:
+        changes["summary"] = ""
+    if "body" in repaired:
+        changes["body"] = ""
+    return dataclasses.replace(issue, **changes)
 
 
 def front_matter(issue: Issue) -> list[Finding]:

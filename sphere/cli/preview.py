@@ -15,7 +15,9 @@ def preview(
             help="The issue to open first: a slug or its file (default: the last edited).",
         ),
     ] = None,
-    port: Annotated[int, typer.Option(help="The port to listen on (0: any free port).")] = 8800,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="The port to listen on (0: any free port).")
+    ] = 8800,
     host: Annotated[
         str,
         typer.Option(help="The address to listen on; keep the default to stay on this machine."),
