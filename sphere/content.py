@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
-from sphere.errors import ContentError
+from sphere.errors import ContentError, display_path
 
 Status = Literal["draft", "ready"]
 STATUSES: tuple[Status, ...] = ("draft", "ready")
@@ -73,8 +73,14 @@ class Issue:
 
 
 def issue_files(content_dir: Path) -> list[Path]:
-    """Every issue file, sorted by name (which starts with the date)."""
-    return sorted((content_dir / "issues").glob("*.md"))
+    """Every issue file, sorted by name (which starts with the date).
+
+    A missing folder is an error (a wrong `content_dir` or `--root`); an empty one is not.
+    """
+    folder = content_dir / "issues"
+    if not folder.is_dir():
+        raise ContentError(f"no issues folder at {display_path(folder)}/")
+    return sorted(folder.glob("*.md"))
 
 
 def load_issues(content_dir: Path, *, drafts: bool = False) -> list[Issue]:
@@ -107,7 +113,7 @@ def load_issue(path: Path) -> Issue:
         raise ContentError(f"cannot read: {error.strerror}", path=path) from None
     front, body, body_line = split_front_matter(text, path)
     data, key_lines = parse_front_matter(front, path)
-    return _issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+    return issue_from(data, key_lines, path=path, body=body, body_line=body_line)
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -151,9 +157,11 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
     return data, key_lines
 
 
-def _issue_from(
+def issue_from(
     data: dict[str, Any], key_lines: dict[str, int], *, path: Path, body: str, body_line: int
 ) -> Issue:
+    """An Issue from parsed front matter and its body, or ContentError at the bad key's line."""
+
     def fail(key: str, message: str) -> ContentError:
         return ContentError(message, path=path, line=key_lines.get(key, 1))
 

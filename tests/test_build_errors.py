@@ -202,3 +202,11 @@ def test_an_unwritable_cache_does_not_stop_the_build(
     result = sphere("build")
     assert result.status == 0, result.err
     assert (project / "dist/email/hard-sell-or-soft-sell.eml").is_file()
+
+
+def test_no_issues_folder_is_an_error(project: Path, sphere: Callable[..., Result]) -> None:
+    import shutil
+
+    shutil.rmtree(project / "content/issues")
+    result = sphere("build")
+    assert (result.status, result.err) == (1, "error: no issues folder at content/issues/\n")

@@ -20,7 +20,7 @@ from sphere.checks.templates import install_recorder, use_findings
 from sphere.content import (
     KNOWN_KEYS,
     Issue,
-    _issue_from,
+    issue_from,
     load_issue,
     parse_front_matter,
     split_front_matter,
@@ -205,7 +205,7 @@ def salvage(path: Path, error: ContentError) -> tuple[Issue, list[Finding], froz
     repaired: set[str] = set()
     for _ in range(len(KNOWN_KEYS) + 2):  # each round repairs one more value
         try:
-            issue = _issue_from(
+            issue = issue_from(
                 data,
                 key_lines,
                 path=path,
