@@ -21,7 +21,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, parseaddr
@@ -250,13 +249,4 @@ def _mailbox(recipient: Recipient) -> str:
     return formataddr((_clean(recipient.name), address), charset="utf-8")
 
 
-def sample_message(template: MessageTemplate, recipient: Recipient) -> EmailMessage:
-    """Parse a rendered message back, for tests and previews."""
-    from email import message_from_bytes
-
-    parsed = message_from_bytes(template.render(recipient), policy=SMTP)
-    assert isinstance(parsed, EmailMessage)  # noqa: S101 (policy SMTP always gives one)
-    return parsed
-
-
-__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "Address", "MessageTemplate", "Recipient"]
+__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "MessageTemplate", "Recipient", "fill"]

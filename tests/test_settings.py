@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sphere.errors import SettingsError
-from sphere.settings import SettingsErrors, load_settings
+from sphere.settings import SettingsErrors, load_settings, setting_names
 
 
 def _set(project: Path, key: str, value: str) -> None:
@@ -124,3 +124,9 @@ def test_a_bad_environment_variable_is_named(project: Path) -> None:
 def test_no_project_here(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"no pyproject.toml with a \[tool.sphere\] table"):
         load_settings(tmp_path, env={})
+
+
+def test_every_setting_is_documented() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
+    for name in setting_names():
+        assert f"`{name}`" in docs, f"{name} is not in docs/settings.md"
