@@ -70,6 +70,15 @@ def preview_recipient(settings: Settings) -> Recipient:
     )
 
 
+def preview_email(settings: Settings, item: RenderedIssue) -> tuple[str, str]:
+    """The issue's text and HTML as the preview reader sees them (build and preview alike)."""
+    values = {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
+    return (
+        fill(item.email_text, values, escape_html=False),
+        fill(item.email_html, values, escape_html=True),
+    )
+
+
 def render_issues(
     settings: Settings, *, drafts: bool = False, cache: bool = False
 ) -> tuple[Renderer, list[RenderedIssue]]:
@@ -210,11 +219,11 @@ def write_emails(
     output = Output(folder, previous)
     folder.mkdir(parents=True)
     reader = preview_recipient(settings)
-    values = {UNSUBSCRIBE_URL: reader.unsubscribe_url}
     for item in rendered:
         slug = item.issue.slug
-        output.write_text(f"{slug}.txt", fill(item.email_text, values, escape_html=False))
-        output.write_text(f"{slug}.html", fill(item.email_html, values, escape_html=True))
+        text, html = preview_email(settings, item)
+        output.write_text(f"{slug}.txt", text)
+        output.write_text(f"{slug}.html", html)
         midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
         eml = item.message.render(
             reader,

@@ -145,10 +145,6 @@ class MessageTemplate:
         """A unique Message-ID in the sender's domain."""
         return f"<{secrets.token_hex(16)}@{self.message_id_domain}>"
 
-    def preview(self, values: Mapping[str, str]) -> tuple[str, str]:
-        """The text and HTML with `values` substituted, decoded: what a reader would see."""
-        return _fill(self.text, values), _fill(self.html, values)
-
 
 def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
     """`body` (text or HTML) with its placeholders replaced: what one reader sees."""
@@ -178,11 +174,6 @@ def _part(content_type: str, body: str, *, escape_html: bool) -> _Part:
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     ).encode("ascii")
     return _Part(head=head, chunks=chunks, slots=tuple(pieces[1::2]), escape_html=escape_html)
-
-
-def _fill(part: _Part, values: Mapping[str, str]) -> str:
-    encoded = part.render(values)[len(part.head) :]
-    return binascii.a2b_qp(encoded.replace(CRLF, b"\n")).decode("utf-8")
 
 
 _clock: list[tuple[int, str]] = [(0, "")]

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from sphere.archive import write_archive
-from sphere.build import preview_recipient
+from sphere.build import preview_email
 from sphere.content import Issue, check_unique_slugs, load_issue
 from sphere.errors import ContentError, SphereError
-from sphere.mail import UNSUBSCRIBE_URL
 from sphere.render import RenderedIssue, Renderer
 from sphere.settings import PYPROJECT, Settings, load_settings
 
@@ -288,8 +287,7 @@ class Workspace:
         """The issue's text and HTML as the preview reader gets them, images from /content/."""
         rendered = self.render(entry)
         settings = self.settings
-        values = {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
-        text, html = rendered.message.preview(values)
+        text, html = preview_email(settings, rendered)
         for image in {image.src for image in rendered.images}:
             html = html.replace(f"{settings.base_url}{image}", f"/content/{image}")
         return text, html
