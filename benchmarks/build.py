@@ -49,9 +49,9 @@ def best_of(runs: int, action: Callable[[], object]) -> tuple[float, float]:
 def stage_times(project: Path) -> dict[str, float]:
     """Seconds spent in each stage for all issues, measured on the library directly."""
     from sphere.archive import write_archive
-    from sphere.content import load_issues
-    from sphere.mail import MessageTemplate
-    from sphere.render import RenderedIssue, Renderer
+    from sphere.content.issues import load_issues
+    from sphere.mail.message import MessageTemplate
+    from sphere.render.email import RenderedIssue, Renderer
     from sphere.settings import load_settings
 
     settings = load_settings(project, env={})

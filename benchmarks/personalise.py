@@ -15,8 +15,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from sphere.build import render_issues
-from sphere.mail import UNSUBSCRIBE_URL, Recipient, fill
+from sphere.build.pipeline import render_issues
+from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
 from sphere.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sphere.preview import serve_preview
+from sphere.preview.server import serve_preview
 from sphere.screenshots import open_browser
 from sphere.settings import load_settings
 

@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from sphere.imports import import_file
-from sphere.store import open_store
-from sphere.subscribers import SubscriberList
+from sphere.subscribers.imports import import_file
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import SubscriberList
 what, url, csv = sys.argv[1:4]
 subscribers = SubscriberList(open_store(url), key=lambda: b"benchmark")
 start = time.perf_counter()
@@ -77,7 +77,7 @@ def main() -> None:
 
         with moto_server() as endpoint:
             os.environ.update(AWS_TEST_ENV, AWS_ENDPOINT_URL=endpoint)
-            from sphere import aws
+            from sphere.store import aws
 
             aws.client("s3").create_bucket(
                 Bucket="sphere-benchmark",

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from sphere.content import Issue
-from sphere.markup import absolute_links, rebase_images
-from sphere.output import Output
-from sphere.render import RenderedIssue, archive_url, template_error
+from sphere.build.output import Output
+from sphere.content.issues import Issue
+from sphere.content.markup import absolute_links, rebase_images
+from sphere.render.email import RenderedIssue, archive_url, template_error
 from sphere.settings import Settings
 
 STATIC = "static"

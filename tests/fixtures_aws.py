@@ -92,7 +92,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def s3_bucket(aws: str) -> str:
     """A new, empty bucket on the moto server."""
-    from sphere import aws as sphere_aws
+    from sphere.store import aws as sphere_aws
 
     name = f"sphere-test-{secrets.token_hex(6)}"
     sphere_aws.client("s3").create_bucket(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
 
-from sphere.build import render_issues
-from sphere.cache import CACHE_FILE, RenderCache
+from sphere.build.cache import CACHE_FILE, RenderCache
+from sphere.build.pipeline import render_issues
 from sphere.settings import load_settings
 
 
@@ -17,7 +17,7 @@ def _hits(project: Path) -> int:
     settings = load_settings(project, env={})
     cache = RenderCache(settings)
     renderer, _ = render_issues(settings)
-    from sphere.content import load_issues
+    from sphere.content.issues import load_issues
 
     return sum(cache.get(i, renderer) is not None for i in load_issues(settings.content_dir))
 

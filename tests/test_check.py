@@ -16,9 +16,9 @@ from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
 from sphere.checks import RULES, check_project
 from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, url_problems
-from sphere.content import load_issue
+from sphere.content.issues import load_issue
 from sphere.errors import SphereError
-from sphere.render import Renderer
+from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
 DATA = Path(__file__).parent / "data" / "check"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from sphere.errors import SubscriberError
-from sphere.imports import MAX_BYTES, import_file, read_csv
-from sphere.store import LocalStore
-from sphere.subscribers import SubscriberList, iter_changes
+from sphere.store.blobs import LocalStore
+from sphere.subscribers.imports import MAX_BYTES, import_file, read_csv
+from sphere.subscribers.list import SubscriberList, iter_changes
 
 DATA = Path(__file__).parent / "data" / "subscribers"
 

@@ -9,7 +9,7 @@ from email.policy import SMTP
 import pytest
 
 from sphere.errors import SendError
-from sphere.mail import UNSUBSCRIBE_URL, MessageTemplate, Recipient, qp_encode
+from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate, Recipient, qp_encode
 
 
 def _template(html: str, text: str) -> MessageTemplate:

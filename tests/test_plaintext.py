@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import textwrap
 
-from sphere.plaintext import html_to_text, wrap
+from sphere.render.plaintext import html_to_text, wrap
 
 
 def test_wrap_matches_textwrap_without_breaking_words() -> None:

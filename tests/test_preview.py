@@ -25,10 +25,10 @@ from urllib.error import HTTPError
 import pytest
 from fixtures_project import SEED_ISSUE, png_bytes, write_issue
 
-import sphere.preview as preview_module
-from sphere.preview import PreviewServer, PreviewUnavailable, for_preview, serve_preview
+import sphere.preview.server as preview_module
+from sphere.preview.server import PreviewServer, PreviewUnavailable, for_preview, serve_preview
+from sphere.preview.workspace import Workspace
 from sphere.settings import load_settings
-from sphere.watch import Workspace
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FrameLocator, Page

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sphere import aws
 from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable
-from sphere.store import BlobStore, LocalStore, S3Store, get_many, open_store
+from sphere.store import aws
+from sphere.store.blobs import BlobStore, LocalStore, S3Store, get_many, open_store
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -178,7 +178,7 @@ def test_local_exclusive_create_has_one_winner_across_processes(tmp_path: Path) 
     import sys
 
     code = (
-        "import sys; from sphere.store import LocalStore\n"
+        "import sys; from sphere.store.blobs import LocalStore\n"
         "from sphere.errors import PreconditionFailed\n"
         "s = LocalStore(__import__('pathlib').Path(sys.argv[1]))\n"
         "won = 0\n"

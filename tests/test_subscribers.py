@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from sphere.errors import PreconditionFailed, SubscriberError
-from sphere.imports import import_file
 from sphere.settings import load_settings
-from sphere.store import BlobStore, LocalStore, open_store
-from sphere.subscribers import (
+from sphere.store.blobs import BlobStore, LocalStore, open_store
+from sphere.subscribers.imports import import_file
+from sphere.subscribers.list import (
     CHANGES,
     SNAPSHOT,
     SubscriberList,
@@ -89,7 +89,7 @@ def test_remove_unsubscribes_and_an_add_does_not_undo_it(subscribers: Subscriber
 
 
 def test_only_confirming_again_resubscribes(subscribers: SubscriberList) -> None:
-    from sphere.subscribers import creation_event
+    from sphere.subscribers.list import creation_event
 
     subscribers.add("ann@example.com")
     first_id = subscribers.all()[0].id
@@ -130,7 +130,7 @@ def test_compact_leaves_young_changes(subscribers: SubscriberList) -> None:
 
 
 def test_a_change_landing_late_with_an_older_key_is_not_lost(subscribers: SubscriberList) -> None:
-    from sphere.subscribers import change_key, creation_event
+    from sphere.subscribers.list import change_key, creation_event
 
     late = change_key()  # a writer picks its key ... and stalls before its put lands
     subscribers.add("early@example.com")

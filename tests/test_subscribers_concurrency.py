@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sphere.store import BlobStore, open_store
-from sphere.subscribers import CHANGES, Fold, SubscriberList
+from sphere.store.blobs import BlobStore, open_store
+from sphere.subscribers.list import CHANGES, Fold, SubscriberList
 
 WORKERS, CHANGES_EACH = 4, 250
 
@@ -21,8 +21,8 @@ WORKERS, CHANGES_EACH = 4, 250
 # own addresses, and prints every event it wrote with its key (the test's ground truth).
 WORKER = """
 import json, sys
-from sphere.store import open_store
-from sphere.subscribers import SubscriberList, creation_event
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import SubscriberList, creation_event
 store = open_store(sys.argv[1])
 subscribers = SubscriberList(store, key=lambda: b"k")
 worker, written = sys.argv[2], []
@@ -41,8 +41,8 @@ print(json.dumps(written))
 COMPACTOR = """
 import sys, time, pathlib
 from sphere.errors import PreconditionFailed
-from sphere.store import open_store
-from sphere.subscribers import SubscriberList
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import SubscriberList
 subscribers = SubscriberList(open_store(sys.argv[1]), key=lambda: b"k")
 stop, runs = pathlib.Path(sys.argv[2]), 0
 while not stop.exists():

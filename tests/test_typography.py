@@ -7,8 +7,8 @@ import html
 import markdown
 import pytest
 
-from sphere.markup import EXTENSIONS
-from sphere.typography import SmartPunctuation, smarten
+from sphere.content.markup import EXTENSIONS
+from sphere.content.typography import SmartPunctuation, smarten
 
 PROSE = [
     "He said \"hello\" and 'goodbye' -- then --- left... It's the '80s.",

@@ -11,10 +11,10 @@ from urllib.parse import unquote, urlsplit
 
 from sphere.checks.findings import Finding, finding
 from sphere.checks.links import archive_slug, external, url_problems, vague_text
-from sphere.content import Issue
+from sphere.content.images import image_size
+from sphere.content.issues import Issue
+from sphere.content.markup import EMAIL_CONTENT_WIDTH, IMAGE_TYPES, Image, MarkdownRenderer
 from sphere.errors import ContentError
-from sphere.images import image_size
-from sphere.markup import EMAIL_CONTENT_WIDTH, IMAGE_TYPES, Image, MarkdownRenderer
 
 IMAGE_LIMIT = 200 * 1024  # bytes: a phone on a slow network should not wait for one picture
 

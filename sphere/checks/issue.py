@@ -17,7 +17,7 @@ import jinja2
 from sphere.checks.body import IMAGE_LIMIT, LenientMarkdown, check_body, local_image
 from sphere.checks.findings import Finding, finding, from_error
 from sphere.checks.templates import install_recorder, use_findings
-from sphere.content import (
+from sphere.content.issues import (
     KNOWN_KEYS,
     Issue,
     issue_from,
@@ -25,10 +25,10 @@ from sphere.content import (
     parse_front_matter,
     split_front_matter,
 )
+from sphere.content.markup import Body
 from sphere.errors import ContentError, LocatedError, SphereError
-from sphere.mail import UNSUBSCRIBE_URL
-from sphere.markup import Body
-from sphere.render import Renderer
+from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.render.email import Renderer
 from sphere.settings import Settings
 
 KB = 1024

@@ -18,9 +18,9 @@ from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
-from sphere.content import KNOWN_KEYS, Issue, issue_files
+from sphere.content.issues import KNOWN_KEYS, Issue, issue_files
+from sphere.content.markup import Body
 from sphere.errors import LocatedError, SphereError, display_path
-from sphere.markup import Body
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ import jinja2
 from jinja2 import meta, nodes
 
 from sphere.checks.findings import Finding, finding
-from sphere.content import Issue
-from sphere.mail import UNSUBSCRIBE_URL
-from sphere.render import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer, preview_unsubscribe_url
+from sphere.content.issues import Issue
+from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer, preview_unsubscribe_url
 from sphere.settings import Settings
 
 # MJML 4 tags that mjml-python (MRML) renders, checked by experiment against mjml-python 1.4:

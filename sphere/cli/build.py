@@ -26,7 +26,7 @@ def build(
     ] = False,
 ) -> None:
     """Render every issue into email HTML, text and .eml, and the web archive."""
-    from sphere.build import build_all
+    from sphere.build.pipeline import build_all
     from sphere.cli import load
 
     report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots, cache=cache)

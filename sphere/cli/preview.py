@@ -1,4 +1,4 @@
-"""`sphere preview`: see sphere/preview.py."""
+"""`sphere preview`: see sphere/preview/server.py."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def preview(
     import webbrowser
 
     from sphere.cli import load
-    from sphere.preview import serve_preview
+    from sphere.preview.server import serve_preview
 
     server = serve_preview(load(), host, port, drafts=drafts)
     try:

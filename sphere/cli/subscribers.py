@@ -1,4 +1,4 @@
-"""`sphere subscribers ...`: manage the subscriber list (see sphere.subscribers)."""
+"""`sphere subscribers ...`: manage the subscriber list (see sphere.subscribers.list)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from sphere.imports import ImportReport
-    from sphere.subscribers import SubscriberList
+    from sphere.subscribers.imports import ImportReport
+    from sphere.subscribers.list import SubscriberList
 
 subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ STATUSES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
 
 def _list() -> SubscriberList:
     from sphere.cli import load
-    from sphere.subscribers import open_list
+    from sphere.subscribers.list import open_list
 
     return open_list(load())
 
@@ -65,7 +65,7 @@ def import_(
 
     Valid rows are imported even when others are rejected; the exit status is then 1.
     """
-    from sphere.imports import import_file
+    from sphere.subscribers.imports import import_file
 
     subscribers = _list()
     if as_json or not sys.stderr.isatty():
@@ -124,8 +124,8 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
-    from sphere.subscribers import EXPORT_FORMATS, export_to_file
-    from sphere.subscribers import export as write
+    from sphere.subscribers.list import EXPORT_FORMATS, export_to_file
+    from sphere.subscribers.list import export as write
 
     if format not in EXPORT_FORMATS:
         raise typer.BadParameter(

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from sphere.errors import SubscriberError
-from sphere.subscribers import SUPPRESSED, SubscriberList, clean_name, creation_event
-from sphere.subscribers import normalise_email as _normalise
+from sphere.subscribers.list import SUPPRESSED, SubscriberList, clean_name, creation_event
+from sphere.subscribers.list import normalise_email as _normalise
 
 MAX_BYTES = 40 * 1024 * 1024  # a 100,000-row Mailchimp export is about 35 MB
 

@@ -19,12 +19,12 @@ from email.utils import formatdate
 from pathlib import Path
 
 from sphere.archive import write_archive
-from sphere.cache import RenderCache
-from sphere.content import Issue, load_issues
+from sphere.build.cache import RenderCache
+from sphere.build.output import Output
+from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
-from sphere.mail import UNSUBSCRIBE_URL, Recipient, fill
-from sphere.output import Output
-from sphere.render import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
+from sphere.render.email import RenderedIssue, Renderer, preview_unsubscribe_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
@@ -141,7 +141,7 @@ def build_all(
     With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
     shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
     leaves the previous output in place too. `cache`: reuse renderings of unchanged issues
-    from `.sphere/cache/` (see sphere.cache).
+    from `.sphere/cache/` (see sphere.build.cache).
     """
     out = (out or settings.output_dir).resolve()
     renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)

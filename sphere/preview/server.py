@@ -1,8 +1,9 @@
 """`sphere preview`: a local server that shows an issue as its readers will see it, live.
 
-The page (`sphere/preview_ui/`, the tool's own, not the newsletter's theme) shows the chosen
+The page (`sphere/preview/ui/`, the tool's own, not the newsletter's theme) shows the chosen
 issue's email at desktop (600 px) and phone (375 px) widths, in dark mode, as plain text and as
-its archive page, with a list of issues to switch between. `sphere.watch` notices saved files
+its archive page, with a list of issues to switch between. `sphere.preview.workspace` notices
+saved files
 and re-renders what depends on them; `/events` (Server-Sent Events) tells the page, which
 reloads the views that changed. A broken file shows its error in the page; the server goes on.
 
@@ -30,10 +31,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from sphere.content.markup import IMAGE_TYPES
 from sphere.errors import ExitStatus, SphereError
-from sphere.markup import IMAGE_TYPES
+from sphere.preview.workspace import Entry, Workspace
 from sphere.settings import Settings
-from sphere.watch import Entry, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name not in UI_FILES:
             self._not_found()
             return
-        body = resources.files("sphere").joinpath("preview_ui", name).read_bytes()
+        body = resources.files("sphere.preview").joinpath("ui", name).read_bytes()
         self._send(body, UI_FILES[name])
 
     def _issue(self, key: str, make: Callable[[Entry], str], kind: str = "text/html") -> None:

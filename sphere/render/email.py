@@ -20,10 +20,8 @@ import jinja2
 import mjml
 from markupsafe import Markup
 
-from sphere.content import Issue
-from sphere.errors import ContentError, RenderError
-from sphere.mail import UNSUBSCRIBE_URL, MessageTemplate
-from sphere.markup import (
+from sphere.content.issues import Issue
+from sphere.content.markup import (
     Body,
     Image,
     MarkdownRenderer,
@@ -31,7 +29,9 @@ from sphere.markup import (
     inline_styles,
     rebase_images,
 )
-from sphere.plaintext import html_to_text, wrap
+from sphere.errors import ContentError, RenderError
+from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate
+from sphere.render.plaintext import html_to_text, wrap
 from sphere.settings import Settings
 
 EMAIL_TEMPLATE = "email/issue.mjml.j2"

@@ -20,12 +20,12 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from sphere.content import Issue
+from sphere.content.images import image_size
+from sphere.content.issues import Issue
+from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
-from sphere.images import image_size
-from sphere.typography import SmartPunctuation
 
-# Smart quotes and dashes come from sphere.typography: the same output as Python-Markdown's
+# Smart quotes and dashes come from sphere.content.typography: the same output as Python-Markdown's
 # `smarty` for prose, in half the time of a whole conversion.
 EXTENSIONS = ["footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr"]
 EXTENSION_CONFIGS = {

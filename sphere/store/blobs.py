@@ -247,7 +247,7 @@ class S3Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from sphere import aws
+            from sphere.store import aws
 
             self._client = aws.client("s3")
         return self._client

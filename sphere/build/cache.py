@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from sphere import __version__
-from sphere.content import Issue
-from sphere.markup import Body, Image
-from sphere.render import RenderedIssue, Renderer
+from sphere.content.issues import Issue
+from sphere.content.markup import Body, Image
+from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def _fingerprint(settings: Settings) -> bytes:
 
     versions = f"{__version__} {markdown.__version__} {getattr(mjml, '__version__', '')}"
     digest = hashlib.sha256(f"{versions}\0{settings!r}\0".encode())
-    code = Path(__file__).parent
+    code = Path(__file__).parent.parent  # the whole sphere package
     for folder, pattern in ((settings.templates_dir, "*"), (code, "*.py")):
         for path in sorted(folder.rglob(pattern)):
             if path.is_file():

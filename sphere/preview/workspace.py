@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from sphere.archive import write_archive
-from sphere.build import preview_email
-from sphere.content import Issue, check_unique_slugs, load_issue
+from sphere.build.pipeline import preview_email
+from sphere.content.issues import Issue, check_unique_slugs, load_issue
 from sphere.errors import ContentError, SphereError
-from sphere.render import RenderedIssue, Renderer
+from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import PYPROJECT, Settings, load_settings
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable, SubscriberError
-from sphere.store import BlobStore, LocalStore, get_many, open_store
+from sphere.store.blobs import BlobStore, LocalStore, get_many, open_store
 
 if TYPE_CHECKING:
     from sphere.settings import Settings

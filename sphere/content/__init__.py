@@ -1,0 +1,1 @@
+"""Content: issue files and their front matter, Markdown, typography and images."""

@@ -1,0 +1,1 @@
+"""Mail: the MIME message encoded once per issue and personalised per recipient."""

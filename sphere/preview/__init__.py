@@ -1,0 +1,1 @@
+"""The live preview: a local server, the workspace it renders into, and its page (`ui/`)."""
