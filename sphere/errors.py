@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     ERROR = 1  # a user's input is wrong: a broken issue, a bad setting, a bad CSV row
     USAGE = 2  # the command line itself is wrong (Typer/Click's own status)
     UNAVAILABLE = 3  # a backend (S3, SES, SMTP) could not be reached or refused access
+    STOPPED = 4  # a send stopped cleanly (quota, pause, --max-time): run it again to resume
 
 
 class SphereError(Exception):
@@ -87,3 +88,26 @@ def display_path(path: Path) -> str:
 
 class SubscriberError(LocatedError):
     """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""
+
+
+# --- sending: tokens, transports, campaigns (sphere/mail/tokens.py, sphere/send/) -------------
+
+
+class TokenError(SphereError):
+    """A signed link token is malformed, forged, made for another purpose, or expired."""
+
+
+class TransportError(SendError):
+    """The transport is misconfigured or refused us as a whole (bad login, no such host)."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+
+
+class SendStopped(SendError):
+    """The send stopped cleanly before the end (quota, sending paused, time limit): resumable."""
+
+    exit_status = ExitStatus.STOPPED
+
+
+class CampaignBusy(SendError):
+    """Another `sphere send` of the same issue holds the campaign's lease."""

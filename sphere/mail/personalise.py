@@ -1,0 +1,71 @@
+"""Per-recipient values: the personal unsubscribe link and mailto, made from a subscriber's id.
+
+The link carries a signed token of the subscriber's opaque id (`sphere.mail.tokens`), so no
+address ever appears in a URL; the mailto identifies the reader the same way, in its subject.
+The headers that carry them (`List-Unsubscribe`, with `List-Unsubscribe-Post` and `List-Id`
+beside it) are written once per message by `MessageTemplate.render`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from sphere.errors import TokenError
+from sphere.mail.message import Recipient
+from sphere.mail.tokens import Tokens
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
+
+# The outbox only writes files for the author to look at, so it may sign with a fixed key when
+# SPHERE_SECRET is unset; every transport that reaches people needs the real secret.
+LOCAL_ONLY_SECRET = "sphere-local-outbox-only-not-secret"  # noqa: S105 (public by design)
+
+
+@dataclass(frozen=True, slots=True)
+class Personaliser:
+    """Turns (id, address, name) into a `Recipient` with their own signed links."""
+
+    endpoint_url: str  # ends in "/"
+    unsubscribe_mailto: str  # a bare address
+    tokens: Tokens
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Personaliser:
+        return cls(settings.endpoint_url, settings.unsubscribe_mailto, tokens_for(settings))
+
+    def recipient(self, *, subscriber_id: str, address: str, name: str = "") -> Recipient:
+        """The recipient with their unsubscribe URL and mailto filled in."""
+        token = self.tokens.unsubscribe(subscriber_id)
+        return Recipient(
+            address=address,
+            name=name,
+            unsubscribe_url=self.unsubscribe_url(token),
+            unsubscribe_mailto=self.mailto(token),
+        )
+
+    def unsubscribe_url(self, token: str) -> str:
+        """The one-click (RFC 8058) unsubscribe link for a token."""
+        return f"{self.endpoint_url}unsubscribe?t={token}"
+
+    def mailto(self, token: str) -> str:
+        """A mailto: that unsubscribes whoever sends it, identified by the token alone."""
+        return f"mailto:{self.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
+
+
+def tokens_for(settings: Settings) -> Tokens:
+    """Tokens signed with SPHERE_SECRET (with the outbox only, a fixed local key if unset)."""
+    if settings.secret:
+        return Tokens(settings.secret)
+    if settings.transport.startswith("outbox:"):
+        return Tokens(LOCAL_ONLY_SECRET)
+    raise TokenError(
+        f"SPHERE_SECRET is empty but SPHERE_TRANSPORT={settings.transport.split(':', 1)[0]} "
+        "reaches real people: set SPHERE_SECRET to a long random value (the same everywhere "
+        "links are checked)"
+    )
+
+
+__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "tokens_for"]

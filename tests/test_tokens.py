@@ -1,0 +1,88 @@
+"""Signed link tokens: bound to a purpose and a subscriber, unsubscribe forever, confirm for days."""
+
+from __future__ import annotations
+
+import pytest
+
+from sphere.errors import TokenError
+from sphere.mail.tokens import CONFIRM_DAYS, Tokens
+
+SECRET = "a-long-random-test-secret-0123456789"
+ALICE = "Q2x1ZS1hbGljZS0wMDAx"
+BOB = "Ym9iLWJvYi1ib2ItMDAwMg"
+
+
+class Clock:
+    """A clock a test moves by hand, so expiry is tested without sleeping."""
+
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_unsubscribe_token_names_its_subscriber_and_no_other() -> None:
+    tokens = Tokens(SECRET)
+    alice, bob = tokens.unsubscribe(ALICE), tokens.unsubscribe(BOB)
+    assert tokens.check_unsubscribe(alice) == ALICE
+    assert tokens.check_unsubscribe(bob) == BOB
+    assert alice != bob
+
+
+def test_an_unsubscribe_token_never_expires() -> None:
+    clock = Clock()
+    token = Tokens(SECRET, clock=clock).unsubscribe(ALICE)
+    clock.now += 20 * 365 * 86400
+    assert Tokens(SECRET, clock=clock).check_unsubscribe(token) == ALICE
+
+
+def test_a_confirm_token_expires_after_its_days() -> None:
+    clock = Clock()
+    tokens = Tokens(SECRET, clock=clock)
+    token = tokens.confirm(ALICE)
+    clock.now += CONFIRM_DAYS * 86400 - 60
+    assert tokens.check_confirm(token) == ALICE
+    clock.now += 120
+    with pytest.raises(TokenError, match=r"^this confirmation link has expired: subscribe again$"):
+        tokens.check_confirm(token)
+
+
+def test_a_token_made_for_one_purpose_is_refused_for_the_other() -> None:
+    tokens = Tokens(SECRET)
+    with pytest.raises(TokenError, match=r"^this confirmation link is not valid$"):
+        tokens.check_confirm(tokens.unsubscribe(ALICE))
+    with pytest.raises(TokenError, match=r"^this unsubscribe link is not valid$"):
+        tokens.check_unsubscribe(tokens.confirm(ALICE))
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda t: t.replace(ALICE, BOB),  # someone else's id, the same signature
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # a changed signature
+        lambda t: ALICE,  # no signature at all
+        lambda t: "",
+        lambda t: "é" + t,
+    ],
+)
+def test_a_tampered_token_is_refused(forge: object) -> None:
+    tokens = Tokens(SECRET)
+    with pytest.raises(TokenError, match=r"^this unsubscribe link is not valid$"):
+        tokens.check_unsubscribe(forge(tokens.unsubscribe(ALICE)))  # type: ignore[operator]
+
+
+def test_a_token_signed_with_another_secret_is_refused() -> None:
+    token = Tokens("another-secret-entirely-0123456789").unsubscribe(ALICE)
+    with pytest.raises(TokenError):
+        Tokens(SECRET).check_unsubscribe(token)
+
+
+def test_an_address_is_never_put_in_a_token() -> None:
+    with pytest.raises(TokenError, match="not an opaque subscriber id"):
+        Tokens(SECRET).unsubscribe("alice@example.org")
+
+
+def test_no_secret_no_tokens() -> None:
+    with pytest.raises(TokenError, match="SPHERE_SECRET is empty"):
+        Tokens("")
