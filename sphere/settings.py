@@ -67,6 +67,8 @@ class Settings:
     secret: str = field(repr=False)  # SPHERE_SECRET: signs tokens; never in a file
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
+    # sending (issue 10)
+    ses_configuration_set: str  # SES configuration set for event publishing ("" for none)
 
     @property
     def website_label(self) -> str:
@@ -199,6 +201,8 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "output_dir": ("output_dir", _required_text, "dist"),
     "send_rate": ("send_rate", _rate, 0),
     "send_concurrency": ("send_concurrency", _positive_int, 4),
+    # sending (issue 10)
+    "ses_configuration_set": ("ses_configuration_set", _text, ""),
 }
 
 # What differs per environment, or is secret, comes from the environment only.

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["fixtures_project", "fixtures_browser", "fixtures_aws"]
+pytest_plugins = ["fixtures_project", "fixtures_browser", "fixtures_aws", "fixtures_smtp"]

@@ -68,4 +68,10 @@ def tokens_for(settings: Settings) -> Tokens:
     )
 
 
-__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "tokens_for"]
+def envelope_address(address: str) -> str:
+    """The address as SMTP's RCPT TO and SES's Destination take it: an IDN domain in ASCII."""
+    local, _, domain = address.rpartition("@")
+    return f"{local}@{domain if domain.isascii() else domain.encode('idna').decode('ascii')}"
+
+
+__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "envelope_address", "tokens_for"]

@@ -1,0 +1,117 @@
+"""Amazon SES (v2 `SendEmail` with raw content) as a transport.
+
+The client comes from the store's boto3 factory (`sphere.send.seams.ses_client`) with
+botocore's retries switched off. Errors are sorted into outcomes by SES's error codes and by
+the names of botocore's connection errors, read off the exception, so nothing here imports
+botocore: what matters is whether the request could have reached SES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sphere.errors import TransportError
+from sphere.send.outcome import Outcome
+
+# Nothing was delivered: wait and try the same recipient again.
+_RETRY_CODES = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestThrottled"}
+)
+# The account or the configuration cannot send at all now: stop, resume later.
+_STOP_CODES = frozenset(
+    {
+        "SendingPausedException",
+        "AccountSuspendedException",
+        "MailFromDomainNotVerifiedException",
+        "LimitExceededException",
+        "NotFoundException",  # the configuration set does not exist
+        "ConfigurationSetDoesNotExistException",
+    }
+)
+# Our credentials are wrong: nothing will work until someone fixes them.
+_CREDENTIAL_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "AccessDeniedException",
+        "AccessDenied",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+    }
+)
+# Permanent for this one message or recipient.
+_FAILED_CODES = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
+# botocore's exceptions, by name: the connection never opened (retry), or it broke after the
+# request went out (unknown).
+_NOT_SENT = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError"})
+_MAYBE_SENT = frozenset({"ReadTimeoutError", "ConnectionClosedError", "HTTPClientError"})
+_CREDENTIALS_MISSING = frozenset({"NoCredentialsError", "PartialCredentialsError", "NoRegionError"})
+
+
+class SesTransport:
+    """Sends through SES v2; one client, shared by every worker thread (boto3 allows it)."""
+
+    description = "Amazon SES"
+
+    def __init__(
+        self, client: Any, *, configuration_set: str = "", tags: Mapping[str, str] | None = None
+    ):
+        self.client = client
+        self.configuration_set = configuration_set
+        self.tags = dict(tags or {})
+
+    def check(self) -> None:
+        """Nothing to open: SES is stateless, and credentials are checked by the first send."""
+
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        request: dict[str, Any] = {
+            "FromEmailAddress": sender,
+            "Destination": {"ToAddresses": [to]},
+            "Content": {"Raw": {"Data": message}},
+        }
+        if self.configuration_set:
+            request["ConfigurationSetName"] = self.configuration_set
+            request["EmailTags"] = [{"Name": k, "Value": v} for k, v in self.tags.items()]
+        try:
+            response = self.client.send_email(**request)
+        except Exception as error:
+            return classify(error, sender)
+        return Outcome.accepted(str(response["MessageId"]))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def classify(error: Exception, sender: str) -> Outcome:
+    """The outcome an error from `send_email` means; raises what stops everything at once."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        if names & _CREDENTIALS_MISSING:
+            raise TransportError(f"cannot use Amazon SES: {error}") from None
+        if names & _NOT_SENT:
+            return Outcome.retry(f"could not connect to SES ({type(error).__name__})")
+        if names & _MAYBE_SENT:
+            return Outcome.unknown(f"no answer from SES after sending ({type(error).__name__})")
+        raise error
+    code = str(response.get("Error", {}).get("Code", ""))
+    text = str(response.get("Error", {}).get("Message", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    reason = f"SES {code}: {text}"[:300]
+    if code in _CREDENTIAL_CODES:
+        raise TransportError(f"Amazon SES refused our credentials ({code}): check the AWS keys")
+    if code in _STOP_CODES or "quota" in text.lower():
+        return Outcome.stop(reason)
+    if code in _RETRY_CODES:
+        return Outcome.retry(reason)
+    if code == "MessageRejected" and sender.lower() in text.lower():
+        # The sender itself is not verified: every message would be refused the same way.
+        return Outcome.stop(f"SES refuses the sender {sender}: verify it in SES ({text})"[:300])
+    if code in _FAILED_CODES and status < 500:
+        return Outcome.failed(reason)
+    return Outcome.unknown(reason)  # a 5xx, or an answer we do not know: it may have gone out
+
+
+__all__ = ["SesTransport", "classify"]

@@ -1,0 +1,130 @@
+"""The transports behind one small Protocol, and `open_transport`, which picks one.
+
+`SPHERE_TRANSPORT` names it: `outbox:FOLDER` (one .eml per recipient, the local default),
+`smtp://user:pass@host:port` or `smtps://...` (sphere/send/smtp.py), or `ses` (Amazon SES v2,
+sphere/send/ses.py). Each returns an `Outcome` for every message and raises only for what
+stops the whole run before it starts (a refused login, a host that does not exist).
+
+Transports are used from several worker threads at once: each keeps what is not thread-safe
+(an SMTP connection) per thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from sphere.errors import SendError, TransportError
+from sphere.send.outcome import Outcome
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
+
+
+class Transport(Protocol):
+    """Hands finished messages to a mail system."""
+
+    description: str  # where mail goes, for messages: never a password
+
+    def check(self) -> None:
+        """Connect (and log in) once before the first message; TransportError if it cannot."""
+        ...
+
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        """Hand over one message for one envelope recipient (both ASCII addresses)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport may not be used afterwards."""
+        ...
+
+
+class OutboxTransport:
+    """Writes each message to FOLDER as its own .eml file: to look at, never to deliver.
+
+    Files are written to a temporary name and renamed into place, so a crash never leaves
+    half a message that looks whole.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.description = f"the outbox folder {folder}"
+        self._counter = itertools.count()
+        self._prefix = secrets.token_hex(4)
+
+    def check(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror
+            raise TransportError(f"cannot create the outbox {self.folder}: {reason}") from None
+
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        name = f"{self._prefix}-{next(self._counter):07d}.eml"
+        temporary = self.folder / f".{name}.tmp"
+        try:
+            temporary.write_bytes(message)
+            os.replace(temporary, self.folder / name)
+        except OSError as error:
+            return Outcome.stop(f"cannot write to the outbox {self.folder}: {error.strerror}")
+        return Outcome.accepted(name)
+
+    def close(self) -> None:
+        pass
+
+
+class NullTransport:
+    """Accepts every message and keeps none: for `--dry-run` and the benchmarks."""
+
+    description = "nowhere (dry run)"
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self.sent = 0
+
+    def check(self) -> None:
+        pass
+
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        with self._lock:
+            self.sent += 1
+        return Outcome.accepted(f"null-{next(self._counter)}")
+
+    def close(self) -> None:
+        pass
+
+
+def open_transport(settings: Settings, *, campaign: str = "") -> Transport:
+    """The transport SPHERE_TRANSPORT names (`campaign` tags SES messages when configured)."""
+    spec = settings.transport
+    if spec.startswith("outbox:"):
+        folder = spec.removeprefix("outbox:").strip()
+        if not folder:
+            raise SendError("SPHERE_TRANSPORT=outbox: needs a folder, e.g. outbox:.sphere/outbox")
+        return OutboxTransport(settings.root / folder)
+    if spec.startswith(("smtp://", "smtps://")):
+        from sphere.send.smtp import SmtpTransport
+
+        return SmtpTransport(spec)
+    if spec == "ses":
+        from sphere.send.seams import ses_client
+        from sphere.send.ses import SesTransport
+
+        return SesTransport(
+            ses_client(),
+            configuration_set=settings.ses_configuration_set,
+            tags={"campaign": campaign} if campaign else {},
+        )
+    scheme = spec.split("://", 1)[0] if "://" in spec else spec.split(":", 1)[0]
+    raise SendError(
+        f"SPHERE_TRANSPORT={scheme!r} is not a transport: use outbox:FOLDER, "
+        "smtp://user:password@host:port, smtps://... or ses"
+    )
+
+
+__all__ = ["NullTransport", "OutboxTransport", "Transport", "open_transport"]
