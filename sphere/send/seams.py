@@ -34,15 +34,8 @@ def open_store(settings: Settings) -> BlobStore:
     return open_blob_store(settings)
 
 
-def subscribed(settings: Settings) -> list[Subscriber]:
-    """Everyone whose status is `subscribed` now, by address."""
+def people(settings: Settings) -> dict[str, Subscriber]:
+    """Every subscriber record as it is now, by opaque id (read just before each batch)."""
     from sphere.subscribers.list import open_list
 
-    return open_list(settings).all(status="subscribed")
-
-
-def statuses(settings: Settings) -> dict[str, str]:
-    """Each subscriber's current status, by opaque id (read just before each batch)."""
-    from sphere.subscribers.list import open_list
-
-    return {record.id: record.status for record in open_list(settings).all()}
+    return {record.id: record for record in open_list(settings).all()}

@@ -1,0 +1,278 @@
+"""The campaign loop: one issue to everyone on its frozen list, once, resumably.
+
+Under the campaign's lease, the loop takes the recipients still to send a batch at a time. Just
+before each batch it reads the subscriber list, so whoever unsubscribed, bounced, complained or
+was erased since the start is skipped; it records the batch as attempted, lets a pool of
+workers personalise and send each message at the token bucket's pace (retrying what is
+retry-safe, with backoff), then records every outcome. A stop (quota, sending paused, the time
+limit, Ctrl-C) ends the loop after the batch in flight, leaving the rest to the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sphere.errors import SendError, TokenError, TransportError
+from sphere.mail.personalise import envelope_address
+from sphere.send.lease import Lease
+from sphere.send.ledger import Ledger, LedgerState
+from sphere.send.outcome import Kind, Outcome
+from sphere.send.pace import TokenBucket, backoff
+
+if TYPE_CHECKING:
+    from sphere.mail.message import MessageTemplate
+    from sphere.mail.personalise import Personaliser
+    from sphere.send.transports import Transport
+    from sphere.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+MAX_TRIES = 8  # per recipient per run; a recipient still refused after that stops the run
+_LEDGER_STATE = {
+    Kind.ACCEPTED: "accepted",
+    Kind.FAILED: "failed",
+    Kind.UNKNOWN: "unknown",
+    Kind.RETRY: "released",
+    Kind.STOP: "released",
+}
+
+
+class Person(Protocol):
+    """What the loop needs of a subscriber record."""
+
+    id: str
+    email: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendOptions:
+    """How fast, how many at once, and what to do about earlier runs."""
+
+    rate: float = 0.0  # messages per second; 0: no limit
+    concurrency: int = 4
+    resend_unknown: bool = False
+    take_over: bool = False
+    max_time: float = 0.0  # seconds; 0: no limit
+    batch: int = 0  # recipients per ledger batch; 0: about two seconds' worth
+
+
+@dataclass
+class Report:
+    """What a run did, and what the ledger says now."""
+
+    slug: str
+    recipients: int = 0  # on the frozen list
+    sent: int = 0  # accepted in this run
+    failed: int = 0  # in this run
+    unknown: int = 0  # in this run: may or may not have been delivered
+    skipped: int = 0  # in this run: no longer subscribed when their turn came
+    done_before: int = 0  # accepted, failed or skipped by earlier runs
+    unknown_before: int = 0  # unknown from earlier runs, not resent (see --resend-unknown)
+    left: int = 0  # still to send
+    stopped: str = ""  # why the run stopped early; empty when it finished
+    elapsed: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Result:
+    index: int
+    outcome: Outcome
+    error: BaseException | None = None  # to re-raise once the batch is recorded
+
+
+class Campaign:
+    """Sends one rendered issue to its campaign's recipients."""
+
+    def __init__(
+        self,
+        *,
+        store: BlobStore,
+        slug: str,
+        subject: str,
+        template: MessageTemplate,
+        personaliser: Personaliser,
+        transport: Transport,
+        sender: str,
+        people: Callable[[], Mapping[str, Person]],
+        options: SendOptions,
+        clock: Callable[[], float] = time.monotonic,
+        on_batch: Callable[[Report], None] | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.store = store
+        self.slug = slug
+        self.subject = subject
+        self.template = template
+        self.personaliser = personaliser
+        self.transport = transport
+        self.sender = envelope_address(sender)
+        self.people = people
+        self.options = options
+        self.clock = clock
+        self.on_batch = on_batch or (lambda report: None)
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self.bucket = TokenBucket(options.rate)
+        self.ledger = Ledger(store, slug)
+        self._stop = threading.Event()
+
+    def run(self) -> Report:
+        """Send to everyone still to send; return the report (with `stopped` set if cut short)."""
+        lease = Lease.acquire(
+            self.store, self.ledger.prefix + "lease.json", what=self.slug,
+            take_over=self.options.take_over,
+        )  # fmt: skip
+        try:
+            return self._run(lease)
+        finally:
+            self.transport.close()
+            lease.release()
+
+    def _run(self, lease: Lease) -> Report:
+        started = self.clock()
+        state = self.ledger.load() or self._freeze()
+        report = Report(self.slug, recipients=len(state.ids))
+        todo = state.todo(resend_unknown=self.options.resend_unknown)
+        counts = state.counts()
+        report.done_before = counts["accepted"] + counts["failed"] + counts["skipped"]
+        report.unknown_before = 0 if self.options.resend_unknown else counts["unknown"]
+        report.left = len(todo)
+        if todo:
+            self.transport.check()
+        with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="send") as pool:
+            position = 0
+            while position < len(todo) and not report.stopped:
+                if self.options.max_time and self.clock() - started >= self.options.max_time:
+                    report.stopped = "the time limit (--max-time) was reached"
+                    break
+                lease.renew()
+                batch = todo[position : position + self._batch_size()]
+                position += len(batch)
+                self._batch(pool, state, batch, report)
+                report.elapsed = self.clock() - started
+                self.on_batch(report)
+        report.elapsed = self.clock() - started
+        return report
+
+    def _freeze(self) -> LedgerState:
+        people = sorted(
+            (p for p in self.people().values() if p.status == "subscribed"), key=lambda p: p.email
+        )
+        return self.ledger.freeze([p.id for p in people], subject=self.subject)
+
+    def _batch_size(self) -> int:
+        if self.options.batch:
+            return self.options.batch
+        rate = self.bucket.rate
+        return 1000 if rate <= 0 else max(20, min(1000, int(rate * 2)))
+
+    def _batch(
+        self, pool: ThreadPoolExecutor, state: LedgerState, batch: list[int], report: Report
+    ) -> None:
+        """Skip who left, record the attempt, send, record the outcomes."""
+        current = self.people()
+        records: list[tuple[int, str, str, str]] = []
+        jobs: list[tuple[int, Person]] = []
+        for index in batch:
+            person = current.get(state.ids[index])
+            if person is None or person.status != "subscribed":
+                records.append((index, "skipped", "", person.status if person else "erased"))
+            else:
+                jobs.append((index, person))
+        if jobs:
+            self.ledger.attempt(index for index, _ in jobs)
+        futures = [pool.submit(self._deliver, index, person) for index, person in jobs]
+        results = _gather(futures, self._stop)
+        records += [
+            (r.index, _LEDGER_STATE[r.outcome.kind], r.outcome.message_id, r.outcome.detail)
+            for r in results
+        ]
+        self.ledger.outcomes(records)
+        self._count(report, records, results)
+        errors = [r.error for r in results if r.error is not None]
+        if errors:
+            raise errors[0]
+
+    def _count(
+        self, report: Report, records: list[tuple[int, str, str, str]], results: list[_Result]
+    ) -> None:
+        for _, state, _, detail in records:
+            if state == "accepted":
+                report.sent += 1
+            elif state == "failed":
+                report.failed += 1
+                report.failures[detail] = report.failures.get(detail, 0) + 1
+            elif state == "unknown":
+                report.unknown += 1
+            elif state == "skipped":
+                report.skipped += 1
+        report.left -= sum(1 for _, state, _, _ in records if state != "released")
+        stops = [r.outcome.detail for r in results if r.outcome.kind is Kind.STOP]
+        stops = [detail for detail in stops if detail]  # released ones carry no reason
+        if stops:
+            report.stopped = stops[0]
+        elif self._stop.is_set():
+            report.stopped = "interrupted"
+
+    def _deliver(self, index: int, person: Person) -> _Result:
+        """Personalise and send one message, retrying what is retry-safe."""
+        if self._stop.is_set():
+            return _Result(index, Outcome.stop(""))
+        try:
+            recipient = self.personaliser.recipient(
+                subscriber_id=person.id, address=person.email, name=person.name
+            )
+            message = self.template.render(recipient)
+            to = envelope_address(person.email)
+        except (SendError, TokenError, UnicodeError) as error:
+            return _Result(index, Outcome.failed(str(error)))
+        outcome = Outcome.retry("")
+        for attempt in range(MAX_TRIES):
+            self.bucket.acquire()
+            if self._stop.is_set():
+                return _Result(index, Outcome.stop(""))
+            try:
+                outcome = self.transport.send(sender=self.sender, to=to, message=message)
+            except TransportError as error:
+                self._stop.set()
+                return _Result(index, Outcome.stop(str(error)), error)
+            except Exception as error:  # a bug or an error no transport sorted: stop, unsure
+                self._stop.set()
+                return _Result(index, Outcome.unknown(type(error).__name__), error)
+            if outcome.kind is not Kind.RETRY:
+                break
+            self.bucket.slow_down()
+            log.info("retrying in a moment: %s", outcome.detail)
+            if self._stop.wait(backoff(attempt, rng=self.rng)):
+                return _Result(index, Outcome.stop(""))
+        else:
+            outcome = Outcome.stop(f"still refused after {MAX_TRIES} tries: {outcome.detail}")
+        if outcome.kind is Kind.ACCEPTED:
+            self.bucket.recover()
+        elif outcome.kind is Kind.STOP:
+            self._stop.set()
+        return _Result(index, outcome)
+
+
+def _gather(futures: list[Future[_Result]], stop: threading.Event) -> list[_Result]:
+    """Every future's result; on Ctrl-C, stop the workers and still collect what they did."""
+    try:
+        return [future.result() for future in futures]
+    except KeyboardInterrupt:
+        stop.set()
+        return [future.result() for future in futures]
+
+
+__all__ = ["Campaign", "Report", "SendOptions"]
