@@ -69,6 +69,7 @@ class Settings:
     send_concurrency: int
     # sending (issue 10)
     ses_configuration_set: str  # SES configuration set for event publishing ("" for none)
+    send_max_time: float  # seconds a send may run before it stops cleanly (0: no limit)
 
     @property
     def website_label(self) -> str:
@@ -170,6 +171,19 @@ def _rate(value: Any) -> float:
     return rate
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms]?)")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `90`, `45s`, `20m`, `1h30m`, or 0 for none (`send_max_time`, `--max-time`)."""
+    text = str(value).strip().lower().replace(" ", "")
+    parts = _DURATION.findall(text)
+    if not text or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"expected a duration such as 45m, 1h30m or 600 (seconds), got {value!r}")
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
+    return sum(float(number) * scale[unit] for number, unit in parts)
+
+
 def _optional(check: Callable[..., Any]) -> Callable[[Any], Any]:
     return lambda value: check(value, optional=True)
 
@@ -203,6 +217,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "send_concurrency": ("send_concurrency", _positive_int, 4),
     # sending (issue 10)
     "ses_configuration_set": ("ses_configuration_set", _text, ""),
+    "send_max_time": ("send_max_time", parse_duration, "0"),
 }
 
 # What differs per environment, or is secret, comes from the environment only.

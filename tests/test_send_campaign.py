@@ -279,3 +279,18 @@ def test_a_dead_senders_lease_is_taken_over_only_when_asked(
         _campaign(settings, OutboxTransport(outbox)).run()
     assert not outbox.exists()
     assert _campaign(settings, OutboxTransport(outbox), take_over=True).run().sent == 5
+
+
+def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    add_subscribers(settings, _people(30))
+    ticks = iter(range(0, 10_000, 10))  # each look at the clock: ten seconds later
+    campaign = _campaign(settings, OutboxTransport(tmp_path / "outbox"), batch=5, max_time=35)
+    campaign.clock = lambda: float(next(ticks))
+    report = campaign.run()
+    assert report.stopped == "the time limit (--max-time) was reached"
+    assert 0 < report.sent < 30 and report.left == 30 - report.sent
+    finished = _campaign(settings, OutboxTransport(tmp_path / "outbox")).run()
+    assert finished.sent == 30 - report.sent
+    assert set(_mailed(tmp_path / "outbox").values()) == {1}

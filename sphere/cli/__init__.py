@@ -72,6 +72,9 @@ def _register() -> None:
 
     for module in (build, check, preview, subscribers):
         module.register(app)
+    from sphere.cli import send  # `send` and `status` (issue 10)
+
+    send.register(app)
 
 
 _register()

@@ -63,6 +63,7 @@ class SendOptions:
     take_over: bool = False
     max_time: float = 0.0  # seconds; 0: no limit
     batch: int = 0  # recipients per ledger batch; 0: about two seconds' worth
+    quota_left: int | None = None  # messages the service's 24-hour quota still allows
 
 
 @dataclass
@@ -81,6 +82,7 @@ class Report:
     stopped: str = ""  # why the run stopped early; empty when it finished
     elapsed: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)  # reason -> count
+    notes: list[str] = field(default_factory=list)  # things the person sending should know
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,6 +151,8 @@ class Campaign:
         report.done_before = counts["accepted"] + counts["failed"] + counts["skipped"]
         report.unknown_before = 0 if self.options.resend_unknown else counts["unknown"]
         report.left = len(todo)
+        if not self._quota_fits(report, len(todo)):
+            return report
         if todo:
             self.transport.check()
         with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="send") as pool:
@@ -165,6 +169,20 @@ class Campaign:
                 self.on_batch(report)
         report.elapsed = self.clock() - started
         return report
+
+    def _quota_fits(self, report: Report, todo: int) -> bool:
+        """Say so when the 24-hour quota will not cover the recipients left; stop if it is 0."""
+        left = self.options.quota_left
+        if left is None or left >= todo:
+            return True
+        if left == 0:
+            report.stopped = "the 24-hour sending quota is used up: run the send again tomorrow"
+            return False
+        report.notes.append(
+            f"the 24-hour sending quota allows {left} more messages, for {todo} recipients "
+            "left: the send will stop when it runs out; run it again after the quota resets"
+        )
+        return True
 
     def _freeze(self) -> LedgerState:
         people = sorted(

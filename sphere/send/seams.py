@@ -39,3 +39,10 @@ def people(settings: Settings) -> dict[str, Subscriber]:
     from sphere.subscribers.list import open_list
 
     return {record.id: record for record in open_list(settings).all()}
+
+
+def normalise_address(text: str) -> str:
+    """An address as the subscriber list would keep it, or ValueError saying what is wrong."""
+    from sphere.subscribers.list import normalise_email
+
+    return normalise_email(text)

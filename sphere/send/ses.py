@@ -8,11 +8,15 @@ botocore: what matters is whether the request could have reached SES.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from sphere.errors import TransportError
 from sphere.send.outcome import Outcome
+from sphere.send.transports import Limits
+
+log = logging.getLogger(__name__)
 
 # Nothing was delivered: wait and try the same recipient again.
 _RETRY_CODES = frozenset(
@@ -83,6 +87,20 @@ class SesTransport:
     def close(self) -> None:
         self.client.close()
 
+    def limits(self) -> Limits | None:
+        """The account's MaxSendRate and 24-hour quota (`GetAccount`), or None if unreadable."""
+        try:
+            quota = self.client.get_account()["SendQuota"]
+        except Exception as error:
+            outcome = classify(error, "")  # raises for refused credentials
+            log.warning("cannot read the SES account's sending quota: %s", outcome.detail)
+            return None
+        return Limits(
+            max_rate=float(quota["MaxSendRate"]),
+            max_24h=int(quota["Max24HourSend"]),
+            sent_24h=int(quota["SentLast24Hours"]),
+        )
+
 
 def classify(error: Exception, sender: str) -> Outcome:
     """The outcome an error from `send_email` means; raises what stops everything at once."""
@@ -106,7 +124,7 @@ def classify(error: Exception, sender: str) -> Outcome:
         return Outcome.stop(reason)
     if code in _RETRY_CODES:
         return Outcome.retry(reason)
-    if code == "MessageRejected" and sender.lower() in text.lower():
+    if code == "MessageRejected" and sender and sender.lower() in text.lower():
         # The sender itself is not verified: every message would be refused the same way.
         return Outcome.stop(f"SES refuses the sender {sender}: verify it in SES ({text})"[:300])
     if code in _FAILED_CODES and status < 500:

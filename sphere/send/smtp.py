@@ -145,6 +145,10 @@ class SmtpTransport:
                     connection.close()
             self._open.clear()
 
+    def limits(self) -> None:
+        """SMTP servers do not announce their limits: they answer 4xx when pushed."""
+        return None
+
 
 def _refused(stage: str, code: int, reply: bytes) -> Outcome:
     """What a refusal at MAIL, RCPT or DATA means."""

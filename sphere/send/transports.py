@@ -15,11 +15,26 @@ import itertools
 import os
 import secrets
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sphere.errors import SendError, TransportError
 from sphere.send.outcome import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the mail service allows this account (SES reports it; others say nothing)."""
+
+    max_rate: float  # messages per second
+    max_24h: int
+    sent_24h: int
+
+    @property
+    def left_24h(self) -> int:
+        return max(0, self.max_24h - self.sent_24h)
+
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
@@ -40,6 +55,10 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release connections; the transport may not be used afterwards."""
+        ...
+
+    def limits(self) -> Limits | None:
+        """The account's sending rate and 24-hour quota, when the service reports them."""
         ...
 
 
@@ -76,6 +95,9 @@ class OutboxTransport:
     def close(self) -> None:
         pass
 
+    def limits(self) -> Limits | None:
+        return None
+
 
 class NullTransport:
     """Accepts every message and keeps none: for `--dry-run` and the benchmarks."""
@@ -97,6 +119,9 @@ class NullTransport:
 
     def close(self) -> None:
         pass
+
+    def limits(self) -> Limits | None:
+        return None
 
 
 def open_transport(settings: Settings, *, campaign: str = "") -> Transport:
@@ -127,4 +152,4 @@ def open_transport(settings: Settings, *, campaign: str = "") -> Transport:
     )
 
 
-__all__ = ["NullTransport", "OutboxTransport", "Transport", "open_transport"]
+__all__ = ["Limits", "NullTransport", "OutboxTransport", "Transport", "open_transport"]

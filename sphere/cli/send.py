@@ -1,0 +1,199 @@
+"""`sphere send ISSUE` and `sphere status [ISSUE]` (see sphere.send.run and docs/sending.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from sphere.send.campaign import Report
+    from sphere.send.outcome import Outcome
+    from sphere.send.run import DryRun
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+IssueRef = Annotated[str, typer.Argument(help="The issue: its slug, or its Markdown file.")]
+
+
+def send(
+    issue: IssueRef,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build every message and send none.")
+    ] = False,
+    test: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--test",
+            metavar="ADDRESS",
+            help="Send only to ADDRESS (repeat for more), subject marked [TEST]; no ledger.",
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Messages per second (default: send_rate, or 80% of SES's)."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Messages in flight at once (default: setting).")
+    ] = None,
+    resend_unknown: Annotated[
+        bool, typer.Option(help="Also send to recipients whose earlier outcome is unknown.")
+    ] = False,
+    take_over: Annotated[
+        bool, typer.Option(help="Resume a campaign whose previous send died holding its lease.")
+    ] = False,
+    now: Annotated[bool, typer.Option(help="Send a ready issue before its date.")] = False,
+    max_time: Annotated[
+        str | None,
+        typer.Option(help="Stop cleanly after this long (45m, 1h30m); the next run resumes."),
+    ] = None,
+    show: Annotated[bool, typer.Option(help="Show addresses in full.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Send an issue to every subscriber, once: resumable, paced, one sender at a time.
+
+    Exit status 0 when the list is done, 1 for a mistake to fix, 3 when the transport
+    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C): run it again to
+    resume. See docs/sending.md.
+    """
+    from sphere.cli import load
+    from sphere.errors import SendStopped
+    from sphere.send.run import SendRequest, send_issue, send_test
+    from sphere.send.run import dry_run as run_dry
+    from sphere.settings import parse_duration
+
+    settings = load()
+    try:
+        limit = parse_duration(max_time) if max_time is not None else None
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint="--max-time") from None
+    request = SendRequest(
+        issue=issue, dry_run=dry_run, test=tuple(test or ()), rate=rate,
+        concurrency=concurrency, resend_unknown=resend_unknown, take_over=take_over,
+        now=now, max_time=limit,
+    )  # fmt: skip
+    if request.test:
+        _print_test(send_test(settings, request), show=show, as_json=as_json)
+        return
+    if dry_run:
+        _print_dry_run(run_dry(settings, request), as_json=as_json)
+        return
+    progress = _Progress(enabled=not as_json and sys.stderr.isatty())
+    report = send_issue(settings, request, on_batch=progress.update)
+    progress.finish()
+    _print_report(report, as_json=as_json)
+    if report.stopped:
+        raise SendStopped(f"stopped: {report.stopped}; run the same command again to resume")
+
+
+def status(
+    issue: Annotated[
+        str | None, typer.Argument(help="The issue (default: every campaign).")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Show each campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
+    from sphere.cli import load
+    from sphere.send.run import campaign_status
+
+    found = campaign_status(load(), issue)
+    if as_json:
+        print(json.dumps(found, indent=2))
+        return
+    if not found:
+        print("no campaign has started yet")
+    for entry in found:
+        if not entry["started"]:
+            print(f"{entry['issue']}: not sent yet")
+            continue
+        busy = " (a send is running now)" if entry["sending_now"] else ""
+        print(
+            f"{entry['issue']}: {entry['recipients']} recipients since {entry['created']}: "
+            f"{entry['accepted']} sent, {entry['failed']} failed, {entry['skipped']} skipped, "
+            f"{entry['unknown']} unknown, {entry['pending']} to send{busy}"
+        )
+
+
+class _Progress:
+    """One status line on a terminal, rewritten after each batch."""
+
+    def __init__(self, *, enabled: bool):
+        self.enabled = enabled
+        self.shown = False
+
+    def update(self, report: Report) -> None:
+        if not self.enabled:
+            return
+        total = report.recipients - report.done_before - report.unknown_before
+        done = report.sent + report.failed + report.unknown + report.skipped
+        rate = done / report.elapsed if report.elapsed > 0 else 0.0
+        eta = time.strftime("%H:%M:%S", time.gmtime(report.left / rate)) if rate else "--:--:--"
+        line = (
+            f"\rsent {report.sent}/{total}  failed {report.failed}  unknown {report.unknown}  "
+            f"{rate:.1f}/s  ETA {eta} "
+        )
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _print_report(report: Report, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    print(
+        f"{report.slug}: sent {report.sent}, skipped {report.skipped}, failed {report.failed}, "
+        f"unknown {report.unknown} in {report.elapsed:.1f} s; {report.left} left "
+        f"(of {report.recipients} recipients; {report.done_before} done by earlier runs)"
+    )
+    for reason, count in sorted(report.failures.items(), key=lambda item: -item[1]):
+        print(f"  failed {count}: {reason}")
+    if report.unknown_before:
+        print(
+            f"  {report.unknown_before} recipients from earlier runs may or may not have got "
+            "it: not resent (use --resend-unknown to send to them again)"
+        )
+    for note in report.notes:
+        print(f"  note: {note}")
+
+
+def _print_dry_run(report: DryRun, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(vars(report), indent=2))
+        return
+    average = report.total_bytes // report.messages if report.messages else 0
+    print(
+        f"{report.slug}: dry run: built {report.messages} messages in {report.elapsed:.1f} s "
+        f"(average {average:,} bytes, largest {report.largest:,}); sent none"
+    )
+    for reason, count in report.refused.items():
+        print(f"  would fail {count}: {reason}")
+
+
+def _print_test(results: list[tuple[str, Outcome]], *, show: bool, as_json: bool) -> None:
+    from sphere.send.outcome import redact
+
+    rows: list[dict[str, Any]] = [
+        {"address": address if show else redact(address), "outcome": outcome.kind.value,
+         "message_id": outcome.message_id, "detail": outcome.detail}
+        for address, outcome in results
+    ]  # fmt: skip
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    for row in rows if not as_json else []:
+        detail = f": {row['detail']}" if row["detail"] else ""
+        print(f"test send to {row['address']}: {row['outcome']}{detail}")
+    if any(row["outcome"] != "accepted" for row in rows):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `send` and `status` to the main app."""
+    app.command()(send)
+    app.command()(status)

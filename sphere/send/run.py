@@ -1,0 +1,278 @@
+"""`sphere send` and `sphere status` as library functions.
+
+Find the issue, refuse what must not go out (a draft, an issue not yet due, a placeholder
+postal address or endpoint, no secret for a real transport), render the issue once, then run
+the campaign, a test send or a dry run. The CLI only turns flags into a `SendRequest` and
+reports what comes back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sphere.errors import ContentError, SendError
+from sphere.send import seams
+from sphere.send.campaign import Campaign, Report, SendOptions
+from sphere.send.outcome import Outcome, redact
+
+if TYPE_CHECKING:
+    from sphere.content.issues import Issue
+    from sphere.mail.message import MessageTemplate
+    from sphere.send.transports import Transport
+    from sphere.settings import Settings
+
+# The seed project's postal address, which its pyproject.toml says to replace before sending.
+PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
+_PLACEHOLDER_TEXT = re.compile(r"\b(todo|tbd|tbc|changeme|placeholder|example|xxx+)\b", re.I)
+_PLACEHOLDER_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|example|invalid|test|localhost)$")
+TEST_SUBJECT = "[TEST] "
+TEST_SUBSCRIBER_ID = "test-send-not-a-subscriber"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendRequest:
+    """What `sphere send` was asked to do."""
+
+    issue: str  # a slug, or the path of the issue's Markdown file
+    dry_run: bool = False
+    test: tuple[str, ...] = ()  # send only to these addresses
+    rate: float | None = None  # messages per second (None: the setting, then the transport)
+    concurrency: int | None = None
+    resend_unknown: bool = False
+    take_over: bool = False
+    now: bool = False  # send a ready issue before its date
+    max_time: float | None = None  # seconds (None: the setting)
+
+
+@dataclass
+class DryRun:
+    """What a dry run built."""
+
+    slug: str
+    messages: int = 0
+    total_bytes: int = 0
+    largest: int = 0
+    elapsed: float = 0.0
+    refused: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+
+def find_issue(settings: Settings, ref: str) -> Issue:
+    """The issue `ref` names: a slug, its file's name without .md, or the file's path."""
+    from sphere.content.issues import load_issue, load_issues
+
+    if ref.endswith(".md") or "/" in ref:
+        path = Path(ref)
+        if not path.is_file():
+            raise ContentError(f"no issue file at {ref}")
+        return load_issue(path)
+    issues = load_issues(settings.content_dir, drafts=True)
+    for issue in issues:
+        if ref in (issue.slug, issue.path.stem):
+            return issue
+    known = ", ".join(issue.slug for issue in issues) or "none"
+    raise ContentError(f"no issue {ref!r} in {settings.content_dir.name}/issues/ (slugs: {known})")
+
+
+def refuse_unready(issue: Issue, *, today: dt.date, now: bool) -> None:
+    """A draft never goes to the list; a ready issue waits for its date unless `now`."""
+    if issue.is_draft:
+        raise ContentError(
+            "the issue is a draft: set 'status: ready' to send it "
+            "(--test and --dry-run work on drafts)",
+            path=issue.path,
+            line=issue.line_of("status"),
+        )
+    if issue.date > today and not now:
+        raise ContentError(
+            f"the issue is due on {issue.date.isoformat()}, not yet "
+            f"(today is {today.isoformat()}): it goes out then; pass --now to send it today",
+            path=issue.path,
+            line=issue.line_of("date"),
+        )
+
+
+def refuse_placeholders(settings: Settings) -> None:
+    """A real send needs a real postal address and a reachable unsubscribe endpoint."""
+    problems = []
+    postal = settings.postal_address
+    if postal in PLACEHOLDER_POSTAL_ADDRESSES or _PLACEHOLDER_TEXT.search(postal):
+        problems.append(
+            f"postal_address is still a placeholder ({postal!r}): the law wants the sender's "
+            "real postal address in every message"
+        )
+    host = urlsplit(settings.endpoint_url).hostname or ""
+    if _PLACEHOLDER_HOSTS.search(host) or settings.endpoint_url.startswith("http://"):
+        problems.append(
+            f"endpoint_url is not a public HTTPS address ({settings.endpoint_url!r}): "
+            "readers' unsubscribe links would not work"
+        )
+    if problems:
+        raise SendError(f"{settings.source.name}: refusing to send: " + "; ".join(problems))
+
+
+def render_issue(settings: Settings, issue: Issue, *, test: bool = False) -> MessageTemplate:
+    """The issue's MIME template, rendered once (its subject marked for a test send)."""
+    from sphere.render.email import Renderer
+
+    if test:
+        issue = dataclasses.replace(issue, subject=TEST_SUBJECT + issue.subject)
+    return Renderer(settings).render(issue).message
+
+
+def is_real(settings: Settings) -> bool:
+    """Whether SPHERE_TRANSPORT reaches people (anything but the outbox)."""
+    return not settings.transport.startswith("outbox:")
+
+
+def send_issue(
+    settings: Settings,
+    request: SendRequest,
+    *,
+    today: dt.date | None = None,
+    on_batch: Callable[[Report], None] | None = None,
+    transport: Transport | None = None,
+) -> Report:
+    """Send the issue to its campaign's recipients (resuming an earlier run)."""
+    from sphere.mail.personalise import Personaliser
+    from sphere.send.transports import open_transport
+
+    issue = find_issue(settings, request.issue)
+    refuse_unready(issue, today=today or dt.datetime.now(dt.UTC).date(), now=request.now)
+    if is_real(settings):
+        refuse_placeholders(settings)
+    personaliser = Personaliser.from_settings(settings)  # no secret for a real transport: refuse
+    template = render_issue(settings, issue)
+    transport = transport or open_transport(settings, campaign=issue.slug)
+    limits = transport.limits()
+    rate = request.rate if request.rate is not None else settings.send_rate
+    if not rate and limits is not None:
+        rate = 0.8 * limits.max_rate
+    max_time = request.max_time if request.max_time is not None else settings.send_max_time
+    options = SendOptions(
+        rate=rate,
+        concurrency=request.concurrency or settings.send_concurrency,
+        resend_unknown=request.resend_unknown,
+        take_over=request.take_over,
+        max_time=max_time,
+        quota_left=limits.left_24h if limits is not None else None,
+    )
+    campaign = Campaign(
+        store=seams.open_store(settings),
+        slug=issue.slug,
+        subject=issue.subject,
+        template=template,
+        personaliser=personaliser,
+        transport=transport,
+        sender=settings.sender_address,
+        people=lambda: seams.people(settings),
+        options=options,
+        on_batch=on_batch,
+    )
+    return campaign.run()
+
+
+def send_test(
+    settings: Settings, request: SendRequest, *, transport: Transport | None = None
+) -> list[tuple[str, Outcome]]:
+    """Send the issue, subject marked as a test, to the named addresses only: no ledger."""
+    from sphere.mail.personalise import Personaliser, envelope_address
+    from sphere.send.transports import open_transport
+
+    issue = find_issue(settings, request.issue)
+    if is_real(settings):
+        refuse_placeholders(settings)
+    personaliser = Personaliser.from_settings(settings)
+    template = render_issue(settings, issue, test=True)
+    transport = transport or open_transport(settings, campaign=issue.slug)
+    transport.check()
+    results = []
+    try:
+        for address in request.test:
+            try:
+                recipient = personaliser.recipient(
+                    subscriber_id=TEST_SUBSCRIBER_ID, address=seams.normalise_address(address)
+                )
+                message = template.render(recipient)
+            except (ValueError, SendError) as error:
+                results.append((address, Outcome.failed(str(error))))
+                continue
+            to = envelope_address(recipient.address)
+            outcome = transport.send(sender=_sender(settings), to=to, message=message)
+            results.append((address, outcome))
+    finally:
+        transport.close()
+    return results
+
+
+def dry_run(settings: Settings, request: SendRequest) -> DryRun:
+    """Build every subscriber's message, as a send would, and send none."""
+    from sphere.mail.personalise import Personaliser
+
+    issue = find_issue(settings, request.issue)
+    personaliser = Personaliser.from_settings(settings)
+    template = render_issue(settings, issue)
+    report = DryRun(issue.slug)
+    started = time.perf_counter()
+    for person in seams.people(settings).values():
+        if person.status != "subscribed":
+            continue
+        recipient = personaliser.recipient(
+            subscriber_id=person.id, address=person.email, name=person.name
+        )
+        try:
+            size = len(template.render(recipient))
+        except SendError as error:
+            reason = redact(str(error))
+            report.refused[reason] = report.refused.get(reason, 0) + 1
+            continue
+        report.messages += 1
+        report.total_bytes += size
+        report.largest = max(report.largest, size)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def campaign_status(settings: Settings, ref: str | None) -> list[dict[str, Any]]:
+    """The ledger's counts for one issue's campaign, or for every campaign in the store."""
+    from sphere.send.ledger import Ledger
+
+    store = seams.open_store(settings)
+    if ref is not None:
+        slugs = [find_issue(settings, ref).slug]
+    else:
+        slugs = sorted({key.split("/")[1] for key in store.list("campaigns/")})
+    found = []
+    for slug in slugs:
+        state = Ledger(store, slug).load()
+        entry: dict[str, Any] = {"issue": slug, "started": bool(state)}
+        if state is not None:
+            entry.update(created=state.created, recipients=len(state.ids), **state.counts())
+        lease = store.get(f"campaigns/{slug}/lease.json")
+        entry["sending_now"] = lease is not None
+        found.append(entry)
+    return found
+
+
+def _sender(settings: Settings) -> str:
+    from sphere.mail.personalise import envelope_address
+
+    return envelope_address(settings.sender_address)
+
+
+__all__ = [
+    "DryRun",
+    "SendRequest",
+    "campaign_status",
+    "dry_run",
+    "find_issue",
+    "send_issue",
+    "send_test",
+]
