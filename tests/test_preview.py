@@ -1,8 +1,8 @@
 """`sphere preview`: the page in headless Chromium against the real server on loopback.
 
-The server runs in this process (`serve_preview`) in a temporary project; each test edits the
-project's files as an author would and waits for the page to change by itself. The page's
-browser context lets only the preview's own origin through and records anything else.
+The server runs in this process (`serve_preview`, the fixtures in fixtures_preview.py) in a
+temporary project; each test edits the project's files as an author would and waits for the
+page to change by itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError
@@ -31,54 +30,12 @@ from sphere.preview.workspace import Workspace
 from sphere.settings import load_settings
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, FrameLocator, Page
+    from playwright.sync_api import FrameLocator, Page
 
 SEED_SLUG = "hard-sell-or-soft-sell"
 SEED_TITLE = "To Hard Sell or to Soft Sell? That is the Question"
 SEED_SENTENCE = "Right now I’m doing a lot of work with sales teams"
 WAIT_MS = 5000
-
-
-@pytest.fixture
-def preview(project: Path) -> Iterator[PreviewServer]:
-    """The preview server on a free loopback port, in this process; stopped after the test."""
-    server = serve_preview(load_settings(project), "127.0.0.1", 0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def offsite() -> list[str]:
-    """Every request the page made to anything but the preview server."""
-    return []
-
-
-@pytest.fixture
-def open_preview(
-    browser: Browser, preview: PreviewServer, offsite: list[str]
-) -> Iterator[Callable[..., Page]]:
-    """`open_preview(path="")`: the preview page, loaded, in a context that stays on loopback."""
-    contexts = []
-
-    def open_(path: str = "") -> Page:
-        context = browser.new_context(viewport={"width": 1500, "height": 900})
-        contexts.append(context)
-
-        def only_preview(route):  # type: ignore[no-untyped-def]
-            if route.request.url.startswith(preview.url):
-                route.continue_()
-            else:
-                offsite.append(route.request.url)
-                route.abort("blockedbyclient")
-
-        context.route("**/*", only_preview)
-        page = context.new_page()
-        page.goto(preview.url + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def view(page: Page, name: str) -> FrameLocator:

