@@ -87,3 +87,20 @@ def display_path(path: Path) -> str:
 
 class SubscriberError(LocatedError):
     """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""
+
+
+# --- moved here from settings.py and preview/server.py (issue 7): every exception in one place
+
+
+class SettingsErrors(SphereError):
+    """Several settings are wrong; `str()` gives one line per problem."""
+
+    def __init__(self, errors: list[SettingsError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class PreviewUnavailable(SphereError):
+    """The preview server cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE

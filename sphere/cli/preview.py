@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -32,26 +36,36 @@ def preview(
     """Serve a live preview of the issues: email at desktop and phone widths, dark mode,
     plain text and archive page. Saving an issue or a template updates the page by itself.
     Stop with Ctrl-C."""
-    import sys
-    import webbrowser
+    import webbrowser  # (it imports subprocess: not at start-up)
 
     from sphere.cli import load
     from sphere.preview.server import serve_preview
 
-    server = serve_preview(load(), host, port, drafts=drafts)
+    with _sigterm_as_ctrl_c():
+        server = serve_preview(load(), host, port, drafts=drafts)
+        try:
+            url = server.url_of(issue) if issue else server.url
+            print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
+            if open_browser:
+                webbrowser.open(url)
+            while not server.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+        finally:
+            server.stop()
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """Stop on SIGTERM (`kill`, a process manager) as on Ctrl-C: the temporary folder goes too."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        url = server.url_of(issue) if issue else server.url
-        print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
-        if open_browser:
-            webbrowser.open(url)
-        while not server.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
+        yield
     finally:
-        server.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:
