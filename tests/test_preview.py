@@ -423,6 +423,7 @@ def test_the_page_may_be_framed_by_nothing_and_its_views_only_by_it(
     [
         ("127.0.0.1", ["127.0.0.1:8800", "localhost:8800"], ["evil.test:8800", "[::1]:8800"]),
         ("::1", ["[::1]:8800", "localhost:8800"], ["127.0.0.1:8800", "evil.test:8800"]),
+        ("localhost", ["localhost:8800", "127.0.0.1:8800"], ["evil.test:8800"]),
         ("192.0.2.7", ["192.0.2.7:8800"], ["localhost:8800", "evil.test:8800"]),
         ("preview.lan", ["preview.lan:8800"], ["localhost:8800", "192.0.2.7:8800"]),
         # Every address: any address names this machine; a name may be an attacker's.

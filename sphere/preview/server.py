@@ -202,6 +202,8 @@ class Origin:
     def listening_on(cls, host: str, port: int) -> Origin:
         """The origin of a server listening on `host` (as given to --host) and `port`."""
         bare = host.strip("[]").lower()
+        if bare == "localhost":  # it listens on a loopback address, shown as that name
+            return cls(frozenset({"localhost", "127.0.0.1", "::1"}), port)
         try:
             address = ipaddress.ip_address(bare)
         except ValueError:
