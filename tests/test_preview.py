@@ -28,7 +28,8 @@ from fixtures_project import SEED_ISSUE, png_bytes, write_issue
 
 import sphere.preview.server as preview_module
 from sphere.errors import PreviewUnavailable
-from sphere.preview.server import Origin, PreviewServer, for_preview, serve_preview
+from sphere.preview.origin import Origin
+from sphere.preview.server import PreviewServer, for_preview, serve_preview
 from sphere.preview.workspace import Workspace
 from sphere.screenshots import CHROMIUM_ARGS, chromium_executable
 from sphere.settings import load_settings
