@@ -17,6 +17,7 @@ class ExitStatus(IntEnum):
     ERROR = 1  # a user's input is wrong: a broken issue, a bad setting, a bad CSV row
     USAGE = 2  # the command line itself is wrong (Typer/Click's own status)
     UNAVAILABLE = 3  # a backend (S3, SES, SMTP) could not be reached or refused access
+    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class SphereError(Exception):
@@ -87,3 +88,29 @@ def display_path(path: Path) -> str:
 
 class SubscriberError(LocatedError):
     """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""
+
+
+# --- moved here from settings.py and preview/server.py (issue 7): every exception in one place
+
+
+class SettingsErrors(SphereError):
+    """Several settings are wrong; `str()` gives one line per problem."""
+
+    def __init__(self, errors: list[SettingsError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class PreviewUnavailable(SphereError):
+    """The preview server cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+
+
+class Interrupted(SphereError):
+    """The user pressed Ctrl-C; the message says what was done and whether rerunning is safe."""
+
+    exit_status = ExitStatus.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted"):
+        super().__init__(message)

@@ -2,4 +2,10 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["fixtures_project", "fixtures_browser", "fixtures_aws"]
+pytest_plugins = [
+    "fixtures_tools",
+    "fixtures_project",
+    "fixtures_browser",
+    "fixtures_preview",
+    "fixtures_aws",
+]
