@@ -18,6 +18,7 @@ class ExitStatus(IntEnum):
     USAGE = 2  # the command line itself is wrong (Typer/Click's own status)
     UNAVAILABLE = 3  # a backend (S3, SES, SMTP) could not be reached or refused access
     STOPPED = 4  # a send stopped cleanly (quota, pause, --max-time): run it again to resume
+    INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class SphereError(Exception):
@@ -88,6 +89,32 @@ def display_path(path: Path) -> str:
 
 class SubscriberError(LocatedError):
     """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""
+
+
+# --- moved here from settings.py and preview/server.py (issue 7): every exception in one place
+
+
+class SettingsErrors(SphereError):
+    """Several settings are wrong; `str()` gives one line per problem."""
+
+    def __init__(self, errors: list[SettingsError]):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+class PreviewUnavailable(SphereError):
+    """The preview server cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+
+
+class Interrupted(SphereError):
+    """The user pressed Ctrl-C; the message says what was done and whether rerunning is safe."""
+
+    exit_status = ExitStatus.INTERRUPTED
+
+    def __init__(self, message: str = "interrupted"):
+        super().__init__(message)
 
 
 # --- sending: tokens, transports, campaigns (sphere/mail/tokens.py, sphere/send/) -------------

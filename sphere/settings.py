@@ -18,18 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sphere.errors import SettingsError, SphereError
+from sphere.errors import SettingsError, SettingsErrors
 
 PYPROJECT = "pyproject.toml"
 ENV_PREFIX = "SPHERE_"
-
-
-class SettingsErrors(SphereError):
-    """Several settings are wrong; `str()` gives one line per problem."""
-
-    def __init__(self, errors: list[SettingsError]):
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,4 +2,11 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["fixtures_project", "fixtures_browser", "fixtures_aws", "fixtures_smtp"]
+pytest_plugins = [
+    "fixtures_tools",
+    "fixtures_project",
+    "fixtures_browser",
+    "fixtures_preview",
+    "fixtures_aws",
+    "fixtures_smtp",
+]

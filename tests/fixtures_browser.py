@@ -2,7 +2,8 @@
 
 The browser is Debian's `/usr/bin/chromium` (or `$SPHERE_CHROMIUM`), started by the same code
 as `sphere build --screenshots`, so the tests see what the preview sees. Pages are offline:
-any request that is not `file:` or `data:` is blocked.
+any request that is not `file:` or `data:` is blocked. Without Chromium the tests that need it
+are skipped, or fail under CI (see fixtures_tools.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fixtures_tools import missing
 
 from sphere.errors import SphereError
-from sphere.screenshots import ColorScheme, open_browser, open_page, scroll_width
+from sphere.screenshots import (
+    ColorScheme,
+    chromium_executable,
+    open_browser,
+    open_page,
+    scroll_width,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -25,9 +33,20 @@ __all__ = ["browser", "page_factory", "png_size", "scroll_width"]
 OpenPage = Callable[..., "Page"]
 
 
+def _missing_chromium() -> str | None:
+    """Why there is no Chromium to start (what to install), or None when there is one."""
+    try:
+        chromium_executable()
+    except SphereError as error:
+        return str(error)
+    return None
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """The session's Chromium; fails (never skips) with the fix when it cannot start."""
+    """The session's Chromium. Missing: the test is skipped (fails under CI); broken: fails."""
+    if (absent := _missing_chromium()) is not None:
+        missing(absent)
     try:
         with open_browser() as chromium:
             yield chromium

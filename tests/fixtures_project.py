@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,17 +87,17 @@ class Result:
 
 
 @pytest.fixture
-def sphere(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., Result]:
-    """Run the `sphere` CLI in this process, through the same `main()` the console script uses."""
+def sphere(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the `sphere` CLI in this process, through the same `main()` the console script uses.
+
+    The program's name is pinned: Click would take `python -m pytest` from `__main__`.
+    """
     from sphere.cli import main
 
     def run(*args: str) -> Result:
         capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["sphere", *args])
         try:
-            main()
+            main(list(args), prog_name="sphere")
             status = 0
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 1

@@ -441,7 +441,7 @@ def test_cli_text_and_exit_status(project: Path, sphere: Callable[..., Result]) 
     assert result.out == (
         f"{ISSUE}:8: warning: link/insecure 'http://www.jimwigg.com/' uses http://: use https://\n"
     )
-    assert result.err == "checked 2 issues: 0 error(s), 1 warning(s)\n"
+    assert result.err == "checked 2 issues: 0 errors, 1 warning\n"
     assert sphere("check", "--strict").status == 1
     write_issue(project, NAME, date="2026-12-20", body=LINK.format("https://localhost/"))
     assert sphere("check").status == 1

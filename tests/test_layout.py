@@ -76,7 +76,10 @@ def test_dark_mode_keeps_text_visible(dist: Path, page_factory: OpenPage) -> Non
     assert sum(background) < 150, colours  # on a dark background
 
 
-def test_build_screenshots_for_review(project: Path, sphere: Callable[..., Result]) -> None:
+def test_build_screenshots_for_review(
+    browser: object, project: Path, sphere: Callable[..., Result]
+) -> None:
+    # (`browser`: the build shares the session's Chromium, and skips with it when it is missing)
     result = sphere("build", "--screenshots")
     assert result.status == 0, result.err
     shots = project / "dist/screenshots"

@@ -1,13 +1,15 @@
 """`sphere preview`: the page in headless Chromium against the real server on loopback.
 
-The server runs in this process (`serve_preview`) in a temporary project; each test edits the
-project's files as an author would and waits for the page to change by itself. The page's
-browser context lets only the preview's own origin through and records anything else.
+The server runs in this process (`serve_preview`, the fixtures in fixtures_preview.py) in a
+temporary project; each test edits the project's files as an author would and waits for the
+page to change by itself.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -15,19 +17,21 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.error import HTTPError
+from urllib.parse import urlsplit
 
 import pytest
 from fixtures_project import SEED_ISSUE, png_bytes, write_issue
 
 import sphere.preview.server as preview_module
-from sphere.preview.server import PreviewServer, PreviewUnavailable, for_preview, serve_preview
+from sphere.errors import PreviewUnavailable
+from sphere.preview.origin import Origin
+from sphere.preview.server import PreviewServer, for_preview, serve_preview
 from sphere.preview.workspace import Workspace
+from sphere.screenshots import CHROMIUM_ARGS, chromium_executable
 from sphere.settings import load_settings
 
 if TYPE_CHECKING:
@@ -37,48 +41,6 @@ SEED_SLUG = "hard-sell-or-soft-sell"
 SEED_TITLE = "To Hard Sell or to Soft Sell? That is the Question"
 SEED_SENTENCE = "Right now I’m doing a lot of work with sales teams"
 WAIT_MS = 5000
-
-
-@pytest.fixture
-def preview(project: Path) -> Iterator[PreviewServer]:
-    """The preview server on a free loopback port, in this process; stopped after the test."""
-    server = serve_preview(load_settings(project), "127.0.0.1", 0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def offsite() -> list[str]:
-    """Every request the page made to anything but the preview server."""
-    return []
-
-
-@pytest.fixture
-def open_preview(
-    browser: Browser, preview: PreviewServer, offsite: list[str]
-) -> Iterator[Callable[..., Page]]:
-    """`open_preview(path="")`: the preview page, loaded, in a context that stays on loopback."""
-    contexts = []
-
-    def open_(path: str = "") -> Page:
-        context = browser.new_context(viewport={"width": 1500, "height": 900})
-        contexts.append(context)
-
-        def only_preview(route):  # type: ignore[no-untyped-def]
-            if route.request.url.startswith(preview.url):
-                route.continue_()
-            else:
-                offsite.append(route.request.url)
-                route.abort("blockedbyclient")
-
-        context.route("**/*", only_preview)
-        page = context.new_page()
-        page.goto(preview.url + path)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def view(page: Page, name: str) -> FrameLocator:
@@ -92,9 +54,17 @@ def expect_text(page: Page, name: str, text: str) -> None:
 
 
 def edit(path: Path, old: str, new: str) -> None:
+    """Save `path` with `old` replaced, as an editor saves: whole, in one rename.
+
+    (`write_text` truncates the file, then writes it: the watcher, which looks every 50 ms,
+    may see the empty file in between and report a change of its own, one that tests counting
+    changes would take for the next edit.)
+    """
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    saving = path.with_name(f".{path.name}.saving")  # hidden: the watcher skips it
+    saving.write_text(text.replace(old, new, 1), encoding="utf-8")
+    saving.replace(path)
 
 
 # --- in the browser --------------------------------------------------------------------------
@@ -378,14 +348,161 @@ def test_stop_ends_every_thread_and_closes_the_port(project: Path) -> None:
     events = urllib.request.urlopen(server.url + "events", timeout=5)  # noqa: S310
     assert [events.readline() for _ in range(4)][:3] == [b"retry: 500\n", b"\n", b"event: change\n"]
 
-    started = time.monotonic()
     server.stop()
 
-    assert time.monotonic() - started < 2
     assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
+    assert events.read() == b"\n"  # the first event's end, then the end: the stream was closed
     with pytest.raises(OSError):
         urllib.request.urlopen(server.url, timeout=2)  # noqa: S310
     events.close()
+
+
+def request(
+    server: PreviewServer, path: str = "", *, method: str = "GET", host: str | None = None
+) -> http.client.HTTPResponse:
+    """`method path` to the server, with `host` as the Host header (default: the server's own)."""
+    url = urlsplit(server.url)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=5)
+    headers = {} if host is None else {"Host": host}
+    connection.request(method, url.path + path, headers=headers)
+    return connection.getresponse()
+
+
+def port_of(server: PreviewServer) -> int:
+    port = urlsplit(server.url).port
+    assert port is not None
+    return port
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.test:{port}",
+        "127.0.0.1.evil.test:{port}",
+        "localhost.evil.test:{port}",
+        "127.0.0.1:{other}",
+        "localhost",  # port 80
+        "",
+        "127.0.0.1:x",
+    ],
+)
+def test_a_request_for_another_host_is_refused(preview: PreviewServer, host: str) -> None:
+    port = port_of(preview)
+    host = host.format(port=port, other=port + 1)
+    for path in ("", "api/state", f"email/{SEED_SLUG}.html", "events"):
+        response = request(preview, path, host=host)
+        body = response.read()
+        assert response.status == 403, (host, path)
+        assert b"this preview answers only its own address" in body
+        assert SEED_TITLE.encode() not in body
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}"])
+def test_its_own_address_and_localhost_are_answered(preview: PreviewServer, host: str) -> None:
+    response = request(preview, "api/state", host=host.format(port=port_of(preview)))
+
+    assert response.status == 200
+    assert json.loads(response.read())["slug"] == SEED_SLUG
+    assert response.headers["Cross-Origin-Resource-Policy"] == "same-origin"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_page_may_be_framed_by_nothing_and_its_views_only_by_it(
+    preview: PreviewServer,
+) -> None:
+    page = request(preview, f"issue/{SEED_SLUG}").headers["Content-Security-Policy"]
+    view_ = request(preview, f"email/{SEED_SLUG}.html").headers["Content-Security-Policy"]
+
+    assert "frame-ancestors 'none'" in page
+    assert "frame-ancestors 'self'" in view_
+
+
+@pytest.mark.parametrize(
+    ("listening", "allowed", "refused"),
+    [
+        ("127.0.0.1", ["127.0.0.1:8800", "localhost:8800"], ["evil.test:8800", "[::1]:8800"]),
+        ("::1", ["[::1]:8800", "localhost:8800"], ["127.0.0.1:8800", "evil.test:8800"]),
+        ("localhost", ["localhost:8800", "127.0.0.1:8800"], ["evil.test:8800"]),
+        ("192.0.2.7", ["192.0.2.7:8800"], ["localhost:8800", "evil.test:8800"]),
+        ("preview.lan", ["preview.lan:8800"], ["localhost:8800", "192.0.2.7:8800"]),
+        # Every address: any address names this machine; a name may be an attacker's.
+        ("0.0.0.0", ["192.0.2.7:8800", "localhost:8800"], ["evil.test:8800", "[::1]:8801"]),  # noqa: S104
+    ],
+)
+def test_the_hosts_a_server_answers(listening: str, allowed: list[str], refused: list[str]) -> None:
+    origin = Origin.listening_on(listening, 8800)
+
+    assert [host for host in allowed if origin.allows(host)] == allowed
+    assert [host for host in refused if origin.allows(host)] == []
+
+
+def test_a_rebinding_page_in_chromium_reads_nothing(
+    browser: Browser, preview: PreviewServer
+) -> None:
+    """A hostile name resolved to 127.0.0.1, as DNS rebinding does, with Chromium's own rules."""
+    port = port_of(preview)
+    rebinding = browser.browser_type.launch(
+        executable_path=str(chromium_executable()),
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.test 127.0.0.1"],
+    )
+    try:
+        page = rebinding.new_page()
+        own = page.goto(f"http://localhost:{port}/api/state")
+        assert own is not None and own.status == 200  # the rule and the server work
+
+        hostile = page.goto(f"http://evil.test:{port}/")
+        assert hostile is not None and hostile.status == 403
+        statuses = page.evaluate(
+            "Promise.all(['/api/state', '/email/" + SEED_SLUG + ".html', '/_ui/preview.js']"
+            ".map(path => fetch(path).then(response => response.status)))"
+        )
+        assert statuses == [403, 403, 403]
+        assert SEED_TITLE not in page.content()
+    finally:
+        rebinding.close()
+
+
+def test_head_is_answered_like_get_without_a_body(preview: PreviewServer) -> None:
+    for path in ("", f"email/{SEED_SLUG}.html", "_ui/preview.css", "no-such-page", "events"):
+        got = request(preview, path)
+        got_body = got.read() if path != "events" else b""
+        head = request(preview, path, method="HEAD")
+
+        assert head.status == got.status, path
+        assert head.read() == b""
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+        if path != "events":
+            assert head.headers["Content-Length"] == str(len(got_body))
+
+
+def test_bad_names_are_not_found_and_the_server_goes_on(
+    preview: PreviewServer, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    images = project / "content/images"
+    images.mkdir(exist_ok=True)
+    (images / "loop.png").symlink_to(images / "loop.png")
+    (images / "a.png").symlink_to(images / "b.png")
+    (images / "b.png").symlink_to(images / "a.png")
+    (images / "dir").symlink_to(images / "dir")
+
+    for path in (
+        "content/images/%00.png",
+        "archive/%00",
+        "archive/x%00y/",
+        "content/images/" + "n" * 300 + ".png",
+        "archive/" + "n" * 5000,
+        "content/images/loop.png",
+        "content/images/a.png",
+        "content/images/dir/x.png",
+        "email/%00.html",
+    ):
+        response = request(preview, path)
+        assert response.status == 404, path
+        assert b"not found" in response.read()
+    assert request(preview, "api/state").status == 200
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 # --- the command ------------------------------------------------------------------------------
@@ -479,10 +596,16 @@ def test_an_unknown_issue_is_an_error(project: Path, sphere) -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("sphere-preview")]
 
 
-def test_the_command_prints_its_url_and_stops_on_ctrl_c(project: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_prints_its_url_and_stops_cleanly(
+    project: Path, tmp_path: Path, stop: signal.Signals
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "sphere", "preview", SEED_ISSUE, "--port", "0", "--no-open"],
         cwd=project,
+        env={**os.environ, "TMPDIR": str(temporary)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -497,8 +620,26 @@ def test_the_command_prints_its_url_and_stops_on_ctrl_c(project: Path) -> None:
         assert match[2] == f"issue/{SEED_SLUG}"
         status, _, body = get(match[1] + match[2])
         assert status == 200 and b"Sphere preview" in body
+        assert [p.name[:15] for p in temporary.iterdir()] == ["sphere-preview-"]
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert out == "stopped\n"
+    assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "host", ["192.0.2.1", "no-such-host.invalid"], ids=["not-this-machine", "unknown-name"]
+)
+def test_a_host_that_cannot_be_listened_on_says_to_change_the_host(
+    project: Path, sphere, host: str
+) -> None:
+    result = sphere("preview", "--host", host, "--port", "0", "--no-open")
+
+    assert (result.status, result.out) == (3, "")
+    assert re.fullmatch(
+        rf"error: cannot listen on {re.escape(host)}:0: [^;\n]+; "
+        r"--host must be an address of this machine \(default 127\.0\.0\.1\)\n",
+        result.err,
+    ), result.err

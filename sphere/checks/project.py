@@ -54,10 +54,17 @@ class CheckReport:
         return self.errors > 0 or (strict and self.warnings > 0)
 
     def summary(self) -> str:
-        issues = f"{self.issues} issue{'s' if self.issues != 1 else ''}"
+        issues = _count(self.issues, "issue")
         if not self.findings:
             return f"checked {issues}: no problems"
-        return f"checked {issues}: {self.errors} error(s), {self.warnings} warning(s)"
+        return (
+            f"checked {issues}: {_count(self.errors, 'error')}, {_count(self.warnings, 'warning')}"
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 error`, `2 errors`, `0 errors`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def check_project(

@@ -1,19 +1,22 @@
-"""The `sphere` command: a thin Typer layer over the library.
+"""The `sphere` command: a thin Typer layer over the library (see docs/cli.md).
 
 Each command loads the settings, calls one library function and reports. Library modules are
 imported inside the commands so that `sphere --help` stays fast (no boto3, Markdown or MJML at
-start-up). Errors the user can fix arrive as `SphereError` and are printed once, in `main`.
+start-up). Errors the user can fix arrive as `SphereError` and are printed once, in `main`,
+with the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sphere import __version__
+from sphere.cli.group import SphereGroup
 from sphere.errors import ExitStatus, SphereError
 
 if TYPE_CHECKING:
@@ -21,11 +24,14 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="sphere",
-    help="Publish the Sphere newsletter: build, check, preview and send issues from git.",
+    cls=SphereGroup,
+    help="Publish the Sphere newsletter from git: build, check and preview its issues, and "
+    "manage its subscribers.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # tracebacks only with --debug, and never with locals
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -40,23 +46,47 @@ _state = _State()
 def _version(value: bool) -> None:
     if value:
         print(f"sphere {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(ExitStatus.OK)
 
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     root: Annotated[
         Path | None,
-        typer.Option(help="The newsletter project's folder (default: found from the current one)."),
+        typer.Option(
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            help="The newsletter project's folder (default: the one holding the current folder).",
+        ),
     ] = None,
-    debug: Annotated[bool, typer.Option(help="Show a traceback on errors.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="Say what each step did (-vv: more).",
+        ),
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print no warnings, only errors.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
     """Sphere: ideas for improving execution in the sales process, published from git."""
+    from sphere.cli.output import install_logging
+
+    if verbose and quiet:
+        raise typer.BadParameter("use one of --verbose and --quiet", param_hint="--quiet")
     _state.debug = debug
     _state.root = root
+    ctx.call_on_close(install_logging(-1 if quiet else verbose, debug=debug))
 
 
 def load() -> Settings:
@@ -80,19 +110,18 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    """Run the CLI, turning the library's errors into one-line messages and exit statuses."""
+def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> None:
+    """Run the CLI (on `args`, default the command line) and exit with its `ExitStatus`.
+
+    The library's errors become one-line messages here; Typer exits by itself otherwise
+    (0, or 2 for a wrong command line).
+    """
     try:
-        app()
+        app(args=args, prog_name=prog_name)
     except SphereError as error:
         if _state.debug:
             raise
-        for line in str(error).splitlines():
-            # Located errors read `file:line: error: ...`; give the others the same word.
-            located = line.startswith("error:") or ": error: " in line
-            print(line if located else f"error: {line}", file=sys.stderr)
+        from sphere.cli.output import print_error
+
+        print_error(error)
         sys.exit(int(error.exit_status))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(int(ExitStatus.OK))

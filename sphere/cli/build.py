@@ -12,24 +12,29 @@ def build(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Write the emails to OUT/email and the archive to OUT/site (default: dist)."
+            metavar="DIR",
+            help="Write the emails to DIR/email and the archive to DIR/site (default: dist).",
         ),
     ] = None,
-    drafts: Annotated[bool, typer.Option(help="Include issues whose status is draft.")] = False,
-    cache: Annotated[
+    drafts: Annotated[
+        bool, typer.Option("--drafts", help="Include issues whose status is draft.")
+    ] = False,
+    no_cache: Annotated[
         bool,
-        typer.Option(help="Reuse renderings of unchanged issues from .sphere/cache/."),
-    ] = True,
+        typer.Option("--no-cache", help="Render every issue again, ignoring .sphere/cache/."),
+    ] = False,
     screenshots: Annotated[
         bool,
-        typer.Option(help="Also shoot each email and archive page in headless Chromium."),
+        typer.Option(
+            "--screenshots", help="Also shoot each email and archive page in headless Chromium."
+        ),
     ] = False,
 ) -> None:
-    """Render every issue into email HTML, text and .eml, and the web archive."""
+    """Render every issue into emails (HTML, text, .eml) and the web archive."""
     from sphere.build.pipeline import build_all
     from sphere.cli import load
 
-    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots, cache=cache)
+    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots, cache=not no_cache)
     for line in report.lines():
         print(line)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -13,45 +17,64 @@ def preview(
         typer.Argument(
             metavar="ISSUE",
             help="The issue to open first: a slug or its file (default: the last edited).",
+            show_default=False,
         ),
     ] = None,
     port: Annotated[
-        int, typer.Option(min=0, max=65535, help="The port to listen on (0: any free port).")
+        int,
+        typer.Option(
+            metavar="PORT", min=0, max=65535, help="The port to listen on (0: any free port)."
+        ),
     ] = 8800,
     host: Annotated[
         str,
-        typer.Option(help="The address to listen on; keep the default to stay on this machine."),
+        typer.Option(
+            metavar="ADDRESS",
+            help="The address to listen on; keep the default to stay on this machine.",
+        ),
     ] = "127.0.0.1",
-    drafts: Annotated[
-        bool, typer.Option(help="List issues whose status is draft (the default).")
-    ] = True,
-    open_browser: Annotated[
-        bool, typer.Option("--open/--no-open", help="Open the page in the default web browser.")
-    ] = True,
+    no_drafts: Annotated[
+        bool, typer.Option("--no-drafts", help="Leave out issues whose status is draft.")
+    ] = False,
+    no_open: Annotated[
+        bool, typer.Option("--no-open", help="Do not open the page in the web browser.")
+    ] = False,
 ) -> None:
-    """Serve a live preview of the issues: email at desktop and phone widths, dark mode,
-    plain text and archive page. Saving an issue or a template updates the page by itself.
-    Stop with Ctrl-C."""
-    import sys
-    import webbrowser
+    """Serve a live preview of the issues that updates as you save.
+
+    The page shows the email at desktop and phone widths, in dark mode and as plain text, and
+    the archive page; saving an issue or a template updates it by itself. Stop with Ctrl-C.
+    """
+    import webbrowser  # (it imports subprocess: not at start-up)
 
     from sphere.cli import load
     from sphere.preview.server import serve_preview
 
-    server = serve_preview(load(), host, port, drafts=drafts)
+    with _sigterm_as_ctrl_c():
+        server = serve_preview(load(), host, port, drafts=not no_drafts)
+        try:
+            url = server.url_of(issue) if issue else server.url
+            print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
+            if host not in ("127.0.0.1", "::1", "localhost"):
+                print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
+            if not no_open:
+                webbrowser.open(url)
+            while not server.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+        finally:
+            server.stop()
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """Stop on SIGTERM (`kill`, a process manager) as on Ctrl-C: the temporary folder goes too."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        url = server.url_of(issue) if issue else server.url
-        print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
-        if host not in ("127.0.0.1", "::1", "localhost"):
-            print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
-        if open_browser:
-            webbrowser.open(url)
-        while not server.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
+        yield
     finally:
-        server.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

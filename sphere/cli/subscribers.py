@@ -9,11 +9,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sphere.cli.group import SphereGroup
+from sphere.errors import ExitStatus
+
 if TYPE_CHECKING:
     from sphere.subscribers.imports import ImportReport
     from sphere.subscribers.list import SubscriberList
 
-subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
+subscribers_app = typer.Typer(
+    cls=SphereGroup, help="Manage the subscriber list.", no_args_is_help=True
+)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 STATUSES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
@@ -28,8 +33,8 @@ def _list() -> SubscriberList:
 
 @subscribers_app.command()
 def add(
-    email: Annotated[str, typer.Argument(help="The address to subscribe.")],
-    name: Annotated[str, typer.Option(help="The person's name.")] = "",
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to subscribe.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="The person's name.")] = "",
 ) -> None:
     """Subscribe an address (consent recorded as given through the CLI)."""
     outcome = _list().add(email, name=name)
@@ -46,7 +51,9 @@ def add(
 
 
 @subscribers_app.command()
-def remove(email: Annotated[str, typer.Argument(help="The address to unsubscribe.")]) -> None:
+def remove(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to unsubscribe.")],
+) -> None:
     """Unsubscribe an address (it stays on the list as unsubscribed, so no import adds it back)."""
     outcome = _list().remove(email)
     if outcome.result == "already":
@@ -57,8 +64,12 @@ def remove(email: Annotated[str, typer.Argument(help="The address to unsubscribe
 
 @subscribers_app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="A CSV: Mailchimp, Substack, or 'email,name'.")],
-    dry_run: Annotated[bool, typer.Option(help="Check and count, write nothing.")] = False,
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="A CSV: Mailchimp, Substack, or 'email,name'.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count, write nothing.")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Import subscribers from a CSV file; rejected rows are listed as file:line: reason.
@@ -80,7 +91,7 @@ def import_(
         for line in _summary(report):
             print(line)
     if report.rejected:  # the valid rows are in; the status tells a script that some were not
-        raise typer.Exit(1)
+        raise typer.Exit(ExitStatus.ERROR)
 
 
 def _with_progress(run: Any) -> ImportReport:
@@ -119,9 +130,14 @@ def _summary(report: ImportReport) -> list[str]:
 @subscribers_app.command()
 def export(
     file: Annotated[
-        Path | None, typer.Argument(help="Where to write (default: standard output).")
+        Path | None,
+        typer.Argument(
+            metavar="FILE", show_default=False, help="Where to write (default: standard output)."
+        ),
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
+    format: Annotated[
+        str, typer.Option("--format", metavar="csv|jsonl", help="The format.")
+    ] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
     from sphere.subscribers.list import EXPORT_FORMATS, export_to_file
@@ -142,7 +158,8 @@ def export(
 @subscribers_app.command("list")
 def list_(
     status: Annotated[
-        str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")
+        str | None,
+        typer.Option(metavar="STATUS", help=f"Only this status: {', '.join(STATUSES)}."),
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -179,7 +196,9 @@ def compact() -> None:
 
 
 @subscribers_app.command()
-def erase(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
+def erase(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to erase.")],
+) -> None:
     """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
     report = _list().erase(email)
     found = "erased their record" if report.found else "they were not on the list"

@@ -10,12 +10,16 @@ reloads the views that changed. A broken file shows its error in the page; the s
 Routes: `/` and `/issue/<slug>` (the page), `/_ui/<file>`, `/api/state?issue=<slug>`,
 `/events`, `/email/<slug>.html[?scheme=dark]`, `/text/<slug>.txt`, `/archive/...` (the archive
 as built) and `/content/<image>` (the email's images, which it otherwise loads from the archive's
-public URL). Every response forbids loading anything from another origin.
+public URL). Every response forbids loading anything from another origin, and being framed or
+read by one: the server answers only requests whose `Host` is the address it listens on (or
+`localhost` on loopback), so a hostile page whose name was re-pointed at this machine (DNS
+rebinding) gets 403, never a draft.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import json
 import logging
@@ -32,7 +36,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sphere.content.markup import IMAGE_TYPES
-from sphere.errors import ExitStatus, SphereError
+from sphere.errors import PreviewUnavailable, SphereError
+from sphere.preview.origin import CSP, PAGE_CSP, Origin
 from sphere.preview.workspace import Entry, Workspace
 from sphere.settings import Settings
 
@@ -45,18 +50,6 @@ UI_FILES = {
     "preview.js": "text/javascript; charset=utf-8",
     "preview.css": "text/css; charset=utf-8",
 }
-# Nothing from another origin: an email must not depend on the network to be previewed.
-CSP = (
-    "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; frame-src 'self'; base-uri 'self'; "
-    "form-action 'none'"
-)
-
-
-class PreviewUnavailable(SphereError):
-    """The preview server cannot listen where asked."""
-
-    exit_status = ExitStatus.UNAVAILABLE
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -64,6 +57,7 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = False  # handlers end themselves once `stopping` is set
     workspace: Workspace
     stopping: threading.Event
+    origin: Origin  # the `Host` a request must name
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.exception("the preview server failed to answer %s", client_address[0])
@@ -143,11 +137,12 @@ def _start(
     except OSError as error:
         reason = error.strerror or str(error)
         raise PreviewUnavailable(
-            f"cannot listen on {host}:{port}: {reason}; choose another --port (0: any)"
+            f"cannot listen on {host}:{port}: {reason}; {_bind_fix(error)}"
         ) from None
     except (OverflowError, ValueError) as error:  # a port out of 0-65535, a NUL in the host
         raise PreviewUnavailable(f"cannot listen on {host}:{port}: {error}") from None
     httpd.workspace, httpd.stopping = workspace, threading.Event()
+    httpd.origin = Origin.listening_on(host, httpd.server_address[1])
     threads = (
         threading.Thread(
             target=httpd.serve_forever,
@@ -173,6 +168,13 @@ def _start(
         raise
     log.info("previewing %s at %s", settings.root, server.url)
     return server
+
+
+def _bind_fix(error: OSError) -> str:
+    """What to change when the server cannot listen: the port if it is taken, else the host."""
+    if error.errno in (errno.EADDRINUSE, errno.EACCES):
+        return "choose another --port (0: any)"
+    return "--host must be an address of this machine (default 127.0.0.1)"
 
 
 def _stop_started(server: PreviewServer) -> None:
@@ -203,11 +205,20 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
+    head_only = False  # answering HEAD: the same headers as GET, no body
+
     def do_GET(self) -> None:
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._route()  # (the errors: the page went away or reloaded)
 
+    def do_HEAD(self) -> None:
+        self.head_only = True
+        self.do_GET()
+
     def _route(self) -> None:
+        if not self.server.origin.allows(self.headers.get("Host")):
+            self._forbidden()
+            return
         url = urlsplit(self.path)
         path, query = unquote(url.path), parse_qs(url.query)
         workspace = self.server.workspace
@@ -234,17 +245,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- responses -----------------------------------------------------------------------
 
-    def _send(self, body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> None:
+    def _send(
+        self,
+        body: bytes,
+        content_type: str,
+        status: HTTPStatus = HTTPStatus.OK,
+        *,
+        csp: str = CSP,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self._common_headers()
+        self._common_headers(csp)
         self.end_headers()
-        self.wfile.write(body)
+        if not self.head_only:
+            self.wfile.write(body)
 
-    def _common_headers(self) -> None:
+    def _common_headers(self, csp: str = CSP) -> None:
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Content-Security-Policy", csp)
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
 
@@ -252,6 +272,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(
             error_page("not found", self.path), "text/html; charset=utf-8", HTTPStatus.NOT_FOUND
         )
+
+    def _forbidden(self) -> None:
+        """A request for another host: a page on another origin, whose name now points here."""
+        log.warning("refused a request for host %r", self.headers.get("Host"))
+        page = error_page("this preview answers only its own address")
+        self._send(page, "text/html; charset=utf-8", HTTPStatus.FORBIDDEN, csp=PAGE_CSP)
 
     def _failed(self, error: SphereError) -> None:
         """The view's error, shown in its frame (the page shows it above the frames too)."""
@@ -263,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
             return
         body = resources.files("sphere.preview").joinpath("ui", name).read_bytes()
-        self._send(body, UI_FILES[name])
+        self._send(body, UI_FILES[name], csp=PAGE_CSP if name == "index.html" else CSP)
 
     def _issue(self, key: str, make: Callable[[Entry], str], kind: str = "text/html") -> None:
         workspace = self.server.workspace
@@ -299,13 +325,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _file(self, folder: Path, relative: str) -> None:
         """A file below `folder` (a folder's index.html); nothing outside it."""
-        path = (folder / relative).resolve()
-        if path.is_dir():
-            path = path / "index.html"
-        if not path.is_relative_to(folder.resolve()) or not path.is_file():
+        try:
+            body, path = _read_below(folder, relative)
+        except (OSError, ValueError, RuntimeError):  # missing, a NUL, too long, a symlink loop
             self._not_found()
             return
-        self._send(path.read_bytes(), _content_type(path))
+        self._send(body, _content_type(path))
 
     def _events(self) -> None:
         """Server-Sent Events: `change` with `Workspace.news()` at once, then on each change."""
@@ -314,6 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self._common_headers()
         self.end_headers()
+        if self.head_only:
+            return
         self.wfile.write(b"retry: 500\n\n")
         seen = 0
 
@@ -333,6 +360,16 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.wfile.write(b": still here\n\n")
             self.wfile.flush()
+
+
+def _read_below(folder: Path, relative: str) -> tuple[bytes, Path]:
+    """The bytes of `folder/relative` (or its index.html), which must resolve inside `folder`."""
+    path = (folder / relative).resolve()
+    if path.is_dir():
+        path = path / "index.html"
+    if not path.is_relative_to(folder.resolve()):
+        raise FileNotFoundError(relative)
+    return path.read_bytes(), path
 
 
 _HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
