@@ -8,6 +8,7 @@ and Open Graph URLs, the feed and the sitemap are absolute, as those formats req
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +19,10 @@ import jinja2
 from markupsafe import Markup
 
 from sphere.build.output import Output
-from sphere.content.issues import Issue
 from sphere.content.markup import absolute_links, rebase_images
-from sphere.render.email import RenderedIssue, archive_url, template_error
+from sphere.render.email import RenderedIssue
+from sphere.render.environment import IssueFields, issue_fields, site_fields, template_error
+from sphere.render.urls import archive_url
 from sphere.settings import Settings
 
 STATIC = "static"
@@ -28,7 +30,7 @@ STATIC = "static"
 
 @dataclass(frozen=True)
 class FeedEntry:
-    issue: Issue
+    issue: IssueFields
     url: str
     html: str
 
@@ -52,17 +54,18 @@ def write_archive(
     Files identical to those of the `previous` build's archive are linked, not rewritten.
     """
     output = Output(site, previous)
+    public = site_fields(settings)
 
     def page(name: str, template: str, root: str, canonical: str, **context: Any) -> None:
         try:
             text = env.get_template(template).render(
-                site=settings, root=root, canonical=canonical, **context
+                site=public, root=root, canonical=canonical, **context
             )
         except jinja2.TemplateError as error:
             raise template_error(error, settings.templates_dir, template) from None
         output.write_text(name, text)
 
-    issues = [item.issue for item in rendered]
+    issues = [issue_fields(item.issue) for item in rendered]
     page("index.html", "web/index.html.j2", "", settings.base_url, issues=issues)
     for index, item in enumerate(rendered):
         newer = issues[index - 1] if index > 0 else None
@@ -72,8 +75,8 @@ def write_archive(
             f"issues/{item.issue.slug}/index.html",
             "web/issue.html.j2",
             "../../",
-            archive_url(settings, item.issue),
-            issue=item.issue,
+            archive_url(settings, item.issue.slug),
+            issue=issues[index],
             body=body,
             cover=item.cover,
             newer=newer,
@@ -83,19 +86,19 @@ def write_archive(
     page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, settings.base_url)
     entries = [
         FeedEntry(
-            issue=item.issue,
-            url=archive_url(settings, item.issue),
+            issue=issues[index],
+            url=archive_url(settings, item.issue.slug),
             html=absolute_links(
                 rebase_images(item.body.html, item.body.images, settings.base_url),
-                archive_url(settings, item.issue),
+                archive_url(settings, item.issue.slug),
             ),
         )
-        for item in rendered
+        for index, item in enumerate(rendered)
     ]
     updated = max((item.issue.date for item in rendered), default=dt.date.today())
     page("feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated)
     pages = [SitemapPage(settings.base_url, updated)] + [
-        SitemapPage(entry.url, entry.issue.date) for entry in entries
+        SitemapPage(entry.url, entry.issue["date"]) for entry in entries
     ]
     page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
     copy_assets(settings, rendered, output)
@@ -105,8 +108,27 @@ def write_archive(
 def copy_assets(settings: Settings, rendered: Sequence[RenderedIssue], output: Output) -> None:
     """The theme's static files, and the images the published issues use (drafts' stay out)."""
     static = settings.templates_dir / STATIC
-    for source in sorted(static.rglob("*")) if static.is_dir() else []:
-        if source.is_file():
-            output.copy(f"{STATIC}/{source.relative_to(static).as_posix()}", source)
+    for relative in static_files(static):
+        output.copy(f"{STATIC}/{relative}", static / relative)
     for image in sorted({image.src for item in rendered for image in item.images}):
         output.copy(image, settings.content_dir / image)
+
+
+def static_files(folder: Path) -> list[str]:
+    """The regular files under `folder`, as sorted POSIX paths relative to it.
+
+    Symbolic links are not followed, to files or to folders: a link in a guest's pull request
+    must not publish a file from elsewhere on the machine (a key, a store) with the archive.
+    """
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    found = []
+    for top, folders, files in os.walk(folder):  # os.walk does not enter linked folders
+        here = Path(top)
+        found += [
+            (here / name).relative_to(folder).as_posix()
+            for name in files
+            if not (here / name).is_symlink() and (here / name).is_file()
+        ]
+        folders.sort()
+    return sorted(found)

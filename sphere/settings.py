@@ -7,6 +7,7 @@ resolved in `load_settings` alone: environment, then `[tool.sphere]`, then the d
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sphere.errors import SettingsError, SphereError
 
@@ -54,6 +56,8 @@ class Settings:
     list_id: str
     language: str
     cadence_months: int
+    timezone: str  # an IANA zone: an issue is due from midnight of its date there
+    default_image: str  # link previews' picture for pages without their own; under content/
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -82,6 +86,10 @@ class Settings:
     def sender_address(self) -> str:
         """The bare address of the sender, for Return-Path and Message-ID domains."""
         return parseaddr(self.sender)[1]
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        """The newsletter's date at `moment` (an aware datetime): "today" where it is written."""
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
 # --- validators: each returns the cleaned value or raises ValueError(what was expected) -------
@@ -130,22 +138,43 @@ def _bare_address(value: Any, *, optional: bool = False) -> str:
     return parseaddr(text)[1] if text else ""
 
 
-_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-_LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+$")
+_LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")
+_LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+")
+_IMAGE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.(png|jpe?g)", re.IGNORECASE)
 
 
 def _language(value: Any) -> str:
     text = _required_text(value)
-    if not _LANGUAGE.match(text):
+    if not _LANGUAGE.fullmatch(text):
         raise ValueError(f"expected a language tag such as 'en-GB', got {text!r}")
     return text
 
 
 def _list_id(value: Any) -> str:
     text = _required_text(value)
-    if not _LIST_ID.match(text):
+    if not _LIST_ID.fullmatch(text):
         raise ValueError(
             f"expected a dotted name such as 'sphere.example.org' (RFC 2919), got {text!r}"
+        )
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _required_text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected a time zone such as 'Europe/London' or 'UTC', got {text!r}"
+        ) from None
+    return text
+
+
+def _image_path(value: Any) -> str:
+    text = _text(value)
+    if text and (not _IMAGE_PATH.fullmatch(text) or ".." in text.split("/")):
+        raise ValueError(
+            f"expected a PNG or JPEG under content/, such as 'images/card.png', got {text!r}"
         )
     return text
 
@@ -190,6 +219,8 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "list_id": ("list_id", _list_id, None),
     "language": ("language", _language, "en-GB"),
     "cadence_months": ("cadence_months", _positive_int, 2),
+    "timezone": ("timezone", _timezone, "UTC"),
+    "default_image": ("default_image", _image_path, ""),
     "why_you_get_this": ("why_you_get_this", _required_text, None),
     "blurb_insights": ("blurb_insights", _text, ""),
     "blurb_roi": ("blurb_roi", _text, ""),

@@ -23,8 +23,10 @@ from sphere.build.cache import RenderCache
 from sphere.build.output import Output
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
+from sphere.mail.issue import issue_message
 from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
-from sphere.render.email import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.render.email import RenderedIssue, Renderer
+from sphere.render.urls import preview_unsubscribe_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
@@ -225,10 +227,11 @@ def write_emails(
         output.write_text(f"{slug}.txt", text)
         output.write_text(f"{slug}.html", html)
         midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
-        eml = item.message.render(
+        message = issue_message(settings, item)
+        eml = message.render(
             reader,
             date=formatdate(midnight, usegmt=True),
-            message_id=f"<preview.{slug}@{item.message.message_id_domain}>",
+            message_id=f"<preview.{slug}@{message.message_id_domain}>",
         )
         output.write(f"{slug}.eml", eml)
     return output.files

@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
-from sphere.content.issues import KNOWN_KEYS, Issue, issue_files
+from sphere.content.issues import KNOWN_KEYS, Issue, issue_files, slug_from_name
 from sphere.content.markup import Body
 from sphere.errors import LocatedError, SphereError, display_path
 from sphere.settings import Settings
@@ -26,7 +25,6 @@ from sphere.settings import Settings
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(days=30)
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")  # as in content.py: 2026-12-01-slug.md
 PARALLEL_FROM = 24  # issues; below this, starting processes costs more than it saves
 
 
@@ -182,7 +180,7 @@ def _duplicate_slugs(issues: Sequence[Issue]) -> list[Finding]:
 
 def _unknown_issues(results: Sequence[IssueResult]) -> list[Finding]:
     # A file that does not load still has a slug (from its name): no second finding for it.
-    slugs = {r.issue.slug if r.issue else _DATE_PREFIX.sub("", r.path.stem) for r in results}
+    slugs = {r.issue.slug if r.issue else slug_from_name(r.path) for r in results}
     return [
         finding(
             "link/unknown-issue",

@@ -23,7 +23,9 @@ from jinja2 import meta, nodes
 from sphere.checks.findings import Finding, finding
 from sphere.content.issues import Issue
 from sphere.mail.message import UNSUBSCRIBE_URL
-from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer, preview_unsubscribe_url
+from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer
+from sphere.render.environment import IssueFields, Site
+from sphere.render.urls import preview_unsubscribe_url
 from sphere.settings import Settings
 
 # MJML 4 tags that mjml-python (MRML) renders, checked by experiment against mjml-python 1.4:
@@ -38,7 +40,7 @@ MJML_TAGS = frozenset(
 )
 _MJ_TAG = re.compile(r"<(mj-[a-z0-9-]+|mjml)\b")
 EXTRA_NAMES = ("body", "references")  # what the email templates get besides the context
-_OWNERS = {Settings: "site", Issue: "issue"}
+_OWNERS = {Site: "site", IssueFields: "issue"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class RecordingUndefined(jinja2.Undefined):
         obj = self._undefined_obj
         if obj is jinja2.utils.missing:
             return name
-        owner = next((label for cls, label in _OWNERS.items() if isinstance(obj, cls)), None)
+        owner = next((label for cls, label in _OWNERS.items() if type(obj) is cls), None)
         if owner is None:
             owner = "a mapping with no key" if isinstance(obj, dict) else type(obj).__name__
             return f"{name} ({owner} {name!r})" if isinstance(obj, dict) else f"{owner}.{name}"
@@ -100,11 +102,9 @@ class RecordingUndefined(jinja2.Undefined):
         return self  # `site.a.b`: noted once, where it is used
 
 
-def install_recorder(renderer: Renderer) -> type[RecordingUndefined]:
-    """Make `renderer` record undefined values in templates instead of failing at the first."""
-    recorder = type("Recorder", (RecordingUndefined,), {"uses": []})
-    renderer.env.undefined = recorder
-    return recorder
+def new_recorder() -> type[RecordingUndefined]:
+    """An Undefined that records uses in a list of its own (one per checker)."""
+    return type("Recorder", (RecordingUndefined,), {"uses": []})
 
 
 def use_findings(uses: list[Use], templates_dir: Path) -> list[Finding]:

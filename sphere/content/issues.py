@@ -6,6 +6,7 @@ Loading validates everything a later stage relies on, so a broken file is report
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -22,8 +23,9 @@ STATUSES: tuple[Status, ...] = ("draft", "ready")
 KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
 
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DATE_PREFIX = re.compile(r"\d{4}-\d{2}(-\d{2})?-")  # 2026-12-01-slug.md or 2026-12-slug.md
+_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # fullmatch: "$" would let a final "\n" through
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 # libyaml's safe loader when PyYAML was built with it: ten times faster than the pure one.
@@ -70,6 +72,12 @@ class Issue:
     def line_of(self, key: str) -> int:
         """The line of a front-matter key, or the file's first line when the key is absent."""
         return self.key_lines.get(key, 1)
+
+
+def slug_from_name(path: Path) -> str:
+    """The slug a file name gives: its stem without the date prefix."""
+    prefix = DATE_PREFIX.match(path.stem)
+    return path.stem[prefix.end() :] if prefix else path.stem
 
 
 def issue_files(content_dir: Path) -> list[Path]:
@@ -163,7 +171,7 @@ def issue_from(
     """An Issue from parsed front matter and its body, or ContentError at the bad key's line."""
 
     def fail(key: str, message: str) -> ContentError:
-        return ContentError(message, path=path, line=key_lines.get(key, 1))
+        return ContentError(message, path=path, line=key_lines.get(key, 1), key=key)
 
     for key in REQUIRED_KEYS:
         if key not in data or data[key] in (None, ""):
@@ -177,14 +185,13 @@ def issue_from(
     image = data.get("image")
     if image is not None and not isinstance(image, str):
         raise fail("image", f"'image' must be a path such as images/cover.png, got {image!r}")
-    slug = data.get("slug") or _DATE_PREFIX.sub("", path.stem)
-    if not isinstance(slug, str) or not _SLUG.match(slug):
-        raise fail(
-            "slug", f"slug {slug!r} must be lowercase words joined by hyphens (rename the file)"
-        )
+    slug = data.get("slug") or slug_from_name(path)
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+        fix = "fix 'slug'" if "slug" in data else "rename the file"
+        raise fail("slug", f"slug {slug!r} must be lowercase words joined by hyphens ({fix})")
     if not body.strip():
         raise ContentError(
-            "the issue has no text below its front matter", path=path, line=body_line
+            "the issue has no text below its front matter", path=path, line=body_line, key="body"
         )
     return Issue(
         path=path,
@@ -217,9 +224,19 @@ def _date(value: Any, fail: Any) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise fail("date", f"'date' must be YYYY-MM-DD, got {str(value)!r}")
+    text = value.strip() if isinstance(value, str) else ""
+    parts = _ISO_DATE.fullmatch(text)
+    if parts is None:
+        raise fail("date", f"'date' must be YYYY-MM-DD, got {str(value)!r}")
+    year, month, day = (int(part) for part in parts.groups())
+    if year < 1:
+        raise fail("date", f"'date' {text} does not exist: there is no year 0")
+    if not 1 <= month <= 12:
+        raise fail("date", f"'date' {text} does not exist: there is no month {month}")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise fail(
+            "date",
+            f"'date' {text} does not exist: {calendar.month_name[month]} {year} has {days} days",
+        )
+    return dt.date(year, month, day)
