@@ -186,3 +186,59 @@ def test_every_setting_is_public_or_private_by_decision() -> None:
     assert "secret" in PRIVATE_SETTINGS
     for name in DERIVED_SETTINGS:
         assert isinstance(getattr(Settings, name), property)
+
+
+def test_symlinks_under_templates_static_are_not_published(
+    project: Path, sphere: Callable[..., Result], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "id_rsa").write_text("PRIVATE KEY\n", encoding="utf-8")
+    static = project / "templates" / "static"
+    (static / "key.txt").symlink_to(elsewhere / "id_rsa")
+    (static / "folder").symlink_to(elsewhere, target_is_directory=True)
+    (static / "fonts").mkdir()
+    (static / "fonts" / "note.txt").write_text("a regular file\n", encoding="utf-8")
+    assert sphere("build").status == 0
+    published = sorted(
+        path.relative_to(project / "dist/site/static").as_posix()
+        for path in files_under(project / "dist/site/static")
+    )
+    assert published == ["fonts/note.txt", "style.css"]
+
+
+def test_a_symlink_loop_image_is_an_error_at_its_line(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    images = project / "content" / "images"
+    images.mkdir(exist_ok=True)
+    (images / "loop.png").symlink_to(images / "loop.png")
+    write_issue(project, NAME, body="Text.\n\n![A loop](images/loop.png)\n")
+    built = sphere("build")
+    assert built.status == 1
+    assert built.err == (
+        f"{ISSUE}:{BODY + 2}: error: image 'images/loop.png' cannot be read "
+        "(a symbolic link loop?)\n"
+    )
+    checked = sphere("check")
+    assert f"{ISSUE}:{BODY + 2}: error: image/missing image 'images/loop.png'" in checked.out
+    assert "Traceback" not in checked.err + checked.out
+
+
+@pytest.mark.parametrize("slug", ['"trailing-newline\\n"', '"two\\nlines"', '"UPPER"'])
+def test_a_slug_with_a_newline_or_capitals_is_refused(
+    project: Path, sphere: Callable[..., Result], slug: str
+) -> None:
+    write_issue(project, NAME, slug=slug)
+    built = sphere("build")
+    assert built.status == 1
+    assert built.err.startswith(f"{ISSUE}:6: error: slug "), built.err
+    assert built.err.endswith(" must be lowercase words joined by hyphens (fix 'slug')\n")
+    assert not (project / "dist").exists()
+
+
+def test_a_bad_file_name_says_rename_the_file(project: Path, sphere: Callable[..., Result]) -> None:
+    write_issue(project, "2026-10-01-Bad_Name")
+    assert sphere("build").err == (
+        "content/issues/2026-10-01-Bad_Name.md:1: error: slug 'Bad_Name' must be lowercase "
+        "words joined by hyphens (rename the file)\n"
+    )
