@@ -195,6 +195,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
         ),
         [("link/unknown-issue", E, ISSUE, BODY + 1), ("link/unknown-issue", E, ISSUE, BODY + 2)],
     ),
+    (
+        "html/unsafe",
+        issue("Text.\n\nHello <script>alert('x')</script> there.\n"),
+        [("html/unsafe", E, ISSUE, BODY + 2)],
+    ),
     ("heading/skip", copy("bad-headings.md"), [("heading/skip", W, ISSUE, 12)]),
     (
         "heading/skip (a second h1)",
@@ -390,6 +395,47 @@ def test_a_missing_summary_hides_no_other_finding(project: Path) -> None:
         ],
         key=lambda row: (row[3], row[0]),
     )
+
+
+UNSAFE_BODY = """Text.
+
+<iframe src="https://www.jimwigg.com/video"></iframe>
+
+An <a href="https://www.jimwigg.com/" onclick="steal()">onclick</a> link, then
+[a script link](javascript:alert(1)) and <img src=" JaVaScRiPt:x()" alt="an image">.
+
+<style>p { color: red }</style>
+
+<form action="https://www.jimwigg.com/"><input name="q"></form>
+
+<object data="x.swf"></object> <embed src="x.swf">
+
+Allowed: x<sup>2</sup>, a<br>line, <span style="color:#9b2c2c">red</span>,
+<img src="data:image/png;base64,iVBORw0KGgo=" alt="A dot" width="1">.
+"""
+
+
+def test_raw_html_that_mail_clients_drop_or_that_runs_code_is_an_error_at_its_line(
+    project: Path,
+) -> None:
+    write_issue(project, NAME, body=UNSAFE_BODY)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    unsafe = [(f.line - BODY, f.message) for f in report.findings if f.rule == "html/unsafe"]
+    assert [line for line, _ in unsafe] == [2, 4, 5, 5, 7, 9, 9, 11, 11]
+    messages = " / ".join(message for _, message in unsafe)
+    for said in (
+        "raw HTML <iframe>: mail clients drop embedded pages",
+        "the onclick attribute on <a> would run code",
+        "a javascript: link can run code",
+        "a javascript: URL in <img src> can run code",
+        "raw HTML <style>",
+        "raw HTML <form>",
+        "raw HTML <input>",
+        "raw HTML <object>",
+        "raw HTML <embed>",
+    ):
+        assert said in messages
+    assert all(f.rule != "link/malformed" for f in report.findings)
 
 
 def test_an_issue_that_does_not_load_is_checked_as_far_as_it_goes(project: Path) -> None:

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from sphere.checks.findings import Finding, finding
+from sphere.checks.html import unsafe_html
 from sphere.checks.links import archive_slug, external, url_problems, vague_text
 from sphere.content.images import ImageProblem, find_image, is_local
 from sphere.content.issues import Issue
@@ -142,6 +143,11 @@ def check_body(
     parser.feed(body_html)
     parser.close()
     report = BodyReport()
+    raw = Locator(issue)  # its own: raw HTML is found apart from the elements below
+    for unsafe in unsafe_html(body_html):
+        report.findings.append(
+            finding("html/unsafe", issue.path, raw.find(unsafe.needle), unsafe.message)
+        )
     where = Locator(issue)
     level = 1  # the title
     for element in parser.elements:
