@@ -69,6 +69,9 @@ class Settings:
     site: str  # SPHERE_SITE: where `deploy` puts the archive
     transport: str  # SPHERE_TRANSPORT: ses, smtp://host:port, or outbox:FOLDER
     secret: str = field(repr=False)  # SPHERE_SECRET: signs tokens; never in a file
+    # SPHERE_TODAY: the YYYY-MM-DD to take as today (previews, tests), or "". Out of the repr,
+    # which keys the build cache: no rendering depends on it.
+    fixed_today: str = field(repr=False)
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
 
@@ -87,8 +90,13 @@ class Settings:
         """The bare address of the sender, for Return-Path and Message-ID domains."""
         return parseaddr(self.sender)[1]
 
-    def local_date(self, moment: dt.datetime) -> dt.date:
-        """The newsletter's date at `moment` (an aware datetime): "today" where it is written."""
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The newsletter's date at `now` (an aware datetime; default the system clock) in its
+        time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides it.
+        """
+        if self.fixed_today:
+            return dt.date.fromisoformat(self.fixed_today)
+        moment = now if now is not None else dt.datetime.now(dt.UTC)
         return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
@@ -179,6 +187,13 @@ def _image_path(value: Any) -> str:
     return text
 
 
+def _is_date(text: str) -> bool:
+    try:
+        return bool(_DATE.fullmatch(text)) and dt.date.fromisoformat(text) is not None
+    except ValueError:
+        return False
+
+
 def _positive_int(value: Any) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
@@ -238,7 +253,9 @@ _ENV_ONLY: dict[str, tuple[str, Any]] = {
     "site": ("SPHERE_SITE", ".sphere/site"),
     "transport": ("SPHERE_TRANSPORT", "outbox:.sphere/outbox"),
     "secret": ("SPHERE_SECRET", ""),
+    "fixed_today": ("SPHERE_TODAY", ""),
 }
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PATH_KEYS = ("content_dir", "templates_dir", "output_dir")
 
 
@@ -296,6 +313,13 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
                 errors.append(_error(source, text, key, f"{where}: {problem}"))
     for attribute, (env_name, default) in _ENV_ONLY.items():
         values[attribute] = env.get(env_name, default).strip()
+    if values["fixed_today"] and not _is_date(values["fixed_today"]):
+        errors.append(
+            SettingsError(
+                f"environment variable SPHERE_TODAY: expected a date such as 2026-12-01, "
+                f"got {values['fixed_today']!r}"
+            )
+        )
     if errors:
         raise SettingsErrors(errors)
     for key in _PATH_KEYS:

@@ -203,7 +203,7 @@ def test_symlinks_under_templates_static_are_not_published(
         path.relative_to(project / "dist/site/static").as_posix()
         for path in files_under(project / "dist/site/static")
     )
-    assert published == ["fonts/note.txt", "style.css"]
+    assert published == ["favicon.svg", "fonts/note.txt", "style.css"]
 
 
 def test_a_symlink_loop_image_is_an_error_at_its_line(

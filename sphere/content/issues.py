@@ -19,6 +19,7 @@ import yaml
 from sphere.errors import ContentError, display_path
 
 Status = Literal["draft", "ready"]
+State = Literal["published", "scheduled", "draft"]  # where an issue stands on a given day
 STATUSES: tuple[Status, ...] = ("draft", "ready")
 KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
@@ -68,6 +69,15 @@ class Issue:
         """The line of the body's first non-blank line."""
         blank = len(self.body) - len(self.body.lstrip("\n"))
         return self.body_line + blank
+
+    def is_due(self, today: dt.date) -> bool:
+        """Ready, and its date has come: it belongs in the deployed archive and may be sent."""
+        return self.status == "ready" and self.date <= today
+
+    def state(self, today: dt.date) -> State:
+        if self.is_draft:
+            return "draft"
+        return "published" if self.is_due(today) else "scheduled"
 
     def line_of(self, key: str) -> int:
         """The line of a front-matter key, or the file's first line when the key is absent."""

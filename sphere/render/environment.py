@@ -35,7 +35,7 @@ PUBLIC_SETTINGS = (
 )  # fmt: skip
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
-    "transport", "secret", "send_rate", "send_concurrency",
+    "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
 )  # fmt: skip
 DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
 
