@@ -29,7 +29,8 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
     (
         "bad YAML",
         lambda p: write_issue(p, "2026-11-01-broken", title="[unclosed"),
-        f"{ISSUE}:3: error: front matter is not valid YAML: did not find expected ',' or ']'",
+        f"{ISSUE}:2: error: front matter is not valid YAML: did not find expected ',' or ']' "
+        "(a '[' is not closed: put a value that starts with '[' in quotes)",
     ),
     (
         "missing title",

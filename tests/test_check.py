@@ -89,7 +89,7 @@ W, E = "warning", "error"
 
 # (rule id, how to break the project, [(rule, level, file, line)] expected)
 CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
-    ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 3)]),
+    ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 2)]),
     ("content/unknown-key", copy("unknown-key.md"), [("content/unknown-key", W, ISSUE, 6)]),
     (
         "content/duplicate-slug",
@@ -317,7 +317,7 @@ def test_a_broken_issue_does_not_stop_the_others(project: Path) -> None:
     write_issue(project, NAME, title="[unclosed")
     write_issue(project, "2026-11-02-other", body=LINK.format("http://www.jimwigg.com/"))
     assert check(project) == [
-        ("content/invalid", E, ISSUE, 3),
+        ("content/invalid", E, ISSUE, 2),
         ("link/insecure", W, "content/issues/2026-11-02-other.md", BODY),
     ]
 

@@ -123,15 +123,27 @@ def check_unique_slugs(issues: Iterable[Issue]) -> None:
 
 def load_issue(path: Path) -> Issue:
     """Parse one issue file, or raise ContentError at the offending line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ContentError(f"not UTF-8 text ({error.reason})", path=path) from None
-    except OSError as error:
-        raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    text = read_issue_text(path)
     front, body, body_line = split_front_matter(text, path)
     data, key_lines = parse_front_matter(front, path)
     return issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+
+
+def read_issue_text(path: Path) -> str:
+    """The file's text, or a ContentError at the line of the first byte that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8 "
+            "(most editors offer it under 'Save with encoding')",
+            path=path,
+            line=data[: error.start].count(b"\n") + 1,
+        ) from None
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -158,13 +170,7 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
         finally:
             loader.dispose()
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        last = front.count("\n") + 1  # an error at the end of the stream is on the last line
-        line = min(mark.line + 2, last) if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ContentError(
-            f"front matter is not valid YAML: {problem}", path=path, line=line
-        ) from None
+        raise _yaml_error(error, front, path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | type(None)):
@@ -173,6 +179,32 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
     for key_node, _ in node.value if node is not None else []:
         key_lines[str(key_node.value)] = key_node.start_mark.line + 2
     return data, key_lines
+
+
+# Where the parser's context is a construct that it scanned to the end without closing (a
+# quote, a bracket, a key without its colon), the mistake is where the construct starts.
+_OPENED_AT = ("while scanning a quoted", "while parsing a flow", "while scanning a simple key")
+_YAML_HINTS = {
+    "mapping values are not allowed": "put a value that holds ': ' in quotes",
+    "found unexpected end of stream": "a quote is not closed",
+    "did not find expected ',' or ']'": "a '[' is not closed: put a value that starts with "
+    "'[' in quotes",
+    "could not find expected ':'": "a line is missing its ':' after the key",
+}
+
+
+def _yaml_error(error: yaml.YAMLError, front: str, path: Path) -> ContentError:
+    """A YAML error at the line of the mistake (front matter starts on line 2), with a hint."""
+    context = str(getattr(error, "context", None) or "")
+    mark = getattr(error, "problem_mark", None)
+    if context.startswith(_OPENED_AT) and getattr(error, "context_mark", None) is not None:
+        mark = error.context_mark  # type: ignore[attr-defined]
+    last = front.count("\n") + 1  # an error at the end of the stream is on the last line
+    line = min(mark.line + 2, last) if mark is not None else 1
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    hint = next((text for start, text in _YAML_HINTS.items() if problem.startswith(start)), "")
+    message = f"front matter is not valid YAML: {problem}" + (f" ({hint})" if hint else "")
+    return ContentError(message, path=path, line=line)
 
 
 def issue_from(
