@@ -211,3 +211,20 @@ def test_links_to_other_issues_work_from_the_inbox(
     assert 'href="../hard-sell-or-soft-sell/"' in page  # relative on the archive page
     feed = (project / "dist/site/feed.xml").read_text(encoding="utf-8")
     assert "href=&#34;https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/&#34;" in feed
+
+
+def test_the_preheader_is_hidden_without_a_low_contrast_colour(built: Path) -> None:
+    """Inboxes show the preheader beside the subject; the body must not. Hiding it with a
+    colour like the background's (as MJML's mj-preview does) costs 0.7 with SpamAssassin
+    (HTML_FONT_LOW_CONTRAST); display and size alone cost nothing."""
+    html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
+    body = html[html.index("<body") :]
+    preheader = re.search(r'<div class="sp-preheader" style="([^"]*)">([^<]*)</div>', body)
+    assert preheader is not None and preheader.start() < body.index("sp-paper")
+    style = dict(
+        declaration.split(":", 1) for declaration in preheader.group(1).split(";") if declaration
+    )
+    assert style["display"] == "none" and style["max-height"] == "0"
+    assert "color" not in style and "opacity" not in style
+    assert preheader.group(2).startswith("Salespeople hunting for the ‘killer’ opening line")
+    assert "color:#ffffff" not in re.sub(r"background(-color)?:#ffffff", "", html)
