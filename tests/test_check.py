@@ -295,6 +295,20 @@ def test_every_undefined_template_variable_is_reported(project: Path) -> None:
     ]
 
 
+def test_an_undefined_variable_in_an_included_template_is_found_at_its_line(
+    project: Path,
+) -> None:
+    (project / "templates/email/sign-off.txt.j2").write_text(
+        "Thanks,\n{{ site.author }} ({{ site.rol }})\n", encoding="utf-8"
+    )
+    edit(TEXT, "Privacy notice:", '{% include "email/sign-off.txt.j2" %}\nPrivacy notice:')(project)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    assert [str(f) for f in report.findings] == [
+        "templates/email/sign-off.txt.j2:2: error: template/undefined undefined template "
+        "variable site.rol"
+    ]
+
+
 def _email_size(root: Path, name: str) -> int:
     rendered = Renderer(load_settings(root)).render(load_issue(root / "content/issues" / name))
     return len(rendered.email_html.encode("utf-8"))
