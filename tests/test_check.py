@@ -17,7 +17,7 @@ from sphere.checks import RULES, check_project
 from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, url_problems
 from sphere.content.issues import load_issue
-from sphere.errors import SphereError
+from sphere.errors import ContentError
 from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
@@ -480,7 +480,7 @@ def test_an_issue_whose_variables_fail_still_has_its_body_checked(project: Path)
 
 def test_no_issues_folder_is_an_error(project: Path, sphere: Callable[..., Result]) -> None:
     shutil.rmtree(project / "content" / "issues")
-    with pytest.raises(SphereError, match=r"^no issues folder at content/issues/$"):
+    with pytest.raises(ContentError, match=r"^error: no issues folder at content/issues/$"):
         check_project(load_settings(project), today=TODAY, jobs=1)
     result = sphere("check")
     assert (result.status, result.out) == (1, "")

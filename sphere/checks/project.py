@@ -17,9 +17,15 @@ from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
-from sphere.content.issues import KNOWN_KEYS, Issue, issue_files, slug_from_name
+from sphere.content.issues import (
+    KNOWN_KEYS,
+    Issue,
+    duplicate_slugs,
+    issue_files,
+    slug_from_name,
+)
 from sphere.content.markup import Body
-from sphere.errors import LocatedError, SphereError, display_path
+from sphere.errors import LocatedError, SphereError
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,11 +79,8 @@ def check_project(
     `today` is the clock for the stale-date rule; `is_sent` tells whether an issue has gone
     out (the send ledger plugs in here); `links` follows external links over the network.
     """
-    today = today or dt.date.today()
-    issues_dir = settings.content_dir / "issues"
-    if not issues_dir.is_dir():  # a wrong --root or content_dir: "0 issues, no problems" lies
-        raise SphereError(f"no issues folder at {display_path(issues_dir)}/")
-    paths = issue_files(settings.content_dir)
+    today = today or settings.today()
+    paths = issue_files(settings.content_dir)  # none: a wrong --root; "no problems" would lie
     try:
         checker = IssueChecker(settings, image_limit=image_limit)
     except LocatedError as error:  # a template that does not parse, a broken theme
@@ -160,22 +163,9 @@ def _templates(checker: IssueChecker, issue: Issue) -> list[Finding]:
 
 
 def _duplicate_slugs(issues: Sequence[Issue]) -> list[Finding]:
-    first: dict[str, Issue] = {}
-    found = []
-    for issue in sorted(issues, key=lambda issue: issue.path.name):
-        if issue.slug in first:
-            found.append(
-                finding(
-                    "content/duplicate-slug",
-                    issue.path,
-                    issue.key_lines.get("slug", 1),
-                    f"slug '{issue.slug}' is already used by {first[issue.slug].path.name}: "
-                    "rename the file or set another 'slug'",
-                )
-            )
-        else:
-            first[issue.slug] = issue
-    return found
+    return [
+        from_error("content/duplicate-slug", e, e.path or Path()) for e in duplicate_slugs(issues)
+    ]
 
 
 def _unknown_issues(results: Sequence[IssueResult]) -> list[Finding]:

@@ -109,16 +109,31 @@ def load_issues(content_dir: Path, *, drafts: bool = False) -> list[Issue]:
     return sorted(chosen, key=lambda issue: (issue.date, issue.slug), reverse=True)
 
 
-def check_unique_slugs(issues: Iterable[Issue]) -> None:
-    seen: dict[str, Issue] = {}
-    for issue in issues:
-        if issue.slug in seen:
-            raise ContentError(
-                f"slug {issue.slug!r} is already used by {seen[issue.slug].path.name}",
+def duplicate_slugs(issues: Iterable[Issue]) -> list[ContentError]:
+    """An error for each issue whose slug an earlier file (by name: by date) already has."""
+    first: dict[str, Issue] = {}
+    errors = []
+    for issue in sorted(issues, key=lambda issue: issue.path.name):
+        if issue.slug not in first:
+            first[issue.slug] = issue
+            continue
+        errors.append(
+            ContentError(
+                f"slug {issue.slug!r} is already used by {first[issue.slug].path.name}: "
+                "rename the file or set another 'slug'",
                 path=issue.path,
-                line=issue.key_lines.get("slug", 1),
+                line=issue.line_of("slug"),
+                key="slug",
             )
-        seen[issue.slug] = issue
+        )
+    return errors
+
+
+def check_unique_slugs(issues: Iterable[Issue]) -> None:
+    """Raise the first duplicate slug's error (two issues would publish to one page)."""
+    errors = duplicate_slugs(issues)
+    if errors:
+        raise errors[0]
 
 
 def load_issue(path: Path) -> Issue:
