@@ -29,10 +29,12 @@ from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import IssueFields, issue_fields, site_fields, template_error
+from sphere.render.theme import load_theme
 from sphere.render.urls import archive_url, asset_url, issue_path
 from sphere.settings import Settings
 
 STATIC = "static"
+STYLESHEET = "web/style.css.j2"  # rendered with the theme's colours into static/style.css
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def write_archive(
         SitemapPage(entry.url, entry.issue["date"]) for entry in entries
     ]
     page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
+    if (settings.templates_dir / STYLESHEET).is_file():
+        theme = load_theme(settings.templates_dir)
+        page(f"{STATIC}/style.css", STYLESHEET, "", None, theme=theme)
     copy_assets(settings, rendered, output, extra=[default_image] if default_image else [])
     return output.files
 
@@ -155,8 +160,10 @@ def copy_assets(
     """The theme's static files, and the images the archive's issues use (drafts left out of
     the archive leave theirs out too), and `extra` ones (the default link-preview image)."""
     static = settings.templates_dir / STATIC
+    rendered_css = (settings.templates_dir / STYLESHEET).is_file()
     for relative in static_files(static):
-        output.copy(f"{STATIC}/{relative}", static / relative)
+        if not (rendered_css and relative == "style.css"):  # the rendered one wins
+            output.copy(f"{STATIC}/{relative}", static / relative)
     images = {image.src for item in rendered for image in item.images}
     for image in sorted(images | {image.src for image in extra}):
         output.copy(image, settings.content_dir / image)

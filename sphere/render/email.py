@@ -10,9 +10,7 @@ become `RenderError`s at the template's line, an issue's own `{{ ... }}` a `Cont
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -40,12 +38,12 @@ from sphere.render.environment import (
     template_line,
 )
 from sphere.render.plaintext import html_to_text
+from sphere.render.theme import load_theme
 from sphere.render.urls import archive_url
 from sphere.settings import Settings
 
 EMAIL_TEMPLATE = "email/issue.mjml.j2"
 TEXT_TEMPLATE = "email/issue.txt.j2"
-THEME = "email/theme.toml"
 
 
 @dataclass(frozen=True)
@@ -192,20 +190,6 @@ def body_error(error: jinja2.TemplateError, issue: Issue) -> ContentError:
             " {% raw %} and {% endraw %})"
         )
     return ContentError(text, path=issue.path, line=issue.body_line + line - 1, key="body")
-
-
-def load_theme(templates_dir: Path) -> dict[str, Any]:
-    path = templates_dir / THEME
-    try:
-        theme = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RenderError("theme file not found", path=path) from None
-    except tomllib.TOMLDecodeError as error:
-        raise RenderError(f"not valid TOML: {error}", path=path) from None
-    for table in ("colors", "fonts", "inline"):
-        if not isinstance(theme.get(table), dict):
-            raise RenderError(f"missing table [{table}]", path=path)
-    return theme
 
 
 def to_html(mjml_source: str) -> str:

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from jinja2.exceptions import SecurityError
@@ -40,6 +40,13 @@ PRIVATE_SETTINGS = (
 DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
 
 
+class Link(NamedTuple):
+    """A piece of text and where it links to ("" for none)."""
+
+    text: str
+    url: str
+
+
 class Site(dict[str, Any]):
     """The newsletter's public settings, as every template sees them (`site.phone`)."""
 
@@ -51,7 +58,20 @@ class IssueFields(dict[str, Any]):
 def site_fields(settings: Settings) -> Site:
     """A plain mapping of the public settings: nothing in it leads to the secret or a file."""
     names = (*PUBLIC_SETTINGS, *DERIVED_SETTINGS)
-    return Site({name: getattr(settings, name) for name in names if hasattr(settings, name)})
+    fields = Site({name: getattr(settings, name) for name in names})
+    fields["contact"] = contact_line(settings)
+    return fields
+
+
+def contact_line(settings: Settings) -> tuple[Link, ...]:
+    """The footers' `author : phone : website` line, built once for the email's HTML and text
+    and the archive: the author, then the phone and website that are set, with their links."""
+    parts = [Link(settings.author, "")]
+    if settings.phone:
+        parts.append(Link(settings.phone, f"tel:{tel(settings.phone)}"))
+    if settings.website:
+        parts.append(Link(settings.website_label, settings.website))
+    return tuple(parts)
 
 
 def issue_fields(issue: Issue) -> IssueFields:
