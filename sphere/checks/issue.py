@@ -29,6 +29,7 @@ from sphere.content.markup import Body
 from sphere.errors import ContentError, LocatedError, SphereError
 from sphere.mail.message import UNSUBSCRIBE_URL
 from sphere.render.email import Renderer
+from sphere.render.urls import unsubscribe_url
 from sphere.settings import Settings
 
 KB = 1024
@@ -149,7 +150,7 @@ class IssueChecker:
 
     def size(self, issue: Issue, email_html: str) -> list[Finding]:
         """The HTML's size as the largest personal copy will be (Gmail clips past 102 KB)."""
-        url = f"{self.settings.endpoint_url}unsubscribe?t={WORST_CASE_TOKEN}"
+        url = unsubscribe_url(self.settings, WORST_CASE_TOKEN)
         size = len(email_html.replace(UNSUBSCRIBE_URL, html.escape(url)).encode("utf-8"))
         said = f"the email's HTML is {size / KB:.1f} KB"
         if size > CLIP_LIMIT:

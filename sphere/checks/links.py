@@ -11,6 +11,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from sphere import __version__
 from sphere.checks.html import code_scheme
+from sphere.render.urls import ISSUES
 
 SCHEMES = ("http", "https", "mailto", "tel")
 PLACEHOLDER_HOSTS = frozenset(
@@ -100,7 +101,7 @@ def archive_slug(href: str, base_url: str) -> str | None:
     match = _RELATIVE_ISSUE.match(href)
     if match:
         return match.group(1)
-    prefix = base_url + "issues/"
+    prefix = base_url + ISSUES
     if href.startswith(prefix):
         slug = re.split(r"[/?#]", href[len(prefix) :], maxsplit=1)[0]
         return slug or None

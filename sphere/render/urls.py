@@ -13,9 +13,12 @@ from sphere.settings import Settings
 PREVIEW_TOKEN = "PREVIEW-PERSONAL-LINK"  # noqa: S105 (a visible stand-in, not a secret)
 
 
+ISSUES = "issues/"  # the archive's folder of issue pages
+
+
 def issue_path(slug: str) -> str:
     """The issue's page, relative to the archive's top: issues/SLUG/."""
-    return f"issues/{slug}/"
+    return f"{ISSUES}{slug}/"
 
 
 def archive_url(settings: Settings, slug: str) -> str:
