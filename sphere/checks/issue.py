@@ -238,8 +238,8 @@ def _stand_in(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     data = {k: v for k, v in data.items() if k != key}
     if key in ("title", "summary"):
         data[key] = _PLACEHOLDER
-    elif key == "date":
-        data[key] = dt.date.today().isoformat()
+    elif key == "date":  # the file name's date, else any: the date rules skip this issue
+        data[key] = "2000-01-01"
         with contextlib.suppress(TypeError, ValueError):
             data[key] = dt.date.fromisoformat(path.name[:10]).isoformat()
     elif key == "status":
