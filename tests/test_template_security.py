@@ -242,3 +242,22 @@ def test_a_bad_file_name_says_rename_the_file(project: Path, sphere: Callable[..
         "content/issues/2026-10-01-Bad_Name.md:1: error: slug 'Bad_Name' must be lowercase "
         "words joined by hyphens (rename the file)\n"
     )
+
+
+def test_a_template_that_links_outside_templates_is_refused(
+    project: Path, sphere: Callable[..., Result], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "credentials"
+    elsewhere.write_text(f"aws_secret_access_key = {SECRET}\n", encoding="utf-8")
+    (project / "templates/email/sign-off.txt.j2").symlink_to(elsewhere)
+    text = project / "templates/email/issue.txt.j2"
+    lines = text.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(5, '{% include "email/sign-off.txt.j2" %}\n')
+    text.write_text("".join(lines), encoding="utf-8")
+    built = sphere("build")
+    assert (built.status, built.err) == (
+        1,
+        "templates/email/issue.txt.j2:6: error: template 'email/sign-off.txt.j2' is a link to "
+        "a file outside templates/\n",
+    )
+    assert not (project / "dist").exists()

@@ -91,12 +91,29 @@ def issue_fields(issue: Issue) -> IssueFields:
 _OWNERS = {Site.__name__: "site", IssueFields.__name__: "issue"}  # class -> name in templates
 
 
+class _ThemeLoader(jinja2.FileSystemLoader):
+    """Templates from the theme's folder, and only from there: a symbolic link that leads
+    elsewhere (a key file, say, in a guest's pull request) is refused."""
+
+    def __init__(self, templates_dir: Path):
+        super().__init__(templates_dir)
+        self.root = templates_dir.resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        source = super().get_source(environment, template)
+        if not Path(source[1]).resolve().is_relative_to(self.root):
+            raise jinja2.TemplateNotFound(
+                template, f"template {template!r} is a link to a file outside templates/"
+            )
+        return source
+
+
 def make_environment(
     templates_dir: Path, *, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined
 ) -> jinja2.Environment:
     """The theme's Jinja: sandboxed, unknown variables are errors, HTML and XML autoescaped."""
     env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=_ThemeLoader(templates_dir),
         undefined=undefined,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html.j2", "mjml.j2", "xml.j2", "html", "xml"),
@@ -135,8 +152,9 @@ def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) 
     if isinstance(error, jinja2.TemplateNotFound) and not isinstance(
         error, jinja2.TemplatesNotFound
     ):
+        said = str(error.message or "")
         return RenderError(
-            f"template {error.name!r} not found in {templates_dir.name}/",
+            said if said.startswith("template ") else f"template {error.name!r} not found",
             path=templates_dir / name,
             line=template_line(error, name),
         )
