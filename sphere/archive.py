@@ -34,7 +34,8 @@ from sphere.render.urls import archive_url, asset_url, issue_path
 from sphere.settings import Settings
 
 STATIC = "static"
-STYLESHEET = "web/style.css.j2"  # rendered with the theme's colours into static/style.css
+# Rendered with the theme's colours into the archive's static files (a colour is defined once).
+THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ def write_archive(
         SitemapPage(entry.url, entry.issue["date"]) for entry in entries
     ]
     page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
-    if (settings.templates_dir / STYLESHEET).is_file():
-        theme = load_theme(settings.templates_dir)
-        page(f"{STATIC}/style.css", STYLESHEET, "", None, theme=theme)
+    theme = load_theme(settings.templates_dir)
+    for template, name in _themed_static(settings).items():
+        page(f"{STATIC}/{name}", template, "", None, theme=theme)
     copy_assets(settings, rendered, output, extra=[default_image] if default_image else [])
     return output.files
 
@@ -160,13 +161,22 @@ def copy_assets(
     """The theme's static files, and the images the archive's issues use (drafts left out of
     the archive leave theirs out too), and `extra` ones (the default link-preview image)."""
     static = settings.templates_dir / STATIC
-    rendered_css = (settings.templates_dir / STYLESHEET).is_file()
+    themed = set(_themed_static(settings).values())
     for relative in static_files(static):
-        if not (rendered_css and relative == "style.css"):  # the rendered one wins
+        if relative not in themed:  # a themed template of the same name wins
             output.copy(f"{STATIC}/{relative}", static / relative)
     images = {image.src for item in rendered for image in item.images}
     for image in sorted(images | {image.src for image in extra}):
         output.copy(image, settings.content_dir / image)
+
+
+def _themed_static(settings: Settings) -> dict[str, str]:
+    """The theme's templates of static files that it has (template -> name under static/)."""
+    return {
+        template: name
+        for template, name in THEMED_STATIC.items()
+        if (settings.templates_dir / template).is_file()
+    }
 
 
 def static_files(folder: Path) -> list[str]:
