@@ -56,8 +56,8 @@ class Settings:
     list_id: str
     language: str
     cadence_months: int
-    timezone: str  # an IANA zone: an issue is due from midnight of its date there
-    default_image: str  # link previews' picture for pages without their own; under content/
+    timezone: str = "UTC"  # an IANA zone: an issue is due from midnight of its date there
+    default_image: str = ""  # link previews' picture for pages without their own; in content/
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -71,7 +71,7 @@ class Settings:
     secret: str = field(repr=False)  # SPHERE_SECRET: signs tokens; never in a file
     # SPHERE_TODAY: the YYYY-MM-DD to take as today (previews, tests), or "". Out of the repr,
     # which keys the build cache: no rendering depends on it.
-    fixed_today: str = field(repr=False)
+    fixed_today: str = field(default="", repr=False)
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
 
