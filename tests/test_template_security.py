@@ -193,7 +193,8 @@ def test_symlinks_under_templates_static_are_not_published(
 ) -> None:
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "id_rsa").write_text("PRIVATE KEY\n", encoding="utf-8")
-    static = project / "templates" / "static"
+    static = project / "templates" / "static"  # the author's own static files (fonts, pictures)
+    static.mkdir(exist_ok=True)
     (static / "key.txt").symlink_to(elsewhere / "id_rsa")
     (static / "folder").symlink_to(elsewhere, target_is_directory=True)
     (static / "fonts").mkdir()
