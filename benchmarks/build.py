@@ -72,7 +72,7 @@ def stage_times(project: Path) -> dict[str, float]:
         body = timed("markdown", lambda issue=issue: renderer.markdown.render(issue))
         html = timed("email html", lambda issue=issue, body=body: renderer.email_html(issue, body))
         text = timed("email text", lambda issue=issue, body=body: renderer.email_text(issue, body))
-        message = timed(
+        timed(
             "mime",
             lambda issue=issue, html=html, text=text: MessageTemplate.build(
                 sender=settings.sender,
@@ -85,7 +85,7 @@ def stage_times(project: Path) -> dict[str, float]:
                 language=settings.language,
             ),
         )
-        rendered.append(RenderedIssue(issue, body, None, html, text, message))  # type: ignore[arg-type]
+        rendered.append(RenderedIssue(issue, body, None, html, text))  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as site:
         timed(
             "archive", lambda: write_archive(settings, renderer.env, rendered, Path(site) / "site")

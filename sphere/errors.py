@@ -54,7 +54,21 @@ class SettingsError(LocatedError):
 
 
 class ContentError(LocatedError):
-    """An issue's Markdown file or front matter is wrong."""
+    """An issue's Markdown file or front matter is wrong.
+
+    `key` names what is wrong (a front-matter key, or "body"), for `sphere check` to repair.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ):
+        super().__init__(message, path=path, line=line)
+        self.key = key
 
 
 class RenderError(LocatedError):

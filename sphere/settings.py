@@ -7,6 +7,7 @@ resolved in `load_settings` alone: environment, then `[tool.sphere]`, then the d
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sphere.errors import SettingsError, SettingsErrors
 
@@ -46,6 +48,8 @@ class Settings:
     list_id: str
     language: str
     cadence_months: int
+    timezone: str = "UTC"  # an IANA zone: an issue is due from midnight of its date there
+    default_image: str = ""  # link previews' picture for pages without their own; in content/
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -57,6 +61,9 @@ class Settings:
     site: str  # SPHERE_SITE: where `deploy` puts the archive
     transport: str  # SPHERE_TRANSPORT: ses, smtp://host:port, or outbox:FOLDER
     secret: str = field(repr=False)  # SPHERE_SECRET: signs tokens; never in a file
+    # SPHERE_TODAY: the YYYY-MM-DD to take as today (previews, tests), or "". Out of the repr,
+    # which keys the build cache: no rendering depends on it.
+    fixed_today: str = field(default="", repr=False)
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
     # sending (issue 10)
@@ -73,10 +80,14 @@ class Settings:
         """Who the mail is from, as the footer names them (the author if `from` has no name)."""
         return parseaddr(self.sender)[0] or self.author
 
-    @property
-    def sender_address(self) -> str:
-        """The bare address of the sender, for Return-Path and Message-ID domains."""
-        return parseaddr(self.sender)[1]
+    def today(self, now: dt.datetime | None = None) -> dt.date:
+        """The newsletter's date at `now` (an aware datetime; default the system clock) in its
+        time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides it.
+        """
+        if self.fixed_today:
+            return dt.date.fromisoformat(self.fixed_today)
+        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
 # --- validators: each returns the cleaned value or raises ValueError(what was expected) -------
@@ -125,24 +136,52 @@ def _bare_address(value: Any, *, optional: bool = False) -> str:
     return parseaddr(text)[1] if text else ""
 
 
-_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-_LIST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+$")
+_LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")
+_LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+")
+_IMAGE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.(png|jpe?g)", re.IGNORECASE)
 
 
 def _language(value: Any) -> str:
     text = _required_text(value)
-    if not _LANGUAGE.match(text):
+    if not _LANGUAGE.fullmatch(text):
         raise ValueError(f"expected a language tag such as 'en-GB', got {text!r}")
     return text
 
 
 def _list_id(value: Any) -> str:
     text = _required_text(value)
-    if not _LIST_ID.match(text):
+    if not _LIST_ID.fullmatch(text):
         raise ValueError(
             f"expected a dotted name such as 'sphere.example.org' (RFC 2919), got {text!r}"
         )
     return text
+
+
+def _timezone(value: Any) -> str:
+    text = _required_text(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected a time zone such as 'Europe/London' or 'UTC', got {text!r}"
+        ) from None
+    return text
+
+
+def _image_path(value: Any) -> str:
+    text = _text(value)
+    if text and (not _IMAGE_PATH.fullmatch(text) or ".." in text.split("/")):
+        raise ValueError(
+            f"expected a PNG or JPEG under content/, such as 'images/card.png', got {text!r}"
+        )
+    return text
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return bool(_DATE.fullmatch(text)) and dt.date.fromisoformat(text) is not None
+    except ValueError:
+        return False
 
 
 def _positive_int(value: Any) -> int:
@@ -198,6 +237,8 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "list_id": ("list_id", _list_id, None),
     "language": ("language", _language, "en-GB"),
     "cadence_months": ("cadence_months", _positive_int, 2),
+    "timezone": ("timezone", _timezone, "UTC"),
+    "default_image": ("default_image", _image_path, ""),
     "why_you_get_this": ("why_you_get_this", _required_text, None),
     "blurb_insights": ("blurb_insights", _text, ""),
     "blurb_roi": ("blurb_roi", _text, ""),
@@ -218,7 +259,9 @@ _ENV_ONLY: dict[str, tuple[str, Any]] = {
     "site": ("SPHERE_SITE", ".sphere/site"),
     "transport": ("SPHERE_TRANSPORT", "outbox:.sphere/outbox"),
     "secret": ("SPHERE_SECRET", ""),
+    "fixed_today": ("SPHERE_TODAY", ""),
 }
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PATH_KEYS = ("content_dir", "templates_dir", "output_dir")
 
 
@@ -276,6 +319,13 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
                 errors.append(_error(source, text, key, f"{where}: {problem}"))
     for attribute, (env_name, default) in _ENV_ONLY.items():
         values[attribute] = env.get(env_name, default).strip()
+    if values["fixed_today"] and not _is_date(values["fixed_today"]):
+        errors.append(
+            SettingsError(
+                f"environment variable SPHERE_TODAY: expected a date such as 2026-12-01, "
+                f"got {values['fixed_today']!r}"
+            )
+        )
     if errors:
         raise SettingsErrors(errors)
     for key in _PATH_KEYS:

@@ -26,11 +26,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in list(os.environ):
         if key.startswith("SPHERE_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("SPHERE_TODAY", SEED_DATE)  # the seed issue is due, whatever the clock
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 SEED_ISSUE = "content/issues/2026-12-01-hard-sell-or-soft-sell.md"
+SEED_DATE = "2026-12-01"
 
 
 def write_issue(root: Path, name: str, *, body: str = "Some text.\n", **front: object) -> Path:

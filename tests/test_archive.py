@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 import xml.etree.ElementTree as ET
@@ -173,3 +174,157 @@ def test_the_archive_works_under_another_sub_path(
             assert target is None or target.is_file(), url
     feed = (site / "feed.xml").read_text(encoding="utf-8")
     assert "https://example.org/newsletters/sphere/issues/hard-sell-or-soft-sell/" in feed
+
+
+def _feed_and_sitemap_urls(site: Path) -> set[str]:
+    feed = ET.parse(site / "feed.xml").getroot()  # noqa: S314 (our own output)
+    sitemap = ET.parse(site / "sitemap.xml").getroot()  # noqa: S314 (our own output)
+    return {entry.findtext(f"{ATOM}id") or "" for entry in feed.findall(f"{ATOM}entry")} | {
+        loc.text or "" for loc in sitemap.iter(f"{SITEMAP}loc")
+    }
+
+
+@pytest.fixture
+def upcoming(project: Path) -> Path:
+    """The seed (due on SPHERE_TODAY, 2026-12-01), a ready issue dated later, and a draft."""
+    write_issue(project, "2027-02-01-next-time", title="Next time", date="2027-02-01")
+    write_issue(project, "2026-11-15-unfinished", title="Unfinished", status="draft")
+    return project
+
+
+def test_the_archive_holds_only_issues_whose_date_has_come(
+    upcoming: Path, sphere: Callable[..., Result]
+) -> None:
+    assert sphere("build").status == 0
+    site = upcoming / "dist/site"
+    assert sorted(p.parent.name for p in site.glob("issues/*/index.html")) == [
+        "hard-sell-or-soft-sell"
+    ]
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "Next time" not in index and "Unfinished" not in index
+    base = "https://www.jimwigg.com/sphere/"
+    assert _feed_and_sitemap_urls(site) == {base, base + "issues/hard-sell-or-soft-sell/"}
+    # The email of an issue not yet due is built for review; a draft's only with --drafts.
+    assert (upcoming / "dist/email/next-time.html").is_file()
+    assert not (upcoming / "dist/email/unfinished.html").exists()
+
+
+def test_an_issue_enters_the_archive_on_its_date(
+    upcoming: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_TODAY", "2027-01-31")
+    assert sphere("build").status == 0
+    assert not (upcoming / "dist/site/issues/next-time").exists()
+    monkeypatch.setenv("SPHERE_TODAY", "2027-02-01")
+    assert sphere("build").status == 0
+    site = upcoming / "dist/site"
+    assert (site / "issues/next-time/index.html").is_file()
+    assert "https://www.jimwigg.com/sphere/issues/next-time/" in _feed_and_sitemap_urls(site)
+    assert ET.parse(site / "feed.xml").getroot().findtext(f"{ATOM}updated") == (  # noqa: S314
+        "2027-02-01T00:00:00Z"
+    )
+
+
+def test_the_date_has_come_in_the_newsletter_s_time_zone(upcoming: Path) -> None:
+    from sphere.build.pipeline import build_all
+    from sphere.settings import load_settings
+
+    evening = dt.datetime(2027, 1, 31, 23, 30, tzinfo=dt.UTC)  # already 1 February in Auckland
+    for zone, due in (("Europe/London", False), ("Pacific/Auckland", True)):
+        settings = load_settings(upcoming, env={"SPHERE_TIMEZONE": zone})
+        build_all(settings, today=settings.today(evening), cache=False)
+        assert (upcoming / "dist/site/issues/next-time/index.html").is_file() is due, zone
+
+
+def test_a_preview_marks_drafts_and_scheduled_issues_and_never_announces_them(
+    upcoming: Path, sphere: Callable[..., Result]
+) -> None:
+    assert sphere("build", "--drafts").status == 0
+    site = upcoming / "dist/site"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for title, mark in (("Next time", "Scheduled"), ("Unfinished", "Draft")):
+        item = index[index.index(f">{title}</a>") :].split("</li>", 1)[0]
+        assert f'<strong class="state">{mark}</strong>' in item
+    seed_item = index[index.index(">To Hard Sell") :].split("</li>", 1)[0]
+    assert 'class="state"' not in seed_item
+    scheduled = (site / "issues/next-time/index.html").read_text(encoding="utf-8")
+    assert "<strong>Scheduled for 1 February 2027.</strong>" in scheduled
+    assert '<meta name="robots" content="noindex">' in scheduled
+    draft = (site / "issues/unfinished/index.html").read_text(encoding="utf-8")
+    assert "<strong>Draft.</strong> This issue is not published" in draft
+    assert '<meta name="robots" content="noindex">' in draft
+    published = (site / "issues/hard-sell-or-soft-sell/index.html").read_text(encoding="utf-8")
+    assert 'class="state"' not in published and "noindex" not in published
+    base = "https://www.jimwigg.com/sphere/"
+    assert _feed_and_sitemap_urls(site) == {base, base + "issues/hard-sell-or-soft-sell/"}
+
+
+def _meta(page: Path) -> dict[str, str]:
+    return {
+        attrs.get("property") or attrs.get("name") or "": attrs.get("content") or ""
+        for tag, attrs in _parse(page).tags
+        if tag == "meta"
+    }
+
+
+def test_every_page_has_a_link_preview_image_and_a_favicon(site: Path) -> None:
+    default = "https://www.jimwigg.com/sphere/images/card.png"
+    for page in sorted(site.rglob("*.html")):
+        meta = _meta(page)
+        cover = page.parent.name == "coaching"  # the one issue with its own `image`
+        expected = "https://www.jimwigg.com/sphere/images/chart.png" if cover else default
+        assert meta["og:image"] == expected, page
+        assert meta["twitter:card"] == "summary_large_image", page
+        icons = [a["href"] for t, a in _parse(page).tags if t == "link" and a.get("rel") == "icon"]
+        assert len(icons) == 1, page
+    assert (site / "images/card.png").is_file()
+    assert (site / "static/favicon.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_without_a_default_image_pages_say_summary(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_DEFAULT_IMAGE", "")
+    assert sphere("build").status == 0
+    meta = _meta(project / "dist/site/index.html")
+    assert meta["twitter:card"] == "summary" and "og:image" not in meta
+
+
+def test_a_missing_default_image_is_a_settings_error(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_DEFAULT_IMAGE", "images/nope.png")
+    result = sphere("build")
+    assert result.status == 1
+    assert result.err.startswith(
+        "pyproject.toml: error: [tool.sphere].default_image: image 'images/nope.png' not found"
+    )
+
+
+def test_the_404_page_claims_no_canonical_url_and_is_not_indexed(site: Path) -> None:
+    parsed = _parse(site / "404.html")
+    assert not [a for t, a in parsed.tags if t == "link" and a.get("rel") == "canonical"]
+    assert "og:url" not in _meta(site / "404.html")
+    assert _meta(site / "404.html")["robots"] == "noindex"
+
+
+def test_no_empty_more_issues_block_with_one_issue(
+    project: Path, sphere: Callable[..., Result], site: Path
+) -> None:
+    page = site / "issues/pipeline/index.html"
+    assert 'aria-label="More issues"' in page.read_text(encoding="utf-8")
+    for name in ("2026-10-01-pipeline.md", "2026-08-01-coaching.md"):
+        (project / "content/issues" / name).unlink()  # only the seed is left
+    assert sphere("build").status == 0
+    alone = (site / "issues/hard-sell-or-soft-sell/index.html").read_text(encoding="utf-8")
+    assert "More issues" not in alone
+
+
+def test_archive_pages_cannot_run_an_author_s_script(site: Path) -> None:
+    for page in site.rglob("*.html"):
+        policies = [
+            attrs.get("content") or ""
+            for tag, attrs in _parse(page).tags
+            if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy"
+        ]
+        assert policies and "script-src 'none'" in policies[0], page

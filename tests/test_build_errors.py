@@ -29,7 +29,8 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
     (
         "bad YAML",
         lambda p: write_issue(p, "2026-11-01-broken", title="[unclosed"),
-        f"{ISSUE}:3: error: front matter is not valid YAML: did not find expected ',' or ']'",
+        f"{ISSUE}:2: error: front matter is not valid YAML: did not find expected ',' or ']' "
+        "(a '[' is not closed: put a value that starts with '[' in quotes)",
     ),
     (
         "missing title",
@@ -44,7 +45,7 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
     (
         "impossible date",
         lambda p: write_issue(p, "2026-11-01-broken", date="2026-02-30"),
-        f"{ISSUE}:3: error: 'date' must be YYYY-MM-DD, got '2026-02-30'",
+        f"{ISSUE}:3: error: 'date' 2026-02-30 does not exist: February 2026 has 28 days",
     ),
     (
         "bad status",

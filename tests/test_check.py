@@ -17,7 +17,7 @@ from sphere.checks import RULES, check_project
 from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, url_problems
 from sphere.content.issues import load_issue
-from sphere.errors import SphereError
+from sphere.errors import ContentError
 from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
@@ -89,7 +89,7 @@ W, E = "warning", "error"
 
 # (rule id, how to break the project, [(rule, level, file, line)] expected)
 CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
-    ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 3)]),
+    ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 2)]),
     ("content/unknown-key", copy("unknown-key.md"), [("content/unknown-key", W, ISSUE, 6)]),
     (
         "content/duplicate-slug",
@@ -195,6 +195,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
         ),
         [("link/unknown-issue", E, ISSUE, BODY + 1), ("link/unknown-issue", E, ISSUE, BODY + 2)],
     ),
+    (
+        "html/unsafe",
+        issue("Text.\n\nHello <script>alert('x')</script> there.\n"),
+        [("html/unsafe", E, ISSUE, BODY + 2)],
+    ),
     ("heading/skip", copy("bad-headings.md"), [("heading/skip", W, ISSUE, 12)]),
     (
         "heading/skip (a second h1)",
@@ -290,6 +295,20 @@ def test_every_undefined_template_variable_is_reported(project: Path) -> None:
     ]
 
 
+def test_an_undefined_variable_in_an_included_template_is_found_at_its_line(
+    project: Path,
+) -> None:
+    (project / "templates/email/sign-off.txt.j2").write_text(
+        "Thanks,\n{{ site.author }} ({{ site.rol }})\n", encoding="utf-8"
+    )
+    edit(TEXT, "Privacy notice:", '{% include "email/sign-off.txt.j2" %}\nPrivacy notice:')(project)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    assert [str(f) for f in report.findings] == [
+        "templates/email/sign-off.txt.j2:2: error: template/undefined undefined template "
+        "variable site.rol"
+    ]
+
+
 def _email_size(root: Path, name: str) -> int:
     rendered = Renderer(load_settings(root)).render(load_issue(root / "content/issues" / name))
     return len(rendered.email_html.encode("utf-8"))
@@ -312,7 +331,7 @@ def test_a_broken_issue_does_not_stop_the_others(project: Path) -> None:
     write_issue(project, NAME, title="[unclosed")
     write_issue(project, "2026-11-02-other", body=LINK.format("http://www.jimwigg.com/"))
     assert check(project) == [
-        ("content/invalid", E, ISSUE, 3),
+        ("content/invalid", E, ISSUE, 2),
         ("link/insecure", W, "content/issues/2026-11-02-other.md", BODY),
     ]
 
@@ -392,6 +411,47 @@ def test_a_missing_summary_hides_no_other_finding(project: Path) -> None:
     )
 
 
+UNSAFE_BODY = """Text.
+
+<iframe src="https://www.jimwigg.com/video"></iframe>
+
+An <a href="https://www.jimwigg.com/" onclick="steal()">onclick</a> link, then
+[a script link](javascript:alert(1)) and <img src=" JaVaScRiPt:x()" alt="an image">.
+
+<style>p { color: red }</style>
+
+<form action="https://www.jimwigg.com/"><input name="q"></form>
+
+<object data="x.swf"></object> <embed src="x.swf">
+
+Allowed: x<sup>2</sup>, a<br>line, <span style="color:#9b2c2c">red</span>,
+<img src="data:image/png;base64,iVBORw0KGgo=" alt="A dot" width="1">.
+"""
+
+
+def test_raw_html_that_mail_clients_drop_or_that_runs_code_is_an_error_at_its_line(
+    project: Path,
+) -> None:
+    write_issue(project, NAME, body=UNSAFE_BODY)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    unsafe = [(f.line - BODY, f.message) for f in report.findings if f.rule == "html/unsafe"]
+    assert [line for line, _ in unsafe] == [2, 4, 5, 5, 7, 9, 9, 11, 11]
+    messages = " / ".join(message for _, message in unsafe)
+    for said in (
+        "raw HTML <iframe>: mail clients drop embedded pages",
+        "the onclick attribute on <a> would run code",
+        "a javascript: link can run code",
+        "a javascript: URL in <img src> can run code",
+        "raw HTML <style>",
+        "raw HTML <form>",
+        "raw HTML <input>",
+        "raw HTML <object>",
+        "raw HTML <embed>",
+    ):
+        assert said in messages
+    assert all(f.rule != "link/malformed" for f in report.findings)
+
+
 def test_an_issue_that_does_not_load_is_checked_as_far_as_it_goes(project: Path) -> None:
     subject = "BIG NEWS FOR SALES TEAMS"
     write_issue(project, NAME, title=None, status="sent", subject=subject, body=BROKEN_BODY)
@@ -420,7 +480,7 @@ def test_an_issue_whose_variables_fail_still_has_its_body_checked(project: Path)
 
 def test_no_issues_folder_is_an_error(project: Path, sphere: Callable[..., Result]) -> None:
     shutil.rmtree(project / "content" / "issues")
-    with pytest.raises(SphereError, match=r"^no issues folder at content/issues/$"):
+    with pytest.raises(ContentError, match=r"^error: no issues folder at content/issues/$"):
         check_project(load_settings(project), today=TODAY, jobs=1)
     result = sphere("check")
     assert (result.status, result.out) == (1, "")

@@ -211,3 +211,64 @@ def test_links_to_other_issues_work_from_the_inbox(
     assert 'href="../hard-sell-or-soft-sell/"' in page  # relative on the archive page
     feed = (project / "dist/site/feed.xml").read_text(encoding="utf-8")
     assert "href=&#34;https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/&#34;" in feed
+
+
+def test_the_preheader_is_hidden_without_a_low_contrast_colour(built: Path) -> None:
+    """Inboxes show the preheader beside the subject; the body must not. Hiding it with a
+    colour like the background's (as MJML's mj-preview does) costs 0.7 with SpamAssassin
+    (HTML_FONT_LOW_CONTRAST); display and size alone cost nothing."""
+    html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
+    body = html[html.index("<body") :]
+    preheader = re.search(r'<div class="sp-preheader" style="([^"]*)">([^<]*)</div>', body)
+    assert preheader is not None and preheader.start() < body.index("sp-paper")
+    style = dict(
+        declaration.split(":", 1) for declaration in preheader.group(1).split(";") if declaration
+    )
+    assert style["display"] == "none" and style["max-height"] == "0"
+    assert "color" not in style and "opacity" not in style
+    assert preheader.group(2).startswith("Salespeople hunting for the ‘killer’ opening line")
+    assert "color:#ffffff" not in re.sub(r"background(-color)?:#ffffff", "", html)
+
+
+def test_a_colour_is_defined_once_in_the_theme(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    theme = project / "templates/email/theme.toml"
+    text = theme.read_text(encoding="utf-8")
+    assert text.count('"#9b2c2c"') == 1  # the accent, and nowhere else in the theme
+    theme.write_text(text.replace('"#9b2c2c"', '"#0b5394"'), encoding="utf-8")
+    assert sphere("build").status == 0
+    html = (project / f"dist/email/{SLUG}.html").read_text(encoding="utf-8")
+    css = (project / "dist/site/static/style.css").read_text(encoding="utf-8")
+    icon = (project / "dist/site/static/favicon.svg").read_text(encoding="utf-8")
+    for output in (html, css, icon):
+        assert "#0b5394" in output and "#9b2c2c" not in output.lower()
+
+
+def test_an_unknown_colour_name_in_the_theme_is_an_error(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    theme = project / "templates/email/theme.toml"
+    text = theme.read_text(encoding="utf-8")
+    theme.write_text(text.replace("color:{accent};", "color:{accnt};", 1), encoding="utf-8")
+    result = sphere("build")
+    assert (result.status, result.err) == (
+        1,
+        "templates/email/theme.toml: error: [inline] names {accnt}, not a key of [colors]\n",
+    )
+
+
+def test_the_contact_line_is_the_same_in_the_email_text_and_archive(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_PHONE", "")
+    assert sphere("build").status == 0
+    text = (project / f"dist/email/{SLUG}.txt").read_text(encoding="utf-8")
+    assert "\nJim Wigg : www.jimwigg.com\n" in text
+    for page in (f"dist/email/{SLUG}.html", f"dist/site/issues/{SLUG}/index.html"):
+        html = (project / page).read_text(encoding="utf-8")
+        line = re.search(
+            r">Jim Wigg : <a href=\"https://www.jimwigg.com\"[^>]*>www.jimwigg.com</a></p>", html
+        )
+        assert line is not None, page
+        assert "7747" not in html

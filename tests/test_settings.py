@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,18 @@ def test_environment_overrides_the_file(project: Path) -> None:
             '"not an address"',
             "[tool.sphere].from: expected an address such as 'Name <name@example.org>', got 'not an address'",
         ),
+        (
+            "timezone",
+            '"Europe/Londn"',
+            "[tool.sphere].timezone: expected a time zone such as 'Europe/London' or 'UTC', "
+            "got 'Europe/Londn'",
+        ),
+        (
+            "default_image",
+            '"../secrets/key.png"',
+            "[tool.sphere].default_image: expected a PNG or JPEG under content/, such as "
+            "'images/card.png', got '../secrets/key.png'",
+        ),
         ("titel", '"typo"', "unknown key [tool.sphere].titel"),
         (
             "secret",
@@ -118,6 +131,27 @@ def test_a_bad_environment_variable_is_named(project: Path) -> None:
         load_settings(project, env={"SPHERE_CADENCE_MONTHS": "often"})
     assert str(caught.value) == (
         "error: environment variable SPHERE_CADENCE_MONTHS: expected a whole number of 1 or more, got 'often'"
+    )
+
+
+def test_today_is_the_newsletter_s_date_in_its_time_zone(project: Path) -> None:
+    late_evening = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)
+    london = load_settings(project, env={})
+    assert london.timezone == "Europe/London"
+    assert london.today(late_evening) == dt.date(2026, 12, 1)
+    auckland = load_settings(project, env={"SPHERE_TIMEZONE": "Pacific/Auckland"})
+    assert auckland.today(late_evening) == dt.date(2026, 12, 2)
+    fixed = load_settings(project, env={"SPHERE_TODAY": "2027-01-31"})
+    assert fixed.today(late_evening) == dt.date(2027, 1, 31)
+
+
+@pytest.mark.parametrize("value", ["2027-02-30", "tomorrow", "2027-1-1"])
+def test_a_bad_sphere_today_is_named(project: Path, value: str) -> None:
+    with pytest.raises(SettingsErrors) as caught:
+        load_settings(project, env={"SPHERE_TODAY": value})
+    assert str(caught.value) == (
+        "error: environment variable SPHERE_TODAY: expected a date such as 2026-12-01, "
+        f"got {value.strip()!r}"
     )
 
 

@@ -23,8 +23,10 @@ from sphere.build.cache import RenderCache
 from sphere.build.output import Output
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
+from sphere.mail.issue import issue_message
 from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
-from sphere.render.email import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.render.email import RenderedIssue, Renderer
+from sphere.render.urls import preview_unsubscribe_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
@@ -135,21 +137,26 @@ def build_all(
     drafts: bool = False,
     screenshots: bool = False,
     cache: bool = True,
+    today: dt.date | None = None,
 ) -> BuildReport:
     """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
 
     With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
     shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
     leaves the previous output in place too. `cache`: reuse renderings of unchanged issues
-    from `.sphere/cache/` (see sphere.build.cache).
+    from `.sphere/cache/` (see sphere.build.cache). `today` (default: the newsletter's today)
+    decides which issues the archive holds: those whose date has come, and with `drafts`
+    (a preview) every other one too, marked as such.
     """
     out = (out or settings.output_dir).resolve()
+    today = today or settings.today()
     renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
+    archived = rendered if drafts else [item for item in rendered if item.issue.is_due(today)]
     staging = _staging_folder(out)
     try:
         files = write_emails(settings, rendered, staging / "email", previous=out / "email")
         files += write_archive(
-            settings, renderer.env, rendered, staging / "site", previous=out / "site"
+            settings, renderer.env, archived, staging / "site", previous=out / "site", today=today
         )
         if screenshots:
             files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
@@ -194,7 +201,8 @@ def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:
             for scheme in ("light", "dark"):
                 shots.append(Shot(f"{slug}-email-{width}-{scheme}", email, width, scheme))
         page = out / "site" / "issues" / slug / "index.html"
-        shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH))
+        if page.is_file():  # not for an issue whose date has not come (not in the archive yet)
+            shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH))
     return shots
 
 
@@ -225,10 +233,11 @@ def write_emails(
         output.write_text(f"{slug}.txt", text)
         output.write_text(f"{slug}.html", html)
         midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
-        eml = item.message.render(
+        message = issue_message(settings, item)
+        eml = message.render(
             reader,
             date=formatdate(midnight, usegmt=True),
-            message_id=f"<preview.{slug}@{item.message.message_id_domain}>",
+            message_id=f"<preview.{slug}@{message.message_id_domain}>",
         )
         output.write(f"{slug}.eml", eml)
     return output.files

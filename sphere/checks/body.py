@@ -7,13 +7,13 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from sphere.checks.findings import Finding, finding
+from sphere.checks.html import unsafe_html
 from sphere.checks.links import archive_slug, external, url_problems, vague_text
-from sphere.content.images import image_size
+from sphere.content.images import ImageProblem, find_image, is_local
 from sphere.content.issues import Issue
-from sphere.content.markup import EMAIL_CONTENT_WIDTH, IMAGE_TYPES, Image, MarkdownRenderer
+from sphere.content.markup import EMAIL_CONTENT_WIDTH, Image, MarkdownRenderer
 from sphere.errors import ContentError
 
 IMAGE_LIMIT = 200 * 1024  # bytes: a phone on a slow network should not wait for one picture
@@ -143,6 +143,11 @@ def check_body(
     parser.feed(body_html)
     parser.close()
     report = BodyReport()
+    raw = Locator(issue)  # its own: raw HTML is found apart from the elements below
+    for unsafe in unsafe_html(body_html):
+        report.findings.append(
+            finding("html/unsafe", issue.path, raw.find(unsafe.needle), unsafe.message)
+        )
     where = Locator(issue)
     level = 1  # the title
     for element in parser.elements:
@@ -233,7 +238,7 @@ def _image(
                 f"{EMAIL_CONTENT_WIDTH} px: set {EMAIL_CONTENT_WIDTH} or less",
             )
         )
-    if src and not urlsplit(src).scheme and not src.startswith(("/", "//")):
+    if is_local(src):
         found += local_image(issue, src, line, content_dir, image_limit, has_width=bool(width))
     return found
 
@@ -242,15 +247,10 @@ def local_image(
     issue: Issue, src: str, line: int, content_dir: Path, image_limit: int, *, has_width: bool
 ) -> list[Finding]:
     """A local image: it exists under content/, is a PNG or JPEG, not too heavy or too wide."""
-    relative = unquote(src).removeprefix("./").removeprefix("../")
-    root = content_dir.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        where = "is outside content/" if not path.is_relative_to(root) else "not found"
-        return [finding("image/missing", issue.path, line, f"image {src!r} {where} ({path})")]
-    size = image_size(path) if path.suffix.lower() in IMAGE_TYPES else None
-    if size is None:
-        return [finding("image/format", issue.path, line, f"image {src!r} is not a PNG or JPEG")]
+    image = find_image(content_dir, src)
+    if isinstance(image, ImageProblem):
+        return [finding(f"image/{image.kind}", issue.path, line, image.message)]
+    size, path = (image.width, image.height), image.path
     found = []
     if not has_width and size[0] > EMAIL_CONTENT_WIDTH:
         found.append(

@@ -52,6 +52,7 @@ RULES: dict[str, Rule] = {
         Rule("link/unknown-issue", _E, "a link to an archive page no issue has"),
         Rule("link/broken", _E, "an external link answers 404 or similar (--links)"),
         Rule("link/unverified", _W, "an external link could not be verified (--links)"),
+        Rule("html/unsafe", _E, "raw HTML that mail clients drop or that can run code"),
         Rule("heading/skip", _W, "a heading skips a level (the title is the h1)"),
         Rule("template/invalid", _E, "a template cannot be rendered"),
         Rule("template/undefined", _E, "a template uses a variable that is not defined"),

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from sphere import __version__
+from sphere.checks.html import code_scheme
+from sphere.render.urls import ISSUES
 
 SCHEMES = ("http", "https", "mailto", "tel")
 PLACEHOLDER_HOSTS = frozenset(
@@ -46,6 +48,15 @@ def url_problems(href: str) -> list[Problem]:
         return [Problem("link/malformed", f"{href!r} is not a URL ({error})")]
     if not parts.scheme:
         return _relative(href, parts)
+    scheme = code_scheme(href)
+    if scheme is not None:
+        return [
+            Problem(
+                "html/unsafe",
+                f"a {scheme}: link can run code on the archive page, and mail clients drop "
+                "it; use an https:// URL",
+            )
+        ]
     if parts.scheme not in SCHEMES:
         return [Problem("link/malformed", f"{href!r}: unknown scheme {parts.scheme!r}")]
     if parts.scheme == "mailto":
@@ -90,7 +101,7 @@ def archive_slug(href: str, base_url: str) -> str | None:
     match = _RELATIVE_ISSUE.match(href)
     if match:
         return match.group(1)
-    prefix = base_url + "issues/"
+    prefix = base_url + ISSUES
     if href.startswith(prefix):
         slug = re.split(r"[/?#]", href[len(prefix) :], maxsplit=1)[0]
         return slug or None

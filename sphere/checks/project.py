@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,15 +17,20 @@ from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
-from sphere.content.issues import KNOWN_KEYS, Issue, issue_files
+from sphere.content.issues import (
+    KNOWN_KEYS,
+    Issue,
+    duplicate_slugs,
+    issue_files,
+    slug_from_name,
+)
 from sphere.content.markup import Body
-from sphere.errors import LocatedError, SphereError, display_path
+from sphere.errors import LocatedError, SphereError
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(days=30)
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")  # as in content.py: 2026-12-01-slug.md
 PARALLEL_FROM = 24  # issues; below this, starting processes costs more than it saves
 
 
@@ -82,11 +86,8 @@ def check_project(
     `today` is the clock for the stale-date rule; `is_sent` tells whether an issue has gone
     out (the send ledger plugs in here); `links` follows external links over the network.
     """
-    today = today or dt.date.today()
-    issues_dir = settings.content_dir / "issues"
-    if not issues_dir.is_dir():  # a wrong --root or content_dir: "0 issues, no problems" lies
-        raise SphereError(f"no issues folder at {display_path(issues_dir)}/")
-    paths = issue_files(settings.content_dir)
+    today = today or settings.today()
+    paths = issue_files(settings.content_dir)  # none: a wrong --root; "no problems" would lie
     try:
         checker = IssueChecker(settings, image_limit=image_limit)
     except LocatedError as error:  # a template that does not parse, a broken theme
@@ -169,27 +170,14 @@ def _templates(checker: IssueChecker, issue: Issue) -> list[Finding]:
 
 
 def _duplicate_slugs(issues: Sequence[Issue]) -> list[Finding]:
-    first: dict[str, Issue] = {}
-    found = []
-    for issue in sorted(issues, key=lambda issue: issue.path.name):
-        if issue.slug in first:
-            found.append(
-                finding(
-                    "content/duplicate-slug",
-                    issue.path,
-                    issue.key_lines.get("slug", 1),
-                    f"slug '{issue.slug}' is already used by {first[issue.slug].path.name}: "
-                    "rename the file or set another 'slug'",
-                )
-            )
-        else:
-            first[issue.slug] = issue
-    return found
+    return [
+        from_error("content/duplicate-slug", e, e.path or Path()) for e in duplicate_slugs(issues)
+    ]
 
 
 def _unknown_issues(results: Sequence[IssueResult]) -> list[Finding]:
     # A file that does not load still has a slug (from its name): no second finding for it.
-    slugs = {r.issue.slug if r.issue else _DATE_PREFIX.sub("", r.path.stem) for r in results}
+    slugs = {r.issue.slug if r.issue else slug_from_name(r.path) for r in results}
     return [
         finding(
             "link/unknown-issue",

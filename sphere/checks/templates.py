@@ -1,20 +1,19 @@
 """The email templates: undefined variables, MJML tags mjml-python ignores, the legal footer.
 
 Jinja stops at the first undefined variable. To report every one with its line, the check
-renders with `RecordingUndefined`, which notes each use of an undefined value in a template
-file and carries on; `find_undeclared_variables` adds the names in branches no issue reached.
-An issue's own `{{ ... }}` (a template from a string) stays strict, so its typo is the issue's.
+renders with `RecordingUndefined`, which notes each use of an undefined value and carries on;
+the templates' syntax trees say where each is written, and `find_undeclared_variables` adds
+the names in branches no issue reached. An issue's own `{{ ... }}` has an environment of its
+own that stays strict, so its typo is the issue's.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar
 
 import jinja2
@@ -23,7 +22,9 @@ from jinja2 import meta, nodes
 from sphere.checks.findings import Finding, finding
 from sphere.content.issues import Issue
 from sphere.mail.message import UNSUBSCRIBE_URL
-from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer, preview_unsubscribe_url
+from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer
+from sphere.render.environment import IssueFields, Site, make_environment
+from sphere.render.urls import preview_unsubscribe_url
 from sphere.settings import Settings
 
 # MJML 4 tags that mjml-python (MRML) renders, checked by experiment against mjml-python 1.4:
@@ -38,45 +39,40 @@ MJML_TAGS = frozenset(
 )
 _MJ_TAG = re.compile(r"<(mj-[a-z0-9-]+|mjml)\b")
 EXTRA_NAMES = ("body", "references")  # what the email templates get besides the context
-_OWNERS = {Settings: "site", Issue: "issue"}
+_OWNERS = {Site: "site", IssueFields: "issue"}
 
 
 @dataclass(frozen=True)
 class Use:
-    """A use of an undefined value in a template file."""
+    """A use of an undefined value while rendering a template: `site.fone`, `nowhere`."""
 
-    template: str
-    line: int
+    owner: str | None  # "site" or "issue"; "" for another object; None for a bare name
     name: str
+    label: str  # how the finding names it
 
 
 class RecordingUndefined(jinja2.Undefined):
-    """Strict in strings (an issue's body); in template files, notes the use and carries on."""
+    """Notes each use of an undefined value and carries on, so that one render finds them all.
+
+    The use's line is found afterwards in the templates' syntax trees (`use_findings`): the
+    value itself does not know where it is used.
+    """
 
     uses: ClassVar[list[Use]]
 
     def _note(self) -> None:
-        frame: FrameType | None = sys._getframe(2)
-        while frame is not None:
-            template = frame.f_globals.get("__jinja_template__")
-            if template is not None:
-                break
-            frame = frame.f_back
-        if frame is None or template is None or template.name is None:
-            self._fail_with_undefined_error()
-        line = template.get_corresponding_lineno(frame.f_lineno)
-        self.uses.append(Use(template.name, line, self.describe()))
-
-    def describe(self) -> str:
         name = self._undefined_name or "?"
         obj = self._undefined_obj
         if obj is jinja2.utils.missing:
-            return name
-        owner = next((label for cls, label in _OWNERS.items() if isinstance(obj, cls)), None)
-        if owner is None:
-            owner = "a mapping with no key" if isinstance(obj, dict) else type(obj).__name__
-            return f"{name} ({owner} {name!r})" if isinstance(obj, dict) else f"{owner}.{name}"
-        return f"{owner}.{name}"
+            self.uses.append(Use(None, name, name))
+            return
+        owner = next((label for cls, label in _OWNERS.items() if type(obj) is cls), None)
+        if owner is not None:
+            self.uses.append(Use(owner, name, f"{owner}.{name}"))
+        elif isinstance(obj, dict):
+            self.uses.append(Use("", name, f"{name} (a mapping with no key {name!r})"))
+        else:
+            self.uses.append(Use("", name, f"{type(obj).__name__}.{name}"))
 
     def __str__(self) -> str:
         self._note()
@@ -100,23 +96,51 @@ class RecordingUndefined(jinja2.Undefined):
         return self  # `site.a.b`: noted once, where it is used
 
 
-def install_recorder(renderer: Renderer) -> type[RecordingUndefined]:
-    """Make `renderer` record undefined values in templates instead of failing at the first."""
-    recorder = type("Recorder", (RecordingUndefined,), {"uses": []})
-    renderer.env.undefined = recorder
-    return recorder
+def new_recorder() -> type[RecordingUndefined]:
+    """An Undefined that records uses in a list of its own (one per checker)."""
+    return type("Recorder", (RecordingUndefined,), {"uses": []})
 
 
 def use_findings(uses: list[Use], templates_dir: Path) -> list[Finding]:
-    return [
-        finding(
-            "template/undefined",
-            templates_dir / use.template,
-            use.line,
-            f"undefined template variable {use.name}",
-        )
-        for use in uses
-    ]
+    """A finding at each place in the email templates where a recorded use is written."""
+    if not uses:
+        return []
+    trees = _email_trees(templates_dir)
+    found = []
+    for use in dict.fromkeys(uses):
+        places = [(name, line) for name, tree in trees.items() for line in _lines(tree, use)]
+        for name, line in places or [(EMAIL_TEMPLATE, 1)]:
+            message = f"undefined template variable {use.label}"
+            found.append(finding("template/undefined", templates_dir / name, line, message))
+    return found
+
+
+def _email_trees(templates_dir: Path) -> dict[str, nodes.Template]:
+    """The syntax trees of the email templates and of those they extend, include or import."""
+    env = make_environment(templates_dir)
+    trees: dict[str, nodes.Template] = {}
+    waiting = [EMAIL_TEMPLATE, TEXT_TEMPLATE]
+    while waiting:
+        name = waiting.pop()
+        if name in trees or not (templates_dir / name).is_file():
+            continue
+        trees[name] = env.parse((templates_dir / name).read_text(encoding="utf-8"))
+        waiting += [n for n in meta.find_referenced_templates(trees[name]) if n is not None]
+    return trees
+
+
+def _lines(tree: nodes.Template, use: Use) -> list[int]:
+    """The lines where `tree` reads `use`: `site.fone`, `site['fone']`, or a bare `fone`."""
+    if use.owner is None:
+        return [n.lineno for n in tree.find_all(nodes.Name) if n.name == use.name]
+    lines = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)  # noqa: S101 (for mypy)
+        key = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        owner = node.node.name if isinstance(node.node, nodes.Name) else ""
+        if key == use.name and (not use.owner or owner == use.owner):
+            lines.append(node.lineno)
+    return lines
 
 
 def undeclared(renderer: Renderer, issue: Issue) -> list[Finding]:

@@ -1,9 +1,64 @@
-"""Pixel sizes of PNG and JPEG files, read from their headers (no imaging library needed)."""
+"""Local images: where an issue's image path leads, and the pixel size of PNG and JPEG files
+(read from their headers: no imaging library needed).
+
+`find_image` is the one rule for an image path, used by the build (which stops at a problem)
+and by `sphere check` (which reports it under its own rule).
+"""
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """An image file under content/, and its size."""
+
+    path: Path
+    src: str  # relative to content/, as published with the archive: images/chart.png
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ImageProblem:
+    """Why an image path cannot be used: `kind` is missing (or outside content/) or format."""
+
+    kind: Literal["missing", "format"]
+    message: str
+
+
+def is_local(src: str) -> bool:
+    """A path to a file of the project, not a URL (remote images are `sphere check`'s)."""
+    return bool(src) and not urlsplit(src).scheme and not src.startswith(("/", "//"))
+
+
+def find_image(content_dir: Path, src: str) -> LocalImage | ImageProblem:
+    """Resolve `src` (written relative to content/ or to an issue) to a PNG or JPEG file
+    under content/. A symbolic link is followed only to a file inside content/."""
+    relative = unquote(src).removeprefix("./").removeprefix("../")
+    root = content_dir.resolve()
+    try:
+        path = (root / relative).resolve()
+        inside = path.is_relative_to(root)
+        found = inside and path.is_file()
+        size = image_size(path) if found and path.suffix.lower() in IMAGE_TYPES else None
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        return ImageProblem("missing", f"image {src!r} cannot be read (a symbolic link loop?)")
+    if not inside:
+        return ImageProblem("missing", f"image {src!r} is outside content/")
+    if not found:
+        return ImageProblem("missing", f"image {src!r} not found (looked for {path})")
+    if size is None:
+        return ImageProblem("format", f"image {src!r} is not a PNG or JPEG file")
+    return LocalImage(path, path.relative_to(root).as_posix(), *size)
+
 
 _PNG = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers carry the size; the others (DHT, DAC, JPG) share the range.

@@ -6,6 +6,7 @@ Loading validates everything a later stage relies on, so a broken file is report
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
@@ -18,12 +19,14 @@ import yaml
 from sphere.errors import ContentError, display_path
 
 Status = Literal["draft", "ready"]
+State = Literal["published", "scheduled", "draft"]  # where an issue stands on a given day
 STATUSES: tuple[Status, ...] = ("draft", "ready")
 KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
 
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}(-\d{2})?-")
-_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+DATE_PREFIX = re.compile(r"\d{4}-\d{2}(-\d{2})?-")  # 2026-12-01-slug.md or 2026-12-slug.md
+_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # fullmatch: "$" would let a final "\n" through
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 # libyaml's safe loader when PyYAML was built with it: ten times faster than the pure one.
@@ -67,9 +70,24 @@ class Issue:
         blank = len(self.body) - len(self.body.lstrip("\n"))
         return self.body_line + blank
 
+    def is_due(self, today: dt.date) -> bool:
+        """Ready, and its date has come: it belongs in the deployed archive and may be sent."""
+        return self.status == "ready" and self.date <= today
+
+    def state(self, today: dt.date) -> State:
+        if self.is_draft:
+            return "draft"
+        return "published" if self.is_due(today) else "scheduled"
+
     def line_of(self, key: str) -> int:
         """The line of a front-matter key, or the file's first line when the key is absent."""
         return self.key_lines.get(key, 1)
+
+
+def slug_from_name(path: Path) -> str:
+    """The slug a file name gives: its stem without the date prefix."""
+    prefix = DATE_PREFIX.match(path.stem)
+    return path.stem[prefix.end() :] if prefix else path.stem
 
 
 def issue_files(content_dir: Path) -> list[Path]:
@@ -91,29 +109,56 @@ def load_issues(content_dir: Path, *, drafts: bool = False) -> list[Issue]:
     return sorted(chosen, key=lambda issue: (issue.date, issue.slug), reverse=True)
 
 
-def check_unique_slugs(issues: Iterable[Issue]) -> None:
-    seen: dict[str, Issue] = {}
-    for issue in issues:
-        if issue.slug in seen:
-            raise ContentError(
-                f"slug {issue.slug!r} is already used by {seen[issue.slug].path.name}",
+def duplicate_slugs(issues: Iterable[Issue]) -> list[ContentError]:
+    """An error for each issue whose slug an earlier file (by name: by date) already has."""
+    first: dict[str, Issue] = {}
+    errors = []
+    for issue in sorted(issues, key=lambda issue: issue.path.name):
+        if issue.slug not in first:
+            first[issue.slug] = issue
+            continue
+        errors.append(
+            ContentError(
+                f"slug {issue.slug!r} is already used by {first[issue.slug].path.name}: "
+                "rename the file or set another 'slug'",
                 path=issue.path,
-                line=issue.key_lines.get("slug", 1),
+                line=issue.line_of("slug"),
+                key="slug",
             )
-        seen[issue.slug] = issue
+        )
+    return errors
+
+
+def check_unique_slugs(issues: Iterable[Issue]) -> None:
+    """Raise the first duplicate slug's error (two issues would publish to one page)."""
+    errors = duplicate_slugs(issues)
+    if errors:
+        raise errors[0]
 
 
 def load_issue(path: Path) -> Issue:
     """Parse one issue file, or raise ContentError at the offending line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise ContentError(f"not UTF-8 text ({error.reason})", path=path) from None
-    except OSError as error:
-        raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    text = read_issue_text(path)
     front, body, body_line = split_front_matter(text, path)
     data, key_lines = parse_front_matter(front, path)
     return issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+
+
+def read_issue_text(path: Path) -> str:
+    """The file's text, or a ContentError at the line of the first byte that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ContentError(
+            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8 "
+            "(most editors offer it under 'Save with encoding')",
+            path=path,
+            line=data[: error.start].count(b"\n") + 1,
+        ) from None
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -140,13 +185,7 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
         finally:
             loader.dispose()
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        last = front.count("\n") + 1  # an error at the end of the stream is on the last line
-        line = min(mark.line + 2, last) if mark is not None else 1
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ContentError(
-            f"front matter is not valid YAML: {problem}", path=path, line=line
-        ) from None
+        raise _yaml_error(error, front, path) from None
     if data is None:
         data = {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | type(None)):
@@ -157,13 +196,39 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
     return data, key_lines
 
 
+# Where the parser's context is a construct that it scanned to the end without closing (a
+# quote, a bracket, a key without its colon), the mistake is where the construct starts.
+_OPENED_AT = ("while scanning a quoted", "while parsing a flow", "while scanning a simple key")
+_YAML_HINTS = {
+    "mapping values are not allowed": "put a value that holds ': ' in quotes",
+    "found unexpected end of stream": "a quote is not closed",
+    "did not find expected ',' or ']'": "a '[' is not closed: put a value that starts with "
+    "'[' in quotes",
+    "could not find expected ':'": "a line is missing its ':' after the key",
+}
+
+
+def _yaml_error(error: yaml.YAMLError, front: str, path: Path) -> ContentError:
+    """A YAML error at the line of the mistake (front matter starts on line 2), with a hint."""
+    context = str(getattr(error, "context", None) or "")
+    mark = getattr(error, "problem_mark", None)
+    if context.startswith(_OPENED_AT) and getattr(error, "context_mark", None) is not None:
+        mark = error.context_mark  # type: ignore[attr-defined]
+    last = front.count("\n") + 1  # an error at the end of the stream is on the last line
+    line = min(mark.line + 2, last) if mark is not None else 1
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    hint = next((text for start, text in _YAML_HINTS.items() if problem.startswith(start)), "")
+    message = f"front matter is not valid YAML: {problem}" + (f" ({hint})" if hint else "")
+    return ContentError(message, path=path, line=line)
+
+
 def issue_from(
     data: dict[str, Any], key_lines: dict[str, int], *, path: Path, body: str, body_line: int
 ) -> Issue:
     """An Issue from parsed front matter and its body, or ContentError at the bad key's line."""
 
     def fail(key: str, message: str) -> ContentError:
-        return ContentError(message, path=path, line=key_lines.get(key, 1))
+        return ContentError(message, path=path, line=key_lines.get(key, 1), key=key)
 
     for key in REQUIRED_KEYS:
         if key not in data or data[key] in (None, ""):
@@ -177,14 +242,13 @@ def issue_from(
     image = data.get("image")
     if image is not None and not isinstance(image, str):
         raise fail("image", f"'image' must be a path such as images/cover.png, got {image!r}")
-    slug = data.get("slug") or _DATE_PREFIX.sub("", path.stem)
-    if not isinstance(slug, str) or not _SLUG.match(slug):
-        raise fail(
-            "slug", f"slug {slug!r} must be lowercase words joined by hyphens (rename the file)"
-        )
+    slug = data.get("slug") or slug_from_name(path)
+    if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
+        fix = "fix 'slug'" if "slug" in data else "rename the file"
+        raise fail("slug", f"slug {slug!r} must be lowercase words joined by hyphens ({fix})")
     if not body.strip():
         raise ContentError(
-            "the issue has no text below its front matter", path=path, line=body_line
+            "the issue has no text below its front matter", path=path, line=body_line, key="body"
         )
     return Issue(
         path=path,
@@ -217,9 +281,19 @@ def _date(value: Any, fail: Any) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise fail("date", f"'date' must be YYYY-MM-DD, got {str(value)!r}")
+    text = value.strip() if isinstance(value, str) else ""
+    parts = _ISO_DATE.fullmatch(text)
+    if parts is None:
+        raise fail("date", f"'date' must be YYYY-MM-DD, got {str(value)!r}")
+    year, month, day = (int(part) for part in parts.groups())
+    if year < 1:
+        raise fail("date", f"'date' {text} does not exist: there is no year 0")
+    if not 1 <= month <= 12:
+        raise fail("date", f"'date' {text} does not exist: there is no month {month}")
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        raise fail(
+            "date",
+            f"'date' {text} does not exist: {calendar.month_name[month]} {year} has {days} days",
+        )
+    return dt.date(year, month, day)

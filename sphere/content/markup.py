@@ -20,7 +20,8 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from sphere.content.images import image_size
+from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
+from sphere.content.images import ImageProblem, find_image, is_local
 from sphere.content.issues import Issue
 from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
@@ -33,7 +34,6 @@ EXTENSION_CONFIGS = {
     "footnotes": {"BACKLINK_TEXT": "↩&#xFE0E;", "SEPARATOR": "-"},
 }
 EMAIL_CONTENT_WIDTH = 552  # 600 px wide email minus 24 px padding on each side
-IMAGE_TYPES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class MarkdownRenderer:
 
     def on_image(self, element: ET.Element) -> None:
         src = element.get("src", "")
-        if not src or urlsplit(src).scheme or src.startswith(("/", "//")):
+        if not is_local(src):
             return  # remote images are `sphere check`'s business, not the build's
         image = self.local_image(src)
         element.set("src", image.src)
@@ -123,25 +123,11 @@ class MarkdownRenderer:
         """Resolve an image path against content/, and read its size."""
         issue = self._issue
         assert issue is not None  # noqa: S101 (only called while rendering an issue)
-        line = issue.line_of(key) if key else _line_of(issue, src)
-        relative = src.removeprefix("./").removeprefix("../")
-        path = (self.content_dir / relative).resolve()
-        if not path.is_relative_to(self.content_dir.resolve()):
-            raise ContentError(f"image {src!r} is outside content/", path=issue.path, line=line)
-        if not path.is_file():
-            raise ContentError(
-                f"image {src!r} not found (looked for {path})", path=issue.path, line=line
-            )
-        size = image_size(path) if path.suffix.lower() in IMAGE_TYPES else None
-        if size is None:
-            raise ContentError(
-                f"image {src!r} is not a PNG or JPEG file", path=issue.path, line=line
-            )
-        return Image(
-            src=path.relative_to(self.content_dir.resolve()).as_posix(),
-            width=size[0],
-            height=size[1],
-        )
+        found = find_image(self.content_dir, src)
+        if isinstance(found, ImageProblem):
+            line = issue.line_of(key) if key else _line_of(issue, src)
+            raise ContentError(found.message, path=issue.path, line=line, key=key)
+        return Image(src=found.src, width=found.width, height=found.height)
 
     def cover(self, issue: Issue) -> Image | None:
         """The front matter's `image`, checked like the body's images."""

@@ -21,8 +21,8 @@ from typing import Any
 
 from sphere.archive import write_archive
 from sphere.build.pipeline import preview_email
-from sphere.content.issues import Issue, check_unique_slugs, load_issue
-from sphere.errors import ContentError, SphereError
+from sphere.content.issues import Issue, duplicate_slugs, load_issue
+from sphere.errors import SphereError
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import PYPROJECT, Settings, load_settings
 
@@ -196,19 +196,13 @@ class Workspace:
         return [entry]
 
     def _mark_duplicates(self) -> None:
-        first: dict[str, Issue] = {}
-        for path in sorted(self._entries):
-            entry = self._entries[path]
+        loaded = {}
+        for entry in self._entries.values():
             entry.duplicate_error = None
-            if entry.issue is None:
-                continue
-            if entry.issue.slug in first:
-                try:
-                    check_unique_slugs([first[entry.issue.slug], entry.issue])
-                except ContentError as error:
-                    entry.duplicate_error = str(error)
-            else:
-                first[entry.issue.slug] = entry.issue
+            if entry.issue is not None:
+                loaded[entry.issue.path] = entry
+        for error in duplicate_slugs(entry.issue for entry in loaded.values() if entry.issue):
+            loaded[error.path or Path()].duplicate_error = str(error)
 
     def entries(self) -> list[Entry]:
         """The issues to show, broken ones first, then newest first (drafts when asked)."""

@@ -1,19 +1,16 @@
 """Templates to email: Jinja2 renders MJML and text, mjml-python turns the MJML into HTML.
 
-`Renderer` holds everything built once per run (the Jinja environment, the theme, the Markdown
-converter) and renders one issue at a time into an `RenderedIssue`: the body HTML for the
-archive, the email HTML and text with per-recipient placeholders, and the MIME template that
-personalises them cheaply. Template mistakes become `RenderError`s at the template's line.
+`Renderer` holds everything built once per run (the Jinja environments, the theme, the Markdown
+converter) and renders one issue at a time into a `RenderedIssue`: the body HTML for the
+archive, and the email HTML and text with per-recipient placeholders. Only sending needs a MIME
+message: `sphere.mail.issue.issue_message` builds it from a `RenderedIssue`. Template mistakes
+become `RenderError`s at the template's line, an issue's own `{{ ... }}` a `ContentError`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import sys
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jinja2
@@ -30,14 +27,23 @@ from sphere.content.markup import (
     rebase_images,
 )
 from sphere.errors import ContentError, RenderError
-from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate
-from sphere.render.plaintext import html_to_text, wrap
+from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.render.environment import (
+    issue_fields,
+    make_body_environment,
+    make_environment,
+    message,
+    site_fields,
+    template_error,
+    template_line,
+)
+from sphere.render.plaintext import html_to_text
+from sphere.render.theme import load_theme
+from sphere.render.urls import archive_url
 from sphere.settings import Settings
 
 EMAIL_TEMPLATE = "email/issue.mjml.j2"
 TEXT_TEMPLATE = "email/issue.txt.j2"
-THEME = "email/theme.toml"
-_CONTEXT_NAMES = {"Settings": "site", "Issue": "issue"}  # class -> its name in templates
 
 
 @dataclass(frozen=True)
@@ -49,31 +55,32 @@ class RenderedIssue:
     cover: Image | None
     email_html: str  # with placeholders such as mail.UNSUBSCRIBE_URL
     email_text: str
-    message: MessageTemplate
 
     @property
     def images(self) -> tuple[Image, ...]:
         return (*self.body.images, *([self.cover] if self.cover else []))
 
 
-def archive_url(settings: Settings, issue: Issue) -> str:
-    """The absolute URL of the issue's page in the web archive."""
-    return f"{settings.base_url}issues/{issue.slug}/"
-
-
-def preview_unsubscribe_url(settings: Settings) -> str:
-    """What a preview shows where each reader's own unsubscribe link will be."""
-    return f"{settings.endpoint_url}unsubscribe?t=PREVIEW-PERSONAL-LINK"
-
-
 class Renderer:
-    """Renders issues with one set of templates; build it once per run."""
+    """Renders issues with one set of templates; build it once per run.
 
-    def __init__(self, settings: Settings):
+    `markdown` and `undefined` let `sphere check` render the same way with its own rules (a
+    Markdown converter that reports images instead of failing, an Undefined that records).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        markdown: MarkdownRenderer | None = None,
+        undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+    ):
         self.settings = settings
-        self.env = make_environment(settings.templates_dir)
+        self.site = site_fields(settings)
+        self.env = make_environment(settings.templates_dir, undefined=undefined)
+        self.body_env = make_body_environment()
         self.theme = load_theme(settings.templates_dir)
-        self.markdown = MarkdownRenderer(settings.content_dir)
+        self.markdown = markdown or MarkdownRenderer(settings.content_dir)
         self.email_template = self._template(EMAIL_TEMPLATE)
         self.text_template = self._template(TEXT_TEMPLATE)
 
@@ -84,35 +91,25 @@ class Renderer:
             raise template_error(error, self.settings.templates_dir, name) from None
 
     def render(self, issue: Issue) -> RenderedIssue:
-        """Render one issue into its email (HTML, text, MIME template) and archive body."""
+        """Render one issue into its email (HTML and text) and archive body."""
         issue = self.expand_variables(issue)
         body = self.markdown.render(issue)
         cover = self.markdown.cover(issue)
         html = self.email_html(issue, body)
         text = self.email_text(issue, body)
-        return self.assemble(issue, body, cover, html, text)
+        return RenderedIssue(issue, body, cover, html, text)
 
     def assemble(
         self, issue: Issue, body: Body, cover: Image | None, html: str, text: str
     ) -> RenderedIssue:
         """A RenderedIssue from its rendered parts (fresh, or from the build cache)."""
-        message = MessageTemplate.build(
-            sender=self.settings.sender,
-            reply_to=self.settings.reply_to,
-            subject=issue.subject,
-            list_id=self.settings.list_id,
-            list_name=self.settings.name,
-            text=text,
-            html_body=html,
-            language=self.settings.language,
-        )
-        return RenderedIssue(issue, body, cover, html, text, message)
+        return RenderedIssue(issue, body, cover, html, text)
 
     def email_mjml(self, issue: Issue, body: Body) -> str:
         """The email as MJML: the theme's template around the body, its styles inline."""
         email_body = inline_styles(body.html, self.theme["inline"])
         email_body = rebase_images(email_body, body.images, self.settings.base_url)
-        email_body = absolute_links(email_body, archive_url(self.settings, issue))
+        email_body = absolute_links(email_body, archive_url(self.settings, issue.slug))
         markup = Markup(email_body)  # noqa: S704 (Python-Markdown's output)
         return self._fill(self.email_template, EMAIL_TEMPLATE, body=markup, **self.context(issue))
 
@@ -149,13 +146,18 @@ class Renderer:
         )
 
     def context(self, issue: Issue) -> dict[str, Any]:
+        """What the email templates see: plain mappings, nothing that leads to the secret."""
         return {
-            "site": self.settings,
-            "issue": issue,
+            "site": self.site,
+            "issue": issue_fields(issue),
             "theme": self.theme,
-            "archive_url": archive_url(self.settings, issue),
+            "archive_url": archive_url(self.settings, issue.slug),
             "unsubscribe_url": UNSUBSCRIBE_URL,
         }
+
+    def body_context(self, issue: Issue) -> dict[str, Any]:
+        """What an issue's own `{{ ... }}` may use: the public settings and its front matter."""
+        return {"site": self.site, "issue": issue_fields(issue)}
 
     def _fill(self, template: jinja2.Template, name: str, **context: Any) -> str:
         try:
@@ -164,52 +166,30 @@ class Renderer:
             raise template_error(error, self.settings.templates_dir, name) from None
 
     def expand_variables(self, issue: Issue) -> Issue:
-        """Let the author write `{{ site.phone }}` in an issue; most issues skip this."""
-        if "{{" not in issue.body and "{%" not in issue.body:
+        """Let the author write `{{ site.phone }}` in an issue; most issues skip this.
+
+        Rendered in the sandbox with the public settings only: an issue may come from a guest
+        author's pull request, and must neither run code nor read the secret.
+        """
+        if "{{" not in issue.body and "{%" not in issue.body and "{#" not in issue.body:
             return issue
         try:
-            template = self.env.from_string(issue.body)
-            body = template.render(site=self.settings, issue=issue)
+            body = self.body_env.from_string(issue.body).render(self.body_context(issue))
         except jinja2.TemplateError as error:
-            line = getattr(error, "lineno", None) or _template_line(error, "<template>") or 1
-            raise ContentError(
-                _message(error),
-                path=issue.path,
-                line=issue.body_line + line - 1,
-            ) from None
-        return Issue(**{**issue.__dict__, "body": body})
+            raise body_error(error, issue) from None
+        return replace(issue, body=body)
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """Jinja2 for the theme: unknown variables are errors, HTML and XML are autoescaped."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html.j2", "mjml.j2", "xml.j2", "html", "xml"),
-            default_for_string=False,  # an issue's body is Markdown, escaped by Markdown
-        ),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=False,
-    )
-    env.filters.update(longdate=longdate, tel=tel, wrap=wrap, isodate=isodate)
-    return env
-
-
-def load_theme(templates_dir: Path) -> dict[str, Any]:
-    path = templates_dir / THEME
-    try:
-        theme = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RenderError("theme file not found", path=path) from None
-    except tomllib.TOMLDecodeError as error:
-        raise RenderError(f"not valid TOML: {error}", path=path) from None
-    for table in ("colors", "fonts", "inline"):
-        if not isinstance(theme.get(table), dict):
-            raise RenderError(f"missing table [{table}]", path=path)
-    return theme
+def body_error(error: jinja2.TemplateError, issue: Issue) -> ContentError:
+    """A Jinja error in an issue's body, at the issue's line, with a hint where one helps."""
+    line = getattr(error, "lineno", None) or template_line(error, "<template>") or 1
+    text = message(error)
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        text += (
+            " (to show a literal {{ or {%, write {{ '{{' }} or put the text between"
+            " {% raw %} and {% endraw %})"
+        )
+    return ContentError(text, path=issue.path, line=issue.body_line + line - 1, key="body")
 
 
 def to_html(mjml_source: str) -> str:
@@ -218,38 +198,6 @@ def to_html(mjml_source: str) -> str:
     mjml-python raises ValueError when the MJML does not parse.
     """
     return str(mjml.mjml2html(mjml_source, fonts={}))
-
-
-def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) -> RenderError:
-    """A Jinja error as `template:line: error: message`."""
-    if isinstance(error, jinja2.TemplateNotFound):
-        return RenderError(f"template {error.name!r} not found", path=templates_dir / name)
-    line = getattr(error, "lineno", None) or _template_line(error, name)
-    template_name = getattr(error, "name", None) or name
-    return RenderError(_message(error), path=templates_dir / template_name, line=line)
-
-
-def _message(error: jinja2.TemplateError) -> str:
-    text = str(error.message or error)
-    if isinstance(error, jinja2.UndefinedError):
-        named = re.match(r"'[\w.]*?(\w+) object' has no attribute '(\w+)'", text)
-        if named:
-            owner = _CONTEXT_NAMES.get(named.group(1), named.group(1))
-            return f"undefined template variable {owner}.{named.group(2)}"
-        return f"undefined template variable: {text}"
-    return text
-
-
-def _template_line(error: BaseException, name: str) -> int | None:
-    """The line Jinja was rendering when it failed, from the traceback it rewrites."""
-    line = None
-    traceback = error.__traceback__ or sys.exc_info()[2]
-    while traceback is not None:
-        filename = traceback.tb_frame.f_code.co_filename
-        if filename.endswith(name) or filename == "<template>":
-            line = traceback.tb_lineno
-        traceback = traceback.tb_next
-    return line
 
 
 _RAW_TAG = re.compile(r"<[A-Za-z/!]")
@@ -261,21 +209,6 @@ def _first_raw_html_line(issue: Issue) -> int:
         if _RAW_TAG.search(line.replace("`", "")) and not line.startswith("    "):
             return issue.body_line + offset
     return issue.text_line
-
-
-def longdate(value: dt.date) -> str:
-    """1 December 2026: the British form, no locale needed."""
-    return f"{value.day} {value:%B %Y}"
-
-
-def isodate(value: dt.date) -> str:
-    """Midnight UTC of the date, as RFC 3339 (Atom and sitemaps want a time)."""
-    return f"{value.isoformat()}T00:00:00Z"
-
-
-def tel(value: str) -> str:
-    """A phone number as a tel: URI: +44 (0)7747 624560 -> +447747624560."""
-    return re.sub(r"[^\d+]", "", value.replace("(0)", ""))
 
 
 def _tidy_text(text: str) -> str:

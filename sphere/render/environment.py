@@ -1,0 +1,212 @@
+"""The Jinja environments, what templates may see, and template errors as `file:line: error:`.
+
+Templates and issue files may come from a guest author's pull request, so both are rendered in
+Jinja's sandbox (no `__class__`, `__globals__`, underscored attributes, or mutating a value) and
+see plain mappings, never the objects behind them: `site` holds the public settings only (no
+secret, store, transport or paths), and `issue` the issue's front matter (no file path). An
+issue's body is rendered by an environment of its own that has no templates to include at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from sphere.content.issues import Issue
+from sphere.errors import RenderError
+from sphere.render.plaintext import wrap
+from sphere.settings import Settings
+
+# The settings a template may use. An allowlist, so that a new setting stays private until
+# someone decides otherwise (tests/test_email.py checks that every setting is in one list).
+PUBLIC_SETTINGS = (
+    "name", "tagline", "author", "sender", "reply_to", "contact_email", "website", "phone",
+    "postal_address", "base_url", "endpoint_url", "unsubscribe_mailto", "privacy_url",
+    "list_id", "language", "cadence_months", "why_you_get_this", "blurb_insights",
+    "blurb_roi", "blurb_subscribe", "timezone", "default_image",
+)  # fmt: skip
+PRIVATE_SETTINGS = (
+    "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
+    "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
+)  # fmt: skip
+DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
+
+
+class Link(NamedTuple):
+    """A piece of text and where it links to ("" for none)."""
+
+    text: str
+    url: str
+
+
+class Site(dict[str, Any]):
+    """The newsletter's public settings, as every template sees them (`site.phone`)."""
+
+
+class IssueFields(dict[str, Any]):
+    """An issue's front matter and slug, as every template sees them (`issue.title`)."""
+
+
+def site_fields(settings: Settings) -> Site:
+    """A plain mapping of the public settings: nothing in it leads to the secret or a file."""
+    names = (*PUBLIC_SETTINGS, *DERIVED_SETTINGS)
+    fields = Site({name: getattr(settings, name) for name in names})
+    fields["contact"] = contact_line(settings)
+    return fields
+
+
+def contact_line(settings: Settings) -> tuple[Link, ...]:
+    """The footers' `author : phone : website` line, built once for the email's HTML and text
+    and the archive: the author, then the phone and website that are set, with their links."""
+    parts = [Link(settings.author, "")]
+    if settings.phone:
+        parts.append(Link(settings.phone, f"tel:{tel(settings.phone)}"))
+    if settings.website:
+        parts.append(Link(settings.website_label, settings.website))
+    return tuple(parts)
+
+
+def issue_fields(issue: Issue) -> IssueFields:
+    """A plain mapping of what templates may know of an issue (not its path on disk)."""
+    return IssueFields(
+        slug=issue.slug,
+        title=issue.title,
+        date=issue.date,
+        summary=issue.summary,
+        subject=issue.subject,
+        status=issue.status,
+        image=issue.image,
+        is_draft=issue.is_draft,
+    )
+
+
+_OWNERS = {Site.__name__: "site", IssueFields.__name__: "issue"}  # class -> name in templates
+
+
+class _ThemeLoader(jinja2.FileSystemLoader):
+    """Templates from the theme's folder, and only from there: a symbolic link that leads
+    elsewhere (a key file, say, in a guest's pull request) is refused."""
+
+    def __init__(self, templates_dir: Path):
+        super().__init__(templates_dir)
+        self.root = templates_dir.resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        source = super().get_source(environment, template)
+        if not Path(source[1]).resolve().is_relative_to(self.root):
+            raise jinja2.TemplateNotFound(
+                template, f"template {template!r} is a link to a file outside templates/"
+            )
+        return source
+
+
+def make_environment(
+    templates_dir: Path, *, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined
+) -> jinja2.Environment:
+    """The theme's Jinja: sandboxed, unknown variables are errors, HTML and XML autoescaped."""
+    env = ImmutableSandboxedEnvironment(
+        loader=_ThemeLoader(templates_dir),
+        undefined=undefined,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2", "mjml.j2", "xml.j2", "html", "xml"),
+            default_for_string=False,
+        ),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+class _NoTemplates(jinja2.BaseLoader):
+    """An issue's body includes, imports and extends nothing."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+        raise jinja2.TemplateNotFound(template)
+
+
+def make_body_environment(
+    *, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined
+) -> jinja2.Environment:
+    """The Jinja an issue's body is rendered with: sandboxed, no autoescape (it is Markdown,
+    escaped by Markdown), and no templates to reach."""
+    env = ImmutableSandboxedEnvironment(
+        loader=_NoTemplates(), undefined=undefined, keep_trailing_newline=True
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) -> RenderError:
+    """A Jinja error in a theme template as `template:line: error: message`."""
+    if isinstance(error, jinja2.TemplateNotFound) and not isinstance(
+        error, jinja2.TemplatesNotFound
+    ):
+        said = str(error.message or "")
+        return RenderError(
+            said if said.startswith("template ") else f"template {error.name!r} not found",
+            path=templates_dir / name,
+            line=template_line(error, name),
+        )
+    line = getattr(error, "lineno", None) or template_line(error, name)
+    template_name = getattr(error, "name", None) or name
+    return RenderError(message(error), path=templates_dir / template_name, line=line)
+
+
+def message(error: jinja2.TemplateError) -> str:
+    """What went wrong, in a template's own terms (`site.phone`, not 'Site object')."""
+    text = str(error.message or error)
+    if isinstance(error, SecurityError):
+        return f"not allowed in a template: {text}"
+    if isinstance(error, jinja2.TemplateNotFound):
+        return f"an issue cannot include, import or extend templates ({error.name!r})"
+    if isinstance(error, jinja2.UndefinedError):
+        named = re.match(r"'[\w.]*?(\w+) object' has no (?:attribute|element) '(\w+)'", text)
+        if named:
+            owner = _OWNERS.get(named.group(1), named.group(1))
+            hint = ""
+            if owner == "site" and named.group(2) in PRIVATE_SETTINGS:
+                hint = " (templates see only the public settings)"
+            return f"undefined template variable {owner}.{named.group(2)}{hint}"
+        return f"undefined template variable: {text}"
+    return text
+
+
+def template_line(error: BaseException, name: str) -> int | None:
+    """The line Jinja was rendering when it failed, from the traceback it rewrites."""
+    line = None
+    traceback = error.__traceback__ or sys.exc_info()[2]
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith(name) or filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+def longdate(value: dt.date) -> str:
+    """1 December 2026: the British form, no locale needed."""
+    return f"{value.day} {value:%B %Y}"
+
+
+def isodate(value: dt.date) -> str:
+    """Midnight UTC of the date, as RFC 3339 (Atom and sitemaps want a time)."""
+    return f"{value.isoformat()}T00:00:00Z"
+
+
+def tel(value: str) -> str:
+    """A phone number as a tel: URI: +44 (0)7747 624560 -> +447747624560."""
+    return re.sub(r"[^\d+]", "", value.replace("(0)", ""))
+
+
+FILTERS: Mapping[str, Any] = {"longdate": longdate, "tel": tel, "wrap": wrap, "isodate": isodate}
