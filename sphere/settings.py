@@ -80,6 +80,11 @@ class Settings:
         """Who the mail is from, as the footer names them (the author if `from` has no name)."""
         return parseaddr(self.sender)[0] or self.author
 
+    @property
+    def sender_address(self) -> str:
+        """The bare address of the sender: the envelope's MAIL FROM and SES's source."""
+        return parseaddr(self.sender)[1]
+
     def today(self, now: dt.datetime | None = None) -> dt.date:
         """The newsletter's date at `now` (an aware datetime; default the system clock) in its
         time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides it.

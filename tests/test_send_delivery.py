@@ -20,6 +20,7 @@ from fixtures_send import add_subscribers
 from fixtures_smtp import Recorder, SmtpServer
 
 from sphere.content.issues import load_issue
+from sphere.mail.issue import issue_message
 from sphere.mail.personalise import Personaliser, tokens_for
 from sphere.render.email import Renderer
 from sphere.send.campaign import Campaign, SendOptions
@@ -49,7 +50,7 @@ def _campaign(settings: Settings, transport: object, **options: object) -> Campa
         store=open_store(settings),
         slug=issue.slug,
         subject=issue.subject,
-        template=rendered.message,
+        template=issue_message(settings, rendered),
         personaliser=Personaliser.from_settings(settings),
         transport=transport,  # type: ignore[arg-type]
         sender=settings.sender_address,

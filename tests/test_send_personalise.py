@@ -12,6 +12,7 @@ import pytest
 from fixtures_project import SEED_ISSUE
 
 from sphere.errors import SendError, TokenError
+from sphere.mail.issue import issue_message
 from sphere.mail.message import MessageTemplate
 from sphere.mail.personalise import Personaliser, tokens_for
 from sphere.render.email import Renderer
@@ -51,7 +52,9 @@ def settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def template(settings: Settings) -> MessageTemplate:
     from sphere.content.issues import load_issue
 
-    return Renderer(settings).render(load_issue(settings.root / SEED_ISSUE)).message
+    return issue_message(
+        settings, Renderer(settings).render(load_issue(settings.root / SEED_ISSUE))
+    )
 
 
 def _parse(raw: bytes) -> EmailMessage:

@@ -120,11 +120,12 @@ def refuse_placeholders(settings: Settings) -> None:
 
 def render_issue(settings: Settings, issue: Issue, *, test: bool = False) -> MessageTemplate:
     """The issue's MIME template, rendered once (its subject marked for a test send)."""
+    from sphere.mail.issue import issue_message
     from sphere.render.email import Renderer
 
     if test:
         issue = dataclasses.replace(issue, subject=TEST_SUBJECT + issue.subject)
-    return Renderer(settings).render(issue).message
+    return issue_message(settings, Renderer(settings).render(issue))
 
 
 def is_real(settings: Settings) -> bool:

@@ -115,9 +115,11 @@ def classify(error: Exception, sender: str) -> Outcome:
             return Outcome.unknown(f"no answer from SES after sending ({type(error).__name__})")
         raise error
     code = str(response.get("Error", {}).get("Code", ""))
-    text = str(response.get("Error", {}).get("Message", ""))
+    text = " ".join(str(response.get("Error", {}).get("Message", "")).split())
+    if text.startswith("<"):  # an HTML error page (a proxy, a stand-in): no use on one line
+        text = ""
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    reason = f"SES {code}: {text}"[:300]
+    reason = (f"SES {code}: {text}" if text else f"SES {code}")[:300]
     if code in _CREDENTIAL_CODES:
         raise TransportError(f"Amazon SES refused our credentials ({code}): check the AWS keys")
     if code in _STOP_CODES or "quota" in text.lower():
