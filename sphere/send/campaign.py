@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 MIN_BATCH, MAX_BATCH = 10, 5000  # recipients per check of the subscriber list
 CHUNK_SECONDS = 0.2  # of sending per attempt record: what a crash can leave unknown
+# ...but at least this many, so a slow send (SES's 14/s) does not leave thousands of tiny
+# ledger objects for a resume to read back: 100,000 recipients make about 4,000 objects.
+MIN_CHUNK = 50
 MAX_TRIES = 8  # per recipient per run; a recipient still refused after that stops the run
 _LEDGER_STATE = {
     Kind.ACCEPTED: "accepted",
@@ -205,11 +208,11 @@ class Campaign:
         return max(MIN_BATCH, min(MAX_BATCH, int(speed * seconds)))
 
     def _chunk_size(self) -> int:
-        """About a fifth of a second of sending (at least two messages per worker): each
+        """About a fifth of a second of sending (at least MIN_CHUNK, and two per worker): each
         chunk is recorded as attempted before the transport sees it, so a crash leaves at most
         one chunk unknown."""
         speed = self.bucket.rate if self.bucket.rate > 0 else self._throughput
-        return max(2 * self.options.concurrency, MIN_BATCH, int(speed * CHUNK_SECONDS))
+        return max(2 * self.options.concurrency, MIN_CHUNK, int(speed * CHUNK_SECONDS))
 
     def _batch(
         self, pool: ThreadPoolExecutor, state: LedgerState, batch: list[int], report: Report
