@@ -171,7 +171,7 @@ class Campaign:
                 lease.renew()
                 batch = todo[position : position + self._batch_size()]
                 position += len(batch)
-                self._batch(pool, state, batch, report)
+                self._batch(pool, lease, state, batch, report)
                 report.elapsed = self.clock() - started
                 self.on_batch(report)
         report.elapsed = self.clock() - started
@@ -215,7 +215,12 @@ class Campaign:
         return max(2 * self.options.concurrency, MIN_CHUNK, int(speed * CHUNK_SECONDS))
 
     def _batch(
-        self, pool: ThreadPoolExecutor, state: LedgerState, batch: list[int], report: Report
+        self,
+        pool: ThreadPoolExecutor,
+        lease: Lease,
+        state: LedgerState,
+        batch: list[int],
+        report: Report,
     ) -> None:
         """Skip who left since the start, then send to the rest a chunk at a time."""
         clock = time.perf_counter()
@@ -234,6 +239,7 @@ class Campaign:
             self._count(report, skipped, [])
         position = 0
         while position < len(jobs) and not self._stop.is_set():
+            lease.renew()  # a batch slowed by throttling can outlast the lease
             chunk = jobs[position : position + self._chunk_size()]
             position += len(chunk)
             self._chunk(pool, chunk, report)
