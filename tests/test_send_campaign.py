@@ -294,3 +294,38 @@ def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(
     finished = _campaign(settings, OutboxTransport(tmp_path / "outbox")).run()
     assert finished.sent == 30 - report.sent
     assert set(_mailed(tmp_path / "outbox").values()) == {1}
+
+
+def test_someone_erased_between_runs_is_not_mailed_on_resume_and_is_in_no_ledger_object(
+    settings: Settings, tmp_path: Path
+) -> None:
+    add_subscribers(settings, _people(30))
+    outbox = tmp_path / "outbox"
+    quota = Scripted(outbox, lambda to, n: Outcome.stop("quota") if n > 10 else None)
+    _campaign(settings, quota, concurrency=1).run()
+    erased = "reader0025@example.org"
+    assert erased not in _mailed(outbox)
+    open_list(settings).erase(erased)
+    report = _campaign(settings, OutboxTransport(outbox)).run()
+    assert (report.sent, report.skipped) == (19, 1)
+    assert erased not in _mailed(outbox)
+    ledger = Path(open_store(settings).url) / "campaigns"
+    assert not any(erased.encode() in p.read_bytes() for p in ledger.rglob("*") if p.is_file())
+    assert not any(b"@" in p.read_bytes() for p in ledger.rglob("*") if p.is_file())
+
+
+def test_a_lease_taken_over_stops_the_sender_that_lost_it(tmp_path: Path) -> None:
+    from sphere.store.blobs import LocalStore
+
+    store = LocalStore(tmp_path)
+    now = [1000.0]
+    first = Lease.acquire(store, "campaigns/x/lease.json", what="x", clock=lambda: now[0])
+    now[0] += 31  # a quarter of the lease's life: time to renew
+    first.renew()
+    assert json.loads(store.get(first.key).data)["expires"] == 1031 + 120  # type: ignore[union-attr]
+    now[0] += 200  # the first sender hung past its lease; a second takes over
+    second = Lease.acquire(store, first.key, what="x", take_over=True, clock=lambda: now[0])
+    with pytest.raises(CampaignBusy, match=r"^another sphere send took over this campaign"):
+        first.renew(force=True)
+    first.release()  # not ours any more: left alone
+    assert json.loads(store.get(second.key).data)["owner"] == second.owner  # type: ignore[union-attr]

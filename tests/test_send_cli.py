@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures_aws import AWS_TEST_ENV
 from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_smtp import Recorder, SmtpServer
@@ -188,6 +191,50 @@ def test_an_unverified_ses_sender_stops_with_status_4_and_a_rerun_finishes(
     finished = sphere("send", SLUG, "--now")
     assert finished.status == 0, finished.err
     assert finished.out.startswith(f"{SLUG}: sent 4, skipped 0, failed 0, unknown 0 in ")
+
+
+def test_ses_refusing_our_credentials_exits_3_before_anything_is_written(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto accepts any credentials; this stand-in answers every call as SES does a bad key.
+    class Refusing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self._refuse()
+
+        def do_GET(self) -> None:
+            self._refuse()
+
+        def _refuse(self) -> None:
+            body = b'{"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."}'
+            self.send_response(403)
+            self.send_header("x-amzn-ErrorType", "UnrecognizedClientException")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "SPHERE_TRANSPORT": "ses", "SPHERE_SECRET": SECRET, "SPHERE_POSTAL_ADDRESS": POSTAL,
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}", **AWS_TEST_ENV,
+    }  # fmt: skip
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _subscribe(3)
+    try:
+        result = sphere("send", SLUG, "--now")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.status, result.err) == (
+        3,
+        "error: Amazon SES refused our credentials (UnrecognizedClientException): check the AWS keys\n",
+    )
+    assert _no_ledger(project)
 
 
 def test_test_sends_mask_addresses_unless_shown(

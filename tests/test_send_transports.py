@@ -253,6 +253,7 @@ class FakeSes:
     def __init__(self, answer: tuple[int, str, str] | None):
         self.answer = answer  # (status, error code, message); None: hang up after reading
         self.requests = 0
+        self.bodies: list[bytes] = []
 
 
 @pytest.fixture
@@ -264,7 +265,7 @@ def fake_ses(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., FakeSes]
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
+                fake.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests += 1
                 if fake.answer is None:
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -354,3 +355,18 @@ def test_the_outbox_writes_one_whole_eml_per_recipient(tmp_path: Path) -> None:
     files = sorted((tmp_path / "outbox").iterdir())
     assert [f.name for f in files] == sorted(o.message_id for o in outcomes)
     assert sorted(f.read_bytes() for f in files) == sorted(m for _, m in messages)
+
+
+def test_ses_sends_with_the_configuration_set_and_campaign_tag_when_configured(
+    fake_ses: Callable[..., FakeSes],
+) -> None:
+    fake = fake_ses((500, "InternalFailure", "x"))  # the answer does not matter here
+    (to, message), = _messages(1)  # fmt: skip
+    transport = SesTransport(ses_client(), configuration_set="newsletter", tags={"campaign": "hard-sell"})  # fmt: skip
+    transport.send(sender=SENDER, to=to, message=message)
+    SesTransport(ses_client()).send(sender=SENDER, to=to, message=message)
+    configured, plain = (json.loads(body) for body in fake.bodies)
+    assert configured["ConfigurationSetName"] == "newsletter"
+    assert configured["EmailTags"] == [{"Name": "campaign", "Value": "hard-sell"}]
+    assert configured["Destination"] == {"ToAddresses": [to]}
+    assert "ConfigurationSetName" not in plain and "EmailTags" not in plain

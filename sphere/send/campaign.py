@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MIN_BATCH, MAX_BATCH = 10, 5000  # recipients per ledger batch
+MIN_BATCH, MAX_BATCH = 10, 5000  # recipients per check of the subscriber list
+CHUNK_SECONDS = 0.2  # of sending per attempt record: what a crash can leave unknown
+# ...but at least this many, so a slow send (SES's 14/s) does not leave thousands of tiny
+# ledger objects for a resume to read back: 100,000 recipients make about 4,000 objects.
+MIN_CHUNK = 50
 MAX_TRIES = 8  # per recipient per run; a recipient still refused after that stops the run
 _LEDGER_STATE = {
     Kind.ACCEPTED: "accepted",
@@ -167,7 +171,7 @@ class Campaign:
                 lease.renew()
                 batch = todo[position : position + self._batch_size()]
                 position += len(batch)
-                self._batch(pool, state, batch, report)
+                self._batch(pool, lease, state, batch, report)
                 report.elapsed = self.clock() - started
                 self.on_batch(report)
         report.elapsed = self.clock() - started
@@ -196,35 +200,60 @@ class Campaign:
     def _batch_size(self) -> int:
         """About a second of sending, or ten times as long as reading the list takes, so the
         check before each batch costs at most a tenth of the time (a 100,000-person list takes
-        about half a second to read). A crash leaves at most one batch unknown."""
+        about half a second to read)."""
         if self.options.batch:
             return self.options.batch
         speed = self.bucket.rate if self.bucket.rate > 0 else self._throughput
         seconds = max(1.0, 10 * self._read_seconds)
         return max(MIN_BATCH, min(MAX_BATCH, int(speed * seconds)))
 
+    def _chunk_size(self) -> int:
+        """About a fifth of a second of sending (at least MIN_CHUNK, and two per worker): each
+        chunk is recorded as attempted before the transport sees it, so a crash leaves at most
+        one chunk unknown."""
+        speed = self.bucket.rate if self.bucket.rate > 0 else self._throughput
+        return max(2 * self.options.concurrency, MIN_CHUNK, int(speed * CHUNK_SECONDS))
+
     def _batch(
-        self, pool: ThreadPoolExecutor, state: LedgerState, batch: list[int], report: Report
+        self,
+        pool: ThreadPoolExecutor,
+        lease: Lease,
+        state: LedgerState,
+        batch: list[int],
+        report: Report,
     ) -> None:
-        """Skip who left, record the attempt, send, record the outcomes."""
+        """Skip who left since the start, then send to the rest a chunk at a time."""
         clock = time.perf_counter()
         current = self.people()
         self._read_seconds = time.perf_counter() - clock
-        records: list[tuple[int, str, str, str]] = []
+        skipped: list[tuple[int, str, str, str]] = []
         jobs: list[tuple[int, Person]] = []
         for index in batch:
             person = current.get(state.ids[index])
             if person is None or person.status != "subscribed":
-                records.append((index, "skipped", "", person.status if person else "erased"))
+                skipped.append((index, "skipped", "", person.status if person else "erased"))
             else:
                 jobs.append((index, person))
-        if jobs:
-            self.ledger.attempt(index for index, _ in jobs)
+        if skipped:
+            self.ledger.outcomes(skipped)
+            self._count(report, skipped, [])
+        position = 0
+        while position < len(jobs) and not self._stop.is_set():
+            lease.renew()  # a batch slowed by throttling can outlast the lease
+            chunk = jobs[position : position + self._chunk_size()]
+            position += len(chunk)
+            self._chunk(pool, chunk, report)
+
+    def _chunk(
+        self, pool: ThreadPoolExecutor, chunk: list[tuple[int, Person]], report: Report
+    ) -> None:
+        """Record the attempt, send, record the outcomes."""
+        self.ledger.attempt(index for index, _ in chunk)
         clock = time.perf_counter()
-        results = self._deliver_all(pool, jobs)
-        if len(jobs) >= MIN_BATCH:
-            self._throughput = len(jobs) / max(time.perf_counter() - clock, 1e-6)
-        records += [
+        results = self._deliver_all(pool, chunk)
+        if len(chunk) >= 2 * self.options.concurrency:
+            self._throughput = len(chunk) / max(time.perf_counter() - clock, 1e-6)
+        records = [
             (r.index, _LEDGER_STATE[r.outcome.kind], r.outcome.message_id, r.outcome.detail)
             for r in results
         ]
