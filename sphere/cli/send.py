@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from sphere.send.run import DryRun
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-IssueRef = Annotated[str, typer.Argument(help="The issue: its slug, or its Markdown file.")]
+IssueRef = Annotated[
+    str, typer.Argument(metavar="ISSUE", help="The issue: its slug, or its Markdown file.")
+]
 
 
 def send(
@@ -33,23 +35,35 @@ def send(
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option(min=0.1, help="Messages per second (default: send_rate, or 80% of SES's)."),
+        typer.Option(
+            min=0.1, metavar="N", help="Messages per second (default: send_rate, or 80% of SES's)."
+        ),
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Messages in flight at once (default: setting).")
+        int | None,
+        typer.Option(min=1, metavar="N", help="Messages in flight at once (default: setting)."),
     ] = None,
     resend_unknown: Annotated[
-        bool, typer.Option(help="Also send to recipients whose earlier outcome is unknown.")
+        bool,
+        typer.Option(
+            "--resend-unknown", help="Also send to recipients whose earlier outcome is unknown."
+        ),
     ] = False,
     take_over: Annotated[
-        bool, typer.Option(help="Resume a campaign whose previous send died holding its lease.")
+        bool,
+        typer.Option(
+            "--take-over", help="Resume a campaign whose previous send died holding its lease."
+        ),
     ] = False,
-    now: Annotated[bool, typer.Option(help="Send a ready issue before its date.")] = False,
+    now: Annotated[bool, typer.Option("--now", help="Send a ready issue before its date.")] = False,
     max_time: Annotated[
         str | None,
-        typer.Option(help="Stop cleanly after this long (45m, 1h30m); the next run resumes."),
+        typer.Option(
+            metavar="DURATION",
+            help="Stop cleanly after this long (45m, 1h30m); the next run resumes.",
+        ),
     ] = None,
-    show: Annotated[bool, typer.Option(help="Show addresses in full.")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Show addresses in full.")] = False,
     as_json: Json = False,
 ) -> None:
     """Send an issue to every subscriber, once: resumable, paced, one sender at a time.
@@ -90,7 +104,8 @@ def send(
 
 def status(
     issue: Annotated[
-        str | None, typer.Argument(help="The issue (default: every campaign).")
+        str | None,
+        typer.Argument(metavar="ISSUE", help="The issue (default: every campaign)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
