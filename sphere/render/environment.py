@@ -36,6 +36,7 @@ PUBLIC_SETTINGS = (
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
     "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
+    "ses_configuration_set", "send_max_time",
 )  # fmt: skip
 DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
 
