@@ -152,3 +152,12 @@ class SendStopped(SendError):
 
 class CampaignBusy(SendError):
     """Another `sphere send` of the same issue holds the campaign's lease."""
+
+
+# --- subscriber endpoints and feedback (issue 11: sphere/web/, sphere/feedback.py) ---------------
+
+
+class EndpointUnavailable(SphereError):
+    """`sphere serve` cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE
