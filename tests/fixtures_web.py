@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -102,18 +102,36 @@ def serve_env(root: Path, port: int, **extra: str) -> dict[str, str]:
     return env
 
 
+StartEndpoint = Callable[..., Endpoint]
+
+
 @pytest.fixture
-def endpoint(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
-    """`sphere serve` for the `project` copy; this process sees the same settings."""
-    port = free_port()
-    env = serve_env(project, port)
-    for key, value in env.items():
-        if key.startswith("SPHERE_"):
-            monkeypatch.setenv(key, value)
-    log = project / "serve.log"
-    process = start_serve(project, env, port, log)
-    try:
-        yield Endpoint(f"http://127.0.0.1:{port}/", project, env, log, process)
-    finally:
+def serve_endpoint(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartEndpoint]:
+    """`start(**SPHERE_env)`: a `sphere serve` for the `project` copy (stopped after the test).
+
+    This process is given the same SPHERE_* settings, so the library and `sphere` commands run
+    in the test see the server's store and URLs.
+    """
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(**extra: str) -> Endpoint:
+        port = free_port()
+        env = serve_env(project, port, **extra)
+        for key, value in env.items():
+            if key.startswith("SPHERE_"):
+                monkeypatch.setenv(key, value)
+        log = project / "serve.log"
+        process = start_serve(project, env, port, log)
+        started.append(process)
+        return Endpoint(f"http://127.0.0.1:{port}/", project, env, log, process)
+
+    yield start
+    for process in started:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def endpoint(serve_endpoint: StartEndpoint) -> Endpoint:
+    """`sphere serve` for the `project` copy, with the default settings for tests."""
+    return serve_endpoint()
