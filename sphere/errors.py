@@ -161,3 +161,13 @@ class EndpointUnavailable(SphereError):
     """`sphere serve` cannot listen where asked."""
 
     exit_status = ExitStatus.UNAVAILABLE
+
+
+class FeedbackError(SphereError):
+    """`sphere feedback sync` cannot read its queue as configured (no queue, wrong URL)."""
+
+
+class FeedbackUnavailable(FeedbackError):
+    """The feedback queue cannot be reached or denies access."""
+
+    exit_status = ExitStatus.UNAVAILABLE

@@ -69,6 +69,9 @@ class Settings:
     # sending (issue 10)
     ses_configuration_set: str  # SES configuration set for event publishing ("" for none)
     send_max_time: float  # seconds a send may run before it stops cleanly (0: no limit)
+    # subscriber endpoints and feedback (issue 11)
+    feedback_queue_url: str = ""  # the SQS queue of SES bounces and complaints ("" for none)
+    soft_bounce_limit: int = 3  # transient bounces (distinct notifications) that mark bounced
 
     @property
     def website_label(self) -> str:
@@ -256,6 +259,9 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     # sending (issue 10)
     "ses_configuration_set": ("ses_configuration_set", _text, ""),
     "send_max_time": ("send_max_time", parse_duration, "0"),
+    # subscriber endpoints and feedback (issue 11)
+    "feedback_queue_url": ("feedback_queue_url", _optional(_url), ""),
+    "soft_bounce_limit": ("soft_bounce_limit", _positive_int, 3),
 }
 
 # What differs per environment, or is secret, comes from the environment only.

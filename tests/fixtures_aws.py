@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -106,3 +107,28 @@ def s3_bucket(aws: str) -> str:
 def s3_url(s3_bucket: str) -> str:
     """SPHERE_STORE for a fresh bucket, with a prefix (the store must keep to it)."""
     return f"s3://{s3_bucket}/newsletter"
+
+
+@dataclass(frozen=True)
+class FeedbackQueue:
+    """An SQS queue subscribed to an SNS topic, as SES's feedback reaches Sphere."""
+
+    url: str
+    topic_arn: str
+
+
+@pytest.fixture
+def feedback_queue(aws: str) -> FeedbackQueue:
+    """A fresh SNS topic and SQS queue on the moto server, the queue subscribed to the topic
+    (SNS envelopes, not raw delivery: the shape SES feedback arrives in by default)."""
+    from sphere.store import aws as sphere_aws
+
+    name = f"sphere-feedback-{secrets.token_hex(6)}"
+    sqs, sns = sphere_aws.client("sqs"), sphere_aws.client("sns")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return FeedbackQueue(url, topic)
