@@ -30,12 +30,14 @@ from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
+    from sphere.store.blobs import BlobStore
     from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
 
 VISIBILITY = 120  # seconds a received message stays hidden: the whole run, so none comes twice
 _TRANSIENT = "feedback/transient/"  # per address hash: ids of the transient bounces seen
+_CAMPAIGNS = "feedback/campaigns/"  # per issue: ids of its permanent bounces and complaints
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class Notice:
     kind: str  # permanent | transient | complaint | ignored
     addresses: tuple[str, ...]
     feedback_id: str
+    campaign: str = ""  # the issue's slug, from the message's SES `campaign` tag
 
 
 @dataclass
@@ -74,12 +77,22 @@ def parse(body: str) -> Notice:
         raise ValueError("not JSON, or not an SNS notification") from None
     if not isinstance(kind, str):
         raise ValueError("no notificationType or eventType")
-    mail_id = str((inner.get("mail") or {}).get("messageId", ""))
+    mail = inner.get("mail") or {}
+    mail_id = str(mail.get("messageId", ""))
     if kind == "Bounce":
-        return _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
-    if kind == "Complaint":
-        return _notice(inner.get("complaint"), "complainedRecipients", mail_id, _complaint_kind)
-    return Notice("ignored", (), mail_id)
+        notice = _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
+    elif kind == "Complaint":
+        notice = _notice(inner.get("complaint"), "complainedRecipients", mail_id, _complaint_kind)
+    else:
+        return Notice("ignored", (), mail_id)
+    return Notice(notice.kind, notice.addresses, notice.feedback_id, _campaign(mail))
+
+
+def _campaign(mail: dict[str, Any]) -> str:
+    """The `campaign` tag SES sent the message with (event publishing keeps message tags)."""
+    tags = mail.get("tags") if isinstance(mail, dict) else None
+    values = tags.get("campaign") if isinstance(tags, dict) else None
+    return str(values[0]) if isinstance(values, list) and values else ""
 
 
 def _bounce_kind(detail: dict[str, Any]) -> str:
@@ -149,6 +162,8 @@ class FeedbackSync:
             return
         from sphere.subscribers.list import normalise_email
 
+        self._tally(notice)
+
         for text in notice.addresses:
             try:
                 address = normalise_email(text)
@@ -175,23 +190,15 @@ class FeedbackSync:
 
     def _count_transient(self, address: str, feedback_id: str) -> int:
         """Record this transient bounce (once per id); how many distinct ones there are."""
-        store = self.members.subscribers.store
         key = f"{_TRANSIENT}{self.members.subscribers.hash(address)[:32]}.json"
-        for _ in range(10):
-            blob = store.get(key)
-            ids: list[str] = json.loads(blob.data)["ids"] if blob else []
-            if feedback_id in ids:
-                return len(ids)
-            data = json.dumps({"ids": [*ids, feedback_id][-50:]}).encode()
-            try:
-                if blob is None:
-                    store.put(key, data, if_none_match=True)
-                else:
-                    store.put(key, data, if_match=blob.etag)
-                return len(ids) + 1
-            except PreconditionFailed:
-                continue  # another sync counted one meanwhile: count again
-        raise FeedbackError(f"{store.url}: {key} kept changing; run the sync again")
+        return len(add_id(self.members.subscribers.store, key, "ids", feedback_id, keep=50))
+
+    def _tally(self, notice: Notice) -> None:
+        """Count a permanent bounce or a complaint against its campaign (for the breaker)."""
+        if notice.campaign and notice.kind in ("permanent", "complaint"):
+            name = "bounces" if notice.kind == "permanent" else "complaints"
+            add_id(self.members.subscribers.store, campaign_key(notice.campaign), name,
+                   notice.feedback_id)  # fmt: skip
 
     def _receive(self) -> list[dict[str, Any]]:
         try:
@@ -221,6 +228,42 @@ class FeedbackSync:
                         "harmlessly", failure.get("Code", "?"))  # fmt: skip
 
 
+def campaign_key(slug: str) -> str:
+    """Where a campaign's bounces and complaints are counted (by SES feedback id)."""
+    return f"{_CAMPAIGNS}{slug}.json"
+
+
+def campaign_tally(store: BlobStore, slug: str) -> dict[str, int]:
+    """How many distinct permanent bounces and complaints the campaign has had so far."""
+    blob = store.get(campaign_key(slug))
+    data = json.loads(blob.data) if blob else {}
+    return {name: len(data.get(name, [])) for name in ("bounces", "complaints")}
+
+
+def add_id(store: BlobStore, key: str, name: str, item: str, *, keep: int = 0) -> list[str]:
+    """Add `item` to the list `name` in the JSON object at `key`, once; return the list.
+
+    A conditional write settles races between two syncs; `keep` bounds the list's length.
+    """
+    for _ in range(10):
+        blob = store.get(key)
+        data: dict[str, list[str]] = json.loads(blob.data) if blob else {}
+        items = data.get(name, [])
+        if item in items:
+            return items
+        items = [*items, item][-keep:] if keep else [*items, item]
+        data[name] = items
+        try:
+            if blob is None:
+                store.put(key, json.dumps(data).encode(), if_none_match=True)
+            else:
+                store.put(key, json.dumps(data).encode(), if_match=blob.etag)
+            return items
+        except PreconditionFailed:
+            continue  # another sync wrote meanwhile: read it again
+    raise FeedbackError(f"{store.url}: {key} kept changing; run the sync again")
+
+
 def _translated(error: Exception, queue: str) -> FeedbackError:
     """botocore's error as ours, classified by its response code (no botocore import)."""
     response = getattr(error, "response", None)
@@ -243,4 +286,4 @@ def sync(settings: Settings) -> FeedbackReport:
     return FeedbackSync(settings, client=client, members=Members.open(settings)).run()
 
 
-__all__ = ["FeedbackReport", "FeedbackSync", "Notice", "parse", "sync"]
+__all__ = ["FeedbackReport", "FeedbackSync", "Notice", "campaign_tally", "parse", "sync"]

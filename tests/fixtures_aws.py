@@ -7,6 +7,7 @@ so test processes (and the workers they start) talk to it exactly as they would 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,64 @@ def feedback_queue(aws: str) -> FeedbackQueue:
     topic = sns.create_topic(Name=name)["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     return FeedbackQueue(url, topic)
+
+
+def _mail(to: str, *, shape: str, campaign: str) -> dict[str, Any]:
+    return {
+        "timestamp": "2026-12-01T09:00:00.000Z",
+        "source": "newsletter@jimwigg.com",
+        "sourceArn": "arn:aws:ses:eu-west-2:123456789012:identity/jimwigg.com",
+        "sendingAccountId": "123456789012",
+        "messageId": f"0102018c{secrets.token_hex(12)}-000000",
+        "destination": [to],
+        "headersTruncated": False,
+        "commonHeaders": {"from": ["Jim Wigg <newsletter@jimwigg.com>"], "to": [to]},
+        **({"tags": {"campaign": [campaign]}} if shape == "eventType" else {}),
+    }
+
+
+def ses_notification(
+    kind: str,
+    to: str,
+    *,
+    shape: str = "notificationType",
+    campaign: str = "hard-sell-or-soft-sell",
+    **detail: Any,
+) -> str:
+    """An SES notification as JSON, shaped like AWS's documented examples (`kind`: Bounce,
+    Complaint or Delivery; `shape`: notificationType, or eventType with the message's tags)."""
+    body: dict[str, Any] = {shape: kind, "mail": _mail(to, shape=shape, campaign=campaign)}
+    feedback_id = f"0102018c{secrets.token_hex(12)}-000000"
+    if kind == "Bounce":
+        body["bounce"] = {
+            "bounceType": detail.get("bounceType", "Permanent"),
+            "bounceSubType": detail.get("bounceSubType", "General"),
+            "bouncedRecipients": [
+                {
+                    "emailAddress": to,
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+            "timestamp": "2026-12-01T09:00:01.000Z",
+            "feedbackId": detail.get("feedbackId", feedback_id),
+            "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
+        }
+    elif kind == "Complaint":
+        body["complaint"] = {
+            "complainedRecipients": [{"emailAddress": to}],
+            "timestamp": "2026-12-01T10:00:00.000Z",
+            "feedbackId": feedback_id,
+            "userAgent": "Yahoo!-Mail-Feedback/2.0",
+            "complaintFeedbackType": detail.get("complaintFeedbackType", "abuse"),
+        }
+    else:
+        body["delivery"] = {
+            "timestamp": "2026-12-01T09:00:01.000Z",
+            "processingTimeMillis": 546,
+            "recipients": [to],
+            "smtpResponse": "250 ok",
+            "reportingMTA": "a8-70.smtp-out.amazonses.com",
+        }
+    return json.dumps(body)

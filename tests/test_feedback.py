@@ -8,13 +8,12 @@ production.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fixtures_aws import FeedbackQueue
+from fixtures_aws import ses_notification as notification
 from fixtures_project import Result
 from fixtures_send import add_subscribers
 
@@ -25,59 +24,6 @@ from sphere.store import aws as sphere_aws
 from sphere.subscribers.list import open_list
 
 PEOPLE = ["hard@example.org", "soft@example.org", "angry@example.org", "fine@example.org"]
-
-
-def mail(to: str, *, shape: str) -> dict[str, Any]:
-    return {
-        "timestamp": "2026-12-01T09:00:00.000Z",
-        "source": "newsletter@jimwigg.com",
-        "sourceArn": "arn:aws:ses:eu-west-2:123456789012:identity/jimwigg.com",
-        "sendingAccountId": "123456789012",
-        "messageId": f"0102018c{secrets.token_hex(12)}-000000",
-        "destination": [to],
-        "headersTruncated": False,
-        "commonHeaders": {"from": ["Jim Wigg <newsletter@jimwigg.com>"], "to": [to]},
-        **({"tags": {"campaign": ["hard-sell-or-soft-sell"]}} if shape == "eventType" else {}),
-    }
-
-
-def notification(kind: str, to: str, *, shape: str = "notificationType", **detail: Any) -> str:
-    """An SES notification as JSON (`kind`: Bounce, Complaint or Delivery)."""
-    body: dict[str, Any] = {shape: kind, "mail": mail(to, shape=shape)}
-    feedback_id = f"0102018c{secrets.token_hex(12)}-000000"
-    if kind == "Bounce":
-        body["bounce"] = {
-            "bounceType": detail.get("bounceType", "Permanent"),
-            "bounceSubType": detail.get("bounceSubType", "General"),
-            "bouncedRecipients": [
-                {
-                    "emailAddress": to,
-                    "action": "failed",
-                    "status": "5.1.1",
-                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
-                }
-            ],
-            "timestamp": "2026-12-01T09:00:01.000Z",
-            "feedbackId": detail.get("feedbackId", feedback_id),
-            "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
-        }
-    elif kind == "Complaint":
-        body["complaint"] = {
-            "complainedRecipients": [{"emailAddress": to}],
-            "timestamp": "2026-12-01T10:00:00.000Z",
-            "feedbackId": feedback_id,
-            "userAgent": "Yahoo!-Mail-Feedback/2.0",
-            "complaintFeedbackType": detail.get("complaintFeedbackType", "abuse"),
-        }
-    else:
-        body["delivery"] = {
-            "timestamp": "2026-12-01T09:00:01.000Z",
-            "processingTimeMillis": 546,
-            "recipients": [to],
-            "smtpResponse": "250 ok",
-            "reportingMTA": "a8-70.smtp-out.amazonses.com",
-        }
-    return json.dumps(body)
 
 
 @pytest.fixture
