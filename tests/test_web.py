@@ -322,3 +322,23 @@ def test_serve_on_a_busy_port_says_so(project: Path, sphere: Callable[..., Resul
     assert result.status == 3
     assert result.err.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert len(result.err.splitlines()) == 1
+
+
+def test_an_erased_person_can_come_back_only_by_confirming(endpoint: Endpoint) -> None:
+    subscribe_one(endpoint.root, "back@example.org")
+    open_list(load_settings(endpoint.root)).erase("back@example.org")
+    assert "back@example.org" not in people(endpoint.root)
+
+    reply = endpoint.post_form("/subscribe", {"email": "back@example.org"})
+
+    assert "Check your inbox" in reply.text
+    assert "back@example.org" not in people(endpoint.root)  # not until they confirm
+    waiting = list((endpoint.root / "store" / "web" / "pending").glob("*.json"))
+    assert len(waiting) == 1
+    link = confirm_link(endpoint)
+    token = link.split("t=", 1)[1]
+    assert endpoint.post_form("/confirm", {"t": token}).status == 200
+    record = people(endpoint.root)["back@example.org"]
+    assert (record.status, record.consent_method) == ("subscribed", "form")
+    assert (record.consent_evidence or {})["confirm_ip"] == "127.0.0.1"
+    assert not waiting[0].exists(), "the request outlived its confirmation"

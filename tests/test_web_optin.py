@@ -69,3 +69,26 @@ def test_one_confirmation_per_address_per_day(project: Path) -> None:
     assert outbox.to == ["one@example.org", "two@example.org", "one@example.org"]
     pending = {r.email: r.status for r in subscribers.all()}
     assert pending == {"one@example.org": "pending", "two@example.org": "pending"}
+
+
+def test_an_erased_persons_unconfirmed_request_goes_once_its_link_expired(project: Path) -> None:
+    clock, outbox = Clock(), Outbox()
+    subscribers = SubscriberList(LocalStore(project / "store"), key=lambda: b"k" * 32, clock=clock)
+    for address in ("gone@example.org", "also@example.org"):
+        subscribers.add(address)
+        subscribers.erase(address)
+    app = Endpoints(
+        load_settings(project), members=Members(subscribers), tokens=Tokens("s" * 40),
+        mailer=outbox,
+    )  # fmt: skip
+    waiting = project / "store" / "web" / "pending"
+
+    subscribe(app, "gone@example.org")
+    assert len(list(waiting.glob("*.json"))) == 1
+    clock.now += 8 * 86400  # past the confirmation link's 7 days
+    subscribe(app, "also@example.org")
+
+    (left,) = waiting.glob("*.json")
+    assert b"also@example.org" in left.read_bytes()
+    stored = b"".join(p.read_bytes() for p in (project / "store").rglob("*") if p.is_file())
+    assert b"gone@example.org" not in stored

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sphere.errors import PreconditionFailed
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 SUPPRESSED = frozenset({"unsubscribed", "bounced", "complained"})
 _THROTTLE = "web/confirmations/"  # one small object per address hash: when we last wrote
+# A request from an address erased at its owner's wish: the list refuses to add it back except
+# by confirmation, so the request waits here (one object per opaque id) until confirmed, and
+# is removed then, or once its link has expired.
+_PENDING = "web/pending/"
 
 
 class Members:
@@ -41,11 +45,24 @@ class Members:
         return self.subscribers.read()[0].records
 
     def by_id(self, subscriber_id: str) -> Subscriber | None:
-        """The record with this opaque id, or None (never on the list, or erased)."""
+        """The record with this opaque id (or an erased person's waiting request), or None."""
         for record in self._records().values():
             if record.id == subscriber_id:
                 return record
-        return None
+        return self._waiting(subscriber_id)
+
+    def _waiting(self, subscriber_id: str) -> Subscriber | None:
+        from sphere.subscribers.list import Subscriber
+
+        blob = self.subscribers.store.get(f"{_PENDING}{subscriber_id}.json")
+        if blob is None:
+            return None
+        request = json.loads(blob.data)
+        at, method, source = request["consent"]
+        return Subscriber(
+            subscriber_id, request["email"], request.get("name", ""), "pending", at, at,
+            at, method, source, request.get("evidence"),
+        )  # fmt: skip
 
     def by_address(self, address: str) -> tuple[Subscriber | None, bool]:
         """The record of a normalised address, and whether the address was erased."""
@@ -78,17 +95,40 @@ class Members:
         self.subscribers.append([event])
         return str(event["id"])
 
+    def add_waiting(self, address: str, *, name: str, source: str, evidence: dict[str, str]) -> str:
+        """Keep an erased address's request until it is confirmed; return its new id."""
+        from sphere.subscribers.list import new_id
+
+        subscriber_id, now = new_id(), self.now()
+        request: dict[str, Any] = {"email": address, "name": name, "evidence": evidence}
+        request.update(consent=[now, "form", source], at=self.clock())
+        data = json.dumps(request, ensure_ascii=False).encode()
+        self.subscribers.store.put(f"{_PENDING}{subscriber_id}.json", data, if_none_match=True)
+        return subscriber_id
+
+    def sweep_waiting(self, *, older_than: float) -> int:
+        """Remove erased people's requests older than `older_than` seconds (links expired)."""
+        store, removed = self.subscribers.store, 0
+        for key in store.list(_PENDING):
+            blob = store.get(key)
+            if blob is not None and self.clock() - json.loads(blob.data)["at"] > older_than:
+                store.delete(key)
+                removed += 1
+        return removed
+
     def confirm(self, record: Subscriber, *, source: str, evidence: dict[str, str]) -> None:
         """Subscribe the record: the person confirmed (the one way back from suppression)."""
         from sphere.subscribers.list import creation_event
 
         now = self.now()
         event = creation_event(
-            "confirm", record.email, at=now, status="subscribed",
+            "confirm", record.email, at=now, status="subscribed", name=record.name,
             consent=(now, "form", source), evidence=evidence,
         )  # fmt: skip
         event["id"] = record.id
         self.subscribers.append([event])
+        # NOTE: only once the confirmation is written may an erased person's request go.
+        self.subscribers.store.delete(f"{_PENDING}{record.id}.json")
 
     def claim_mail(self, address: str, *, every: float) -> bool:
         """True, and remember it, if no confirmation went to `address` in the last `every` s.

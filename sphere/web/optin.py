@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Protocol
 
+from sphere.mail.tokens import CONFIRM_DAYS
 from sphere.render.urls import confirm_url
 
 if TYPE_CHECKING:
@@ -70,8 +71,6 @@ class OptIn:
         if not request.address:
             return "invalid"
         record, erased = self.members.by_address(request.address)
-        if erased and record is None:
-            return "erased"  # the list refuses to add them back: see docs/endpoints.md
         if record is not None and record.status in ("subscribed", "bounced", "complained"):
             return record.status
         evidence = {"requested_at": self.members.now(), "request_ip": request.ip}
@@ -79,15 +78,18 @@ class OptIn:
             evidence["request_page"] = request.page
         if not self.members.claim_mail(request.address, every=MAIL_EVERY):
             return "throttled"
-        if record is None:
-            subscriber_id = self.members.add_pending(
-                request.address,
-                name=request.name,
-                source=request.page or "subscribe form",
-                evidence=evidence,
+        source = request.page or "subscribe form"
+        if record is not None:
+            subscriber_id = record.id
+        elif erased:  # erased at their wish: back only by confirming (docs/endpoints.md)
+            self.members.sweep_waiting(older_than=CONFIRM_DAYS * 86400)
+            subscriber_id = self.members.add_waiting(
+                request.address, name=request.name, source=source, evidence=evidence
             )
         else:
-            subscriber_id = record.id
+            subscriber_id = self.members.add_pending(
+                request.address, name=request.name, source=source, evidence=evidence
+            )
         return "mailed" if self.send(request.address, subscriber_id) else "mail-failed"
 
     def resubscribe(self, record: Subscriber, *, ip: str) -> str:
