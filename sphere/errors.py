@@ -152,3 +152,22 @@ class SendStopped(SendError):
 
 class CampaignBusy(SendError):
     """Another `sphere send` of the same issue holds the campaign's lease."""
+
+
+# --- subscriber endpoints and feedback (issue 11: sphere/web/, sphere/feedback.py) ---------------
+
+
+class EndpointUnavailable(SphereError):
+    """`sphere serve` cannot listen where asked."""
+
+    exit_status = ExitStatus.UNAVAILABLE
+
+
+class FeedbackError(SphereError):
+    """`sphere feedback sync` cannot read its queue as configured (no queue, wrong URL)."""
+
+
+class FeedbackUnavailable(FeedbackError):
+    """The feedback queue cannot be reached or denies access."""
+
+    exit_status = ExitStatus.UNAVAILABLE

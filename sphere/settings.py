@@ -69,6 +69,14 @@ class Settings:
     # sending (issue 10)
     ses_configuration_set: str  # SES configuration set for event publishing ("" for none)
     send_max_time: float  # seconds a send may run before it stops cleanly (0: no limit)
+    # subscriber endpoints and feedback (issue 11)
+    feedback_queue_url: str = ""  # the SQS queue of SES bounces and complaints ("" for none)
+    soft_bounce_limit: int = 3  # transient bounces (distinct notifications) that mark bounced
+    breaker_bounce_rate: float = 0.05  # a send pauses above this share of permanent bounces
+    breaker_complaint_rate: float = 0.003  # ... or above this share of complaints
+    breaker_min_messages: int = 50  # ... once this many of the issue's messages were accepted
+    seed_list: tuple[str, ...] = ()  # addresses that get the issue first (publish), or none
+    seed_wait: float = 600.0  # seconds publish waits for the seed list's feedback
 
     @property
     def website_label(self) -> str:
@@ -257,6 +265,41 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "ses_configuration_set": ("ses_configuration_set", _text, ""),
     "send_max_time": ("send_max_time", parse_duration, "0"),
 }
+
+
+# --- subscriber endpoints, feedback, the circuit breaker and the seed list (issue 11) ------
+
+
+def _fraction(value: Any) -> float:
+    """A share such as 0.05 (5%), for the circuit breaker's thresholds."""
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a share between 0 and 1 such as 0.05, got {value!r}") from None
+    if not 0 < share <= 1:
+        raise ValueError(f"expected a share between 0 and 1 such as 0.05, got {value!r}")
+    return share
+
+
+def _address_list(value: Any) -> tuple[str, ...]:
+    """Addresses as a list or a comma-separated string (SPHERE_SEED_LIST)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"expected a list of addresses, got {type(value).__name__}")
+    return tuple(_bare_address(item) for item in items if str(item).strip())
+
+
+_FILE_KEYS.update(
+    {
+        "feedback_queue_url": ("feedback_queue_url", _optional(_url), ""),
+        "soft_bounce_limit": ("soft_bounce_limit", _positive_int, 3),
+        "breaker_bounce_rate": ("breaker_bounce_rate", _fraction, 0.05),
+        "breaker_complaint_rate": ("breaker_complaint_rate", _fraction, 0.003),
+        "breaker_min_messages": ("breaker_min_messages", _positive_int, 50),
+        "seed_list": ("seed_list", _address_list, ""),
+        "seed_wait": ("seed_wait", parse_duration, "10m"),
+    }
+)
 
 # What differs per environment, or is secret, comes from the environment only.
 _ENV_ONLY: dict[str, tuple[str, Any]] = {

@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures_preview",
     "fixtures_aws",
     "fixtures_smtp",
+    "fixtures_web",
 ]

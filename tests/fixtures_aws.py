@@ -7,6 +7,7 @@ so test processes (and the workers they start) talk to it exactly as they would 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -15,6 +16,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -106,3 +109,89 @@ def s3_bucket(aws: str) -> str:
 def s3_url(s3_bucket: str) -> str:
     """SPHERE_STORE for a fresh bucket, with a prefix (the store must keep to it)."""
     return f"s3://{s3_bucket}/newsletter"
+
+
+@dataclass(frozen=True)
+class FeedbackQueue:
+    """An SQS queue subscribed to an SNS topic, as SES's feedback reaches Sphere."""
+
+    url: str
+    topic_arn: str
+
+
+@pytest.fixture
+def feedback_queue(aws: str) -> FeedbackQueue:
+    """A fresh SNS topic and SQS queue on the moto server, the queue subscribed to the topic
+    (SNS envelopes, not raw delivery: the shape SES feedback arrives in by default)."""
+    from sphere.store import aws as sphere_aws
+
+    name = f"sphere-feedback-{secrets.token_hex(6)}"
+    sqs, sns = sphere_aws.client("sqs"), sphere_aws.client("sns")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return FeedbackQueue(url, topic)
+
+
+def _mail(to: str, *, shape: str, campaign: str) -> dict[str, Any]:
+    return {
+        "timestamp": "2026-12-01T09:00:00.000Z",
+        "source": "newsletter@jimwigg.com",
+        "sourceArn": "arn:aws:ses:eu-west-2:123456789012:identity/jimwigg.com",
+        "sendingAccountId": "123456789012",
+        "messageId": f"0102018c{secrets.token_hex(12)}-000000",
+        "destination": [to],
+        "headersTruncated": False,
+        "commonHeaders": {"from": ["Jim Wigg <newsletter@jimwigg.com>"], "to": [to]},
+        **({"tags": {"campaign": [campaign]}} if shape == "eventType" else {}),
+    }
+
+
+def ses_notification(
+    kind: str,
+    to: str,
+    *,
+    shape: str = "notificationType",
+    campaign: str = "hard-sell-or-soft-sell",
+    **detail: Any,
+) -> str:
+    """An SES notification as JSON, shaped like AWS's documented examples (`kind`: Bounce,
+    Complaint or Delivery; `shape`: notificationType, or eventType with the message's tags)."""
+    body: dict[str, Any] = {shape: kind, "mail": _mail(to, shape=shape, campaign=campaign)}
+    feedback_id = f"0102018c{secrets.token_hex(12)}-000000"
+    if kind == "Bounce":
+        body["bounce"] = {
+            "bounceType": detail.get("bounceType", "Permanent"),
+            "bounceSubType": detail.get("bounceSubType", "General"),
+            "bouncedRecipients": [
+                {
+                    "emailAddress": to,
+                    "action": "failed",
+                    "status": "5.1.1",
+                    "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                }
+            ],
+            "timestamp": "2026-12-01T09:00:01.000Z",
+            "feedbackId": detail.get("feedbackId", feedback_id),
+            "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
+        }
+    elif kind == "Complaint":
+        body["complaint"] = {
+            "complainedRecipients": [{"emailAddress": to}],
+            "timestamp": "2026-12-01T10:00:00.000Z",
+            "feedbackId": feedback_id,
+            "userAgent": "Yahoo!-Mail-Feedback/2.0",
+            "complaintFeedbackType": detail.get("complaintFeedbackType", "abuse"),
+        }
+    else:
+        body["delivery"] = {
+            "timestamp": "2026-12-01T09:00:01.000Z",
+            "processingTimeMillis": 546,
+            "recipients": [to],
+            "smtpResponse": "250 ok",
+            "reportingMTA": "a8-70.smtp-out.amazonses.com",
+        }
+    return json.dumps(body)

@@ -106,7 +106,9 @@ def test_the_top_level_help_names_only_commands_that_exist(sphere: Callable[...,
     text = help_of(sphere)
     listed = re.findall(r"^  (\w+)  ", text[text.index("Commands:") :], re.MULTILINE)
 
-    assert listed == ["build", "check", "preview", "send", "status", "subscribers"]
+    assert listed == [
+        "build", "check", "preview", "send", "status", "serve", "subscribers", "feedback",
+    ]  # fmt: skip
 
 
 def test_the_exit_statuses_are_documented() -> None:

@@ -105,6 +105,12 @@ def _register() -> None:
     from sphere.cli import send  # `send` and `status` (issue 10)
 
     send.register(app)
+    from sphere.cli import serve  # the subscriber endpoints (issue 11)
+
+    serve.register(app)
+    from sphere.cli import feedback  # bounces and complaints (issue 11)
+
+    feedback.register(app)
 
 
 _register()

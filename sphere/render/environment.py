@@ -36,7 +36,9 @@ PUBLIC_SETTINGS = (
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
     "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
-    "ses_configuration_set", "send_max_time",
+    "ses_configuration_set", "send_max_time", "feedback_queue_url", "soft_bounce_limit",
+    "breaker_bounce_rate", "breaker_complaint_rate", "breaker_min_messages", "seed_list",
+    "seed_wait",
 )  # fmt: skip
 DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
 

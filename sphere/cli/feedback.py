@@ -1,0 +1,50 @@
+"""`sphere feedback sync`: SES bounces and complaints from SQS (see sphere/feedback.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from sphere.cli.group import SphereGroup
+
+feedback_app = typer.Typer(
+    cls=SphereGroup, help="Bounces and complaints reported by SES.", no_args_is_help=True
+)
+
+
+@feedback_app.command()
+def sync(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Mark bounced and complaining subscribers from the SES notifications in the SQS queue.
+
+    Reads feedback_queue_url to the end, deletes what it processed, and leaves messages that
+    are not SES notifications in the queue (reported). Running it twice changes nothing more.
+    """
+    from sphere.cli import load
+    from sphere.feedback import sync as run_sync
+
+    report = run_sync(load())
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    print(
+        f"{report.received} notifications: {report.bounced} bounced, "
+        f"{report.complained} complained, {report.transient} transient bounces counted, "
+        f"{report.ignored} ignored, {report.unchanged} unchanged; {report.deleted} deleted"
+    )
+    if report.malformed:
+        count = len(report.malformed)
+        what = (
+            "message was not an SES notification"
+            if count == 1
+            else ("messages were not SES notifications")
+        )
+        print(f"{count} {what}: left in the queue for inspection")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `feedback` group to the main app."""
+    app.add_typer(feedback_app, name="feedback")

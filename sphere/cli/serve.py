@@ -1,0 +1,56 @@
+"""`sphere serve`: the subscriber endpoints on a local server (see sphere/web/)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    port: Annotated[
+        int,
+        typer.Option(
+            metavar="PORT", min=0, max=65535, help="The port to listen on (0: any free port)."
+        ),
+    ] = 8801,
+    host: Annotated[
+        str,
+        typer.Option(
+            metavar="ADDRESS",
+            help="The address to listen on; keep the default to stay on this machine.",
+        ),
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the unsubscribe, subscribe and confirm endpoints until stopped.
+
+    For local use and tests: pages and links use endpoint_url from the settings (set
+    SPHERE_ENDPOINT_URL to this server's address to try them). Confirmation emails go through
+    SPHERE_TRANSPORT. Stop with Ctrl-C.
+    """
+    from sphere.cli import load
+    from sphere.web import make_app
+    from sphere.web.server import make_web_server
+
+    settings = load()
+    server = make_web_server(make_app(settings), host, port)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
+        print(f"Serving the endpoints at http://{bound_host}:{bound_port}/ (Ctrl-C to stop)")
+        print(f"Pages link to {settings.endpoint_url}", flush=True)
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            print(f"warning: listening on {host}: other machines can reach it", file=sys.stderr)
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    """Add `serve` to the main app."""
+    app.command()(serve)

@@ -1,0 +1,29 @@
+"""The subscriber endpoints: unsubscribe, subscribe and confirm (see docs/endpoints.md).
+
+`make_app(settings)` wires the WSGI app to the subscriber list, the signing secret and the
+mail transport the settings name; `sphere serve` runs it locally (sphere/web/server.py) and
+sphere/web/lambda_handler.py on AWS Lambda.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
+    from sphere.web.app import Endpoints
+
+
+def make_app(settings: Settings) -> Endpoints:
+    """The endpoints' WSGI app for these settings (SPHERE_SECRET required but for the outbox)."""
+    from sphere.mail.personalise import tokens_for
+    from sphere.web.app import Endpoints
+    from sphere.web.members import Members
+    from sphere.web.optin import TransportMailer
+
+    return Endpoints(
+        settings,
+        members=Members.open(settings),
+        tokens=tokens_for(settings),
+        mailer=TransportMailer(settings),
+    )

@@ -1,0 +1,223 @@
+"""The WSGI application behind the subscriber endpoints (see docs/endpoints.md).
+
+    GET  /unsubscribe?t=TOKEN   a page with a button; changes nothing (mail scanners follow links)
+    POST /unsubscribe?t=TOKEN   unsubscribes; also the RFC 8058 one-click POST from mail clients
+    GET  /subscribe             the subscribe form on a page of its own
+    POST /subscribe             starts double opt-in; the same answer whatever was submitted
+    GET  /confirm?t=TOKEN       a page with a button; changes nothing
+    POST /confirm               confirms (token in the form)
+
+Repeating any POST is harmless. A bad, tampered or expired token gets a friendly page and
+changes nothing. The app never redirects, so it cannot be made an open redirect, and builds
+every URL from settings, never from the Host header.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from sphere.errors import SphereError, TokenError
+from sphere.web.optin import OptIn, Request
+from sphere.web.pages import Pages, security_headers
+from sphere.web.tokens import confirm_id, unsubscribe_id
+
+if TYPE_CHECKING:
+    from sphere.mail.tokens import Tokens
+    from sphere.settings import Settings
+    from sphere.web.members import Members
+    from sphere.web.optin import Mailer
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024  # a form of an address, a name and two hidden fields is far smaller
+StartResponse = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A page to send back: status line and body (headers are added by the app)."""
+
+    status: str
+    body: bytes
+    allow: str = ""
+
+
+class TooLarge(Exception):
+    """The request's body is larger than MAX_BODY."""
+
+
+class Endpoints:
+    """The WSGI app: `Endpoints(settings, members=..., tokens=..., mailer=...)`."""
+
+    def __init__(self, settings: Settings, *, members: Members, tokens: Tokens, mailer: Mailer):
+        self.settings = settings
+        self.members = members
+        self.tokens = tokens
+        self.pages = Pages(settings)
+        self.optin = OptIn(settings, members, tokens, self.pages.env, mailer)
+        self.prefix = urlsplit(settings.endpoint_url).path.rstrip("/")
+        self.headers = security_headers(settings)
+        self.routes: dict[str, dict[str, Callable[[dict[str, Any]], Answer]]] = {
+            "/unsubscribe": {"GET": self.unsubscribe_page, "POST": self.unsubscribe},
+            "/subscribe": {"GET": self.subscribe_page, "POST": self.subscribe},
+            "/confirm": {"GET": self.confirm_page, "POST": self.confirm},
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        answer = self.answer(environ, "GET" if method == "HEAD" else method)
+        headers = [("Content-Type", "text/html; charset=utf-8"), *self.headers]
+        headers.append(("Content-Length", str(len(answer.body))))
+        if answer.allow:
+            headers.append(("Allow", answer.allow))
+        start_response(answer.status, headers)
+        return [b""] if method == "HEAD" else [answer.body]
+
+    def answer(self, environ: dict[str, Any], method: str) -> Answer:
+        path = environ.get("PATH_INFO", "") or "/"
+        if self.prefix and path.startswith(self.prefix + "/"):
+            path = path[len(self.prefix) :]  # served under the endpoint URL's own path
+        handlers = self.routes.get(path.rstrip("/") or "/")
+        if handlers is None:
+            return self.page("404 Not Found", "not-found")
+        handler = handlers.get(method)
+        if handler is None:
+            allow = ", ".join([*handlers, "HEAD"] if "GET" in handlers else handlers)
+            return Answer("405 Method Not Allowed", self.pages.render("not-found"), allow)
+        try:
+            return handler(environ)
+        except TooLarge:
+            return self.page("413 Content Too Large", "invalid", purpose="form")
+        except SphereError as error:  # the store or the mail is down: say so, change nothing
+            log.error("%s %s failed: %s", method, path, type(error).__name__)
+            return self.page("503 Service Unavailable", "unavailable")
+
+    def page(self, status: str, name: str, **context: Any) -> Answer:
+        return Answer(status, self.pages.render(name, **context))
+
+    # --- unsubscribe -----------------------------------------------------------------------
+
+    def unsubscribe_page(self, environ: dict[str, Any]) -> Answer:
+        token = _query(environ).get("t", "")
+        try:
+            unsubscribe_id(self.tokens, token)
+        except TokenError:
+            return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
+        return self.page("200 OK", "unsubscribe", token=token)
+
+    def unsubscribe(self, environ: dict[str, Any]) -> Answer:
+        """Unsubscribe the token's subscriber; the RFC 8058 one-click POST lands here too.
+
+        The token is in the URL (one-click clients post to the List-Unsubscribe URL as it
+        is, with the body `List-Unsubscribe=One-Click`, whatever its encoding).
+        """
+        form = _form(environ)
+        token = _query(environ).get("t") or form.get("t", "")
+        try:
+            subscriber_id = unsubscribe_id(self.tokens, token)
+        except TokenError:
+            return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
+        record = self.members.by_id(subscriber_id)
+        changed = record is not None and self.members.set_status(record, "unsubscribed")
+        log.info("unsubscribe: %s", "done" if changed else "nothing to change")
+        return self.page("200 OK", "unsubscribed", token=token)
+
+    # --- subscribe -------------------------------------------------------------------------
+
+    def subscribe_page(self, environ: dict[str, Any]) -> Answer:
+        return self.page("200 OK", "subscribe")
+
+    def subscribe(self, environ: dict[str, Any]) -> Answer:
+        """Start double opt-in. Every submission gets the very same page."""
+        form = _form(environ)
+        ip = str(environ.get("REMOTE_ADDR", ""))
+        if form.get("t"):  # the unsubscribed page's "subscribe again" button
+            outcome = self._resubscribe(form["t"], ip)
+        else:
+            outcome = self.optin.request(self._request(form, ip))
+        log.info("subscribe: %s", outcome)
+        return self.page("200 OK", "subscribe-sent")
+
+    def _request(self, form: dict[str, str], ip: str) -> Request:
+        from sphere.subscribers.list import clean_name, normalise_email
+
+        try:
+            address = normalise_email(form.get("email", "")[:320])
+        except ValueError:
+            address = ""
+        try:
+            name = clean_name(form.get("name", "")[:400])
+        except ValueError:
+            name = ""  # markup or control characters: keep the address, drop the name
+        page = form.get("page", "")
+        if not page.startswith(self.settings.base_url) or len(page) > 500:
+            page = ""  # only our own archive's pages are recorded as the form's source
+        return Request(address, name, form.get("website", ""), page, ip)
+
+    def _resubscribe(self, token: str, ip: str) -> str:
+        try:
+            record = self.members.by_id(unsubscribe_id(self.tokens, token))
+        except TokenError:
+            return "invalid"
+        return "invalid" if record is None else self.optin.resubscribe(record, ip=ip)
+
+    # --- confirm ---------------------------------------------------------------------------
+
+    def confirm_page(self, environ: dict[str, Any]) -> Answer:
+        token = _query(environ).get("t", "")
+        try:
+            confirm_id(self.tokens, token)
+        except TokenError as error:
+            return self.page("400 Bad Request", "invalid", purpose="confirm", why=str(error))
+        return self.page("200 OK", "confirm", token=token)
+
+    def confirm(self, environ: dict[str, Any]) -> Answer:
+        token = _form(environ).get("t") or _query(environ).get("t", "")
+        try:
+            subscriber_id = confirm_id(self.tokens, token)
+        except TokenError as error:
+            return self.page("400 Bad Request", "invalid", purpose="confirm", why=str(error))
+        record = self.members.by_id(subscriber_id)
+        if record is None:
+            why = "this confirmation link is not valid any more"
+            return self.page("400 Bad Request", "invalid", purpose="confirm", why=why)
+        if record.status != "subscribed":
+            evidence = dict(record.consent_evidence or {}) if record.status == "pending" else {}
+            evidence.update(confirmed_at=self.members.now())
+            evidence["confirm_ip"] = str(environ.get("REMOTE_ADDR", ""))
+            source = record.consent_source if record.status == "pending" else "confirm link"
+            self.members.confirm(record, source=source, evidence=evidence)
+            log.info("confirm: done")
+        return self.page("200 OK", "confirmed")
+
+
+def _query(environ: dict[str, Any]) -> dict[str, str]:
+    """The query string's fields, first value of each."""
+    return _first(parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=20))
+
+
+def _form(environ: dict[str, Any]) -> dict[str, str]:
+    """An urlencoded body's fields (first value each); {} for any other body."""
+    kind = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        raise TooLarge
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    if kind != "application/x-www-form-urlencoded":
+        return {}  # a one-click POST in multipart/form-data: the token is in the URL
+    text = body.decode("utf-8", "replace")
+    return _first(parse_qs(text, max_num_fields=20))
+
+
+def _first(fields: dict[str, list[str]]) -> dict[str, str]:
+    return {key: values[0] for key, values in fields.items() if values}
+
+
+__all__ = ["MAX_BODY", "Endpoints"]

@@ -1,0 +1,94 @@
+"""Double opt-in's daily limit, with a clock the test moves (no sleeping): at most one
+confirmation email per address in any 24 hours, and each address counted on its own.
+(In process: the 24 hours need an injected clock, which a separate `sphere serve` cannot take;
+tests/test_web.py sends the same requests over real HTTP.)
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sphere.mail.tokens import Tokens
+from sphere.settings import load_settings
+from sphere.store.blobs import LocalStore
+from sphere.subscribers.list import SubscriberList
+from sphere.web.app import Endpoints
+from sphere.web.members import Members
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.to: list[str] = []
+
+    def __call__(self, *, to: str, message: bytes) -> bool:
+        self.to.append(to)
+        return True
+
+
+def subscribe(app: Endpoints, address: str) -> str:
+    body = urlencode({"email": address}).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/subscribe",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "192.0.2.1",
+    }
+    status: list[str] = []
+    b"".join(app(environ, lambda s, h: status.append(s)))
+    return status[0]
+
+
+def test_one_confirmation_per_address_per_day(project: Path) -> None:
+    clock, outbox = Clock(), Outbox()
+    subscribers = SubscriberList(LocalStore(project / "store"), key=lambda: b"k" * 32, clock=clock)
+    app = Endpoints(
+        load_settings(project), members=Members(subscribers), tokens=Tokens("s" * 40),
+        mailer=outbox,
+    )  # fmt: skip
+
+    subscribe(app, "one@example.org")
+    clock.now += 23.9 * 3600
+    subscribe(app, "one@example.org")
+    subscribe(app, "two@example.org")  # another address is not held back by the first
+    assert outbox.to == ["one@example.org", "two@example.org"]
+
+    clock.now += 0.2 * 3600  # 24.1 hours after the first email
+    assert subscribe(app, "one@example.org") == "200 OK"
+    assert outbox.to == ["one@example.org", "two@example.org", "one@example.org"]
+    pending = {r.email: r.status for r in subscribers.all()}
+    assert pending == {"one@example.org": "pending", "two@example.org": "pending"}
+
+
+def test_an_erased_persons_unconfirmed_request_goes_once_its_link_expired(project: Path) -> None:
+    clock, outbox = Clock(), Outbox()
+    subscribers = SubscriberList(LocalStore(project / "store"), key=lambda: b"k" * 32, clock=clock)
+    for address in ("gone@example.org", "also@example.org"):
+        subscribers.add(address)
+        subscribers.erase(address)
+    app = Endpoints(
+        load_settings(project), members=Members(subscribers), tokens=Tokens("s" * 40),
+        mailer=outbox,
+    )  # fmt: skip
+    waiting = project / "store" / "web" / "pending"
+
+    subscribe(app, "gone@example.org")
+    assert len(list(waiting.glob("*.json"))) == 1
+    clock.now += 8 * 86400  # past the confirmation link's 7 days
+    subscribe(app, "also@example.org")
+
+    (left,) = waiting.glob("*.json")
+    assert b"also@example.org" in left.read_bytes()
+    stored = b"".join(p.read_bytes() for p in (project / "store").rglob("*") if p.is_file())
+    assert b"gone@example.org" not in stored
