@@ -152,3 +152,16 @@ class SendStopped(SendError):
 
 class CampaignBusy(SendError):
     """Another `sphere send` of the same issue holds the campaign's lease."""
+
+
+# --- deploying the archive and publishing (sphere/site/, sphere/publish.py) ---------------------
+
+
+class DeployError(SphereError):
+    """The archive cannot be deployed as asked (a foreign file in the way, a bad SPHERE_SITE)."""
+
+
+class SiteUnavailable(DeployError):
+    """SPHERE_SITE cannot be reached or denies access."""
+
+    exit_status = ExitStatus.UNAVAILABLE

@@ -105,6 +105,9 @@ def _register() -> None:
     from sphere.cli import send  # `send` and `status` (issue 10)
 
     send.register(app)
+    from sphere.cli import deploy  # `deploy` (issue 12)
+
+    deploy.register(app)
 
 
 _register()
