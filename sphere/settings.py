@@ -69,6 +69,8 @@ class Settings:
     # sending (issue 10)
     ses_configuration_set: str  # SES configuration set for event publishing ("" for none)
     send_max_time: float  # seconds a send may run before it stops cleanly (0: no limit)
+    # publishing (issue 12)
+    late_after_days: int = 14  # `publish` sends a never-started issue this late only if told
 
     @property
     def website_label(self) -> str:
@@ -256,6 +258,8 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     # sending (issue 10)
     "ses_configuration_set": ("ses_configuration_set", _text, ""),
     "send_max_time": ("send_max_time", parse_duration, "0"),
+    # publishing (issue 12)
+    "late_after_days": ("late_after_days", _positive_int, 14),
 }
 
 # What differs per environment, or is secret, comes from the environment only.

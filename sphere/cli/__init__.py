@@ -105,9 +105,10 @@ def _register() -> None:
     from sphere.cli import send  # `send` and `status` (issue 10)
 
     send.register(app)
-    from sphere.cli import deploy  # `deploy` (issue 12)
+    from sphere.cli import deploy, publish  # `deploy` and `publish` (issue 12)
 
     deploy.register(app)
+    publish.register(app)
 
 
 _register()
