@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sphere.errors import ContentError
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
 
 
 def publish(
@@ -57,6 +60,20 @@ def publish(
         print(line)
     if dry_run:
         print("dry run: nothing was uploaded or sent")
+
+
+def print_overview(settings: Settings, *, as_json: bool) -> None:
+    """`sphere status` without an issue: every issue's state, the next due date, warnings."""
+    from sphere.status import overview
+
+    found = overview(settings)
+    if as_json:
+        print(json.dumps(found.as_dict(), indent=2))
+        return
+    for line in found.lines():
+        print(line)
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
