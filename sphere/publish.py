@@ -151,11 +151,13 @@ def due_issues(
     *,
     today: dt.date,
     allow_late: Collection[str] = (),
+    record: bool = True,
 ) -> list[Due]:
     """Ready issues whose date has come and whose send is not complete, oldest first.
 
     Two listings of the store decide for every issue; a ledger is read only for a campaign
-    that started and has no completion record (sent by `sphere send`, or interrupted).
+    that started and has no completion record (sent by `sphere send`, or interrupted). With
+    `record`, such a campaign found complete gets its record, so the next run skips it unread.
     """
     from sphere.content.issues import load_issues
     from sphere.send.ledger import Ledger
@@ -169,7 +171,8 @@ def due_issues(
         if issue.slug in started:
             state = Ledger(store, issue.slug).load()
             if state is not None and not state.todo():
-                records.mark_complete(store, issue.slug, ids=state.ids, counts=state.counts())
+                if record:
+                    records.mark_complete(store, issue.slug, ids=state.ids, counts=state.counts())
                 continue
             found.append(Due(issue, "resume", len(state.todo()) if state else 0))
             continue
@@ -191,12 +194,15 @@ def publish(
 ) -> PublishReport:
     """Deploy the archive built in `site_folder`, then send what is due (see the module)."""
     from sphere.send import seams
+    from sphere.send.run import is_real, refuse_placeholders
     from sphere.site.deploy import deploy_archive
 
     today = today or settings.today()
-    plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
     store = seams.open_store(settings)
-    due = due_issues(settings, store, today=today, allow_late=allow_late)
+    due = due_issues(settings, store, today=today, allow_late=allow_late, record=not dry_run)
+    if any(item.why != "late" for item in due) and transport is None and is_real(settings):
+        refuse_placeholders(settings)  # before anything is uploaded, not after
+    plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
     report = PublishReport(deploy=plan, due=due, dry_run=dry_run)
     report.late = [item for item in due if item.why == "late"]
     for item in report.late:

@@ -204,3 +204,19 @@ def test_the_campaign_record_keeps_what_recipients_got(
     complete = json.loads((kept / "complete.json").read_text(encoding="utf-8"))
     assert (complete["recipients"], complete["accepted"]) == (2, 2)
     assert record["subject"] == "To Hard Sell or to Soft Sell? That is the Question"
+
+
+def test_a_placeholder_setting_stops_publish_before_the_upload(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe(1)
+    monkeypatch.setenv("SPHERE_TRANSPORT", "ses")  # real mail: the footer must be real too
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.startswith(
+        "error: pyproject.toml: refusing to send: postal_address is still a placeholder"
+    )
+    assert not (project / SITE).exists()

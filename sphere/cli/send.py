@@ -90,7 +90,8 @@ def send(
 
 def status(
     issue: Annotated[
-        str | None, typer.Argument(help="The issue (default: a table of every issue).")
+        str | None,
+        typer.Argument(metavar="ISSUE", help="The issue (default: a table of every issue)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
