@@ -270,3 +270,52 @@ def test_a_damaged_manifest_stops_the_deploy(tmp_path: Path) -> None:
     with pytest.raises(DeployError, match=r"\.sphere-deploy\.json is damaged"):
         deploy(_build(tmp_path / "one", {"a.html": "a"}), FolderSite(target))
     assert sorted(_site(target)) == [MANIFEST]
+
+
+KILL_AFTER_UPLOADS = """
+import os, signal, sys
+import sphere.store.aws as aws
+real, uploads = aws.client, []
+def killing(service, **options):
+    client = real(service, **options)
+    def note_key(params, context, **_):
+        context["key"] = params["Key"]
+    def after_put(context, **_):
+        if not context["key"].endswith(".sphere-deploy.json"):
+            uploads.append(context["key"])
+            if len(uploads) == 3:  # no cleanup, no finally: as `kill -9` leaves it
+                os.kill(os.getpid(), signal.SIGKILL)
+    client.meta.events.register("before-parameter-build.s3.PutObject", note_key)
+    client.meta.events.register("after-call.s3.PutObject", after_put)
+    return client
+aws.client = killing
+from sphere.cli import main
+main(["deploy"], prog_name="sphere")
+"""
+
+
+def test_a_deploy_killed_midway_completes_on_the_next_run(
+    site_bucket: str, project: Path, sphere: Callable[..., Result]
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    for n in range(12):
+        write_issue(project, f"2026-0{1 + n % 9}-1{n % 10}-more-{n}", title=f"More {n}")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_UPLOADS], cwd=project, env=os.environ.copy(),
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    partial = _objects(site_bucket)
+    assert MANIFEST in partial and 3 <= len(partial) - 1 < 20  # died midway
+
+    resumed = json.loads(sphere("deploy", "--json").out)
+
+    every = sorted(key for key in _objects(site_bucket) if key != MANIFEST)
+    assert len(every) == 20  # 13 issue pages, index, feed, sitemap, 404, style, icon, card
+    assert sorted(resumed["upload"]) == sorted(set(every) - set(partial))  # the rest only
+    manifest = aws.client("s3").get_object(Bucket=site_bucket, Key=f"site/{MANIFEST}")
+    assert sorted(json.loads(manifest["Body"].read())["files"]) == every
