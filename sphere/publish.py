@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Why = Literal["new", "resume", "late"]
+# new: never started; resume: started, unfinished; late: never started and stale (held back);
+# nobody: never started, and the list has nobody subscribed (held back: a wrong SPHERE_STORE
+# must not use an issue up on an empty list)
+Why = Literal["new", "resume", "late", "nobody"]
+HELD = ("late", "nobody")
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Due:
     """An issue whose date has come and whose send is not complete."""
 
     issue: Issue
-    why: Why  # new: never started; resume: started, unfinished; late: never started, stale
+    why: Why
     recipients: int = 0  # still to send (the dry run counts them)
 
 
@@ -61,7 +65,7 @@ class PublishReport:
 
     @property
     def sending(self) -> list[Due]:
-        return [item for item in self.due if item.why != "late"]
+        return [item for item in self.due if item.why not in HELD]
 
     def lines(self) -> list[str]:
         """The report for people."""
@@ -200,7 +204,15 @@ def publish(
     today = today or settings.today()
     store = seams.open_store(settings)
     due = due_issues(settings, store, today=today, allow_late=allow_late, record=not dry_run)
-    if any(item.why != "late" for item in due) and transport is None and is_real(settings):
+    if any(item.why == "new" for item in due) and not _anyone_subscribed(settings):
+        for item in due:
+            if item.why == "new":
+                item.why = "nobody"
+                log.warning(
+                    "nobody is subscribed in %s: not starting the send of %s (check SPHERE_STORE)",
+                    store.url, item.issue.slug,
+                )  # fmt: skip
+    if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
         refuse_placeholders(settings)  # before anything is uploaded, not after
     plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
     report = PublishReport(deploy=plan, due=due, dry_run=dry_run)
@@ -248,6 +260,12 @@ def _send(
     if state is not None and not state.todo() and not report.stopped:
         records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
     return report
+
+
+def _anyone_subscribed(settings: Settings) -> bool:
+    from sphere.send import seams
+
+    return any(person.status == "subscribed" for person in seams.people(settings).values())
 
 
 def _estimate(settings: Settings, report: PublishReport, transport: Transport | None) -> None:

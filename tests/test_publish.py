@@ -220,3 +220,21 @@ def test_a_placeholder_setting_stops_publish_before_the_upload(
         "error: pyproject.toml: refusing to send: postal_address is still a placeholder"
     )
     assert not (project / SITE).exists()
+
+
+def test_an_empty_list_does_not_use_an_issue_up(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    empty = sphere("publish")  # a wrong SPHERE_STORE looks like this: nobody subscribed
+
+    assert empty.status == 0, empty.err
+    assert empty.err.startswith(
+        f"warning: nobody is subscribed in {project / '.sphere' / 'store'}: not starting the "
+        f"send of {SLUG} (check SPHERE_STORE)"
+    )
+    assert empty.out.splitlines()[-1] == "nothing to send: no ready issue is due and unsent"
+    _subscribe(2)
+
+    later = sphere("publish")
+
+    assert f"sent {SLUG}: 2 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 2)" in later.out
