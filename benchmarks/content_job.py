@@ -2,9 +2,9 @@
 
 Run with `uv run python benchmarks/content_job.py [ROUNDS]`. Each round clones the committed
 repository afresh and runs the `run` steps of ci.yml's `content` job as written there, timing
-each: the job's own work, excluding the runner's start, the container pull and apt (Chromium is
-taken from the machine; on GitHub the apt step adds its own time, about 20 s). `uv sync` uses
-uv's download cache, as setup-uv's `enable-cache` does on GitHub. Min and median per step.
+each: the job's own work, excluding the runner's start, the container pull and the apt step
+(Chromium is taken from the machine; that step's time on GitHub is not measured here). `uv sync`
+uses uv's download cache, as setup-uv's `enable-cache` does on GitHub. Min and median per step.
 """
 
 from __future__ import annotations
