@@ -29,6 +29,7 @@ from sphere.site.files import SiteFile, scan, upload_order
 from sphere.site.targets import SiteTarget
 
 if TYPE_CHECKING:
+    from sphere.content.issues import Issue
     from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ def deploy(folder: Path, target: SiteTarget, *, dry_run: bool = False) -> Plan:
     return result
 
 
-def refuse_undue_pages(folder: Path, issues: list[Any], today: dt.date) -> None:
+def refuse_undue_pages(folder: Path, issues: list[Issue], today: dt.date) -> None:
     """A built archive holding a draft's or a scheduled issue's page is never deployed.
 
     `issues` are every issue (drafts too); `build --drafts` makes such an archive for previews.
