@@ -127,18 +127,37 @@ class PublishReport:
         }
 
 
-def started_campaigns(store: BlobStore) -> set[str]:
-    """The slugs whose campaign has started (its recipient list is frozen), from one listing."""
-    return {key.split("/")[1] for key in store.list("campaigns/") if key.endswith("/campaign.json")}
+@dataclass(frozen=True)
+class Sends:
+    """Which campaigns are complete and which have started: two listings of the store, read
+    once per run and shared by the check and the plan."""
+
+    complete: frozenset[str]
+    started: frozenset[str]  # the recipient list is frozen (complete ones included)
+
+    @classmethod
+    def read(cls, store: BlobStore) -> Sends:
+        started = {
+            key.split("/")[1] for key in store.list("campaigns/") if key.endswith("/campaign.json")
+        }
+        return cls(frozenset(records.completed(store)), frozenset(started))
 
 
-def check_before_publish(settings: Settings, *, allow_late: Collection[str] = ()) -> CheckReport:
-    """`sphere check`, told which issues have gone out (or are let out late on purpose)."""
-    from sphere.checks import check_project
+def read_sends(settings: Settings) -> Sends:
+    """`Sends` of the store SPHERE_STORE names."""
     from sphere.send import seams
 
-    store = seams.open_store(settings)
-    out = records.completed(store) | started_campaigns(store) | set(allow_late)
+    return Sends.read(seams.open_store(settings))
+
+
+def check_before_publish(
+    settings: Settings, *, allow_late: Collection[str] = (), sends: Sends | None = None
+) -> CheckReport:
+    """`sphere check`, told which issues have gone out (or are let out late on purpose)."""
+    from sphere.checks import check_project
+
+    sends = sends or read_sends(settings)
+    out = sends.complete | sends.started | set(allow_late)
     today = settings.today()
 
     def handled(issue: Issue) -> bool:
@@ -156,18 +175,20 @@ def due_issues(
     today: dt.date,
     allow_late: Collection[str] = (),
     record: bool = True,
+    sends: Sends | None = None,
 ) -> list[Due]:
     """Ready issues whose date has come and whose send is not complete, oldest first.
 
-    Two listings of the store decide for every issue; a ledger is read only for a campaign
-    that started and has no completion record (sent by `sphere send`, or interrupted). With
-    `record`, such a campaign found complete gets its record, so the next run skips it unread.
+    Two listings of the store (`sends`) decide for every issue; a ledger is read only for a
+    campaign that started and has no completion record (sent by `sphere send`, or
+    interrupted). With `record`, such a campaign found complete gets its record, so the next
+    run skips it unread.
     """
     from sphere.content.issues import load_issues
     from sphere.send.ledger import Ledger
 
-    done = records.completed(store)
-    started = started_campaigns(store)
+    sends = sends or Sends.read(store)
+    done, started = sends.complete, sends.started
     found = []
     for issue in sorted(load_issues(settings.content_dir), key=lambda item: item.date):
         if not issue.is_due(today) or issue.slug in done:
@@ -195,15 +216,21 @@ def publish(
     target: SiteTarget | None = None,
     transport: Transport | None = None,
     today: dt.date | None = None,
+    sends: Sends | None = None,
 ) -> PublishReport:
-    """Deploy the archive built in `site_folder`, then send what is due (see the module)."""
+    """Deploy the archive built in `site_folder`, then send what is due (see the module).
+
+    `sends`: the campaigns' state as `check_before_publish` read it (default: read it here).
+    """
     from sphere.send import seams
     from sphere.send.run import is_real, refuse_placeholders
     from sphere.site.deploy import deploy_archive
 
     today = today or settings.today()
     store = seams.open_store(settings)
-    due = due_issues(settings, store, today=today, allow_late=allow_late, record=not dry_run)
+    due = due_issues(
+        settings, store, today=today, allow_late=allow_late, record=not dry_run, sends=sends
+    )
     if any(item.why == "new" for item in due) and not _anyone_subscribed(settings):
         for item in due:
             if item.why == "new":

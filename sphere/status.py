@@ -81,13 +81,14 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     """Every issue's state, newest first, and the cadence's next due date."""
     from sphere.content.issues import load_issues
-    from sphere.publish import started_campaigns
+    from sphere.publish import Sends
     from sphere.send import seams
     from sphere.send.run import campaign_status
 
     today = today or settings.today()
     store = seams.open_store(settings)
-    done, started = records.completed(store), started_campaigns(store)
+    sends = Sends.read(store)
+    done, started = sends.complete, sends.started
     issues = load_issues(settings.content_dir, drafts=True)
     result = Overview()
     for issue in issues:

@@ -42,17 +42,18 @@ def publish(
     from sphere.checks import FORMATS
     from sphere.cli import load
     from sphere.cli.deploy import build_public_archive
-    from sphere.publish import check_before_publish
+    from sphere.publish import check_before_publish, read_sends
     from sphere.publish import publish as run_publish
 
     settings = load()
     late = tuple(allow_late or ())
-    checked = check_before_publish(settings, allow_late=late)
+    sends = read_sends(settings)
+    checked = check_before_publish(settings, allow_late=late, sends=sends)
     if checked.failed(strict=False):
         sys.stderr.write(FORMATS["text"](checked.findings))
         raise ContentError(f"not publishing: {checked.summary()}; fix the errors above")
     site = build_public_archive(settings)
-    report = run_publish(settings, site, dry_run=dry_run, allow_late=late)
+    report = run_publish(settings, site, dry_run=dry_run, allow_late=late, sends=sends)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
         return
