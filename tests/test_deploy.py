@@ -319,3 +319,23 @@ def test_a_deploy_killed_midway_completes_on_the_next_run(
     assert sorted(resumed["upload"]) == sorted(set(every) - set(partial))  # the rest only
     manifest = aws.client("s3").get_object(Bucket=site_bucket, Key=f"site/{MANIFEST}")
     assert sorted(json.loads(manifest["Body"].read())["files"]) == every
+
+
+@pytest.mark.parametrize(
+    ("store", "site"), [("s3://b/data", "s3://b/"), ("s3://b/", "s3://b/www/")]
+)
+def test_the_site_never_overlaps_the_store(
+    project: Path,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    store: str,
+    site: str,
+) -> None:
+    monkeypatch.setenv("SPHERE_STORE", store)
+    monkeypatch.setenv("SPHERE_SITE", site)
+
+    result = sphere("deploy")
+
+    assert result.status == 1
+    assert result.err.startswith(f"error: SPHERE_SITE ({site}) overlaps SPHERE_STORE (")
+    assert "holds the subscriber list" in result.err

@@ -196,4 +196,18 @@ def deploy_archive(
 
     refuse_undue_pages(folder, load_issues(settings.content_dir, drafts=True), settings.today())
     target = target or open_site(settings.site, root=settings.root)
+    _refuse_the_store(settings, target)
     return deploy(folder, target, dry_run=dry_run)
+
+
+def _refuse_the_store(settings: Settings, target: SiteTarget) -> None:
+    """The public archive never goes into the store (subscribers, ledgers), nor around it."""
+    from sphere.store.blobs import open_store
+
+    store = open_store(settings).url.rstrip("/") + "/"
+    site = target.url.rstrip("/") + "/"
+    if store.startswith(site) or site.startswith(store):
+        raise DeployError(
+            f"SPHERE_SITE ({target.url}) overlaps SPHERE_STORE ({store}), which holds the "
+            "subscriber list: give the site a bucket, prefix or folder of its own"
+        )
