@@ -93,7 +93,7 @@ class PublishReport:
             )
         if total:
             rate = (
-                f"about {total / self.rate / 60:.0f} min at {self.rate:g}/s"
+                f"about {_duration(total / self.rate)} at {self.rate:g}/s"
                 if self.rate
                 else "no rate limit"
             )
@@ -287,6 +287,15 @@ def _send(
     if state is not None and not state.todo() and not report.stopped:
         records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
     return report
+
+
+def _duration(seconds: float) -> str:
+    """`40 s`, `12 min`, `3.5 h`: how long a send takes, as people say it."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _anyone_subscribed(settings: Settings) -> bool:

@@ -238,3 +238,39 @@ def test_an_empty_list_does_not_use_an_issue_up(
     later = sphere("publish")
 
     assert f"sent {SLUG}: 2 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 2)" in later.out
+
+
+class _Account:
+    """SES's GetAccount answer with a chosen quota. moto's server does not implement SES v2
+    GetAccount (see tests/test_send_cli.py), and a dry run makes no other call."""
+
+    def __init__(self, *, max_rate: float, max_24h: int, sent_24h: int):
+        self.quota = {"MaxSendRate": max_rate, "Max24HourSend": max_24h, "SentLast24Hours": sent_24h}  # fmt: skip
+
+    def get_account(self) -> dict[str, object]:
+        return {"SendQuota": self.quota}
+
+
+@pytest.mark.parametrize(
+    ("sent_24h", "verdict"),
+    [
+        (0, "fits the 24-hour quota (50000 left)"),
+        (49_998, "does NOT fit the 24-hour quota (2 left): it resumes later"),
+    ],
+)
+def test_dry_run_says_how_long_at_the_rate_and_whether_the_quota_fits(
+    project: Path, sent_24h: int, verdict: str
+) -> None:
+    from sphere.build.pipeline import build_all
+    from sphere.publish import publish
+    from sphere.send.ses import SesTransport
+
+    _subscribe(3)
+    settings = load_settings()
+    build_all(settings)
+    account = _Account(max_rate=14, max_24h=50_000, sent_24h=sent_24h)
+
+    report = publish(settings, project / "dist" / "site", dry_run=True, transport=SesTransport(account))  # fmt: skip
+
+    assert report.lines()[-1] == f"  3 messages, about 0 s at 11.2/s; {verdict}"
+    assert _outbox(project) == [] and not (project / SITE).exists()
