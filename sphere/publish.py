@@ -14,6 +14,7 @@ skipped from one listing of the campaign records (sphere.records).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -38,8 +39,10 @@ log = logging.getLogger(__name__)
 # new: never started; resume: started, unfinished; late: never started and stale (held back);
 # nobody: never started, and the list has nobody subscribed (held back: a wrong SPHERE_STORE
 # must not use an issue up on an empty list)
-Why = Literal["new", "resume", "late", "nobody"]
-HELD = ("late", "nobody")
+# must not use an issue up on an empty list); resent: never started, but its subject went out
+# already (a renamed file must not mail the list the same issue twice)
+Why = Literal["new", "resume", "late", "nobody", "resent"]
+HELD = ("late", "nobody", "resent")
 
 
 @dataclass
@@ -231,14 +234,7 @@ def publish(
     due = due_issues(
         settings, store, today=today, allow_late=allow_late, record=not dry_run, sends=sends
     )
-    if any(item.why == "new" for item in due) and not _anyone_subscribed(settings):
-        for item in due:
-            if item.why == "new":
-                item.why = "nobody"
-                log.warning(
-                    "nobody is subscribed in %s: not starting the send of %s (check SPHERE_STORE)",
-                    store.url, item.issue.slug,
-                )  # fmt: skip
+    _hold_back(settings, store, [item for item in due if item.why == "new"], sends)
     if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
         refuse_placeholders(settings)  # before anything is uploaded, not after
     plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
@@ -296,6 +292,45 @@ def _duration(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends | None) -> None:
+    """Hold back new sends that would mail the list by mistake: with nobody subscribed (a
+    wrong SPHERE_STORE), or with the subject of a campaign that went out already (a renamed
+    issue file would otherwise look like a new issue). Only read when there is a new send."""
+    if not new:
+        return
+    if not _anyone_subscribed(settings):
+        for item in new:
+            item.why = "nobody"
+            log.warning(
+                "nobody is subscribed in %s: not starting the send of %s (check SPHERE_STORE)",
+                store.url, item.issue.slug,
+            )  # fmt: skip
+        return
+    subjects = sent_subjects(store, (sends or Sends.read(store)).started)
+    for item in new:
+        earlier = subjects.get(item.issue.subject)
+        if earlier is not None:
+            item.why = "resent"
+            log.warning(
+                "%s has the subject of %s, which went out already: not sending it again "
+                "(a new issue needs a subject of its own)",
+                item.issue.slug, earlier,
+            )  # fmt: skip
+
+
+def sent_subjects(store: BlobStore, started: Collection[str]) -> dict[str, str]:
+    """The subject of every campaign that started, to the slug it went out under."""
+    from sphere.store.blobs import get_many
+
+    slugs = sorted(started)
+    keys = [f"campaigns/{slug}/campaign.json" for slug in slugs]
+    return {
+        json.loads(blob.data)["subject"]: slug
+        for slug, blob in zip(slugs, get_many(store, keys), strict=True)
+        if blob is not None
+    }
 
 
 def _anyone_subscribed(settings: Settings) -> bool:

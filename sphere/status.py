@@ -81,7 +81,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     """Every issue's state, newest first, and the cadence's next due date."""
     from sphere.content.issues import load_issues
-    from sphere.publish import Sends
+    from sphere.publish import Sends, sent_subjects
     from sphere.send import seams
     from sphere.send.run import campaign_status
 
@@ -89,6 +89,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     store = seams.open_store(settings)
     sends = Sends.read(store)
     done, started = sends.complete, sends.started
+    subjects = sent_subjects(store, started)
     issues = load_issues(settings.content_dir, drafts=True)
     result = Overview()
     for issue in issues:
@@ -109,6 +110,9 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
             row.state = "scheduled"
         elif (today - issue.date).days > settings.late_after_days:
             row.state, row.detail = "held", "stale, never sent: publish --allow-late to send"
+        elif issue.subject in subjects:
+            earlier = subjects[issue.subject]
+            row.state, row.detail = "held", f"its subject went out as {earlier}: not sent again"
         else:
             row.state, row.detail = "due", "the next publish sends it"
         result.rows.append(row)

@@ -274,3 +274,25 @@ def test_dry_run_says_how_long_at_the_rate_and_whether_the_quota_fits(
 
     assert report.lines()[-1] == f"  3 messages, about 0 s at 11.2/s; {verdict}"
     assert _outbox(project) == [] and not (project / SITE).exists()
+
+
+def test_a_renamed_issue_file_is_not_sent_again(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(2)
+    assert sphere("publish").status == 0
+    issues = project / "content" / "issues"
+    (issues / f"2026-12-01-{SLUG}.md").rename(issues / "2026-12-01-hard-or-soft.md")
+
+    again = sphere("publish")
+
+    assert again.status == 0, again.err
+    assert (
+        f"warning: hard-or-soft has the subject of {SLUG}, which went out already: not sending "
+        "it again (a new issue needs a subject of its own)"
+    ) in again.err.splitlines()
+    assert len(_outbox(project)) == 2
+    row = next(
+        line for line in sphere("status").out.splitlines() if line.startswith("hard-or-soft ")
+    )
+    assert row.split()[2:] == ["held", "its", "subject", "went", "out", "as", SLUG + ":", "not", "sent", "again"]  # fmt: skip
