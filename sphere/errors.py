@@ -171,3 +171,16 @@ class FeedbackUnavailable(FeedbackError):
     """The feedback queue cannot be reached or denies access."""
 
     exit_status = ExitStatus.UNAVAILABLE
+
+
+# --- deploying the archive and publishing (sphere/site/, sphere/publish.py) ---------------------
+
+
+class DeployError(SphereError):
+    """The archive cannot be deployed as asked (a foreign file in the way, a bad SPHERE_SITE)."""
+
+
+class SiteUnavailable(DeployError):
+    """SPHERE_SITE cannot be reached or denies access."""
+
+    exit_status = ExitStatus.UNAVAILABLE

@@ -77,6 +77,8 @@ class Settings:
     breaker_min_messages: int = 50  # ... once this many of the issue's messages were accepted
     seed_list: tuple[str, ...] = ()  # addresses that get the issue first (publish), or none
     seed_wait: float = 600.0  # seconds publish waits for the seed list's feedback
+    # publishing (issue 12)
+    late_after_days: int = 14  # `publish` sends a never-started issue this late only if told
 
     @property
     def website_label(self) -> str:
@@ -264,6 +266,8 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     # sending (issue 10)
     "ses_configuration_set": ("ses_configuration_set", _text, ""),
     "send_max_time": ("send_max_time", parse_duration, "0"),
+    # publishing (issue 12)
+    "late_after_days": ("late_after_days", _positive_int, 14),
 }
 
 

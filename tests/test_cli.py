@@ -107,7 +107,8 @@ def test_the_top_level_help_names_only_commands_that_exist(sphere: Callable[...,
     listed = re.findall(r"^  (\w+)  ", text[text.index("Commands:") :], re.MULTILINE)
 
     assert listed == [
-        "build", "check", "preview", "send", "status", "serve", "subscribers", "feedback",
+        "build", "check", "preview", "send", "status", "serve", "deploy", "publish",
+        "subscribers", "feedback",
     ]  # fmt: skip
 
 

@@ -130,11 +130,12 @@ def test_ci_and_the_workflow_pin_the_same_uv() -> None:
     assert pinned, ".ci/run does not pin UV_VERSION"
     assert re.search(r"python3 -m uv sync --locked\b", script), ".ci/run does not sync --locked"
 
-    workflow = yaml.safe_load((WORKFLOWS / "ci.yml").read_text(encoding="utf-8"))
     setup_uv = [
         step
-        for job in workflow["jobs"].values()
+        for path in workflow_files()
+        for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values()
         for step in job["steps"]
         if step.get("uses", "").startswith("astral-sh/setup-uv@")
     ]
-    assert [step["with"]["version"] for step in setup_uv] == [pinned[1]]
+    assert setup_uv, "no workflow sets up uv"
+    assert {step["with"]["version"] for step in setup_uv} == {pinned[1]}

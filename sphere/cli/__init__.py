@@ -111,6 +111,10 @@ def _register() -> None:
     from sphere.cli import feedback  # bounces and complaints (issue 11)
 
     feedback.register(app)
+    from sphere.cli import deploy, publish  # `deploy` and `publish` (issue 12)
+
+    deploy.register(app)
+    publish.register(app)
 
 
 _register()

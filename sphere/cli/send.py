@@ -105,14 +105,20 @@ def send(
 def status(
     issue: Annotated[
         str | None,
-        typer.Argument(metavar="ISSUE", help="The issue (default: every campaign)."),
+        typer.Argument(metavar="ISSUE", help="The issue (default: a table of every issue)."),
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Show each campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
+    """Show every issue (draft, scheduled, sending, sent) and when the next is due; or, with
+    ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
     from sphere.cli import load
     from sphere.send.run import campaign_status
 
+    if issue is None:  # the table of all issues (issue 12): sphere/status.py
+        from sphere.cli.publish import print_overview
+
+        print_overview(load(), as_json=as_json)
+        return
     found = campaign_status(load(), issue)
     if as_json:
         print(json.dumps(found, indent=2))

@@ -1,0 +1,123 @@
+"""`sphere publish` with nothing to do, on a site of 200 issues, against moto's S3.
+
+Run with `uv run python benchmarks/publish.py [ROUNDS]`. Every issue is published and its
+campaign complete (the setup deploys once and records each campaign as complete, as a real
+publish does after a send), so publish must upload nothing and send nothing. Two figures:
+
+- wall time of the real command (`sphere publish`, a fresh process: start-up, check, build
+  from the cache, deploy plan, what is due), min and median over the rounds;
+- S3 requests one such run makes, by operation (counted in-process on every boto3 client
+  `sphere.store.aws` hands out): the target is listings, never one request per file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+ISSUES = 200
+TODAY = "2026-12-01"
+
+COUNT_REQUESTS = """
+import collections, contextlib, io, json, sys
+import sphere.store.aws as aws
+made = collections.Counter()
+real = aws.client
+def counting(service, **options):
+    client = real(service, **options)
+    client.meta.events.register(
+        "before-call", lambda model, **_: made.update([f"{service}:{model.name}"])
+    )
+    return client
+aws.client = counting
+from sphere.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main(["--root", sys.argv[1], "publish", "--json"], prog_name="sphere")
+    except SystemExit as stop:
+        assert not stop.code, stop.code
+report = json.loads(out.getvalue())
+print(json.dumps({"requests": dict(made), "uploads": len(report["deploy"]["upload"]),
+                  "sent": len(report["sent"])}))
+"""
+
+
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command[1:])} failed: {done.stderr}")
+    return done
+
+
+def setup(folder: Path, env: dict[str, str]) -> None:
+    """200 published issues: deployed once, every campaign recorded as complete."""
+    import datetime as dt
+
+    from _synthetic import make_project
+
+    from sphere.records import mark_complete
+    from sphere.settings import load_settings
+    from sphere.store.blobs import open_store
+
+    issues = make_project(folder, ISSUES, start=dt.date(1993, 1, 1))
+    shutil.copytree(ROOT / "content" / "images", folder / "content" / "images")
+    _run([sys.executable, "-m", "sphere", "--root", str(folder), "-q", "deploy"], env)
+    store = open_store(load_settings(folder, env=env))
+    for issue in issues:
+        mark_complete(store, str(issue["slug"]), ids=["a-reader"], counts={"accepted": 1})
+
+
+def main() -> None:
+    from fixtures_aws import AWS_TEST_ENV, moto_server
+
+    from sphere.store import aws
+
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, **AWS_TEST_ENV, "AWS_ENDPOINT_URL": endpoint, "SPHERE_TODAY": TODAY}
+        os.environ.update(env)
+        buckets = [f"bench-{name}-{secrets.token_hex(4)}" for name in ("site", "data")]
+        for bucket in buckets:
+            aws.client("s3").create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={
+                    "LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]
+                },
+            )
+        env.update(SPHERE_SITE=f"s3://{buckets[0]}/", SPHERE_STORE=f"s3://{buckets[1]}/sphere")
+        os.environ.update(env)
+        folder = Path(tmp) / "newsletter"
+        setup(folder, env)
+        command = [sys.executable, "-m", "sphere", "--root", str(folder), "publish"]
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            done = _run(command, env)
+            times.append(time.perf_counter() - started)
+        counted = subprocess.run(
+            [sys.executable, "-c", COUNT_REQUESTS, str(folder)],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    figures = json.loads(counted.stdout)
+    print(f"sphere publish with nothing to do, {ISSUES} issues, moto S3 ({rounds} rounds):")
+    print(f"  wall time: min {min(times):.2f} s, median {statistics.median(times):.2f} s")
+    print(f"  last output: {done.stdout.strip().splitlines()}")
+    total = sum(figures["requests"].values())
+    print(f"  AWS requests: {total} ({figures['uploads']} uploads, {figures['sent']} sends)")
+    for operation, count in sorted(figures["requests"].items()):
+        print(f"    {operation}: {count}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""`sphere deploy`: build the public archive and make SPHERE_SITE hold it (sphere.site)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
+
+DEPLOY_BUILD = ".sphere/deploy"  # the build deployed: never `dist/`, which may hold drafts
+
+
+def build_public_archive(settings: Settings) -> Path:
+    """Build the archive as the public may see it (no drafts, no scheduled issue); its folder.
+
+    It is built into a folder of its own, so a preview build in `dist/` (drafts included)
+    can never be what gets deployed. Unchanged issues come from the build cache.
+    """
+    from sphere.build.pipeline import build_all
+
+    out = settings.root / DEPLOY_BUILD
+    build_all(settings, out=out, drafts=False, screenshots=False, cache=True)
+    return out / "site"
+
+
+def deploy(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan: what would be uploaded, removed.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Upload the web archive to SPHERE_SITE: changed files only, removing only Sphere's own.
+
+    The archive holds only issues whose date has come. See docs/publishing.md.
+    """
+    from sphere.cli import load
+    from sphere.site.deploy import deploy_archive
+
+    settings = load()
+    plan = deploy_archive(settings, build_public_archive(settings), dry_run=dry_run)
+    if as_json:
+        print(json.dumps({**plan.as_dict(), "dry_run": dry_run}, indent=2))
+        return
+    for line in plan.lines(done=not dry_run):
+        print(line)
+    if dry_run:
+        print("dry run: nothing was changed")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `deploy` to the main app."""
+    app.command()(deploy)

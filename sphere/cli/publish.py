@@ -1,0 +1,82 @@
+"""`sphere publish`: check, build, deploy the archive, send what is due (sphere.publish)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from sphere.errors import ContentError
+
+if TYPE_CHECKING:
+    from sphere.settings import Settings
+
+
+def publish(
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Show the plan: pages to upload, issues to send, recipients, time, quota.",
+        ),
+    ] = False,
+    allow_late: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-late",
+            metavar="ISSUE",
+            help="Send ISSUE although its date is more than late_after_days past (repeatable).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """Check, build, deploy the archive, then send every issue that is due and not yet sent.
+
+    Safe to run at any time and as often as you like: what is done is not done again. Exit 0
+    when everything due is done (or nothing was due), 1 for something to fix, 3 when S3 or the
+    mail service refused us, 4 when a send stopped early (run it again). See
+    docs/publishing.md.
+    """
+    from sphere.checks import FORMATS
+    from sphere.cli import load
+    from sphere.cli.deploy import build_public_archive
+    from sphere.publish import check_before_publish, read_sends
+    from sphere.publish import publish as run_publish
+
+    settings = load()
+    late = tuple(allow_late or ())
+    sends = read_sends(settings)
+    checked = check_before_publish(settings, allow_late=late, sends=sends)
+    if checked.failed(strict=False):
+        sys.stderr.write(FORMATS["text"](checked.findings))
+        raise ContentError(f"not publishing: {checked.summary()}; fix the errors above")
+    site = build_public_archive(settings)
+    report = run_publish(settings, site, dry_run=dry_run, allow_late=late, sends=sends)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    for line in report.lines():
+        print(line)
+    if dry_run:
+        print("dry run: nothing was uploaded or sent")
+
+
+def print_overview(settings: Settings, *, as_json: bool) -> None:
+    """`sphere status` without an issue: every issue's state, the next due date, warnings."""
+    from sphere.status import overview
+
+    found = overview(settings)
+    if as_json:
+        print(json.dumps(found.as_dict(), indent=2))
+        return
+    for line in found.lines():
+        print(line)
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `publish` to the main app."""
+    app.command()(publish)

@@ -1,0 +1,358 @@
+"""`sphere publish`: deploy the archive, then send every issue that is due and not yet sent.
+
+The CLI checks and builds (only it may import the build) and hands the built archive here.
+The archive goes up first, so "view in browser" works when the email arrives. Then each
+`ready` issue whose date has come in the newsletter's time zone, oldest first, is sent through
+`sphere.send.run.send_issue`, which resumes a campaign an earlier run left unfinished. An issue
+more than `late_after_days` past that was never started waits for `--allow-late ISSUE`: a
+restored backup or a forgotten schedule must not mail a stale issue to everyone.
+
+Running it again does nothing: the deploy finds nothing changed, and a complete campaign is
+skipped from one listing of the campaign records (sphere.records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from sphere import records
+from sphere.errors import SendStopped
+
+if TYPE_CHECKING:
+    from sphere.checks import CheckReport
+    from sphere.content.issues import Issue
+    from sphere.send.campaign import Report
+    from sphere.send.transports import Transport
+    from sphere.settings import Settings
+    from sphere.site.deploy import Plan
+    from sphere.site.targets import SiteTarget
+    from sphere.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+# new: never started; resume: started, unfinished; late: never started and stale (held back);
+# nobody: never started, and the list has nobody subscribed (held back: a wrong SPHERE_STORE
+# must not use an issue up on an empty list)
+# must not use an issue up on an empty list); resent: never started, but its subject went out
+# already (a renamed file must not mail the list the same issue twice)
+Why = Literal["new", "resume", "late", "nobody", "resent"]
+HELD = ("late", "nobody", "resent")
+
+
+@dataclass
+class Due:
+    """An issue whose date has come and whose send is not complete."""
+
+    issue: Issue
+    why: Why
+    recipients: int = 0  # still to send (the dry run counts them)
+
+
+@dataclass
+class PublishReport:
+    """What a publish deployed and sent (or, in a dry run, would)."""
+
+    deploy: Plan
+    due: list[Due] = field(default_factory=list)
+    sent: list[Report] = field(default_factory=list)
+    late: list[Due] = field(default_factory=list)
+    dry_run: bool = False
+    rate: float = 0.0  # messages per second the sends would go at (dry run)
+    quota_left: int | None = None  # what the 24-hour quota still allows (dry run)
+
+    @property
+    def sending(self) -> list[Due]:
+        return [item for item in self.due if item.why not in HELD]
+
+    def lines(self) -> list[str]:
+        """The report for people."""
+        lines = self.deploy.lines(done=not self.dry_run)
+        for report in self.sent:
+            lines.append(
+                f"sent {report.slug}: {report.sent} sent, {report.failed} failed, "
+                f"{report.unknown} unknown, {report.skipped} skipped; {report.left} left "
+                f"(of {report.recipients})"
+            )
+        if self.dry_run:
+            lines += self._plan_lines()
+        if not self.sending:
+            lines.append("nothing to send: no ready issue is due and unsent")
+        return lines
+
+    def _plan_lines(self) -> list[str]:
+        lines = []
+        total = sum(item.recipients for item in self.sending)
+        for item in self.sending:
+            verb = "resume" if item.why == "resume" else "send"
+            lines.append(
+                f"would {verb} {item.issue.slug} (due {item.issue.date}): "
+                f"{item.recipients} recipients"
+            )
+        if total:
+            rate = (
+                f"about {_duration(total / self.rate)} at {self.rate:g}/s"
+                if self.rate
+                else "no rate limit"
+            )
+            fits = (
+                "no quota reported"
+                if self.quota_left is None
+                else f"fits the 24-hour quota ({self.quota_left} left)"
+                if total <= self.quota_left
+                else f"does NOT fit the 24-hour quota ({self.quota_left} left): it resumes later"
+            )
+            lines.append(f"  {total} messages, {rate}; {fits}")
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "deploy": self.deploy.as_dict(),
+            "send": [
+                {
+                    "issue": item.issue.slug,
+                    "date": item.issue.date.isoformat(),
+                    "why": item.why,
+                    "recipients": item.recipients,
+                }
+                for item in self.sending
+            ],
+            "sent": [report.as_dict() for report in self.sent],
+            "late": [item.issue.slug for item in self.late],
+            "rate": self.rate,
+            "quota_left": self.quota_left,
+        }
+
+
+@dataclass(frozen=True)
+class Sends:
+    """Which campaigns are complete and which have started: two listings of the store, read
+    once per run and shared by the check and the plan."""
+
+    complete: frozenset[str]
+    started: frozenset[str]  # the recipient list is frozen (complete ones included)
+
+    @classmethod
+    def read(cls, store: BlobStore) -> Sends:
+        started = {
+            key.split("/")[1] for key in store.list("campaigns/") if key.endswith("/campaign.json")
+        }
+        return cls(frozenset(records.completed(store)), frozenset(started))
+
+
+def read_sends(settings: Settings) -> Sends:
+    """`Sends` of the store SPHERE_STORE names."""
+    from sphere.send import seams
+
+    return Sends.read(seams.open_store(settings))
+
+
+def check_before_publish(
+    settings: Settings, *, allow_late: Collection[str] = (), sends: Sends | None = None
+) -> CheckReport:
+    """`sphere check`, told which issues have gone out (or are let out late on purpose)."""
+    from sphere.checks import check_project
+
+    sends = sends or read_sends(settings)
+    out = sends.complete | sends.started | set(allow_late)
+    today = settings.today()
+
+    def handled(issue: Issue) -> bool:
+        # An issue this late is held back by `publish` itself (a warning, --allow-late): the
+        # check's stale-date error must not stop the deploy and the other sends for it.
+        return issue.slug in out or (today - issue.date).days > settings.late_after_days
+
+    return check_project(settings, is_sent=handled)
+
+
+def due_issues(
+    settings: Settings,
+    store: BlobStore,
+    *,
+    today: dt.date,
+    allow_late: Collection[str] = (),
+    record: bool = True,
+    sends: Sends | None = None,
+) -> list[Due]:
+    """Ready issues whose date has come and whose send is not complete, oldest first.
+
+    Two listings of the store (`sends`) decide for every issue; a ledger is read only for a
+    campaign that started and has no completion record (sent by `sphere send`, or
+    interrupted). With `record`, such a campaign found complete gets its record, so the next
+    run skips it unread.
+    """
+    from sphere.content.issues import load_issues
+    from sphere.send.ledger import Ledger
+
+    sends = sends or Sends.read(store)
+    done, started = sends.complete, sends.started
+    found = []
+    for issue in sorted(load_issues(settings.content_dir), key=lambda item: item.date):
+        if not issue.is_due(today) or issue.slug in done:
+            continue
+        if issue.slug in started:
+            state = Ledger(store, issue.slug).load()
+            if state is not None and not state.todo():
+                if record:
+                    records.mark_complete(store, issue.slug, ids=state.ids, counts=state.counts())
+                continue
+            found.append(Due(issue, "resume", len(state.todo()) if state else 0))
+            continue
+        stale = (today - issue.date).days > settings.late_after_days
+        late = stale and issue.slug not in allow_late
+        found.append(Due(issue, "late" if late else "new"))
+    return found
+
+
+def publish(
+    settings: Settings,
+    site_folder: Path,
+    *,
+    dry_run: bool = False,
+    allow_late: Collection[str] = (),
+    target: SiteTarget | None = None,
+    transport: Transport | None = None,
+    today: dt.date | None = None,
+    sends: Sends | None = None,
+) -> PublishReport:
+    """Deploy the archive built in `site_folder`, then send what is due (see the module).
+
+    `sends`: the campaigns' state as `check_before_publish` read it (default: read it here).
+    """
+    from sphere.send import seams
+    from sphere.send.run import is_real, refuse_placeholders
+    from sphere.site.deploy import deploy_archive
+
+    today = today or settings.today()
+    store = seams.open_store(settings)
+    due = due_issues(
+        settings, store, today=today, allow_late=allow_late, record=not dry_run, sends=sends
+    )
+    _hold_back(settings, store, [item for item in due if item.why == "new"], sends)
+    if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
+        refuse_placeholders(settings)  # before anything is uploaded, not after
+    plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
+    report = PublishReport(deploy=plan, due=due, dry_run=dry_run)
+    report.late = [item for item in due if item.why == "late"]
+    for item in report.late:
+        log.warning(
+            "%s is dated %s, more than %d days ago, and was never sent: not sending it "
+            "(pass --allow-late %s to send it, or set 'status: draft')",
+            item.issue.slug, item.issue.date, settings.late_after_days, item.issue.slug,
+        )  # fmt: skip
+    if dry_run:
+        _estimate(settings, report, transport)
+        return report
+    for item in report.sending:
+        sent = _send(settings, store, item, today=today, transport=transport)
+        report.sent.append(sent)
+        if sent.stopped:
+            raise SendStopped(
+                f"the send of {item.issue.slug} stopped: {sent.stopped}; run `sphere publish` "
+                "again to resume"
+            )
+    return report
+
+
+def _send(
+    settings: Settings,
+    store: BlobStore,
+    item: Due,
+    *,
+    today: dt.date,
+    transport: Transport | None,
+) -> Report:
+    """Record the email as it goes out, send it, and mark the campaign complete when it is."""
+    from sphere.mail.issue import issue_message
+    from sphere.render.email import Renderer
+    from sphere.send.ledger import Ledger
+    from sphere.send.run import SendRequest, send_issue
+
+    rendered = Renderer(settings).render(item.issue)
+    commit = records.git_commit(settings.root)
+    records.keep_record(store, rendered, issue_message(settings, rendered), commit=commit)
+    request = SendRequest(issue=str(item.issue.path))
+    report = send_issue(settings, request, today=today, transport=transport)
+    state = Ledger(store, item.issue.slug).load()
+    if state is not None and not state.todo() and not report.stopped:
+        records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
+    return report
+
+
+def _duration(seconds: float) -> str:
+    """`40 s`, `12 min`, `3.5 h`: how long a send takes, as people say it."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends | None) -> None:
+    """Hold back new sends that would mail the list by mistake: with nobody subscribed (a
+    wrong SPHERE_STORE), or with the subject of a campaign that went out already (a renamed
+    issue file would otherwise look like a new issue). Only read when there is a new send."""
+    if not new:
+        return
+    if not _anyone_subscribed(settings):
+        for item in new:
+            item.why = "nobody"
+            log.warning(
+                "nobody is subscribed in %s: not starting the send of %s (check SPHERE_STORE)",
+                store.url, item.issue.slug,
+            )  # fmt: skip
+        return
+    subjects = sent_subjects(store, (sends or Sends.read(store)).started)
+    for item in new:
+        earlier = subjects.get(item.issue.subject)
+        if earlier is not None:
+            item.why = "resent"
+            log.warning(
+                "%s has the subject of %s, which went out already: not sending it again "
+                "(a new issue needs a subject of its own)",
+                item.issue.slug, earlier,
+            )  # fmt: skip
+
+
+def sent_subjects(store: BlobStore, started: Collection[str]) -> dict[str, str]:
+    """The subject of every campaign that started, to the slug it went out under."""
+    from sphere.store.blobs import get_many
+
+    slugs = sorted(started)
+    keys = [f"campaigns/{slug}/campaign.json" for slug in slugs]
+    return {
+        json.loads(blob.data)["subject"]: slug
+        for slug, blob in zip(slugs, get_many(store, keys), strict=True)
+        if blob is not None
+    }
+
+
+def _anyone_subscribed(settings: Settings) -> bool:
+    from sphere.send import seams
+
+    return any(person.status == "subscribed" for person in seams.people(settings).values())
+
+
+def _estimate(settings: Settings, report: PublishReport, transport: Transport | None) -> None:
+    """Fill in the dry run's recipients, rate and quota."""
+    from sphere.send import seams
+    from sphere.send.transports import open_transport
+
+    sending = report.sending
+    if not sending:
+        return
+    people = seams.people(settings).values()
+    subscribed = sum(1 for person in people if person.status == "subscribed")
+    for item in sending:
+        if item.why == "new":
+            item.recipients = subscribed
+    transport = transport or open_transport(settings)
+    limits = transport.limits()
+    report.rate = settings.send_rate or (0.8 * limits.max_rate if limits is not None else 0.0)
+    report.quota_left = limits.left_24h if limits is not None else None

@@ -1,0 +1,1 @@
+"""Deploying the web archive to SPHERE_SITE: its files, where they go, and the plan."""

@@ -1,0 +1,73 @@
+"""publish.yml and ci.yml do what docs/publishing.md and docs/ci.md promise (actionlint is
+tests/test_workflows.py's job; these are the properties a lint cannot know about)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+
+def _load(name: str) -> dict[str, Any]:
+    workflow: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+    return workflow
+
+
+def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(step for step in job["steps"] if step.get("name") == name)
+
+
+def test_publish_runs_on_merge_daily_and_by_hand() -> None:
+    triggers = _load("publish.yml")[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["push"]["branches"] == ["main"]
+    assert {"content/**", "templates/**", "pyproject.toml"} <= set(triggers["push"]["paths"])
+    assert len(triggers["schedule"]) == 1
+    every_day = triggers["schedule"][0]["cron"].split()[2:]  # any minute and hour
+    assert every_day == ["*", "*", "*"]
+    dry_run = triggers["workflow_dispatch"]["inputs"]["dry-run"]
+    assert (dry_run["type"], dry_run["default"]) == ("boolean", False)
+
+
+def test_two_publishes_queue_and_the_job_holds_only_what_it_needs() -> None:
+    workflow = _load("publish.yml")
+    assert workflow["concurrency"] == {"group": "publish", "cancel-in-progress": False}
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["publish"]
+    assert job["permissions"] == {"id-token": "write", "contents": "read"}
+    assert job["environment"] == "production"
+    aws = next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))  # fmt: skip
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert not any("aws-access-key-id" in step.get("with", {}) for step in job["steps"])
+    assert "sphere publish" in _step(job, "Publish")["run"]
+    assert "GITHUB_STEP_SUMMARY" in _step(job, "Summary")["run"]
+
+
+def test_github_pages_is_the_alternative_chosen_by_a_variable() -> None:
+    jobs = _load("publish.yml")["jobs"]
+    pages = jobs["pages"]
+    assert "vars.SITE_HOST == 'pages'" in pages["if"]
+    uses = [step.get("uses", "") for step in pages["steps"]]
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/deploy-pages@") for u in uses)
+    assert jobs["publish"]["needs"] == "pages"  # the archive is up before anything is sent
+
+
+def test_the_schedule_is_kept_alive() -> None:
+    keep = _load("publish.yml")["jobs"]["keep-alive"]
+    assert keep["permissions"] == {"actions": "write"}
+    assert "actions/workflows/publish.yml/enable" in keep["steps"][0]["run"]
+
+
+def test_a_content_only_pull_request_skips_the_test_suite() -> None:
+    jobs = _load("ci.yml")["jobs"]
+    content, full = jobs["content"], jobs["check"]
+    assert content["if"] == "${{ needs.changes.outputs.content-only == 'true' }}"
+    assert full["if"] == "${{ needs.changes.outputs.content-only != 'true' }}"
+    runs = " ".join(step.get("run", "") for step in content["steps"])
+    assert "sphere check" in runs and "sphere build --drafts --screenshots" in runs
+    assert "pytest" not in runs and "mypy" not in runs
+    for job in (content, full):
+        assert _step(job, "Summary")["run"] == "bash tools/ci-summary.sh"
