@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sphere.errors import SubscriberError
-from sphere.store.blobs import LocalStore
+from sphere.store.local import LocalStore
 from sphere.subscribers.imports import MAX_BYTES, import_file, read_csv
 from sphere.subscribers.list import SubscriberList, iter_changes
 
@@ -171,10 +171,45 @@ def test_a_50_mb_file_is_refused_before_reading(
         out.write(row * (50 * 2**20 // len(row) + 1))
     assert big.stat().st_size > 50 * 2**20 > MAX_BYTES
     with pytest.raises(SubscriberError, match=r"the file is 50\.0 MB, more than the 40 MB"):
-        read_csv(big)
+        import_file(subscribers, big)
     assert subscribers.store.list("") == []
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SubscriberError, match="cannot read the file: No such file or directory"):
         read_csv(tmp_path / "nope.csv")
+
+
+def test_consent_times_must_be_times(subscribers: SubscriberList, tmp_path: Path) -> None:
+    """They are kept as evidence and exported: text there could be a formula, or a lie."""
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "Email Address,First Name,OPTIN_TIME,CONFIRM_TIME\n"
+        "ok@example.com,Ok,2021-03-01 09:00:00,2021-03-01T09:05:00Z\n"
+        'bad@example.com,Bad,2021-03-01 09:00:00,=HYPERLINK("x")\n'
+        "late@example.com,Late,yesterday,\n"
+        "none@example.com,None,,\n",
+        encoding="utf-8",
+    )
+    report = import_file(subscribers, path)
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (3, "CONFIRM_TIME '=HYPERLINK(\"x\")' is not a date and time (YYYY-MM-DD HH:MM:SS)"),
+        (4, "OPTIN_TIME 'yesterday' is not a date and time (YYYY-MM-DD HH:MM:SS)"),
+    ]
+    assert [r.email for r in subscribers.all()] == ["none@example.com", "ok@example.com"]
+
+
+def test_names_that_would_reorder_a_terminal_are_rejected(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "email,name\na@example.com,Ann\u202eeman\nb@example.com,B\x9b31m\nc@example.com,C\n",
+        encoding="utf-8",
+    )
+    report = import_file(subscribers, path)
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (2, "the name contains a bidirectional text override"),
+        (3, "the name contains a control character"),
+    ]
+    assert [r.email for r in subscribers.all()] == ["c@example.com"]

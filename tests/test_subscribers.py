@@ -9,17 +9,14 @@ import pytest
 
 from sphere.errors import PreconditionFailed, SubscriberError
 from sphere.settings import load_settings
-from sphere.store.blobs import BlobStore, LocalStore, open_store
+from sphere.store.blobs import BlobStore, open_store
+from sphere.store.local import LocalStore
+from sphere.subscribers.erasure import KEY_OBJECT, erasure_key
+from sphere.subscribers.events import CHANGES, ChangeKeys, creation_event
+from sphere.subscribers.fold import SNAPSHOT
 from sphere.subscribers.imports import import_file
-from sphere.subscribers.list import (
-    CHANGES,
-    SNAPSHOT,
-    SubscriberList,
-    clean_name,
-    erasure_key,
-    normalise_email,
-    open_list,
-)
+from sphere.subscribers.list import SubscriberList, open_list
+from sphere.subscribers.model import clean_name, normalise_email
 
 DATA = Path(__file__).parent / "data" / "subscribers"
 
@@ -54,6 +51,10 @@ def test_clean_name() -> None:
         ("<script>x", "HTML"),
         ("a &amp; b", "HTML"),
         ("a\x00b", "control"),
+        ("a\x85b", "control"),  # C1: NEL
+        ("a\x9bb", "control"),  # C1: CSI, which starts a terminal escape sequence
+        ("evil\u202egnp.exe", "bidirectional"),
+        ("x\u2066y", "bidirectional"),
         ("x" * 201, "longer than 200"),
     ]:
         with pytest.raises(ValueError, match=reason):
@@ -89,8 +90,6 @@ def test_remove_unsubscribes_and_an_add_does_not_undo_it(subscribers: Subscriber
 
 
 def test_only_confirming_again_resubscribes(subscribers: SubscriberList) -> None:
-    from sphere.subscribers.list import creation_event
-
     subscribers.add("ann@example.com")
     first_id = subscribers.all()[0].id
     subscribers.remove("ann@example.com", status="complained")
@@ -130,9 +129,7 @@ def test_compact_leaves_young_changes(subscribers: SubscriberList) -> None:
 
 
 def test_a_change_landing_late_with_an_older_key_is_not_lost(subscribers: SubscriberList) -> None:
-    from sphere.subscribers.list import change_key, creation_event
-
-    late = change_key()  # a writer picks its key ... and stalls before its put lands
+    late = ChangeKeys().new()  # a writer picks its key ... and stalls before its put lands
     subscribers.add("early@example.com")
     subscribers.compact(settle=0)
     now = subscribers.now()
@@ -197,21 +194,75 @@ def test_erasure_leaves_no_trace_and_keeps_them_off(
         assert b"ann@example.com" not in data.lower()
 
 
-def test_erasure_key_comes_from_the_secret_or_a_local_key_file(project: Path) -> None:
-    settings = load_settings(project, env={})
-    store = open_store(settings)
-    assert isinstance(store, LocalStore)
-    key = erasure_key(settings, store)
-    assert len(key) == 64 and erasure_key(settings, store) == key
-    assert (store.root / ".erasure-key").stat().st_mode & 0o777 == 0o600
-    assert store.list("") == []  # the key file is not an object of the store
-    # A local store keeps its key: setting SPHERE_SECRET later does not change it ...
-    with_secret = load_settings(project, env={"SPHERE_SECRET": "s3cret"})
-    assert erasure_key(with_secret, store) == key
-    # ... and a new local store given SPHERE_SECRET from the start uses it.
-    fresh = open_store(str(project / "other-store"))
-    assert isinstance(fresh, LocalStore)
-    assert erasure_key(with_secret, fresh) == b"s3cret"
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_secret_is_never_stored_and_keys_the_hashes_through_a_derived_key(
+    project: Path, store: BlobStore
+) -> None:
+    key = erasure_key("s3cret-value", store)
+    assert len(key) == 32 and b"s3cret-value" not in key  # made for the purpose, not the secret
+    assert erasure_key("s3cret-value", store) == key
+    subscribers = SubscriberList(store, key=lambda: erasure_key("s3cret-value", store))
+    subscribers.add("gone@example.com")
+    subscribers.erase("gone@example.com")
+    for name, data in _every_byte(store):
+        assert b"s3cret-value" not in data and key not in data, name
+    assert store.get(KEY_OBJECT) is None  # nothing kept: the secret is enough
+    assert erasure_key("another", store) != key
+
+
+def test_without_a_secret_a_random_key_is_kept_in_the_store_owner_only(
+    store: BlobStore, tmp_path: Path
+) -> None:
+    key = erasure_key("", store)
+    assert len(key) == 64 and erasure_key("", store) == key
+    assert store.get(KEY_OBJECT).data == key  # type: ignore[union-attr]
+    # The store keeps its key: setting SPHERE_SECRET later does not change it.
+    assert erasure_key("set-later", store) == key
+    if isinstance(store, LocalStore):
+        assert (store.root / KEY_OBJECT).stat().st_mode & 0o777 == 0o600
+
+
+def test_personal_data_is_owner_only_from_the_start(tmp_path: Path) -> None:
+    """With umask 000 nothing would narrow a file's mode: only os.open's own mode can."""
+    import os
+
+    old = os.umask(0)
+    try:
+        store = open_store("data/store", root=tmp_path)
+        subscribers = SubscriberList(store, key=lambda: erasure_key("", store))
+        subscribers.add("ann@example.com")
+        subscribers.compact(settle=0)
+        subscribers.erase("bob@example.com")
+        from sphere.subscribers.export import export_to_file
+
+        export_to_file(subscribers.all(), tmp_path / "out.csv")
+    finally:
+        os.umask(old)
+    root = tmp_path / "data" / "store"
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert {"snapshot.json", "erasure", ".lock"} <= {p.name for p in files}
+    assert {p.relative_to(root).as_posix(): p.stat().st_mode & 0o777 for p in folders} == {
+        ".": 0o700, "subscribers": 0o700, "subscribers/changes": 0o700, "keys": 0o700,
+    }  # fmt: skip
+    assert {p.name: p.stat().st_mode & 0o777 for p in files} == {p.name: 0o600 for p in files}
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o777  # not ours: left as the umask says
+
+
+def test_a_store_others_can_read_is_reported(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    assert store.exposure() is None  # not made yet
+    store.put("a", b"")
+    assert store.exposure() is None
+    (tmp_path / "store").chmod(0o755)
+    assert store.exposure() == (
+        f"the store folder {tmp_path / 'store'} can be read by others (mode 0755) and holds "
+        f"personal data; make it owner-only: chmod -R go-rwx {tmp_path / 'store'}"
+    )
 
 
 def test_a_changed_erasure_key_is_refused(project: Path, s3_url: str) -> None:
@@ -225,9 +276,40 @@ def test_a_changed_erasure_key_is_refused(project: Path, s3_url: str) -> None:
     assert before.add("gone@example.com").result == "erased"
 
 
-def test_an_s3_store_needs_the_secret(project: Path, s3_url: str) -> None:
-    settings = load_settings(project, env={"SPHERE_STORE": s3_url})
-    subscribers = open_list(settings)
-    subscribers.add("a@example.com")  # reading and writing need no key ...
-    with pytest.raises(SubscriberError, match="SPHERE_SECRET is required with an S3 store"):
-        subscribers.erase("a@example.com")  # ... erasure does
+def test_erasure_scrubs_the_address_from_other_peoples_free_text(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    """An import file named after the address, a name and some evidence quoting it."""
+    named = tmp_path / "from ann@example.com.csv"
+    named.write_text("email,name\nann@example.com,Ann\ncarl@example.com,Carl\n", encoding="utf-8")
+    import_file(subscribers, named)
+    now = subscribers.now()
+    evidence = {"note": "referred by ANN@example.com", "ip": "192.0.2.9"}
+    event = creation_event(
+        "add", "dee@example.com", at=now, status="subscribed", name="Dee (ann@example.com's)",
+        consent=(now, "form", "invite from ann@example.com"), evidence=evidence,
+    )  # fmt: skip
+    subscribers.append([event])
+    subscribers.add("joann@example.com", name="Jo")  # contains the address, is not it
+    subscribers.compact(settle=0)
+    subscribers.add("eve@example.com", name="friend of ann@example.com")  # still a change
+    report = subscribers.erase("ann@example.com")
+    assert report.found
+    for key, data in _every_byte(subscribers.store):
+        text = data.decode().lower().replace("joann@example.com", "")
+        assert "ann@example.com" not in text, key
+    records = {r.email: r for r in subscribers.all()}
+    assert sorted(records) == [
+        "carl@example.com", "dee@example.com", "eve@example.com", "joann@example.com",
+    ]  # fmt: skip
+    assert (records["carl@example.com"].consent_source, records["carl@example.com"].name) == (
+        "",
+        "Carl",
+    )
+    dee = records["dee@example.com"]
+    assert (dee.name, dee.consent_source, dee.consent_evidence) == (
+        "", "", {"note": "", "ip": "192.0.2.9"},
+    )  # fmt: skip
+    assert records["eve@example.com"].name == ""
+    assert records["joann@example.com"].name == "Jo"
+    assert subscribers.erase("ann@example.com").found is False  # a second run: nothing left

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from sphere.store.blobs import BlobStore, open_store
-from sphere.subscribers.list import CHANGES, Fold, SubscriberList
+from sphere.subscribers.events import CHANGES
+from sphere.subscribers.fold import Fold
+from sphere.subscribers.list import SubscriberList
 
 WORKERS, CHANGES_EACH = 4, 250
 
@@ -22,7 +24,8 @@ WORKERS, CHANGES_EACH = 4, 250
 WORKER = """
 import json, sys
 from sphere.store.blobs import open_store
-from sphere.subscribers.list import SubscriberList, creation_event
+from sphere.subscribers.events import creation_event
+from sphere.subscribers.list import SubscriberList
 store = open_store(sys.argv[1])
 subscribers = SubscriberList(store, key=lambda: b"k")
 worker, written = sys.argv[2], []

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sphere.subscribers.model import STATUSES  # standard library only: cheap at start-up
+
 if TYPE_CHECKING:
-    from sphere.subscribers.imports import ImportReport
+    from sphere.subscribers.imports import ImportReport, Progress
     from sphere.subscribers.list import SubscriberList
 
 subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-STATUSES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
+_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 def _list() -> SubscriberList:
     from sphere.cli import load
     from sphere.subscribers.list import open_list
 
-    return open_list(load())
+    subscribers = open_list(load())
+    if (warning := subscribers.store.exposure()) is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return subscribers
 
 
 @subscribers_app.command()
@@ -68,12 +74,31 @@ def import_(
     from sphere.subscribers.imports import import_file
 
     subscribers = _list()
-    if as_json or not sys.stderr.isatty():
-        report = import_file(subscribers, file, dry_run=dry_run)
-    else:
-        report = _with_progress(
-            lambda p: import_file(subscribers, file, dry_run=dry_run, progress=p)
+    written = [0, 0]  # rows written so far, rows to write
+    stop = _Interrupt()
+
+    def count(stage: str, done: int, total: int) -> None:
+        if stage == "writing":
+            written[:] = [done, total]
+        stop.check()  # between batches: what was written is then known exactly
+
+    try:
+        with stop:
+            if as_json or not sys.stderr.isatty():
+                report = import_file(subscribers, file, dry_run=dry_run, progress=count)
+            else:
+                report = _with_progress(
+                    lambda shown: import_file(subscribers, file, dry_run=dry_run, progress=shown),
+                    also=count,
+                )
+    except KeyboardInterrupt:
+        done = f"{written[0]:,} of {written[1]:,} new rows" if written[1] else "nothing"
+        print(
+            f"interrupted: {done} written; run the same import again to finish "
+            "(it is safe: it adds only what is missing)",
+            file=sys.stderr,
         )
+        raise typer.Exit(_INTERRUPTED) from None
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -83,13 +108,38 @@ def import_(
         raise typer.Exit(1)
 
 
-def _with_progress(run: Any) -> ImportReport:
-    from rich.progress import Progress
+class _Interrupt:
+    """Ctrl-C stops at the next safe point (`check`); a second Ctrl-C stops at once."""
 
-    with Progress(transient=True) as bar:
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def __exit__(self, *_: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signal: int, _frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed."""
+        if self.asked:
+            raise KeyboardInterrupt
+
+
+def _with_progress(run: Any, *, also: Progress) -> ImportReport:
+    """Run `run(progress)` with a progress bar on the terminal; `also` hears every update."""
+    from rich.progress import Progress as Bar
+
+    with Bar(transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            also(stage, done, total)
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage.capitalize(), total=total)
             bar.update(tasks[stage], completed=done)
@@ -124,8 +174,8 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
-    from sphere.subscribers.list import EXPORT_FORMATS, export_to_file
-    from sphere.subscribers.list import export as write
+    from sphere.subscribers.export import EXPORT_FORMATS, export_to_file
+    from sphere.subscribers.export import export as write
 
     if format not in EXPORT_FORMATS:
         raise typer.BadParameter(
@@ -139,11 +189,12 @@ def export(
     print(f"exported {count} subscribers to {file}", file=sys.stderr)
 
 
+_STATUSES = ", ".join(STATUSES)
+
+
 @subscribers_app.command("list")
 def list_(
-    status: Annotated[
-        str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")
-    ] = None,
+    status: Annotated[str | None, typer.Option(help=f"Only this status: {_STATUSES}.")] = None,
     as_json: Json = False,
 ) -> None:
     """List subscribers: address, status and name, one a line."""
@@ -182,8 +233,13 @@ def compact() -> None:
 def erase(email: Annotated[str, typer.Argument(help="The address to erase.")]) -> None:
     """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
     report = _list().erase(email)
-    found = "erased their record" if report.found else "they were not on the list"
-    print(f"erased: {found}; {report.rewritten + report.removed} change objects cleaned")
+    if report.found:
+        print("erased: their record is gone from every object in the store")
+    else:
+        print("erased: they were not on the list; nothing of theirs is left in the store")
+    if report.others:
+        print(f"  also blanked the text that quoted them in {report.others} other records")
+    print("  only a keyed hash is kept, so no import or add puts them back")
 
 
 def register(app: typer.Typer) -> None:

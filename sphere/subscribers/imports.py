@@ -13,12 +13,15 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sphere.errors import SubscriberError
-from sphere.subscribers.list import SUPPRESSED, SubscriberList, clean_name, creation_event
-from sphere.subscribers.list import normalise_email as _normalise
+from sphere.subscribers.events import CreationEvent, creation_event
+from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.model import SUPPRESSED, Status, clean_name
+from sphere.subscribers.model import normalise_email as _normalise
 
 MAX_BYTES = 40 * 1024 * 1024  # a 100,000-row Mailchimp export is about 35 MB
 
@@ -37,9 +40,17 @@ class Row:
     line: int
     email: str
     name: str = ""
-    status: str = "subscribed"  # or a suppressed status, from a suppression export
+    status: str = Status.SUBSCRIBED  # or a suppressed status, from a suppression export
     consent_at: str = ""
     evidence: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A kind of CSV file: its name (in reports and consent records) and how to read a row."""
+
+    name: str
+    row: Callable[[list[str], int], Row]
 
 
 @dataclass
@@ -95,16 +106,16 @@ def read_csv(path: Path) -> Parsed:
 def _rows(path: Path, reader: Any, header: list[str]) -> Parsed:
     names = [cell.strip().lower() for cell in header]
     if "@" in "".join(header) and not any(n in _EMAIL_COLUMNS for n in names):
-        make = _plain([])  # no header: the first line is already a subscriber
-        parsed = Parsed("plain", [])
-        _add(parsed, path, make, header, reader.line_num)
+        kind = _plain([])  # no header: the first line is already a subscriber
+        parsed = Parsed(kind.name, [])
+        _add(parsed, path, kind.row, header, reader.line_num)
     else:
-        make = _detect(path, header, names)
-        parsed = Parsed(make.__doc__ or "csv", [])
+        kind = _detect(path, header, names)
+        parsed = Parsed(kind.name, [])
     start = reader.line_num
     try:
         for cells in reader:
-            _add(parsed, path, make, cells, start + 1)
+            _add(parsed, path, kind.row, cells, start + 1)
             start = reader.line_num
     except csv.Error as error:
         raise SubscriberError(
@@ -125,7 +136,7 @@ def _add(
         parsed.rows.append(row)
 
 
-def _detect(path: Path, header: list[str], names: list[str]) -> Callable[[list[str], int], Row]:
+def _detect(path: Path, header: list[str], names: list[str]) -> Format:
     columns = {name: index for index, name in reversed(list(enumerate(names)))}
     if "email address" in columns:
         return _mailchimp(header, columns)
@@ -154,23 +165,22 @@ def _cell(cells: list[str], index: int) -> str:
     return cells[index].strip() if 0 <= index < len(cells) else ""
 
 
-def _plain(indexes: list[int]) -> Callable[[list[str], int], Row]:
+def _plain(indexes: list[int]) -> Format:
     email, name, first, last = indexes or [0, 1, -1, -1]
 
     def make(cells: list[str], line: int) -> Row:
-        """plain"""
         full = _cell(cells, name) or " ".join(
             filter(None, (_cell(cells, first), _cell(cells, last)))
         )
         return Row(line, _cell(cells, email), full)
 
-    return make
+    return Format("plain", make)
 
 
-def _mailchimp(header: list[str], columns: dict[str, int]) -> Callable[[list[str], int], Row]:
+def _mailchimp(header: list[str], columns: dict[str, int]) -> Format:
     upper = {cell.strip().upper(): index for index, cell in enumerate(header)}
     status = "unsubscribed" if "UNSUB_TIME" in upper else "bounced" if "CLEAN_TIME" in upper else ""
-    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == "unsubscribed" else ("CLEAN_TIME",)
+    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == Status.UNSUBSCRIBED else ("CLEAN_TIME",)
     kept = [(name, upper[name]) for name in (*_MAILCHIMP_EVIDENCE, *extra) if name in upper]
     email, first, last = (
         columns["email address"],
@@ -184,16 +194,14 @@ def _mailchimp(header: list[str], columns: dict[str, int]) -> Callable[[list[str
         when = evidence.get("CONFIRM_TIME") or evidence.get("OPTIN_TIME") or ""
         return Row(line, _cell(cells, email), name, status or "subscribed", when, evidence or None)
 
-    make.__doc__ = f"mailchimp {status}".strip() if status else "mailchimp"
-    return make
+    return Format(f"mailchimp {status}".strip(), make)
 
 
-def _substack(columns: dict[str, int], email: int) -> Callable[[list[str], int], Row]:
+def _substack(columns: dict[str, int], email: int) -> Format:
     created = columns.get("created_at", columns.get("subscription_created_at", -1))
     disabled, name = columns.get("email_disabled", -1), columns.get("name", -1)
 
     def make(cells: list[str], line: int) -> Row:
-        """substack"""
         when = _cell(cells, created)
         off = _cell(cells, disabled).lower() in ("true", "1", "yes")
         evidence = {"created_at": when} if when else None
@@ -201,12 +209,12 @@ def _substack(columns: dict[str, int], email: int) -> Callable[[list[str], int],
             line,
             _cell(cells, email),
             _cell(cells, name),
-            "unsubscribed" if off else "subscribed",
+            Status.UNSUBSCRIBED if off else Status.SUBSCRIBED,
             when,
             evidence,
         )
 
-    return make
+    return Format("substack", make)
 
 
 # --- importing -----------------------------------------------------------------------------------
@@ -250,12 +258,13 @@ def import_file(
     now = subscribers.now()
     source = f"{parsed.format} import of {path.name}"
     seen: dict[str, int] = {}
-    events: list[dict[str, Any]] = []
+    events: list[CreationEvent] = []
     for count, row in enumerate(parsed.rows, start=1):
         if progress and count % 5000 == 0:
             progress("checking", count, len(parsed.rows))
         try:
             address, name = _normalise(row.email), clean_name(row.name)
+            _check_times(row)
         except ValueError as error:
             report.rejected.append(SubscriberError(str(error), path=path, line=row.line))
             continue
@@ -264,42 +273,64 @@ def import_file(
             report.rejected.append(SubscriberError(message, path=path, line=row.line))
             continue
         seen[address] = row.line
-        record = fold.records.get(address)
-        suppressing = row.status in SUPPRESSED
-        if record is None and fold.is_erased(address):
-            report.skipped_erased += 1
-            continue
-        if record is not None and record.status in SUPPRESSED:
-            if suppressing:
-                report.already += 1
-            else:
-                report.skipped_suppressed += 1
-            continue
-        if record is not None and not suppressing:
-            report.already += 1
-            continue
-        if suppressing:
-            report.suppressed += 1
-        else:
-            report.added += 1
-        consent = (row.consent_at or now, "import", source)
-        op = "suppress" if suppressing else "add"
-        events.append(
-            creation_event(
-                op,
-                address,
-                at=now,
-                status=row.status,
-                name=name,
-                consent=consent,
-                evidence=row.evidence,
+        if _count(report, fold.status_of(address), row.status, fold.is_erased(address)):
+            consent = (row.consent_at or now, "import", source)
+            events.append(
+                creation_event(
+                    "suppress" if row.status in SUPPRESSED else "add",
+                    address,
+                    at=now,
+                    status=row.status,
+                    name=name,
+                    consent=consent,
+                    evidence=row.evidence,
+                )
             )
-        )
     report.rejected.sort(key=lambda e: e.line or 0)
     if not dry_run:
+        if progress:
+            progress("writing", 0, len(events))
         for start in range(0, len(events), subscribers.batch):
             subscribers.append(events[start : start + subscribers.batch])
             report.changes += 1
             if progress:
                 progress("writing", min(start + subscribers.batch, len(events)), len(events))
     return report
+
+
+def _count(report: ImportReport, status: str | None, wanted: str, erased: bool) -> bool:
+    """Count what the row does to the list; whether it needs an event written."""
+    suppressing = wanted in SUPPRESSED
+    if status is None and erased:
+        report.skipped_erased += 1
+    elif status in SUPPRESSED:
+        if suppressing:
+            report.already += 1
+        else:
+            report.skipped_suppressed += 1
+    elif status is not None and not suppressing:
+        report.already += 1
+    elif suppressing:
+        report.suppressed += 1
+        return True
+    else:
+        report.added += 1
+        return True
+    return False
+
+
+def _check_times(row: Row) -> None:
+    """Consent times are kept as evidence: they must be times, not text (or a formula)."""
+    for name, value in (row.evidence or {}).items():
+        if (name.endswith("TIME") or name.endswith("_at")) and not _is_timestamp(value):
+            raise ValueError(f"{name} {value!r} is not a date and time (YYYY-MM-DD HH:MM:SS)")
+    if row.consent_at and not _is_timestamp(row.consent_at):
+        raise ValueError(f"the consent time {row.consent_at!r} is not a date and time")
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
