@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,10 @@ from sphere.settings import load_settings
 from sphere.store.blobs import BlobStore, open_store
 from sphere.store.local import LocalStore
 from sphere.subscribers.erasure import KEY_OBJECT, erasure_key
-from sphere.subscribers.events import CHANGES, ChangeKeys, creation_event
+from sphere.subscribers.events import CHANGES, ChangeKeys, creation_event, status_event
 from sphere.subscribers.fold import SNAPSHOT
 from sphere.subscribers.imports import import_file
-from sphere.subscribers.list import SubscriberList, open_list
+from sphere.subscribers.list import SubscriberList, iter_changes, open_list
 from sphere.subscribers.model import clean_name, normalise_email
 
 DATA = Path(__file__).parent / "data" / "subscribers"
@@ -313,3 +314,109 @@ def test_erasure_scrubs_the_address_from_other_peoples_free_text(
     assert records["eve@example.com"].name == ""
     assert records["joann@example.com"].name == "Jo"
     assert subscribers.erase("ann@example.com").found is False  # a second run: nothing left
+
+
+class Skewed:
+    """The machine's clock, off by `offset` seconds (another machine's, say)."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def test_an_unsubscribe_from_a_clock_behind_sorts_after_the_add_it_saw(store: BlobStore) -> None:
+    ahead = SubscriberList(store, key=lambda: b"k", clock=Skewed(+30))
+    behind = SubscriberList(store, key=lambda: b"k", clock=Skewed(-30))
+    ahead.add("ann@example.com")
+    assert behind.remove("ann@example.com").result == "unsubscribed"
+    (add_key, remove_key) = store.list(CHANGES)
+    assert [event["op"] for _key, event in iter_changes(store)] == ["add", "status"]
+    assert remove_key > add_key  # after the key it read, not at its own clock's time
+    assert [r.status for r in behind.all()] == ["unsubscribed"]
+    behind.compact(settle=0)
+    assert [r.status for r in ahead.all()] == ["unsubscribed"]
+
+
+@pytest.mark.parametrize("compact_between", [False, True])
+def test_an_unsubscribe_whose_key_sorts_before_the_add_still_wins(
+    subscribers: SubscriberList, compact_between: bool
+) -> None:
+    """A bounce for an address no add has reached yet (another writer's add lands later)."""
+    early = SubscriberList(subscribers.store, key=lambda: b"test-key", clock=Skewed(-60))
+    early.append([status_event("ann@example.com", "bounced", at=early.now())])
+    if compact_between:
+        subscribers.compact(settle=0)
+    assert subscribers.add("ann@example.com").result == "suppressed"
+    now = subscribers.now()
+    subscribers.append(  # an import's add, blind to it, as a writer that read nothing would
+        [
+            creation_event(
+                "add", "ann@example.com", at=now, status="subscribed", consent=(now, "", "")
+            )
+        ]
+    )
+    assert [(r.email, r.status) for r in subscribers.all()] == [("ann@example.com", "bounced")]
+    subscribers.compact(settle=0)
+    assert [(r.email, r.status) for r in subscribers.all()] == [("ann@example.com", "bounced")]
+    confirm = creation_event(
+        "confirm", "ann@example.com", at=now, status="subscribed", consent=(now, "form", "")
+    )
+    subscribers.append([confirm])  # the person asks again: the one way back
+    assert [r.status for r in subscribers.all()] == ["subscribed"]
+
+
+def test_leftover_temporary_files_are_swept_when_old(tmp_path: Path) -> None:
+    import os
+
+    store = LocalStore(tmp_path / "store")
+    subscribers = SubscriberList(store, key=lambda: b"k")
+    subscribers.add("ann@example.com")
+    folder = tmp_path / "store" / "subscribers"
+    old, young = folder / ".tmp-0123456789abcdef", folder / "changes" / ".tmp-fedcba9876543210"
+    old.write_bytes(b"a killed compaction's copy: bob@example.com")
+    young.write_bytes(b"a write still going on")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    subscribers.compact(settle=0)
+    assert (old.exists(), young.exists()) == (False, True)
+    # Erasure removes a leftover that holds the address once it is old enough to be dead.
+    mentioning = folder / ".tmp-00000000000000aa"
+    mentioning.write_bytes(b'{"email":"ann@example.com"}')
+    os.utime(mentioning, (time.time() - 6, time.time() - 6))
+    subscribers.erase("ann@example.com")
+    assert (mentioning.exists(), young.exists()) == (False, True)
+
+
+def test_an_erasure_that_loses_a_rewrite_race_tries_again(subscribers: SubscriberList) -> None:
+    subscribers.add("ann@example.com")
+    subscribers.append(
+        [
+            status_event("bob@example.com", "bounced", at="t"),
+            status_event("ann@example.com", "bounced", at="t"),
+        ]
+    )
+    real = subscribers.store
+    raced: list[str] = []
+
+    class Racing:  # another erasure rewrites the object between our read and our write
+        url = real.url
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def put(self, key: str, data: bytes, **conditions: object) -> str:
+            if conditions.get("if_match") and key.startswith(CHANGES) and not raced:
+                raced.append(key)
+                current = real.get(key)
+                real.put(key, current.data + b"\n")  # type: ignore[union-attr]
+            return real.put(key, data, **conditions)  # type: ignore[arg-type]
+
+    racing = SubscriberList(Racing(), key=lambda: b"test-key")  # type: ignore[arg-type]
+    racing.erase("ann@example.com")
+    assert raced
+    for key, data in _every_byte(real):
+        assert b"ann@example.com" not in data, key
