@@ -258,8 +258,10 @@ class SubscriberList:
         check = erasure.key_check(self._hmac_key)
         self.append([{"op": "erase", "hash": digest, "key_check": check}])
         pattern = erasure.mentions(address)
-        for key in self.store.list(CHANGES):
-            self._scrub_change(key, address, pattern, report)
+        keys = self.store.list(CHANGES)
+        for key, blob in zip(keys, get_many(self.store, keys), strict=True):
+            if blob is not None and _mentions(blob.data, pattern):
+                self._scrub_change(key, address, pattern, report)
         self._scrub_snapshot(address, digest, check, pattern, report)
         for _ in range(40):  # a killed writer's temporary copy goes once old enough to be dead
             if not self.store.sweep(older_than=5, matching=lambda d: _mentions(d, pattern)):
