@@ -14,10 +14,10 @@ from sphere.store.blobs import BlobStore, open_store
 from sphere.store.local import LocalStore
 from sphere.subscribers.erasure import KEY_OBJECT, erasure_key
 from sphere.subscribers.events import CHANGES, ChangeKeys, creation_event, status_event
-from sphere.subscribers.fold import SNAPSHOT
 from sphere.subscribers.imports import import_file
 from sphere.subscribers.list import SubscriberList, iter_changes, open_list
 from sphere.subscribers.model import clean_name, normalise_email
+from sphere.subscribers.snapshot import SNAPSHOT
 
 DATA = Path(__file__).parent / "data" / "subscribers"
 
@@ -247,7 +247,8 @@ def test_personal_data_is_owner_only_from_the_start(tmp_path: Path) -> None:
     files = [p for p in root.rglob("*") if p.is_file()]
     assert {"snapshot.json", "erasure", ".lock"} <= {p.name for p in files}
     assert {p.relative_to(root).as_posix(): p.stat().st_mode & 0o777 for p in folders} == {
-        ".": 0o700, "subscribers": 0o700, "subscribers/changes": 0o700, "keys": 0o700,
+        ".": 0o700, "subscribers": 0o700, "subscribers/changes": 0o700,
+        "subscribers/shards": 0o700, "keys": 0o700,
     }  # fmt: skip
     assert {p.name: p.stat().st_mode & 0o777 for p in files} == {p.name: 0o600 for p in files}
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o600
@@ -420,3 +421,38 @@ def test_an_erasure_that_loses_a_rewrite_race_tries_again(subscribers: Subscribe
     assert raced
     for key, data in _every_byte(real):
         assert b"ann@example.com" not in data, key
+
+
+def test_one_address_reads_one_shard_not_the_whole_list(subscribers: SubscriberList) -> None:
+    from sphere.subscribers.snapshot import SHARDS
+
+    subscribers.append(
+        [
+            creation_event(
+                "add", f"p{n}@example.com", at="t", status="subscribed", consent=("t", "", "")
+            )
+            for n in range(300)
+        ]
+    )
+    subscribers.compact(settle=0)
+    shards = subscribers.store.list(SHARDS)
+    assert len(shards) > 150  # 300 addresses over 256 shards
+    real, read = subscribers.store, []
+
+    class Counting:
+        url = real.url
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def get(self, key: str) -> object:
+            read.append(key)
+            return real.get(key)
+
+    one = SubscriberList(Counting(), key=lambda: b"test-key")  # type: ignore[arg-type]
+    assert one.add("p7@example.com").result == "already"
+    assert one.remove("p8@example.com").result == "unsubscribed"
+    assert one.add("new@example.com").result == "added"
+    assert sum(key.startswith(SHARDS) for key in read) <= 3
+    assert {r.email: r.status for r in subscribers.all()}["p8@example.com"] == "unsubscribed"
+    assert len(subscribers.all()) == 301

@@ -13,8 +13,9 @@ import pytest
 
 from sphere.store.blobs import BlobStore, open_store
 from sphere.subscribers.events import CHANGES, status_event
-from sphere.subscribers.fold import SNAPSHOT, Fold
+from sphere.subscribers.fold import Fold
 from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.snapshot import SNAPSHOT
 
 WORKERS, CHANGES_EACH = 4, 250
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import PreconditionFailed, StoreError, SubscriberError
 from sphere.store.blobs import BlobStore, get_many, open_store
-from sphere.subscribers import erasure
+from sphere.subscribers import erasure, snapshot
 from sphere.subscribers.events import (
     CHANGES,
     ChangeKeys,
@@ -40,7 +40,7 @@ from sphere.subscribers.events import (
     key_ns,
     status_event,
 )
-from sphere.subscribers.fold import SNAPSHOT, Fold, new_record
+from sphere.subscribers.fold import Fold, new_record
 from sphere.subscribers.model import (
     STATUSES,
     SUPPRESSED,
@@ -49,6 +49,7 @@ from sphere.subscribers.model import (
     clean_name,
     normalise_email,
 )
+from sphere.subscribers.snapshot import SNAPSHOT, Stored
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
@@ -121,28 +122,40 @@ class SubscriberList:
 
     # reading
 
-    def read(self, *, until_ns: int | None = None) -> tuple[Fold, str | None, list[str]]:
-        """The current fold, the snapshot's etag, and every change key listed.
+    def read(self, *, until_ns: int | None = None) -> tuple[Fold, Stored, list[str]]:
+        """The current fold, the snapshot as read, and every change key listed.
 
         With `until_ns`, changes with later keys are left out (compaction's settle time).
         """
+        return self._read(until_ns=until_ns)
+
+    def lookup(self, address: str) -> Fold:
+        """A fold that answers for one (normalised) address: the snapshot's shard that holds
+        it and the changes that concern it, not the whole list."""
+        return self._read(only=address)[0]
+
+    def _read(
+        self, *, until_ns: int | None = None, only: str | None = None
+    ) -> tuple[Fold, Stored, list[str]]:
         for _ in range(10):
             keys = self.store.list(CHANGES)
-            blob = self.store.get(SNAPSHOT)
-            fold = Fold.load(blob.data if blob else None, self.hash)
+            stored = snapshot.load(self.store, self.hash, only=only)
+            if stored is None:
+                continue  # a newer snapshot replaced a shard since the head was read
+            fold = stored.fold
             done = set(fold.folded)
             pending = [k for k in keys if k not in done]
             if until_ns is not None:
                 pending = [k for k in pending if key_ns(k) <= until_ns]
-            blobs = list(get_many(self.store, pending))
+            blobs = list(get_many(self.store, pending, workers=16))
             if any(b is None for b in blobs):
                 continue  # a compaction folded and removed them since we listed: read again
             for change in blobs:
-                fold.apply_object(change.data)  # type: ignore[union-attr]
+                fold.apply_object(change.data, only=only)  # type: ignore[union-attr]
             fold.newest = max([fold.newest, *map(key_ns, pending)])
             self.keys.saw(max([fold.newest, *map(key_ns, keys)]))
             self._check_key(fold)
-            return fold, blob.etag if blob else None, keys
+            return fold, stored, keys
         raise StoreError(f"the subscriber list in {self.store.url} kept changing; try again")
 
     def _check_key(self, fold: Fold) -> None:
@@ -177,7 +190,7 @@ class SubscriberList:
     def add(self, email: str, *, name: str = "", source: str = "sphere subscribers add") -> Outcome:
         """Subscribe an address on the author's word (consent method `cli`)."""
         address, name = _address(email), _name(name)
-        fold = self.read()[0]
+        fold = self.lookup(address)
         if (record := fold.records.get(address)) is not None:
             result = "suppressed" if record.status in SUPPRESSED else "already"
             return Outcome(address, result, record)
@@ -198,7 +211,7 @@ class SubscriberList:
     def remove(self, email: str, *, status: str = Status.UNSUBSCRIBED) -> Outcome:
         """Unsubscribe (or mark bounced or complained) an address on the list."""
         address = _address(email)
-        record = self.read()[0].records.get(address)
+        record = self.lookup(address).records.get(address)
         if record is None:
             raise SubscriberError(f"{address} is not on the list")
         if record.status == status:
@@ -216,19 +229,16 @@ class SubscriberList:
         """
         self.store.sweep(older_than=STALE_SECONDS)
         until = self.keys.now_ns() - int(settle * 1e9)
-        fold, etag, keys = self.read(until_ns=until)
+        fold, stored, keys = self.read(until_ns=until)
         listed, folded_before = set(keys), set(fold.folded)
         already = [k for k in fold.folded if k in listed]  # folded before, not yet removed
         fresh = [k for k in keys if k not in folded_before and key_ns(k) <= until]
         report = CompactReport(left=len(keys) - len(already) - len(fresh))
         report.subscribers = len(fold.records)
-        if fresh or etag is None:  # (keys already removed are trimmed from `folded` then)
+        if fresh or stored.etag is None:  # (keys already removed are trimmed from `folded`)
             self._scrub_erased(fold)
             fold.folded = already + fresh
-            if etag is None:
-                self.store.put(SNAPSHOT, fold.dump(), if_none_match=True)
-            else:
-                self.store.put(SNAPSHOT, fold.dump(), if_match=etag)
+            snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
             report.folded, report.written = len(fresh), True
         # NOTE: only now, with the snapshot safely written, may the folded changes go.
         _delete_all(self.store, already + fresh)
@@ -253,7 +263,7 @@ class SubscriberList:
         rewritten without them, each retried until it holds.
         """
         address = _address(email)
-        report = EraseReport(found=self.read()[0].status_of(address) is not None)
+        report = EraseReport(found=self.lookup(address).status_of(address) is not None)
         digest = self.hash(address)
         check = erasure.key_check(self._hmac_key)
         self.append([{"op": "erase", "hash": digest, "key_check": check}])
@@ -298,24 +308,31 @@ class SubscriberList:
     def _scrub_snapshot(
         self, address: str, digest: str, check: str, pattern: Any, report: EraseReport
     ) -> None:
-        """Rewrite the snapshot without the person, retrying until no compaction intervenes."""
+        """Rewrite the snapshot without the person, retrying until no compaction intervenes;
+        then remove shards no head points to that still hold the address."""
         for attempt in range(_RETRIES):
-            blob = self.store.get(SNAPSHOT)
-            if blob is None or not _mentions(blob.data, pattern):
-                return
-            fold = Fold.load(blob.data, self.hash)
+            stored = snapshot.load(self.store, self.hash)
+            if stored is None:
+                continue
+            fold = stored.fold
             held = fold.records.pop(address, None), fold.suppressions.pop(address, None)
             report.others = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
-            if held == (None, None) and not report.others:
-                return  # the address was only part of another address
-            fold.erased.add(digest)
-            fold.key_checks.add(check)
-            try:
-                self.store.put(SNAPSHOT, fold.dump(), if_match=blob.etag)
-                return
-            except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
-                self.clock.sleep(0.01 * min(attempt, 10))
-        raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
+            if held != (None, None) or report.others:
+                fold.erased.add(digest)
+                fold.key_checks.add(check)
+                try:
+                    snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
+                except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
+                    self.clock.sleep(0.01 * min(attempt, 10))
+                    continue
+            break
+        else:
+            raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
+        for key, blob in zip(
+            keys := snapshot.unreferenced(self.store), get_many(self.store, keys), strict=True
+        ):
+            if blob is not None and _mentions(blob.data, pattern):
+                self.store.delete(key)  # a killed or beaten compaction's: never to be used
 
 
 def _mentions(data: bytes, pattern: Any) -> bool:

@@ -1,0 +1,118 @@
+"""The snapshot in the store: a small head and up to 256 shards of records, by address hash.
+
+    subscribers/snapshot.json                      the head: folded change keys, erased
+                                                   hashes, key fingerprints, and each shard's key
+    subscribers/shards/<ns>-<random>-<hh>.json     the records (and pending suppressions) whose
+                                                   address hashes to `hh`; never rewritten
+
+One address costs the head and one shard, not the whole list. A shard is written under a new
+key whenever its contents change, and the head is then swapped in with a conditional write: so
+a head always points at shards that were complete before it was written. Replaced shards are
+deleted right after (a reader still holding the old head finds one gone and reads again);
+shards that no head points to, left by a compaction that lost its race or was killed, are
+deleted once they are old enough not to belong to one still running.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sphere.errors import PreconditionFailed, StoreError
+from sphere.store.blobs import BlobStore, get_many
+from sphere.subscribers.fold import FORMAT, Fold, shard_of
+
+SNAPSHOT = "subscribers/snapshot.json"
+SHARDS = "subscribers/shards/"
+_T = TypeVar("_T")
+ORPHAN_SECONDS = 300.0  # an unreferenced shard this old belongs to no running compaction
+
+
+@dataclass
+class Stored:
+    """A snapshot as read: the fold, the head's etag, and the shards' keys and bytes."""
+
+    fold: Fold
+    etag: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)  # shard id -> key, all of them
+    data: dict[str, bytes] = field(default_factory=dict)  # shard id -> bytes, those read
+
+
+def load(
+    store: BlobStore, hasher: Callable[[str], str], *, only: str | None = None
+) -> Stored | None:
+    """The snapshot (with `only`, just the shard of that address); None if a shard vanished
+    since the head was read (a newer snapshot replaced it: read again)."""
+    blob = store.get(SNAPSHOT)
+    if blob is None:
+        return Stored(Fold(hasher))
+    head = json.loads(blob.data)
+    if head.get("format") != FORMAT:
+        raise StoreError(f"{SNAPSHOT}: unknown format {head.get('format')!r}")
+    keys: dict[str, str] = head["shards"]
+    wanted = [shard_of(only)] if only is not None else sorted(keys)
+    wanted = [shard for shard in wanted if shard in keys]
+    blobs = list(get_many(store, [keys[shard] for shard in wanted], workers=16))
+    if any(b is None for b in blobs):
+        return None
+    stored = Stored(Fold.from_head(head, hasher), blob.etag, keys)
+    for shard, shard_blob in zip(wanted, blobs, strict=True):
+        stored.data[shard] = shard_blob.data  # type: ignore[union-attr]
+        stored.fold.add_shard(shard_blob.data)  # type: ignore[union-attr]
+    return stored
+
+
+def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
+    """Write `fold` as the new snapshot, if the head is still `stored`'s (else
+    PreconditionFailed, and nothing changed). `stored` must hold every shard's bytes."""
+    keys: dict[str, str] = {}
+    new: list[tuple[str, bytes]] = []
+    for shard, data in fold.shards().items():
+        if stored.data.get(shard) == data:
+            keys[shard] = stored.keys[shard]
+        else:
+            keys[shard] = f"{SHARDS}{now_ns:020d}-{secrets.token_hex(4)}-{shard}.json"
+            new.append((keys[shard], data))
+    _each(lambda item: store.put(item[0], item[1], if_none_match=True), new)
+    try:
+        if stored.etag is None:
+            store.put(SNAPSHOT, fold.head(keys), if_none_match=True)
+        else:
+            store.put(SNAPSHOT, fold.head(keys), if_match=stored.etag)
+    except PreconditionFailed:
+        _each(lambda item: store.delete(item[0]), new)  # ours, never pointed to
+        raise
+    kept = set(keys.values())
+    _each(store.delete, [key for key in stored.keys.values() if key not in kept])
+    orphans = [
+        key
+        for key in store.list(SHARDS)
+        if key not in kept and now_ns - shard_ns(key) > ORPHAN_SECONDS * 1e9
+    ]
+    _each(store.delete, orphans)
+
+
+def unreferenced(store: BlobStore) -> list[str]:
+    """Shards that the current head does not point to (for erasure to check)."""
+    blob = store.get(SNAPSHOT)
+    kept = set(json.loads(blob.data)["shards"].values()) if blob else set()
+    return [key for key in store.list(SHARDS) if key not in kept]
+
+
+def shard_ns(key: str) -> int:
+    """When a shard was written (its key's time part, nanoseconds)."""
+    return int(key[len(SHARDS) :].split("-", 1)[0])
+
+
+def _each(action: Callable[[_T], object], items: list[_T]) -> None:
+    """`action` on each item, a few at a time (S3 round trips add up)."""
+    if len(items) < 4:
+        for item in items:
+            action(item)
+        return
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(action, items))
