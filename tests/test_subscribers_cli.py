@@ -195,8 +195,8 @@ def test_ctrl_c_during_an_import_says_what_was_done_and_that_rerunning_is_safe(
     assert process.returncode == 130, err
     assert 1 <= written() < rows // 5000, "the interrupt should land mid-import"
     assert err == (
-        f"interrupted: {written() * 5000:,} of 60,000 new rows written; run the same import "
-        "again to finish (it is safe: it adds only what is missing)\n"
+        f"interrupted: {written() * 5000:,} new rows written from a file of 60,000 rows; run "
+        "the same import again to finish (it is safe: it adds only what is missing)\n"
     )
     again = json.loads(run("import", "big.csv", "--json").stdout)
     assert again["added"] + again["already"] == rows

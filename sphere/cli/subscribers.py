@@ -74,7 +74,7 @@ def import_(
     from sphere.subscribers.imports import import_file
 
     subscribers = _list()
-    written = [0, 0]  # rows written so far, rows to write
+    written = [0, 0]  # rows written so far, rows in the file
     stop = _Interrupt()
 
     def count(stage: str, done: int, total: int) -> None:
@@ -92,9 +92,9 @@ def import_(
                     also=count,
                 )
     except KeyboardInterrupt:
-        done = f"{written[0]:,} of {written[1]:,} new rows" if written[1] else "nothing"
+        done = f"{written[0]:,} new rows written from a file of {written[1]:,} rows"
         print(
-            f"interrupted: {done} written; run the same import again to finish "
+            f"interrupted: {done}; run the same import again to finish "
             "(it is safe: it adds only what is missing)",
             file=sys.stderr,
         )

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sphere.errors import SubscriberError
 from sphere.subscribers.events import CreationEvent, creation_event
@@ -55,10 +56,12 @@ class Format:
 
 @dataclass
 class Parsed:
-    """A CSV file read whole: its detected format, its rows, and the rows it rejected."""
+    """A CSV file checked whole: its detected format, its rows (parsed one at a time as they
+    are used, so a million rows are never all in memory), and the rows rejected so far."""
 
     format: str
-    rows: list[Row]
+    lines: int  # rows in the file, about (for progress: a quoted field may span lines)
+    rows: Iterator[Row] = field(default_factory=lambda: iter(()))
     rejected: list[SubscriberError] = field(default_factory=list)
 
 
@@ -91,49 +94,50 @@ def read_csv(path: Path) -> Parsed:
         )
     first = text.lstrip().split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for _ in _cells(path, text, delimiter):  # the whole file's syntax, before anything is used
+        pass
+    reader = _cells(path, text, delimiter)
     try:
-        header = next(reader)
+        line, header = next(reader)
         while not any(cell.strip() for cell in header):
-            header = next(reader)
+            line, header = next(reader)
     except StopIteration:
         raise SubscriberError("the file is empty", path=path) from None
-    except csv.Error as error:
-        raise SubscriberError(f"not a readable CSV file: {error}", path=path, line=1) from None
-    return _rows(path, reader, header)
-
-
-def _rows(path: Path, reader: Any, header: list[str]) -> Parsed:
     names = [cell.strip().lower() for cell in header]
     if "@" in "".join(header) and not any(n in _EMAIL_COLUMNS for n in names):
-        kind = _plain([])  # no header: the first line is already a subscriber
-        parsed = Parsed(kind.name, [])
-        _add(parsed, path, kind.row, header, reader.line_num)
+        kind, first_row = _plain([]), [(line, header)]  # no header: already a subscriber
     else:
-        kind = _detect(path, header, names)
-        parsed = Parsed(kind.name, [])
-    start = reader.line_num
+        kind, first_row = _detect(path, header, names), []
+    parsed = Parsed(kind.name, text.count("\n") - (line if not first_row else line - 1))
+    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, reader))
+    return parsed
+
+
+def _cells(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record of the file with the line it starts on; a syntax error names its line."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 0
     try:
         for cells in reader:
-            _add(parsed, path, kind.row, cells, start + 1)
+            yield start + 1, cells
             start = reader.line_num
     except csv.Error as error:
         raise SubscriberError(
             f"not a readable CSV file: {error}", path=path, line=start + 1
         ) from None
-    return parsed
 
 
-def _add(
-    parsed: Parsed, path: Path, make: Callable[[list[str], int], Row], cells: list[str], line: int
-) -> None:
-    if not any(cell.strip() for cell in cells):
-        return
-    row = make(cells, line)
-    if not row.email.strip():
-        parsed.rejected.append(SubscriberError("no address in this row", path=path, line=line))
-    else:
-        parsed.rows.append(row)
+def _rows(
+    parsed: Parsed, path: Path, kind: Format, records: Iterable[tuple[int, list[str]]]
+) -> Iterator[Row]:
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = kind.row(cells, line)
+        if not row.email.strip():
+            parsed.rejected.append(SubscriberError("no address in this row", path=path, line=line))
+        else:
+            yield row
 
 
 def _detect(path: Path, header: list[str], names: list[str]) -> Format:
@@ -251,33 +255,40 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV file into the list: valid rows go in, the others are reported."""
+    """Import a CSV file into the list: valid rows go in, the others are reported.
+
+    The file is checked whole first (encoding, header, CSV syntax); then its rows are read,
+    checked and written a batch at a time, so memory does not grow with the file. `progress`
+    hears ("writing", rows written, rows in the file) after each batch and every 5,000 rows.
+    """
     parsed = read_csv(path)
-    report = ImportReport(str(path), parsed.format, dry_run=dry_run, rejected=parsed.rejected)
+    report = ImportReport(str(path), parsed.format, dry_run=dry_run)
     fold = subscribers.read()[0]
     now = subscribers.now()
     source = f"{parsed.format} import of {path.name}"
     seen: dict[str, int] = {}
     events: list[CreationEvent] = []
+    written = 0
     for count, row in enumerate(parsed.rows, start=1):
         if progress and count % 5000 == 0:
-            progress("checking", count, len(parsed.rows))
+            progress("writing", written, parsed.lines)
         try:
             address, name = _normalise(row.email), clean_name(row.name)
             _check_times(row)
         except ValueError as error:
-            report.rejected.append(SubscriberError(str(error), path=path, line=row.line))
+            parsed.rejected.append(SubscriberError(str(error), path=path, line=row.line))
             continue
         if address in seen:
             message = f"{address} is already on line {seen[address]}"
-            report.rejected.append(SubscriberError(message, path=path, line=row.line))
+            parsed.rejected.append(SubscriberError(message, path=path, line=row.line))
             continue
         seen[address] = row.line
         if _count(report, fold.status_of(address), row.status, fold.is_erased(address)):
             consent = (row.consent_at or now, "import", source)
+            op: Literal["add", "suppress"] = "suppress" if row.status in SUPPRESSED else "add"
             events.append(
                 creation_event(
-                    "suppress" if row.status in SUPPRESSED else "add",
+                    op,
                     address,
                     at=now,
                     status=row.status,
@@ -286,16 +297,25 @@ def import_file(
                     evidence=row.evidence,
                 )
             )
-    report.rejected.sort(key=lambda e: e.line or 0)
-    if not dry_run:
-        if progress:
-            progress("writing", 0, len(events))
-        for start in range(0, len(events), subscribers.batch):
-            subscribers.append(events[start : start + subscribers.batch])
-            report.changes += 1
+        if len(events) >= subscribers.batch:
+            written += _write(subscribers, events, report, dry_run=dry_run)
             if progress:
-                progress("writing", min(start + subscribers.batch, len(events)), len(events))
+                progress("writing", written, parsed.lines)
+    written += _write(subscribers, events, report, dry_run=dry_run)
+    report.rejected = sorted(parsed.rejected, key=lambda e: e.line or 0)
     return report
+
+
+def _write(
+    subscribers: SubscriberList, events: list[CreationEvent], report: ImportReport, *, dry_run: bool
+) -> int:
+    """Write the batch as one change object (unless a dry run) and empty it: how many."""
+    count = len(events)
+    if events and not dry_run:
+        subscribers.append(events)
+        report.changes += 1
+    events.clear()
+    return 0 if dry_run else count
 
 
 def _count(report: ImportReport, status: str | None, wanted: str, erased: bool) -> bool:
