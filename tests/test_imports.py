@@ -161,16 +161,15 @@ def test_whole_file_errors_write_nothing(
     assert subscribers.store.list("") == []
 
 
-def test_a_50_mb_file_is_refused_before_reading(
+def test_a_file_over_1_gb_is_refused_before_reading(
     subscribers: SubscriberList, tmp_path: Path
 ) -> None:
     big = tmp_path / "big.csv"
-    row = b"someone.with.a.long.address@example.com,Some One With A Long Name\n"
-    with big.open("wb") as out:
-        out.write(b"email,name\n")
-        out.write(row * (50 * 2**20 // len(row) + 1))
-    assert big.stat().st_size > 50 * 2**20 > MAX_BYTES
-    with pytest.raises(SubscriberError, match=r"the file is 50\.0 MB, more than the 40 MB"):
+    with big.open("wb") as out:  # sparse: 1.5 GB that take no disk
+        out.write(b"email,name\nsomeone@example.com,Some One\n")
+        out.truncate(3 * 2**29)
+    assert big.stat().st_size > MAX_BYTES
+    with pytest.raises(SubscriberError, match=r"the file is 1536\.0 MB, more than the 1024 MB"):
         import_file(subscribers, big)
     assert subscribers.store.list("") == []
 
@@ -213,3 +212,21 @@ def test_names_that_would_reorder_a_terminal_are_rejected(
         (3, "the name contains a control character"),
     ]
     assert [r.email for r in subscribers.all()] == ["c@example.com"]
+
+
+def test_a_bad_byte_deep_in_a_big_file_is_found_before_anything_is_written(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    """The file is checked in 1 MB chunks: the line is still right past the first one."""
+    path = tmp_path / "big.csv"
+    rows = [f"person{n}@example.com,Person {n}\n".encode() for n in range(80_000)]
+    rows[70_000] = b"jos\xe9@example.com,Jos\xe9\n"
+    path.write_bytes(b"email,name\n" + b"".join(rows))
+    assert path.stat().st_size > 2**21
+    with pytest.raises(SubscriberError) as error:
+        import_file(subscribers, path)
+    assert (error.value.line, error.value.message) == (
+        70_002,
+        "not UTF-8 text (byte 0xe9); save it as UTF-8 (Excel: 'CSV UTF-8') and import it again",
+    )
+    assert subscribers.store.list("") == []

@@ -9,8 +9,8 @@ it again, adds only what is not there yet.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +24,7 @@ from sphere.subscribers.list import SubscriberList
 from sphere.subscribers.model import SUPPRESSED, Status, clean_name
 from sphere.subscribers.model import normalise_email as _normalise
 
-MAX_BYTES = 40 * 1024 * 1024  # a 100,000-row Mailchimp export is about 35 MB
+MAX_BYTES = 1024 * 1024 * 1024  # 1 GB: a 1,000,000-row Mailchimp export is about 350 MB
 
 # Mailchimp's consent evidence, kept with each subscriber it came with.
 _MAILCHIMP_EVIDENCE = ("OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "LAST_CHANGED")
@@ -66,7 +66,11 @@ class Parsed:
 
 
 def read_csv(path: Path) -> Parsed:
-    """Read and recognise a subscriber CSV, or raise SubscriberError for the whole file."""
+    """Recognise a subscriber CSV and check it whole, or raise SubscriberError for the file.
+
+    The file is read from disk again for each pass (encoding, syntax, rows), never held in
+    memory whole: a million rows cost no more than a thousand.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -75,28 +79,17 @@ def read_csv(path: Path) -> Parsed:
                 "import takes; split it into smaller files (importing each is safe to repeat)",
                 path=path,
             )
-        data = path.read_bytes()
+        lines, first = _check_text(path)
     except OSError as error:
         raise SubscriberError(f"cannot read the file: {error.strerror}", path=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SubscriberError(
-            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8 "
-            "(Excel: 'CSV UTF-8') and import it again",
-            path=path,
-            line=line,
-        ) from None
-    if not text.strip():
+    if not first:
         raise SubscriberError(
             "the file is empty: expected a header such as 'email,name'", path=path
         )
-    first = text.lstrip().split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    for _ in _cells(path, text, delimiter):  # the whole file's syntax, before anything is used
+    for _ in _cells(path, delimiter):  # the whole file's syntax, before anything is used
         pass
-    reader = _cells(path, text, delimiter)
+    reader = _cells(path, delimiter)
     try:
         line, header = next(reader)
         while not any(cell.strip() for cell in header):
@@ -108,19 +101,46 @@ def read_csv(path: Path) -> Parsed:
         kind, first_row = _plain([]), [(line, header)]  # no header: already a subscriber
     else:
         kind, first_row = _detect(path, header, names), []
-    parsed = Parsed(kind.name, text.count("\n") - (line if not first_row else line - 1))
+    parsed = Parsed(kind.name, lines - (line if not first_row else line - 1))
     parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, reader))
     return parsed
 
 
-def _cells(path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _check_text(path: Path) -> tuple[int, str]:
+    """The file's line count and first non-blank line, or SubscriberError if it is not UTF-8
+    (read in chunks: the error names the line of the first bad byte)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines, start = 0, ""
+    with path.open("rb") as file:
+        while True:
+            chunk = file.read(1 << 20)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                bad = bytes(error.object)
+                raise SubscriberError(
+                    f"not UTF-8 text (byte 0x{bad[error.start]:02x}); save it as UTF-8 "
+                    "(Excel: 'CSV UTF-8') and import it again",
+                    path=path,
+                    line=lines + bad[: error.start].count(b"\n") + 1,
+                ) from None
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            if "\n" not in start.lstrip() and len(start) < 1 << 20:
+                start += text
+    return lines, start.lstrip().split("\n", 1)[0].strip()
+
+
+def _cells(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """Each record of the file with the line it starts on; a syntax error names its line."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     start = 0
     try:
-        for cells in reader:
-            yield start + 1, cells
-            start = reader.line_num
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file, delimiter=delimiter)
+            for cells in reader:
+                yield start + 1, cells
+                start = reader.line_num
     except csv.Error as error:
         raise SubscriberError(
             f"not a readable CSV file: {error}", path=path, line=start + 1

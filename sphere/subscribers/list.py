@@ -236,7 +236,8 @@ class SubscriberList:
         report = CompactReport(left=len(keys) - len(already) - len(fresh))
         report.subscribers = len(fold.records)
         if fresh or stored.etag is None:  # (keys already removed are trimmed from `folded`)
-            self._scrub_erased(fold)
+            if fold.erased - stored.erased:  # an erasure folded for the first time
+                self._scrub_erased(fold)
             fold.folded = already + fresh
             snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
             report.folded, report.written = len(fresh), True

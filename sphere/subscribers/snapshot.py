@@ -40,6 +40,7 @@ class Stored:
     etag: str | None = None
     keys: dict[str, str] = field(default_factory=dict)  # shard id -> key, all of them
     data: dict[str, bytes] = field(default_factory=dict)  # shard id -> bytes, those read
+    erased: frozenset[str] = frozenset()  # the hashes erased as of the head
 
 
 def load(
@@ -59,7 +60,7 @@ def load(
     blobs = list(get_many(store, [keys[shard] for shard in wanted], workers=16))
     if any(b is None for b in blobs):
         return None
-    stored = Stored(Fold.from_head(head, hasher), blob.etag, keys)
+    stored = Stored(Fold.from_head(head, hasher), blob.etag, keys, erased=frozenset(head["erased"]))
     for shard, shard_blob in zip(wanted, blobs, strict=True):
         stored.data[shard] = shard_blob.data  # type: ignore[union-attr]
         stored.fold.add_shard(shard_blob.data)  # type: ignore[union-attr]
