@@ -222,3 +222,53 @@ def test_a_compaction_killed_at_any_moment_loses_and_doubles_nothing(project: Pa
     assert final.wait(timeout=60) == 0
     assert _state(subscribers) == expected
     assert store.list(CHANGES) == []
+
+
+BUSY = """
+import sys, time
+from sphere.errors import PreconditionFailed
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import SubscriberList
+subscribers = SubscriberList(open_store(sys.argv[1]), key=lambda: b"k")
+n = 0
+while True:  # a writer and a compactor in one: every compaction has something to fold
+    n += 1
+    subscribers.add(f"busy{n}@example.com")
+    try:
+        subscribers.compact(settle=0)
+        print("compacted", flush=True)
+    except PreconditionFailed:
+        pass
+"""
+
+
+def test_erasure_finishes_on_a_list_of_100000_against_a_busy_compactor(tmp_path: Path) -> None:
+    from sphere.subscribers.events import creation_event
+
+    url = str(tmp_path / "store")
+    subscribers = SubscriberList(open_store(url), key=lambda: b"k")
+    consent = ("2026-01-01T00:00:00Z", "import", "test")
+    subscribers.append(
+        creation_event("add", f"p{n}@example.com", at="t", status="subscribed", consent=consent)
+        for n in range(100_000)
+    )
+    subscribers.add("friend@example.com", name="friend of p4242@example.com")
+    subscribers.compact(settle=0)
+    busy = [_python(BUSY, url)]
+    try:
+        for process in busy:  # compactions under way
+            assert process.stdout is not None and process.stdout.readline() == "compacted\n"
+        report = subscribers.erase("p4242@example.com")
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    assert report.found and report.others == 1
+    every_file = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
+    assert [p for p in every_file if b"p4242@example.com" in p.read_bytes()] == []
+    assert len(subscribers.all()) > 100_000
+    assert "p4242@example.com" not in {r.email for r in subscribers.all()}
+
+
+def _python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
