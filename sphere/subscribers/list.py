@@ -312,10 +312,12 @@ class SubscriberList:
         """Rewrite the snapshot without the person, retrying until no compaction intervenes;
         then remove shards no head points to that still hold the address."""
         for attempt in range(_RETRIES):
-            stored = snapshot.load(self.store, self.hash)
+            stored = snapshot.load(
+                self.store, self.hash, mentioning=lambda data: _mentions(data, pattern)
+            )
             if stored is None:
                 continue
-            fold = stored.fold
+            fold = stored.fold  # only the shards that mention the address
             held = fold.records.pop(address, None), fold.suppressions.pop(address, None)
             report.others = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
             if held != (None, None) or report.others:

@@ -41,13 +41,20 @@ class Stored:
     keys: dict[str, str] = field(default_factory=dict)  # shard id -> key, all of them
     data: dict[str, bytes] = field(default_factory=dict)  # shard id -> bytes, those read
     erased: frozenset[str] = frozenset()  # the hashes erased as of the head
+    loaded: frozenset[str] | None = None  # the shards in `fold`, when not all of them
 
 
 def load(
-    store: BlobStore, hasher: Callable[[str], str], *, only: str | None = None
+    store: BlobStore,
+    hasher: Callable[[str], str],
+    *,
+    only: str | None = None,
+    mentioning: Callable[[bytes], bool] | None = None,
 ) -> Stored | None:
-    """The snapshot (with `only`, just the shard of that address); None if a shard vanished
-    since the head was read (a newer snapshot replaced it: read again)."""
+    """The snapshot; None if a shard vanished since the head was read (a newer snapshot
+    replaced it: read again). With `only`, just the shard of that address; with `mentioning`,
+    only the shards whose bytes it accepts are parsed into the fold (the rest are kept as
+    bytes, and `save` leaves them as they are)."""
     blob = store.get(SNAPSHOT)
     if blob is None:
         return Stored(Fold(hasher))
@@ -60,10 +67,17 @@ def load(
     blobs = list(get_many(store, [keys[shard] for shard in wanted], workers=16))
     if any(b is None for b in blobs):
         return None
-    stored = Stored(Fold.from_head(head, hasher), blob.etag, keys, erased=frozenset(head["erased"]))
+    fold = Fold.from_head(head, hasher)
+    stored = Stored(fold, blob.etag, keys, erased=frozenset(head["erased"]))
+    parsed: set[str] = set()
     for shard, shard_blob in zip(wanted, blobs, strict=True):
-        stored.data[shard] = shard_blob.data  # type: ignore[union-attr]
-        stored.fold.add_shard(shard_blob.data)  # type: ignore[union-attr]
+        data = shard_blob.data  # type: ignore[union-attr]
+        stored.data[shard] = data
+        if mentioning is None or mentioning(data):
+            fold.add_shard(data)
+            parsed.add(shard)
+    if only is not None or mentioning is not None:
+        stored.loaded = frozenset(parsed)
     return stored
 
 
@@ -71,6 +85,8 @@ def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
     """Write `fold` as the new snapshot, if the head is still `stored`'s (else
     PreconditionFailed, and nothing changed). `stored` must hold every shard's bytes."""
     keys: dict[str, str] = {}
+    if stored.loaded is not None:  # the shards not in the fold stay as they are
+        keys = {shard: key for shard, key in stored.keys.items() if shard not in stored.loaded}
     new: list[tuple[str, bytes]] = []
     for shard, data in fold.shards().items():
         if stored.data.get(shard) == data:
