@@ -42,7 +42,6 @@ subscribers = SubscriberList(open_store(url), key=lambda: b"benchmark")
 result = {}
 start = time.perf_counter()
 if what == "import":
-    subscribers.batch = 20000
     result["count"] = import_file(subscribers, Path(arg)).added
 elif what == "populate":
     import_file(subscribers, Path(arg))
