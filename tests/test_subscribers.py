@@ -424,6 +424,7 @@ def test_an_erasure_that_loses_a_rewrite_race_tries_again(subscribers: Subscribe
 
 
 def test_one_address_reads_one_shard_not_the_whole_list(subscribers: SubscriberList) -> None:
+    """A small list is one object (one request); from 1,000 records, 16 shards; then 256."""
     from sphere.subscribers.snapshot import SHARDS
 
     subscribers.append(
@@ -431,12 +432,11 @@ def test_one_address_reads_one_shard_not_the_whole_list(subscribers: SubscriberL
             creation_event(
                 "add", f"p{n}@example.com", at="t", status="subscribed", consent=("t", "", "")
             )
-            for n in range(300)
+            for n in range(3000)
         ]
     )
     subscribers.compact(settle=0)
-    shards = subscribers.store.list(SHARDS)
-    assert len(shards) > 150  # 300 addresses over 256 shards
+    assert len(subscribers.store.list(SHARDS)) == 16  # 3,000 addresses: 16 shards
     real, read = subscribers.store, []
 
     class Counting:
@@ -453,6 +453,23 @@ def test_one_address_reads_one_shard_not_the_whole_list(subscribers: SubscriberL
     assert one.add("p7@example.com").result == "already"
     assert one.remove("p8@example.com").result == "unsubscribed"
     assert one.add("new@example.com").result == "added"
-    assert sum(key.startswith(SHARDS) for key in read) <= 3
+    assert sum(key.startswith(SHARDS) for key in read) == 3  # one for each, of 16
     assert {r.email: r.status for r in subscribers.all()}["p8@example.com"] == "unsubscribed"
-    assert len(subscribers.all()) == 301
+    assert len(subscribers.all()) == 3001
+
+
+def test_a_list_is_resharded_as_it_grows(store: BlobStore) -> None:
+    from sphere.subscribers.snapshot import SHARDS
+
+    subscribers = SubscriberList(store, key=lambda: b"test-key")
+    subscribers.add("first@example.com")
+    subscribers.compact(settle=0)
+    assert [key.rsplit("-", 1)[1] for key in store.list(SHARDS)] == ["all.json"]
+    consent = ("t", "", "")
+    subscribers.append(
+        creation_event("add", f"p{n}@example.com", at="t", status="subscribed", consent=consent)
+        for n in range(1_500)
+    )
+    subscribers.compact(settle=0)
+    assert len(store.list(SHARDS)) == 16
+    assert len(subscribers.all()) == 1_501

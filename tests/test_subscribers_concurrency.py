@@ -266,8 +266,8 @@ def test_erasure_finishes_on_a_list_of_100000_against_a_busy_compactor(tmp_path:
     assert report.found and report.others == 1
     every_file = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
     assert [p for p in every_file if b"p4242@example.com" in p.read_bytes()] == []
-    assert len(subscribers.all()) > 100_000
-    assert "p4242@example.com" not in {r.email for r in subscribers.all()}
+    emails = {r.email for r in subscribers.all()}
+    assert len(emails) > 100_000 and "p4242@example.com" not in emails
 
 
 def _python(code: str, *args: str) -> subprocess.Popen[str]:

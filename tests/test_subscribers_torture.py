@@ -35,8 +35,8 @@ from sphere.store.blobs import open_store
 from sphere.subscribers.list import SubscriberList
 
 SEED = 20261126
-SECONDS = 4.0  # of random operations and kills, per store, at least ...
-ENOUGH = (30, 6, 2)  # ... and until this many adds, unsubscribes and erasures (a slow machine)
+SECONDS = 3.0  # of random operations and kills, per store, at least ...
+ENOUGH = (24, 5, 2)  # ... and until this many adds, unsubscribes and erasures (a slow machine)
 LIMIT = 40.0  # seconds, whatever happens
 WRITERS = 3
 KEY = b"torture"

@@ -25,9 +25,16 @@ from sphere.subscribers.model import COLUMNS, SUPPRESSED, Status, Subscriber
 FORMAT = 2  # a head and shards (1: one file)
 
 
-def shard_of(email: str) -> str:
-    """Which of the 256 shards holds an address: a lookup reads only that one."""
-    return hashlib.sha256(email.encode()).hexdigest()[:2]
+def shard_of(email: str, width: int) -> str:
+    """Which shard holds an address: the first `width` hex digits of its SHA-256 (16**width
+    shards; "" for one). A lookup reads only that one."""
+    return hashlib.sha256(email.encode()).hexdigest()[:width]
+
+
+def width_for(records: int) -> int:
+    """How finely to shard a list: one object while small (a full read is one request),
+    16 shards from 1,000 records, 256 from 16,000 (about 400 a shard at 100,000)."""
+    return 0 if records < 1_000 else 1 if records < 16_000 else 2
 
 
 class Fold:
@@ -53,7 +60,7 @@ class Fold:
         fold.newest = head.get("newest", 0)
         return fold
 
-    def head(self, shards: dict[str, str]) -> bytes:
+    def head(self, shards: dict[str, str], width: int) -> bytes:
         """The snapshot head: what was folded and erased, and where each shard is."""
         head = {
             "format": FORMAT,
@@ -61,6 +68,7 @@ class Fold:
             "newest": self.newest,
             "erased": sorted(self.erased),
             "key_checks": sorted(self.key_checks),
+            "width": width,
             "shards": dict(sorted(shards.items())),
         }
         return json.dumps(head, ensure_ascii=False, indent=0).encode()
@@ -71,7 +79,7 @@ class Fold:
         self.records.update((row[1], Subscriber(*row)) for row in shard["subscribers"])
         self.suppressions.update((e, (s, at)) for e, s, at in shard["suppressions"])
 
-    def shards(self) -> dict[str, bytes]:
+    def shards(self, width: int) -> dict[str, bytes]:
         """Each non-empty shard's bytes, by shard id: one subscriber a line, sorted, so equal
         contents give equal bytes (compaction rewrites only the shards that changed).
 
@@ -81,10 +89,10 @@ class Fold:
         rows: dict[str, list[bytes]] = {}
         for email in sorted(self.records):
             row = json.dumps(self.records[email].row(), ensure_ascii=False, separators=(",", ":"))
-            rows.setdefault(shard_of(email), []).append(row.encode())
+            rows.setdefault(shard_of(email, width), []).append(row.encode())
         held: dict[str, list[list[str]]] = {}
         for email, (status, at) in sorted(self.suppressions.items()):
-            held.setdefault(shard_of(email), []).append([email, status, at])
+            held.setdefault(shard_of(email, width), []).append([email, status, at])
         return {
             shard: b"".join(
                 [

@@ -1,9 +1,11 @@
-"""The snapshot in the store: a small head and up to 256 shards of records, by address hash.
+"""The snapshot in the store: a small head and shards of records, by address hash.
 
     subscribers/snapshot.json                      the head: folded change keys, erased
                                                    hashes, key fingerprints, and each shard's key
     subscribers/shards/<ns>-<random>-<hh>.json     the records (and pending suppressions) whose
-                                                   address hashes to `hh`; never rewritten
+                                                   address's SHA-256 starts with `hh`; never
+                                                   rewritten (one shard, `all`, for a small list;
+                                                   16 or 256 as it grows: `fold.width_for`)
 
 One address costs the head and one shard, not the whole list. A shard is written under a new
 key whenever its contents change, and the head is then swapped in with a conditional write: so
@@ -24,7 +26,7 @@ from typing import TypeVar
 
 from sphere.errors import PreconditionFailed, StoreError
 from sphere.store.blobs import BlobStore, get_many
-from sphere.subscribers.fold import FORMAT, Fold, shard_of
+from sphere.subscribers.fold import FORMAT, Fold, shard_of, width_for
 
 SNAPSHOT = "subscribers/snapshot.json"
 SHARDS = "subscribers/shards/"
@@ -42,6 +44,7 @@ class Stored:
     data: dict[str, bytes] = field(default_factory=dict)  # shard id -> bytes, those read
     erased: frozenset[str] = frozenset()  # the hashes erased as of the head
     loaded: frozenset[str] | None = None  # the shards in `fold`, when not all of them
+    width: int = 0  # hex digits of the address hash that name a shard
 
 
 def load(
@@ -62,13 +65,14 @@ def load(
     if head.get("format") != FORMAT:
         raise StoreError(f"{SNAPSHOT}: unknown format {head.get('format')!r}")
     keys: dict[str, str] = head["shards"]
-    wanted = [shard_of(only)] if only is not None else sorted(keys)
+    width = head["width"]
+    wanted = [shard_of(only, width)] if only is not None else sorted(keys)
     wanted = [shard for shard in wanted if shard in keys]
     blobs = list(get_many(store, [keys[shard] for shard in wanted], workers=16))
     if any(b is None for b in blobs):
         return None
     fold = Fold.from_head(head, hasher)
-    stored = Stored(fold, blob.etag, keys, erased=frozenset(head["erased"]))
+    stored = Stored(fold, blob.etag, keys, erased=frozenset(head["erased"]), width=width)
     parsed: set[str] = set()
     for shard, shard_blob in zip(wanted, blobs, strict=True):
         data = shard_blob.data  # type: ignore[union-attr]
@@ -85,21 +89,24 @@ def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
     """Write `fold` as the new snapshot, if the head is still `stored`'s (else
     PreconditionFailed, and nothing changed). `stored` must hold every shard's bytes."""
     keys: dict[str, str] = {}
+    width = width_for(len(fold.records))
     if stored.loaded is not None:  # the shards not in the fold stay as they are
         keys = {shard: key for shard, key in stored.keys.items() if shard not in stored.loaded}
+        width = stored.width
     new: list[tuple[str, bytes]] = []
-    for shard, data in fold.shards().items():
+    for shard, data in fold.shards(width).items():
         if stored.data.get(shard) == data:
             keys[shard] = stored.keys[shard]
         else:
-            keys[shard] = f"{SHARDS}{now_ns:020d}-{secrets.token_hex(4)}-{shard}.json"
+            name = shard or "all"
+            keys[shard] = f"{SHARDS}{now_ns:020d}-{secrets.token_hex(4)}-{name}.json"
             new.append((keys[shard], data))
     _each(lambda item: store.put(item[0], item[1], if_none_match=True), new)
     try:
         if stored.etag is None:
-            store.put(SNAPSHOT, fold.head(keys), if_none_match=True)
+            store.put(SNAPSHOT, fold.head(keys, width), if_none_match=True)
         else:
-            store.put(SNAPSHOT, fold.head(keys), if_match=stored.etag)
+            store.put(SNAPSHOT, fold.head(keys, width), if_match=stored.etag)
     except PreconditionFailed:
         _each(lambda item: store.delete(item[0]), new)  # ours, never pointed to
         raise
