@@ -224,9 +224,14 @@ def compact() -> None:
     """Fold recent changes into the snapshot (safe to run at any time, and alongside writers)."""
     report = _list().compact()
     print(
-        f"folded {report.folded} changes; {report.subscribers} subscribers; "
-        f"{report.left} recent changes left for next time"
+        f"folded {_plural(report.folded, 'change')}; "
+        f"{_plural(report.subscribers, 'subscriber')}; "
+        f"{_plural(report.left, 'recent change')} left for next time"
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 @subscribers_app.command()
@@ -238,7 +243,12 @@ def erase(email: Annotated[str, typer.Argument(help="The address to erase.")]) -
     else:
         print("erased: they were not on the list; nothing of theirs is left in the store")
     if report.others:
-        print(f"  also blanked the text that quoted them in {report.others} other records")
+        where = (
+            "another person's record"
+            if report.others == 1
+            else f"{report.others:,} other people's records"
+        )
+        print(f"  also blanked the text that quoted them in {where}")
     print("  only a keyed hash is kept, so no import or add puts them back")
 
 

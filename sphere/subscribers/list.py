@@ -79,7 +79,7 @@ class EraseReport:
     found: bool = False
     rewritten: int = 0  # change objects that mentioned the address and were rewritten
     removed: int = 0  # change objects that held nothing else and were deleted
-    others: int = 0  # other people's records that quoted the address, scrubbed
+    others: int = 0  # other people's records and changes that quoted the address, scrubbed
 
 
 @dataclass
@@ -287,17 +287,15 @@ class SubscriberList:
             if blob is None or not _mentions(blob.data, pattern):
                 return  # compacted away, or clean
             events = decode(blob.data)
-            kept = [
-                erasure.scrub_event(dict(event), pattern)
-                for event in events
-                if event.get("email") != address
-            ]
+            others = [event for event in events if event.get("email") != address]
+            kept = [erasure.scrub_event(dict(event), pattern) for event in others]
             if kept == events:
                 return  # the address was only part of another address
             try:
                 if kept:
                     self.store.put(key, encode(kept), if_match=blob.etag)  # type: ignore[arg-type]
                     report.rewritten += 1
+                    report.others += sum(a != b for a, b in zip(others, kept, strict=True))
                 else:
                     self.store.delete(key)
                     report.removed += 1
@@ -319,8 +317,8 @@ class SubscriberList:
                 continue
             fold = stored.fold  # only the shards that mention the address
             held = fold.records.pop(address, None), fold.suppressions.pop(address, None)
-            report.others = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
-            if held != (None, None) or report.others:
+            quoting = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
+            if held != (None, None) or quoting:
                 fold.erased.add(digest)
                 fold.key_checks.add(check)
                 try:
@@ -328,6 +326,7 @@ class SubscriberList:
                 except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
                     self.clock.sleep(0.01 * min(attempt, 10))
                     continue
+                report.others += quoting
             break
         else:
             raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
