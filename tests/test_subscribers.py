@@ -473,3 +473,25 @@ def test_a_list_is_resharded_as_it_grows(store: BlobStore) -> None:
     subscribers.compact(settle=0)
     assert len(store.list(SHARDS)) == 16
     assert len(subscribers.all()) == 1_501
+
+
+def test_a_snapshot_from_before_shards_is_read_and_converted(subscribers: SubscriberList) -> None:
+    from sphere.subscribers.snapshot import SHARDS
+
+    old = {
+        "format": 1, "folded": [], "erased": [], "key_checks": [],
+        "columns": ["id", "email", "name", "status", "created", "updated", "consent_at",
+                    "consent_method", "consent_source", "consent_evidence"],
+        "subscribers": [["i1", "ann@example.com", "Ann", "unsubscribed", "t", "t", "t", "cli",
+                         "sphere subscribers add", None]],
+    }  # fmt: skip
+    subscribers.store.put(SNAPSHOT, json.dumps(old).encode())
+    assert subscribers.add("ann@example.com").result == "suppressed"
+    subscribers.add("bob@example.com")
+    subscribers.compact(settle=0)
+    assert json.loads(subscribers.store.get(SNAPSHOT).data)["format"] == 2  # type: ignore[union-attr]
+    assert len(subscribers.store.list(SHARDS)) == 1
+    assert [(r.email, r.status) for r in subscribers.all()] == [
+        ("ann@example.com", "unsubscribed"),
+        ("bob@example.com", "subscribed"),
+    ]

@@ -22,11 +22,12 @@ import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sphere.errors import PreconditionFailed, StoreError
 from sphere.store.blobs import BlobStore, get_many
 from sphere.subscribers.fold import FORMAT, Fold, shard_of, width_for
+from sphere.subscribers.model import Subscriber
 
 SNAPSHOT = "subscribers/snapshot.json"
 SHARDS = "subscribers/shards/"
@@ -62,6 +63,8 @@ def load(
     if blob is None:
         return Stored(Fold(hasher))
     head = json.loads(blob.data)
+    if head.get("format") == 1:  # one file, from before shards: the next compaction converts it
+        return _load_single(head, blob.etag, hasher)
     if head.get("format") != FORMAT:
         raise StoreError(f"{SNAPSHOT}: unknown format {head.get('format')!r}")
     keys: dict[str, str] = head["shards"]
@@ -120,10 +123,16 @@ def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
     _each(store.delete, orphans)
 
 
+def _load_single(head: dict[str, Any], etag: str, hasher: Callable[[str], str]) -> Stored:
+    fold = Fold.from_head(head, hasher)
+    fold.records = {row[1]: Subscriber(*row) for row in head["subscribers"]}
+    return Stored(fold, etag, erased=frozenset(head["erased"]))
+
+
 def unreferenced(store: BlobStore) -> list[str]:
     """Shards that the current head does not point to (for erasure to check)."""
     blob = store.get(SNAPSHOT)
-    kept = set(json.loads(blob.data)["shards"].values()) if blob else set()
+    kept = set(json.loads(blob.data).get("shards", {}).values()) if blob else set()
     return [key for key in store.list(SHARDS) if key not in kept]
 
 
