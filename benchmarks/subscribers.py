@@ -1,17 +1,30 @@
-"""Subscriber figures: import 100,000 rows, then read the whole list; seconds and peak memory.
+"""Subscriber store figures, on a folder and on S3 (a moto server over HTTP, as AWS would be).
 
-Run with `uv run python benchmarks/subscribers.py [ROWS]`. Each measurement runs in a fresh child
-process, so its peak resident memory (ru_maxrss) is its own. The S3 case starts a moto server on
-a loopback port (tests/fixtures_aws.py) and talks to it over HTTP, as it would to AWS.
+    uv run python benchmarks/subscribers.py [--rows 100000] [--import-rows 1000000]
+                                            [--rounds 40] [--where local,s3]
+
+For each store:
+
+1. one address on a list of `--rows`, while another process compacts in a loop: `add` then
+   `remove` of a new address, `--rounds` times, in one warm process (as the unsubscribe
+   endpoint's Lambda runs it: start-up excluded); p50, p95, min and max in seconds;
+2. the whole `sphere subscribers add` command (start-up included), five times: min and median;
+3. `erase` of one address on that list, with the compactor still running: seconds;
+4. import of `--import-rows` rows into an empty store: wall seconds and peak memory (MB).
+
+Every measurement runs in a child process, so its peak resident memory (ru_maxrss) is its own.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,72 +33,145 @@ sys.path.insert(0, str(ROOT / "tests"))
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from sphere.subscribers.imports import import_file
+from sphere.errors import PreconditionFailed
 from sphere.store.blobs import open_store
+from sphere.subscribers.imports import import_file
 from sphere.subscribers.list import SubscriberList
-what, url, csv = sys.argv[1:4]
+what, url, arg = sys.argv[1:4]
 subscribers = SubscriberList(open_store(url), key=lambda: b"benchmark")
+result = {}
 start = time.perf_counter()
 if what == "import":
-    report = import_file(subscribers, Path(csv))
-    count = report.added
-elif what == "compact":
-    count = subscribers.compact(settle=0).subscribers
-else:
-    count = len(subscribers.all())
-seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "peak_mb": peak, "count": count}))
+    result["count"] = import_file(subscribers, Path(arg)).added
+elif what == "populate":
+    import_file(subscribers, Path(arg))
+    result["count"] = subscribers.compact(settle=0).subscribers
+elif what == "ops":
+    subscribers.lookup("warm-up@example.com")  # imports and connections, as a warm Lambda
+    times = []
+    for n in range(int(arg)):
+        address = f"bench-{time.time_ns()}@example.com"
+        for operation in (subscribers.add, subscribers.remove):
+            began = time.perf_counter()
+            operation(address)
+            times.append(time.perf_counter() - began)
+    result["times"] = times
+elif what == "erase":
+    result["found"] = subscribers.erase(arg).found
+elif what == "compactor":
+    while True:
+        try:
+            subscribers.compact(settle=0)
+        except PreconditionFailed:
+            pass
+        time.sleep(0.2)
+result["seconds"] = time.perf_counter() - start
+result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
 """
 
 
-def measure(what: str, url: str, csv: Path) -> dict[str, float]:
+def child(what: str, url: str, arg: str = "") -> dict[str, object]:
+    """Run one measurement in a fresh process; its JSON result."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, what, url, str(csv)],
+        [sys.executable, "-c", CHILD, what, url, arg],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
     ).stdout
-    return dict(json.loads(out))
+    result: dict[str, object] = json.loads(out)
+    return result
 
 
-def run(label: str, url: str, csv: Path) -> None:
-    for what in ("import", "read", "compact", "read"):
-        name = {"read": "read (snapshot + changes)" if what == "read" else what}.get(what, what)
-        result = measure(what, url, csv)
+def write_csv(path: Path, rows: int) -> None:
+    """A plain `email,name` file with `rows` distinct addresses."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("email\n")
+        for n in range(rows):
+            out.write(f"p{n}@ex{n % 500}.com\n")
+
+
+def command(url: str) -> float:
+    """Seconds for one whole `sphere subscribers add` (start-up included)."""
+    env = {**os.environ, "SPHERE_STORE": url, "SPHERE_SECRET": "benchmark"}
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "sphere", "subscribers", "add", f"cmd-{time.time_ns()}@example.com"],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+    )
+    return time.perf_counter() - start
+
+
+def run(label: str, url: str, folder: Path, args: argparse.Namespace) -> None:
+    """Every figure for one store."""
+    csv = folder / "list.csv"
+    write_csv(csv, args.rows)
+    populated = child("populate", url, str(csv))
+    print(f"{label:5} list of {populated['count']:,} subscribers ({populated['seconds']:.1f} s)")
+    compactor = subprocess.Popen(
+        [sys.executable, "-c", CHILD, "compactor", url, ""], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    try:
+        times = sorted(child("ops", url, str(args.rounds))["times"])  # type: ignore[type-var]
+        p95 = times[int(0.95 * (len(times) - 1))]
         print(
-            f"{label:6} {name:28} {result['seconds']:6.2f} s  "
-            f"peak {result['peak_mb']:6.1f} MB  ({int(result['count']):,} subscribers)"
+            f"{label:5} add/remove one address, warm, compactor running: "
+            f"p50 {statistics.median(times):.3f} s  p95 {p95:.3f} s  "
+            f"min {times[0]:.3f} s  max {times[-1]:.3f} s  ({len(times)} operations)"
         )
-        if what == "compact":
-            print(f"{label:6} {'(after compact: snapshot only)':28}")
+        commands = [command(url) for _ in range(5)]
+        print(
+            f"{label:5} `sphere subscribers add`, whole command: "
+            f"min {min(commands):.2f} s  median {statistics.median(commands):.2f} s"
+        )
+        erased = child("erase", url, "p4242@ex242.com")
+        print(
+            f"{label:5} erase one address, compactor running: {erased['seconds']:.2f} s  "
+            f"(found: {erased['found']})"
+        )
+    finally:
+        compactor.kill()
+        compactor.wait()
+    big = folder / "big.csv"
+    write_csv(big, args.import_rows)
+    empty = f"{url.rstrip('/')}-import" if url.startswith("s3://") else str(folder / "empty")
+    imported = child("import", empty, str(big))
+    print(
+        f"{label:5} import of {args.import_rows:,} rows ({big.stat().st_size / 2**20:.0f} MB): "
+        f"{imported['seconds']:.1f} s, peak {imported['peak_mb']:.0f} MB"
+    )
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-    with tempfile.TemporaryDirectory() as folder:
-        csv = Path(folder) / "list.csv"
-        with csv.open("w", encoding="utf-8") as out:
-            out.write("email,name\n")
-            for n in range(rows):
-                out.write(f"person.{n}@example{n % 500}.com,Person {n}\n")
-        print(f"{rows:,} rows, {csv.stat().st_size / 2**20:.1f} MB CSV")
-        run("local", str(Path(folder) / "store"), csv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--import-rows", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--where", default="local,s3")
+    args = parser.parse_args()
+    where = args.where.split(",")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        if "local" in where:
+            run("local", str(folder / "store"), folder, args)
+        if "s3" in where:
+            from fixtures_aws import AWS_TEST_ENV, moto_server
 
-        from fixtures_aws import AWS_TEST_ENV, moto_server
+            with moto_server() as endpoint:
+                os.environ.update(AWS_TEST_ENV, AWS_ENDPOINT_URL=endpoint)
+                from sphere.store import aws
 
-        with moto_server() as endpoint:
-            os.environ.update(AWS_TEST_ENV, AWS_ENDPOINT_URL=endpoint)
-            from sphere.store import aws
-
-            aws.client("s3").create_bucket(
-                Bucket="sphere-benchmark",
-                CreateBucketConfiguration={
-                    "LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]
-                },
-            )
-            run("s3", "s3://sphere-benchmark/newsletter", csv)
+                aws.client("s3").create_bucket(
+                    Bucket="sphere-benchmark",
+                    CreateBucketConfiguration={
+                        "LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]
+                    },
+                )
+                run("s3", "s3://sphere-benchmark/newsletter", folder, args)
 
 
 if __name__ == "__main__":

@@ -160,7 +160,7 @@ class FeedbackSync:
         if notice.kind == "ignored":
             report.ignored += 1
             return
-        from sphere.subscribers.list import normalise_email
+        from sphere.subscribers.model import normalise_email
 
         self._tally(notice)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sphere.errors import SubscriberError
-from sphere.store.blobs import LocalStore
+from sphere.store.local import LocalStore
 from sphere.subscribers.imports import MAX_BYTES, import_file, read_csv
 from sphere.subscribers.list import SubscriberList, iter_changes
 
@@ -161,20 +161,72 @@ def test_whole_file_errors_write_nothing(
     assert subscribers.store.list("") == []
 
 
-def test_a_50_mb_file_is_refused_before_reading(
+def test_a_file_over_1_gb_is_refused_before_reading(
     subscribers: SubscriberList, tmp_path: Path
 ) -> None:
     big = tmp_path / "big.csv"
-    row = b"someone.with.a.long.address@example.com,Some One With A Long Name\n"
-    with big.open("wb") as out:
-        out.write(b"email,name\n")
-        out.write(row * (50 * 2**20 // len(row) + 1))
-    assert big.stat().st_size > 50 * 2**20 > MAX_BYTES
-    with pytest.raises(SubscriberError, match=r"the file is 50\.0 MB, more than the 40 MB"):
-        read_csv(big)
+    with big.open("wb") as out:  # sparse: 1.5 GB that take no disk
+        out.write(b"email,name\nsomeone@example.com,Some One\n")
+        out.truncate(3 * 2**29)
+    assert big.stat().st_size > MAX_BYTES
+    with pytest.raises(SubscriberError, match=r"the file is 1536\.0 MB, more than the 1024 MB"):
+        import_file(subscribers, big)
     assert subscribers.store.list("") == []
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SubscriberError, match="cannot read the file: No such file or directory"):
         read_csv(tmp_path / "nope.csv")
+
+
+def test_consent_times_must_be_times(subscribers: SubscriberList, tmp_path: Path) -> None:
+    """They are kept as evidence and exported: text there could be a formula, or a lie."""
+    path = tmp_path / "times.csv"
+    path.write_text(
+        "Email Address,First Name,OPTIN_TIME,CONFIRM_TIME\n"
+        "ok@example.com,Ok,2021-03-01 09:00:00,2021-03-01T09:05:00Z\n"
+        'bad@example.com,Bad,2021-03-01 09:00:00,=HYPERLINK("x")\n'
+        "late@example.com,Late,yesterday,\n"
+        "none@example.com,None,,\n",
+        encoding="utf-8",
+    )
+    report = import_file(subscribers, path)
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (3, "CONFIRM_TIME '=HYPERLINK(\"x\")' is not a date and time (YYYY-MM-DD HH:MM:SS)"),
+        (4, "OPTIN_TIME 'yesterday' is not a date and time (YYYY-MM-DD HH:MM:SS)"),
+    ]
+    assert [r.email for r in subscribers.all()] == ["none@example.com", "ok@example.com"]
+
+
+def test_names_that_would_reorder_a_terminal_are_rejected(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "email,name\na@example.com,Ann\u202eeman\nb@example.com,B\x9b31m\nc@example.com,C\n",
+        encoding="utf-8",
+    )
+    report = import_file(subscribers, path)
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (2, "the name contains a bidirectional text override"),
+        (3, "the name contains a control character"),
+    ]
+    assert [r.email for r in subscribers.all()] == ["c@example.com"]
+
+
+def test_a_bad_byte_deep_in_a_big_file_is_found_before_anything_is_written(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    """The file is checked in 1 MB chunks: the line is still right past the first one."""
+    path = tmp_path / "big.csv"
+    rows = [f"person{n}@example.com,Person {n}\n".encode() for n in range(80_000)]
+    rows[70_000] = b"jos\xe9@example.com,Jos\xe9\n"
+    path.write_bytes(b"email,name\n" + b"".join(rows))
+    assert path.stat().st_size > 2**21
+    with pytest.raises(SubscriberError) as error:
+        import_file(subscribers, path)
+    assert (error.value.line, error.value.message) == (
+        70_002,
+        "not UTF-8 text (byte 0xe9); save it as UTF-8 (Excel: 'CSV UTF-8') and import it again",
+    )
+    assert subscribers.store.list("") == []

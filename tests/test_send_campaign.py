@@ -315,7 +315,7 @@ def test_someone_erased_between_runs_is_not_mailed_on_resume_and_is_in_no_ledger
 
 
 def test_a_lease_taken_over_stops_the_sender_that_lost_it(tmp_path: Path) -> None:
-    from sphere.store.blobs import LocalStore
+    from sphere.store.local import LocalStore
 
     store = LocalStore(tmp_path)
     now = [1000.0]

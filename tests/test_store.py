@@ -8,7 +8,9 @@ import pytest
 
 from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable
 from sphere.store import aws
-from sphere.store.blobs import BlobStore, LocalStore, S3Store, get_many, open_store
+from sphere.store.blobs import BlobStore, get_many, open_store
+from sphere.store.local import LocalStore
+from sphere.store.s3 import S3Store
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -178,7 +180,7 @@ def test_local_exclusive_create_has_one_winner_across_processes(tmp_path: Path) 
     import sys
 
     code = (
-        "import sys; from sphere.store.blobs import LocalStore\n"
+        "import sys; from sphere.store.local import LocalStore\n"
         "from sphere.errors import PreconditionFailed\n"
         "s = LocalStore(__import__('pathlib').Path(sys.argv[1]))\n"
         "won = 0\n"
@@ -196,3 +198,17 @@ def test_local_exclusive_create_has_one_winner_across_processes(tmp_path: Path) 
     wins = [int(w.communicate()[0]) for w in workers]
     assert sum(wins) == 200
     assert len(LocalStore(tmp_path).list("c/")) == 200
+
+
+def test_only_the_store_package_talks_to_boto3() -> None:
+    """DESIGN: boto3 clients come from one factory, botocore's errors are translated at the edge."""
+    import re
+
+    package = Path(__file__).resolve().parent.parent / "sphere"
+    importing = re.compile(r"^\s*(?:import|from)\s+(?:boto3|botocore)\b", re.MULTILINE)
+    found = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if importing.search(path.read_text(encoding="utf-8"))
+    }
+    assert found == {"store/aws.py", "store/s3.py"}

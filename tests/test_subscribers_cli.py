@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,9 +16,8 @@ import pytest
 DATA = Path(__file__).parent / "data" / "subscribers"
 
 
-def sphere(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`sphere subscribers ARGS` in a subprocess, through the real entry point."""
     return subprocess.run(
         [sys.executable, "-m", "sphere", "subscribers", *args],
         capture_output=True,
@@ -24,45 +27,45 @@ def sphere(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 
 
 def test_add_remove_list_count_export(project: Path) -> None:
-    assert sphere("add", "Ann@Example.com", "--name", "Ann").stdout == "added ann@example.com\n"
-    assert sphere("add", "ann@example.com").stdout == (
+    assert run("add", "Ann@Example.com", "--name", "Ann").stdout == "added ann@example.com\n"
+    assert run("add", "ann@example.com").stdout == (
         "ann@example.com is already on the list (subscribed)\n"
     )
-    sphere("add", "bob@example.com")
-    assert sphere("remove", "bob@example.com").stdout == "unsubscribed bob@example.com\n"
-    assert sphere("add", "bob@example.com").stdout == (
+    run("add", "bob@example.com")
+    assert run("remove", "bob@example.com").stdout == "unsubscribed bob@example.com\n"
+    assert run("add", "bob@example.com").stdout == (
         "bob@example.com is unsubscribed: not re-subscribed "
         "(only the person can subscribe again, by confirming)\n"
     )
-    assert sphere("list").stdout == (
+    assert run("list").stdout == (
         "ann@example.com\tsubscribed\tAnn\nbob@example.com\tunsubscribed\t\n"
     )
-    assert sphere("list", "--status", "unsubscribed").stdout == "bob@example.com\tunsubscribed\t\n"
-    assert json.loads(sphere("count", "--json").stdout) == {
+    assert run("list", "--status", "unsubscribed").stdout == "bob@example.com\tunsubscribed\t\n"
+    assert json.loads(run("count", "--json").stdout) == {
         "pending": 0, "subscribed": 1, "unsubscribed": 1, "bounced": 0, "complained": 0, "total": 2,
     }  # fmt: skip
-    assert sphere("count").stdout.endswith("unsubscribed: 1\nbounced: 0\ncomplained: 0\ntotal: 2\n")
-    exported = sphere("export", "--format", "jsonl").stdout.splitlines()
+    assert run("count").stdout.endswith("unsubscribed: 1\nbounced: 0\ncomplained: 0\ntotal: 2\n")
+    exported = run("export", "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line)["email"] for line in exported] == [
         "ann@example.com",
         "bob@example.com",
     ]
-    result = sphere("export", "out.csv")
+    result = run("export", "out.csv")
     assert result.stderr == "exported 2 subscribers to out.csv\n"
     assert (project / "out.csv").read_text().startswith("id,email,name,status,created,updated")
 
 
 def test_user_mistakes_are_one_line_without_traceback(project: Path) -> None:
-    result = sphere("remove", "nobody@example.com")
+    result = run("remove", "nobody@example.com")
     assert (result.returncode, result.stdout, result.stderr) == (
         1, "", "error: nobody@example.com is not on the list\n",
     )  # fmt: skip
-    result = sphere("add", "not-an-address")
+    result = run("add", "not-an-address")
     assert result.returncode == 1
     assert result.stderr == (
         "error: invalid address 'not-an-address': An email address must have an @-sign.\n"
     )
-    result = sphere("import", str(DATA / "no_email_column.csv"))
+    result = run("import", str(DATA / "no_email_column.csv"))
     assert result.returncode == 1
     assert result.stderr.endswith(
         "no_email_column.csv:1: error: no email column: expected 'email' (a plain file), "
@@ -73,7 +76,7 @@ def test_user_mistakes_are_one_line_without_traceback(project: Path) -> None:
 
 def test_import_prints_rejected_rows_and_a_summary(project: Path) -> None:
     (project / "list.csv").write_text("email,name\na@example.com,A\nnope,B\n")
-    result = sphere("import", "list.csv")
+    result = run("import", "list.csv")
     assert result.returncode == 1  # a row was rejected; the valid one is in all the same
     assert result.stdout == (
         "list.csv:3: error: invalid address 'nope': An email address must have an @-sign.\n"
@@ -84,22 +87,37 @@ def test_import_prints_rejected_rows_and_a_summary(project: Path) -> None:
         "  skipped as erased: 0\n"
         "  rejected: 1\n"
     )
-    dry = json.loads(sphere("import", "list.csv", "--dry-run", "--json").stdout)
+    dry = json.loads(run("import", "list.csv", "--dry-run", "--json").stdout)
     assert (dry["dry_run"], dry["added"], dry["already"]) == (True, 0, 1)
     reason = "invalid address 'nope': An email address must have an @-sign."
     assert dry["rejected"] == [{"file": "list.csv", "line": 3, "reason": reason}]
 
 
 def test_compact_and_erase(project: Path) -> None:
-    sphere("add", "a@example.com")
-    assert sphere("erase", "a@example.com").stdout == (
-        "erased: erased their record; 0 change objects cleaned\n"
-    )
-    assert sphere("compact").stdout == (
+    assert run("compact").stdout == (
         "folded 0 changes; 0 subscribers; 0 recent changes left for next time\n"
     )
+    run("add", "a@example.com")
+    run("add", "b@example.com", "--name", "B, who knows a@example.com")
+    assert run("erase", "a@example.com").stdout == (
+        "erased: their record is gone from every object in the store\n"
+        "  also blanked the text that quoted them in another person's record\n"
+        "  only a keyed hash is kept, so no import or add puts them back\n"
+    )
+    assert run("erase", "nobody@example.com").stdout == (
+        "erased: they were not on the list; nothing of theirs is left in the store\n"
+        "  only a keyed hash is kept, so no import or add puts them back\n"
+    )
+    # B's add and two erase changes (a hash each): left for next time if under two seconds old.
+    compacted = run("compact").stdout
+    assert compacted in (
+        "folded 0 changes; 0 subscribers; 3 recent changes left for next time\n",
+        "folded 1 change; 1 subscriber; 2 recent changes left for next time\n",
+        "folded 2 changes; 1 subscriber; 1 recent change left for next time\n",
+        "folded 3 changes; 1 subscriber; 0 recent changes left for next time\n",
+    ), compacted
     (project / "again.csv").write_text("email\nA@example.com\n")
-    assert "  skipped as erased: 1\n" in sphere("import", "again.csv").stdout
+    assert "  skipped as erased: 1\n" in run("import", "again.csv").stdout
 
 
 @pytest.mark.parametrize(
@@ -110,13 +128,13 @@ def test_compact_and_erase(project: Path) -> None:
     ],
 )
 def test_bad_store_settings(project: Path, store: str, message: str, status: int) -> None:
-    result = sphere("add", "a@example.com", env={"SPHERE_STORE": store})
+    result = run("add", "a@example.com", env={"SPHERE_STORE": store})
     assert result.returncode == status
     assert message in result.stderr
 
 
 def test_missing_bucket_names_it(project: Path, aws: str) -> None:
-    result = sphere("count", env={"SPHERE_STORE": "s3://no-such-bucket-here/x"})
+    result = run("count", env={"SPHERE_STORE": "s3://no-such-bucket-here/x"})
     assert (result.returncode, result.stderr) == (
         3,
         "error: the S3 bucket 'no-such-bucket-here' does not exist; "
@@ -124,10 +142,74 @@ def test_missing_bucket_names_it(project: Path, aws: str) -> None:
     )
 
 
-def test_erase_on_s3_without_secret(project: Path, s3_url: str) -> None:
-    result = sphere("erase", "a@example.com", env={"SPHERE_STORE": s3_url})
-    assert result.returncode == 1
-    assert result.stderr.startswith("error: SPHERE_SECRET is required with an S3 store")
+def test_erase_on_s3_without_secret_works_as_on_a_folder(project: Path, s3_url: str) -> None:
+    run("add", "a@example.com", "--name", "A", env={"SPHERE_STORE": s3_url})
+    result = run("erase", "a@example.com", env={"SPHERE_STORE": s3_url})
+    assert (result.returncode, result.stderr) == (0, "")
+    assert run("count", "--json", env={"SPHERE_STORE": s3_url}).stdout.startswith('{"pending": 0')
+
+
+def test_a_store_others_can_read_gets_a_warning(project: Path) -> None:
+    run("add", "a@example.com")
+    store = project / ".sphere" / "store"
+    assert store.stat().st_mode & 0o777 == 0o700
+    store.chmod(0o750)
+    result = run("count")
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"warning: the store folder {store} can be read by others (mode 0750) and holds "
+        f"personal data; make it owner-only: chmod -R go-rwx {store}\n"
+    )
+
+
+def test_a_store_inside_the_repository_that_git_does_not_ignore_is_refused(
+    project: Path,
+) -> None:
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    result = run("add", "a@example.com", env={"SPHERE_STORE": "subscribers-data"})
+    assert (result.returncode, result.stderr) == (
+        1,
+        f"error: SPHERE_STORE='subscribers-data': the store folder {project / 'subscribers-data'} "
+        f"is inside the git repository {project} and not ignored, so subscribers' data could "
+        "be committed; add it to .gitignore or choose a folder outside the repository\n",
+    )
+    assert not (project / "subscribers-data").exists()
+    (project / ".gitignore").write_text("/subscribers-data/\n", encoding="utf-8")
+    assert run("add", "a@example.com", env={"SPHERE_STORE": "subscribers-data"}).returncode == 0
+
+
+def test_ctrl_c_during_an_import_says_what_was_done_and_that_rerunning_is_safe(
+    project: Path,
+) -> None:
+    rows = 60_000
+    (project / "big.csv").write_text(
+        "email\n" + "".join(f"p{n}@example.com\n" for n in range(rows)), encoding="utf-8"
+    )
+    changes = project / ".sphere" / "store" / "subscribers" / "changes"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sphere", "subscribers", "import", "big.csv"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def written() -> int:
+        return len(list(changes.glob("[!.]*"))) if changes.is_dir() else 0
+
+    deadline = time.monotonic() + 60
+    while not written():  # the first batch is in
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.001)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert 1 <= written() < rows // 5000, "the interrupt should land mid-import"
+    assert err == (
+        f"interrupted: {written() * 5000:,} new rows written from a file of 60,000 rows; run "
+        "the same import again to finish (it is safe: it adds only what is missing)\n"
+    )
+    again = json.loads(run("import", "big.csv", "--json").stdout)
+    assert again["added"] + again["already"] == rows
 
 
 def test_every_command_has_help() -> None:
@@ -140,32 +222,51 @@ def test_every_command_has_help() -> None:
         assert result.exit_code == 0 and "Usage:" in result.output
 
 
+def test_the_status_option_names_every_status_once() -> None:
+    from typer.testing import CliRunner
+
+    from sphere.cli import app
+
+    result = CliRunner().invoke(app, ["subscribers", "list", "--status", "gone"])
+    expected = "expected one of pending, subscribed, unsubscribed, bounced, complained"
+    assert result.exit_code == 2 and expected in result.output
+
+
 def test_export_errors_leave_files_alone(project: Path) -> None:
-    sphere("add", "ann@example.com")
-    result = sphere("export", "missing/folder/out.csv")
+    run("add", "ann@example.com")
+    result = run("export", "missing/folder/out.csv")
     assert (result.returncode, result.stderr) == (
         1,
         "error: cannot write missing/folder/out.csv: No such file or directory\n",
     )
     (project / "keep.csv").write_text("precious\n", encoding="utf-8")
-    result = sphere("export", "keep.csv", "--format", "xml")
+    result = run("export", "keep.csv", "--format", "xml")
     assert result.returncode == 2
     assert "expected one of csv, jsonl" in result.stderr
     assert (project / "keep.csv").read_text(encoding="utf-8") == "precious\n"
     assert sorted(p.name for p in project.iterdir() if p.name.startswith(".keep")) == []
 
 
-def test_export_defuses_spreadsheet_formulas(project: Path) -> None:
-    sphere("add", "eve@example.com", "--name", '=HYPERLINK("http://evil.example","x")')
-    result = sphere("export", "out.csv")
+def test_export_defuses_spreadsheet_formulas_in_every_cell(project: Path) -> None:
+    run("add", "eve@example.com", "--name", '=HYPERLINK("http://evil.example","x")')
+    run("add", "--name", "@SUM(A1)", "--", "-2+3@example.com")  # a valid address
+    run("add", "+x@example.com", "--name", "Plain")
+    result = run("export", "out.csv")
     assert result.returncode == 0
-    row = (project / "out.csv").read_text(encoding="utf-8").splitlines()[1]
-    assert ',"\'=HYPERLINK(""http://evil.example"",""x"")",' in row
+    with (project / "out.csv").open(encoding="utf-8", newline="") as exported:
+        cells = list(csv.reader(exported))[1:]
+    assert [(c[1], c[2]) for c in cells] == [
+        ("'+x@example.com", "Plain"),
+        ("'-2+3@example.com", "'@SUM(A1)"),
+        ("eve@example.com", '\'=HYPERLINK("http://evil.example","x")'),
+    ]
+    assert {c[6][:1] for c in cells} == {"2"}  # consent_at: a time, as it should be
+    assert (project / "out.csv").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_store_path_that_is_a_file(project: Path) -> None:
     (project / "storefile").write_text("", encoding="utf-8")
-    result = sphere("erase", "a@example.com", env={"SPHERE_STORE": str(project / "storefile")})
+    result = run("erase", "a@example.com", env={"SPHERE_STORE": str(project / "storefile")})
     assert result.returncode == 3
     assert result.stderr.startswith("error: ")
     assert "check SPHERE_STORE" in result.stderr and "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -10,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sphere.cli.group import SphereGroup
-from sphere.errors import ExitStatus
+from sphere.errors import ExitStatus, Interrupted
+from sphere.subscribers.model import STATUSES  # standard library only: cheap at start-up
 
 if TYPE_CHECKING:
-    from sphere.subscribers.imports import ImportReport
+    from sphere.subscribers.imports import ImportReport, Progress
     from sphere.subscribers.list import SubscriberList
 
 subscribers_app = typer.Typer(
@@ -21,14 +23,16 @@ subscribers_app = typer.Typer(
 )
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-STATUSES = ("pending", "subscribed", "unsubscribed", "bounced", "complained")
 
 
 def _list() -> SubscriberList:
     from sphere.cli import load
     from sphere.subscribers.list import open_list
 
-    return open_list(load())
+    subscribers = open_list(load())
+    if (warning := subscribers.store.exposure()) is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    return subscribers
 
 
 @subscribers_app.command()
@@ -79,12 +83,29 @@ def import_(
     from sphere.subscribers.imports import import_file
 
     subscribers = _list()
-    if as_json or not sys.stderr.isatty():
-        report = import_file(subscribers, file, dry_run=dry_run)
-    else:
-        report = _with_progress(
-            lambda p: import_file(subscribers, file, dry_run=dry_run, progress=p)
-        )
+    written = [0, 0]  # rows written so far, rows in the file
+    stop = _Interrupt()
+
+    def count(stage: str, done: int, total: int) -> None:
+        if stage == "writing":
+            written[:] = [done, total]
+        stop.check()  # between batches: what was written is then known exactly
+
+    try:
+        with stop:
+            if as_json or not sys.stderr.isatty():
+                report = import_file(subscribers, file, dry_run=dry_run, progress=count)
+            else:
+                report = _with_progress(
+                    lambda shown: import_file(subscribers, file, dry_run=dry_run, progress=shown),
+                    also=count,
+                )
+    except KeyboardInterrupt:
+        done = f"{written[0]:,} new rows written from a file of {written[1]:,} rows"
+        raise Interrupted(
+            f"interrupted: {done}; run the same import again to finish "
+            "(it is safe: it adds only what is missing)"
+        ) from None
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -94,13 +115,38 @@ def import_(
         raise typer.Exit(ExitStatus.ERROR)
 
 
-def _with_progress(run: Any) -> ImportReport:
-    from rich.progress import Progress
+class _Interrupt:
+    """Ctrl-C stops at the next safe point (`check`); a second Ctrl-C stops at once."""
 
-    with Progress(transient=True) as bar:
+    def __init__(self) -> None:
+        self.asked = False
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+
+    def __exit__(self, *_: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, _signal: int, _frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if Ctrl-C was pressed."""
+        if self.asked:
+            raise KeyboardInterrupt
+
+
+def _with_progress(run: Any, *, also: Progress) -> ImportReport:
+    """Run `run(progress)` with a progress bar on the terminal; `also` hears every update."""
+    from rich.progress import Progress as Bar
+
+    with Bar(transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
+            also(stage, done, total)
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage.capitalize(), total=total)
             bar.update(tasks[stage], completed=done)
@@ -140,8 +186,8 @@ def export(
     ] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
-    from sphere.subscribers.list import EXPORT_FORMATS, export_to_file
-    from sphere.subscribers.list import export as write
+    from sphere.subscribers.export import EXPORT_FORMATS, export_to_file
+    from sphere.subscribers.export import export as write
 
     if format not in EXPORT_FORMATS:
         raise typer.BadParameter(
@@ -155,11 +201,13 @@ def export(
     print(f"exported {count} subscribers to {file}", file=sys.stderr)
 
 
+_STATUSES = ", ".join(STATUSES)
+
+
 @subscribers_app.command("list")
 def list_(
     status: Annotated[
-        str | None,
-        typer.Option(metavar="STATUS", help=f"Only this status: {', '.join(STATUSES)}."),
+        str | None, typer.Option(metavar="STATUS", help=f"Only this status: {_STATUSES}.")
     ] = None,
     as_json: Json = False,
 ) -> None:
@@ -190,9 +238,14 @@ def compact() -> None:
     """Fold recent changes into the snapshot (safe to run at any time, and alongside writers)."""
     report = _list().compact()
     print(
-        f"folded {report.folded} changes; {report.subscribers} subscribers; "
-        f"{report.left} recent changes left for next time"
+        f"folded {_plural(report.folded, 'change')}; "
+        f"{_plural(report.subscribers, 'subscriber')}; "
+        f"{_plural(report.left, 'recent change')} left for next time"
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 @subscribers_app.command()
@@ -201,8 +254,18 @@ def erase(
 ) -> None:
     """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
     report = _list().erase(email)
-    found = "erased their record" if report.found else "they were not on the list"
-    print(f"erased: {found}; {report.rewritten + report.removed} change objects cleaned")
+    if report.found:
+        print("erased: their record is gone from every object in the store")
+    else:
+        print("erased: they were not on the list; nothing of theirs is left in the store")
+    if report.others:
+        where = (
+            "another person's record"
+            if report.others == 1
+            else f"{report.others:,} other people's records"
+        )
+        print(f"  also blanked the text that quoted them in {where}")
+    print("  only a keyed hash is kept, so no import or add puts them back")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
-    from sphere.subscribers.list import Subscriber
+    from sphere.subscribers.model import Subscriber
 
 
 def ses_client() -> Any:
@@ -43,6 +43,6 @@ def people(settings: Settings) -> dict[str, Subscriber]:
 
 def normalise_address(text: str) -> str:
     """An address as the subscriber list would keep it, or ValueError saying what is wrong."""
-    from sphere.subscribers.list import normalise_email
+    from sphere.subscribers.model import normalise_email
 
     return normalise_email(text)

@@ -7,9 +7,12 @@ stand-in (moto) needs only `AWS_ENDPOINT_URL`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sphere.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def client(service: str, *, max_pool_connections: int = 16) -> Any:
@@ -28,3 +31,9 @@ def client(service: str, *, max_pool_connections: int = 16) -> Any:
         return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
     except BotoCoreError as error:  # no region, a broken profile, ...
         raise StoreUnavailable(f"cannot set up the AWS {service} client: {error}") from None
+
+
+def s3_client() -> S3Client:
+    """A boto3 S3 client, typed by the stubs (`boto3-stubs[s3]`)."""
+    s3: S3Client = client("s3")
+    return s3

@@ -9,18 +9,22 @@ it again, adds only what is not there yet.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sphere.errors import SubscriberError
-from sphere.subscribers.list import SUPPRESSED, SubscriberList, clean_name, creation_event
-from sphere.subscribers.list import normalise_email as _normalise
+from sphere.subscribers.events import CreationEvent, creation_event
+from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.model import SUPPRESSED, Status, clean_name
+from sphere.subscribers.model import normalise_email as _normalise
 
-MAX_BYTES = 40 * 1024 * 1024  # a 100,000-row Mailchimp export is about 35 MB
+MAX_BYTES = 1024 * 1024 * 1024  # 1 GB: a 1,000,000-row Mailchimp export is about 350 MB
 
 # Mailchimp's consent evidence, kept with each subscriber it came with.
 _MAILCHIMP_EVIDENCE = ("OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "LAST_CHANGED")
@@ -37,22 +41,36 @@ class Row:
     line: int
     email: str
     name: str = ""
-    status: str = "subscribed"  # or a suppressed status, from a suppression export
+    status: str = Status.SUBSCRIBED  # or a suppressed status, from a suppression export
     consent_at: str = ""
     evidence: dict[str, str] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A kind of CSV file: its name (in reports and consent records) and how to read a row."""
+
+    name: str
+    row: Callable[[list[str], int], Row]
+
+
 @dataclass
 class Parsed:
-    """A CSV file read whole: its detected format, its rows, and the rows it rejected."""
+    """A CSV file checked whole: its detected format, its rows (parsed one at a time as they
+    are used, so a million rows are never all in memory), and the rows rejected so far."""
 
     format: str
-    rows: list[Row]
+    lines: int  # rows in the file, about (for progress: a quoted field may span lines)
+    rows: Iterator[Row] = field(default_factory=lambda: iter(()))
     rejected: list[SubscriberError] = field(default_factory=list)
 
 
 def read_csv(path: Path) -> Parsed:
-    """Read and recognise a subscriber CSV, or raise SubscriberError for the whole file."""
+    """Recognise a subscriber CSV and check it whole, or raise SubscriberError for the file.
+
+    The file is read from disk again for each pass (encoding, syntax, rows), never held in
+    memory whole: a million rows cost no more than a thousand.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -61,71 +79,88 @@ def read_csv(path: Path) -> Parsed:
                 "import takes; split it into smaller files (importing each is safe to repeat)",
                 path=path,
             )
-        data = path.read_bytes()
+        lines, first = _check_text(path)
     except OSError as error:
         raise SubscriberError(f"cannot read the file: {error.strerror}", path=path) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise SubscriberError(
-            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save it as UTF-8 "
-            "(Excel: 'CSV UTF-8') and import it again",
-            path=path,
-            line=line,
-        ) from None
-    if not text.strip():
+    if not first:
         raise SubscriberError(
             "the file is empty: expected a header such as 'email,name'", path=path
         )
-    first = text.lstrip().split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for _ in _cells(path, delimiter):  # the whole file's syntax, before anything is used
+        pass
+    reader = _cells(path, delimiter)
     try:
-        header = next(reader)
+        line, header = next(reader)
         while not any(cell.strip() for cell in header):
-            header = next(reader)
+            line, header = next(reader)
     except StopIteration:
         raise SubscriberError("the file is empty", path=path) from None
-    except csv.Error as error:
-        raise SubscriberError(f"not a readable CSV file: {error}", path=path, line=1) from None
-    return _rows(path, reader, header)
-
-
-def _rows(path: Path, reader: Any, header: list[str]) -> Parsed:
     names = [cell.strip().lower() for cell in header]
     if "@" in "".join(header) and not any(n in _EMAIL_COLUMNS for n in names):
-        make = _plain([])  # no header: the first line is already a subscriber
-        parsed = Parsed("plain", [])
-        _add(parsed, path, make, header, reader.line_num)
+        kind, first_row = _plain([]), [(line, header)]  # no header: already a subscriber
     else:
-        make = _detect(path, header, names)
-        parsed = Parsed(make.__doc__ or "csv", [])
-    start = reader.line_num
+        kind, first_row = _detect(path, header, names), []
+    parsed = Parsed(kind.name, lines - (line if not first_row else line - 1))
+    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, reader))
+    return parsed
+
+
+def _check_text(path: Path) -> tuple[int, str]:
+    """The file's line count and first non-blank line, or SubscriberError if it is not UTF-8
+    (read in chunks: the error names the line of the first bad byte)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    lines, start = 0, ""
+    with path.open("rb") as file:
+        while True:
+            chunk = file.read(1 << 20)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as error:
+                bad = bytes(error.object)
+                raise SubscriberError(
+                    f"not UTF-8 text (byte 0x{bad[error.start]:02x}); save it as UTF-8 "
+                    "(Excel: 'CSV UTF-8') and import it again",
+                    path=path,
+                    line=lines + bad[: error.start].count(b"\n") + 1,
+                ) from None
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            if "\n" not in start.lstrip() and len(start) < 1 << 20:
+                start += text
+    return lines, start.lstrip().split("\n", 1)[0].strip()
+
+
+def _cells(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """Each record of the file with the line it starts on; a syntax error names its line."""
+    start = 0
     try:
-        for cells in reader:
-            _add(parsed, path, make, cells, start + 1)
-            start = reader.line_num
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file, delimiter=delimiter)
+            for cells in reader:
+                yield start + 1, cells
+                start = reader.line_num
     except csv.Error as error:
         raise SubscriberError(
             f"not a readable CSV file: {error}", path=path, line=start + 1
         ) from None
-    return parsed
 
 
-def _add(
-    parsed: Parsed, path: Path, make: Callable[[list[str], int], Row], cells: list[str], line: int
-) -> None:
-    if not any(cell.strip() for cell in cells):
-        return
-    row = make(cells, line)
-    if not row.email.strip():
-        parsed.rejected.append(SubscriberError("no address in this row", path=path, line=line))
-    else:
-        parsed.rows.append(row)
+def _rows(
+    parsed: Parsed, path: Path, kind: Format, records: Iterable[tuple[int, list[str]]]
+) -> Iterator[Row]:
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = kind.row(cells, line)
+        if not row.email.strip():
+            parsed.rejected.append(SubscriberError("no address in this row", path=path, line=line))
+        else:
+            yield row
 
 
-def _detect(path: Path, header: list[str], names: list[str]) -> Callable[[list[str], int], Row]:
+def _detect(path: Path, header: list[str], names: list[str]) -> Format:
     columns = {name: index for index, name in reversed(list(enumerate(names)))}
     if "email address" in columns:
         return _mailchimp(header, columns)
@@ -154,23 +189,22 @@ def _cell(cells: list[str], index: int) -> str:
     return cells[index].strip() if 0 <= index < len(cells) else ""
 
 
-def _plain(indexes: list[int]) -> Callable[[list[str], int], Row]:
+def _plain(indexes: list[int]) -> Format:
     email, name, first, last = indexes or [0, 1, -1, -1]
 
     def make(cells: list[str], line: int) -> Row:
-        """plain"""
         full = _cell(cells, name) or " ".join(
             filter(None, (_cell(cells, first), _cell(cells, last)))
         )
         return Row(line, _cell(cells, email), full)
 
-    return make
+    return Format("plain", make)
 
 
-def _mailchimp(header: list[str], columns: dict[str, int]) -> Callable[[list[str], int], Row]:
+def _mailchimp(header: list[str], columns: dict[str, int]) -> Format:
     upper = {cell.strip().upper(): index for index, cell in enumerate(header)}
     status = "unsubscribed" if "UNSUB_TIME" in upper else "bounced" if "CLEAN_TIME" in upper else ""
-    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == "unsubscribed" else ("CLEAN_TIME",)
+    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == Status.UNSUBSCRIBED else ("CLEAN_TIME",)
     kept = [(name, upper[name]) for name in (*_MAILCHIMP_EVIDENCE, *extra) if name in upper]
     email, first, last = (
         columns["email address"],
@@ -184,16 +218,14 @@ def _mailchimp(header: list[str], columns: dict[str, int]) -> Callable[[list[str
         when = evidence.get("CONFIRM_TIME") or evidence.get("OPTIN_TIME") or ""
         return Row(line, _cell(cells, email), name, status or "subscribed", when, evidence or None)
 
-    make.__doc__ = f"mailchimp {status}".strip() if status else "mailchimp"
-    return make
+    return Format(f"mailchimp {status}".strip(), make)
 
 
-def _substack(columns: dict[str, int], email: int) -> Callable[[list[str], int], Row]:
+def _substack(columns: dict[str, int], email: int) -> Format:
     created = columns.get("created_at", columns.get("subscription_created_at", -1))
     disabled, name = columns.get("email_disabled", -1), columns.get("name", -1)
 
     def make(cells: list[str], line: int) -> Row:
-        """substack"""
         when = _cell(cells, created)
         off = _cell(cells, disabled).lower() in ("true", "1", "yes")
         evidence = {"created_at": when} if when else None
@@ -201,12 +233,12 @@ def _substack(columns: dict[str, int], email: int) -> Callable[[list[str], int],
             line,
             _cell(cells, email),
             _cell(cells, name),
-            "unsubscribed" if off else "subscribed",
+            Status.UNSUBSCRIBED if off else Status.SUBSCRIBED,
             when,
             evidence,
         )
 
-    return make
+    return Format("substack", make)
 
 
 # --- importing -----------------------------------------------------------------------------------
@@ -243,63 +275,102 @@ def import_file(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV file into the list: valid rows go in, the others are reported."""
+    """Import a CSV file into the list: valid rows go in, the others are reported.
+
+    The file is checked whole first (encoding, header, CSV syntax); then its rows are read,
+    checked and written a batch at a time, so memory does not grow with the file. `progress`
+    hears ("writing", rows written, rows in the file) after each batch and every 5,000 rows.
+    """
     parsed = read_csv(path)
-    report = ImportReport(str(path), parsed.format, dry_run=dry_run, rejected=parsed.rejected)
+    report = ImportReport(str(path), parsed.format, dry_run=dry_run)
     fold = subscribers.read()[0]
     now = subscribers.now()
     source = f"{parsed.format} import of {path.name}"
     seen: dict[str, int] = {}
-    events: list[dict[str, Any]] = []
+    events: list[CreationEvent] = []
+    written = 0
     for count, row in enumerate(parsed.rows, start=1):
         if progress and count % 5000 == 0:
-            progress("checking", count, len(parsed.rows))
+            progress("writing", written, parsed.lines)
         try:
             address, name = _normalise(row.email), clean_name(row.name)
+            _check_times(row)
         except ValueError as error:
-            report.rejected.append(SubscriberError(str(error), path=path, line=row.line))
+            parsed.rejected.append(SubscriberError(str(error), path=path, line=row.line))
             continue
         if address in seen:
             message = f"{address} is already on line {seen[address]}"
-            report.rejected.append(SubscriberError(message, path=path, line=row.line))
+            parsed.rejected.append(SubscriberError(message, path=path, line=row.line))
             continue
         seen[address] = row.line
-        record = fold.records.get(address)
-        suppressing = row.status in SUPPRESSED
-        if record is None and fold.is_erased(address):
-            report.skipped_erased += 1
-            continue
-        if record is not None and record.status in SUPPRESSED:
-            if suppressing:
-                report.already += 1
-            else:
-                report.skipped_suppressed += 1
-            continue
-        if record is not None and not suppressing:
-            report.already += 1
-            continue
-        if suppressing:
-            report.suppressed += 1
-        else:
-            report.added += 1
-        consent = (row.consent_at or now, "import", source)
-        op = "suppress" if suppressing else "add"
-        events.append(
-            creation_event(
-                op,
-                address,
-                at=now,
-                status=row.status,
-                name=name,
-                consent=consent,
-                evidence=row.evidence,
+        if _count(report, fold.status_of(address), row.status, fold.is_erased(address)):
+            consent = (row.consent_at or now, "import", source)
+            op: Literal["add", "suppress"] = "suppress" if row.status in SUPPRESSED else "add"
+            events.append(
+                creation_event(
+                    op,
+                    address,
+                    at=now,
+                    status=row.status,
+                    name=name,
+                    consent=consent,
+                    evidence=row.evidence,
+                )
             )
-        )
-    report.rejected.sort(key=lambda e: e.line or 0)
-    if not dry_run:
-        for start in range(0, len(events), subscribers.batch):
-            subscribers.append(events[start : start + subscribers.batch])
-            report.changes += 1
+        if len(events) >= subscribers.batch:
+            written += _write(subscribers, events, report, dry_run=dry_run)
             if progress:
-                progress("writing", min(start + subscribers.batch, len(events)), len(events))
+                progress("writing", written, parsed.lines)
+    written += _write(subscribers, events, report, dry_run=dry_run)
+    report.rejected = sorted(parsed.rejected, key=lambda e: e.line or 0)
     return report
+
+
+def _write(
+    subscribers: SubscriberList, events: list[CreationEvent], report: ImportReport, *, dry_run: bool
+) -> int:
+    """Write the batch as one change object (unless a dry run) and empty it: how many."""
+    count = len(events)
+    if events and not dry_run:
+        subscribers.append(events)
+        report.changes += 1
+    events.clear()
+    return 0 if dry_run else count
+
+
+def _count(report: ImportReport, status: str | None, wanted: str, erased: bool) -> bool:
+    """Count what the row does to the list; whether it needs an event written."""
+    suppressing = wanted in SUPPRESSED
+    if status is None and erased:
+        report.skipped_erased += 1
+    elif status in SUPPRESSED:
+        if suppressing:
+            report.already += 1
+        else:
+            report.skipped_suppressed += 1
+    elif status is not None and not suppressing:
+        report.already += 1
+    elif suppressing:
+        report.suppressed += 1
+        return True
+    else:
+        report.added += 1
+        return True
+    return False
+
+
+def _check_times(row: Row) -> None:
+    """Consent times are kept as evidence: they must be times, not text (or a formula)."""
+    for name, value in (row.evidence or {}).items():
+        if (name.endswith("TIME") or name.endswith("_at")) and not _is_timestamp(value):
+            raise ValueError(f"{name} {value!r} is not a date and time (YYYY-MM-DD HH:MM:SS)")
+    if row.consent_at and not _is_timestamp(row.consent_at):
+        raise ValueError(f"the consent time {row.consent_at!r} is not a date and time")
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -143,7 +143,7 @@ class Endpoints:
         return self.page("200 OK", "subscribe-sent")
 
     def _request(self, form: dict[str, str], ip: str) -> Request:
-        from sphere.subscribers.list import clean_name, normalise_email
+        from sphere.subscribers.model import clean_name, normalise_email
 
         try:
             address = normalise_email(form.get("email", "")[:320])

@@ -9,14 +9,15 @@ logs either, and writes only when something changes (a repeated unsubscribe writ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import PreconditionFailed
 
 if TYPE_CHECKING:
+    from sphere.clock import Clock
     from sphere.settings import Settings
-    from sphere.subscribers.list import Subscriber, SubscriberList
+    from sphere.subscribers.list import SubscriberList
+    from sphere.subscribers.model import Subscriber
 
 SUPPRESSED = frozenset({"unsubscribed", "bounced", "complained"})
 _THROTTLE = "web/confirmations/"  # one small object per address hash: when we last wrote
@@ -31,7 +32,7 @@ class Members:
 
     def __init__(self, subscribers: SubscriberList):
         self.subscribers = subscribers
-        self.clock: Callable[[], float] = subscribers.clock  # tests set the list's clock
+        self.clock: Clock = subscribers.clock  # tests set the list's clock
 
     @classmethod
     def open(cls, settings: Settings) -> Members:
@@ -52,7 +53,7 @@ class Members:
         return self._waiting(subscriber_id)
 
     def _waiting(self, subscriber_id: str) -> Subscriber | None:
-        from sphere.subscribers.list import Subscriber
+        from sphere.subscribers.model import Subscriber
 
         blob = self.subscribers.store.get(f"{_PENDING}{subscriber_id}.json")
         if blob is None:
@@ -66,7 +67,7 @@ class Members:
 
     def by_address(self, address: str) -> tuple[Subscriber | None, bool]:
         """The record of a normalised address, and whether the address was erased."""
-        fold = self.subscribers.read()[0]
+        fold = self.subscribers.lookup(address)  # one shard of the snapshot, not the list
         return fold.records.get(address), fold.is_erased(address)
 
     # --- writing ---------------------------------------------------------------------------
@@ -79,13 +80,14 @@ class Members:
         """
         if record.status == status or (status == "unsubscribed" and record.status in SUPPRESSED):
             return False
-        event = {"op": "status", "email": record.email, "status": status, "at": self.now()}
-        self.subscribers.append([event])
+        from sphere.subscribers.events import status_event
+
+        self.subscribers.append([status_event(record.email, status, at=self.now())])
         return True
 
     def add_pending(self, address: str, *, name: str, source: str, evidence: dict[str, str]) -> str:
         """Write a pending record for a new address (double opt-in started); return its id."""
-        from sphere.subscribers.list import creation_event
+        from sphere.subscribers.events import creation_event
 
         now = self.now()
         event = creation_event(
@@ -93,15 +95,15 @@ class Members:
             consent=(now, "form", source), evidence=evidence,
         )  # fmt: skip
         self.subscribers.append([event])
-        return str(event["id"])
+        return event["id"]
 
     def add_waiting(self, address: str, *, name: str, source: str, evidence: dict[str, str]) -> str:
         """Keep an erased address's request until it is confirmed; return its new id."""
-        from sphere.subscribers.list import new_id
+        from sphere.subscribers.model import new_id
 
         subscriber_id, now = new_id(), self.now()
         request: dict[str, Any] = {"email": address, "name": name, "evidence": evidence}
-        request.update(consent=[now, "form", source], at=self.clock())
+        request.update(consent=[now, "form", source], at=self.clock.now())
         data = json.dumps(request, ensure_ascii=False).encode()
         self.subscribers.store.put(f"{_PENDING}{subscriber_id}.json", data, if_none_match=True)
         return subscriber_id
@@ -111,14 +113,14 @@ class Members:
         store, removed = self.subscribers.store, 0
         for key in store.list(_PENDING):
             blob = store.get(key)
-            if blob is not None and self.clock() - json.loads(blob.data)["at"] > older_than:
+            if blob is not None and self.clock.now() - json.loads(blob.data)["at"] > older_than:
                 store.delete(key)
                 removed += 1
         return removed
 
     def confirm(self, record: Subscriber, *, source: str, evidence: dict[str, str]) -> None:
         """Subscribe the record: the person confirmed (the one way back from suppression)."""
-        from sphere.subscribers.list import creation_event
+        from sphere.subscribers.events import creation_event
 
         now = self.now()
         event = creation_event(
@@ -139,7 +141,7 @@ class Members:
         store = self.subscribers.store
         key = f"{_THROTTLE}{self.subscribers.hash(address)[:32]}.json"
         blob = store.get(key)
-        now = self.clock()
+        now = self.clock.now()
         if blob is not None and now - float(json.loads(blob.data).get("at", 0)) < every:
             return False
         data = json.dumps({"at": now}).encode()

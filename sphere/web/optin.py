@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
     from sphere.send.transports import Transport
     from sphere.settings import Settings
-    from sphere.subscribers.list import Subscriber
+    from sphere.subscribers.model import Subscriber
     from sphere.web.members import Members
 
 log = logging.getLogger(__name__)

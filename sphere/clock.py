@@ -1,0 +1,44 @@
+"""The one clock: what time it is, and waiting. Passed in, so that tests can set the time.
+
+Code that needs the time takes a `Clock` (default `SYSTEM`) instead of calling `time.time()`,
+`datetime.now()` or `time.sleep()` itself. A test gives it a `Clock` of its own (a fixed
+date, a clock that is 30 s behind, a sleep that returns at once).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Wall-clock time in seconds since the epoch, and a way to wait."""
+
+    def now(self) -> float:
+        """Seconds since the epoch (UTC), as `time.time()`."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def now(self) -> float:
+        """`time.time()`."""
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        """`time.sleep()`."""
+        time.sleep(seconds)
+
+
+SYSTEM: Clock = SystemClock()
+
+
+def utc(clock: Clock) -> datetime:
+    """The clock's time as an aware UTC datetime."""
+    return datetime.fromtimestamp(clock.now(), UTC)

@@ -1,0 +1,133 @@
+"""The blob store in S3, `s3://bucket/prefix` (see `sphere.store.blobs` for the contract).
+
+S3's own conditional writes (`IfMatch`, `IfNoneMatch`), server-side encryption on every put,
+paginated listing. botocore's errors become Sphere's here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable
+from sphere.store.blobs import Blob, check_key
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
+_LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict"}
+
+
+class S3Store:
+    """`s3://bucket/prefix`: SSE on every put, S3 conditional writes, paginated listing."""
+
+    def __init__(self, bucket: str, prefix: str = "", *, client: S3Client | None = None):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.url = f"s3://{bucket}/{self.prefix}"
+        self.page_size = 1000  # S3's own maximum; tests lower it to see several pages
+        self._client = client
+
+    @property
+    def client(self) -> S3Client:
+        """The boto3 S3 client (made on first use: boto3 takes a while to import)."""
+        if self._client is None:
+            from sphere.store import aws
+
+            self._client = aws.s3_client()
+        return self._client
+
+    def _fail(self, error: Exception, operation: str, key: str) -> StoreError:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(error, ClientError):
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _LOST_RACE or status == 412:
+                return PreconditionFailed(f"{key} changed in {self.url}")
+            if code == "NoSuchBucket":
+                return StoreUnavailable(
+                    f"the S3 bucket {self.bucket!r} does not exist; check SPHERE_STORE={self.url}"
+                )
+            if code in _DENIED or status == 403:
+                return StoreUnavailable(
+                    f"access denied to the S3 bucket {self.bucket!r} ({code or status}); the "
+                    f"credentials need s3:GetObject, PutObject, DeleteObject and ListBucket "
+                    f"on {self.url} (see docs/subscribers.md)"
+                )
+            return StoreError(f"S3 {operation} of {self.url}{key} failed: {code}: {error}")
+        if isinstance(error, BotoCoreError):
+            return StoreUnavailable(f"cannot reach S3 for {self.url}: {error}")
+        raise error
+
+    def get(self, key: str) -> Blob | None:
+        """The object at `key`, or None."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
+            return Blob(response["Body"].read(), response["ETag"])
+        except Exception as error:
+            if _code(error) in ("NoSuchKey", "404"):
+                return None
+            raise self._fail(error, "get", key) from None
+
+    def put(
+        self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> str:
+        """Write with SSE-S3; `IfMatch` / `IfNoneMatch` make S3 itself check the condition."""
+        options: dict[str, str] = {}
+        if if_match is not None:
+            options["IfMatch"] = if_match
+        if if_none_match:
+            options["IfNoneMatch"] = "*"
+        try:
+            response = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.prefix + check_key(key),
+                Body=data,
+                ServerSideEncryption="AES256",
+                **options,  # type: ignore[arg-type]
+            )
+        except Exception as error:
+            if if_match is not None and _code(error) in ("NoSuchKey", "404"):
+                raise PreconditionFailed(f"{key} no longer exists in {self.url}") from None
+            raise self._fail(error, "put", key) from None
+        return str(response["ETag"])
+
+    def list(self, prefix: str = "") -> list[str]:
+        """Every key under `prefix`, page by page."""
+        keys: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket,
+                Prefix=self.prefix + prefix,
+                PaginationConfig={"PageSize": self.page_size},
+            )
+            for page in pages:
+                keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", ()))
+        except Exception as error:
+            raise self._fail(error, "list", prefix) from None
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        """Remove `key`."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
+        except Exception as error:
+            raise self._fail(error, "delete", key) from None
+
+    def exposure(self) -> str | None:
+        """None: who may read a bucket is its IAM policy's business (docs/subscribers.md)."""
+        return None
+
+    def sweep(self, *, older_than: float, matching: Callable[[bytes], bool] | None = None) -> int:
+        """Nothing to do: an S3 put is whole or absent, it leaves nothing behind."""
+        del older_than, matching
+        return 0
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return ""
+    return str(response.get("Error", {}).get("Code", ""))
