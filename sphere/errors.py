@@ -81,9 +81,13 @@ def display_path(path: Path) -> str:
     """Show a path relative to the working directory when it is below it, else as given."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # OSError: the working directory itself is gone
         return str(path)
 
 
 class SubscriberError(LocatedError):
     """A subscriber command cannot be done as asked: a bad address, an unknown one, a bad CSV."""
+
+
+class OutputFolderError(SphereError):
+    """A command was asked to replace a folder that Sphere did not make (or must never replace)."""

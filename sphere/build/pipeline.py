@@ -23,6 +23,7 @@ from sphere.build.cache import RenderCache
 from sphere.build.output import Output
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
+from sphere.folders import check_replaceable, mark
 from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
 from sphere.render.email import RenderedIssue, Renderer, preview_unsubscribe_url
 from sphere.screenshots import Shot
@@ -144,9 +145,11 @@ def build_all(
     from `.sphere/cache/` (see sphere.build.cache).
     """
     out = (out or settings.output_dir).resolve()
+    check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
     staging = _staging_folder(out)
     try:
+        mark(staging)
         files = write_emails(settings, rendered, staging / "email", previous=out / "email")
         files += write_archive(
             settings, renderer.env, rendered, staging / "site", previous=out / "site"
@@ -236,8 +239,6 @@ def write_emails(
 
 def _swap_in(staging: Path, out: Path) -> None:
     """Replace `out` by `staging` with renames, so `out` is never half-written."""
-    if out.exists() and not out.is_dir():
-        raise SphereError(f"{display_path(out)} exists and is not a folder; choose another --out")
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sphere import folders
 from sphere.archive import write_archive
 from sphere.build.pipeline import preview_email
 from sphere.content.issues import Issue, check_unique_slugs, load_issue
@@ -89,7 +89,7 @@ class Workspace:
         self._archive_error: str | None = None
         self._archive_lock = threading.Lock()  # one archive written at a time
         self.archive_stamp = self.version
-        self._tmp = Path(tempfile.mkdtemp(prefix="sphere-preview-"))
+        self._tmp = folders.make_temporary("sphere-preview-")
         try:
             self._snapshot = self._scan()
             self._load_all()
@@ -381,7 +381,7 @@ class Workspace:
             return {"version": self.version, "archive_stamp": self.archive_stamp, "issues": issues}
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        folders.remove(self._tmp)
 
 
 def scan(paths: Iterable[Path]) -> dict[Path, Signature]:
