@@ -15,8 +15,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from sphere.build.pipeline import render_issues
+from sphere.content.issues import load_issues
 from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
+from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=5000)
     args = parser.parse_args()
     settings = load_settings(REPO, env={})
-    _, (rendered, *_) = render_issues(settings)
+    rendered = Renderer(settings).render(load_issues(settings.content_dir)[0])
     readers = [
         Recipient(
             address=f"reader{n}@example.org",

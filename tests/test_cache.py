@@ -8,59 +8,89 @@ from pathlib import Path
 import pytest
 from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
 
-from sphere.build.cache import CACHE_FILE, RenderCache
-from sphere.build.pipeline import render_issues
-from sphere.settings import load_settings
+from sphere.build.cache import CACHE_DIR, OLD_CACHE_FILE
+from sphere.render.email import Renderer
+
+SEED = "hard-sell-or-soft-sell"
 
 
-def _hits(project: Path) -> int:
-    settings = load_settings(project, env={})
-    cache = RenderCache(settings)
-    renderer, _ = render_issues(settings)
-    from sphere.content.issues import load_issues
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The slugs of the issues `sphere build` rendered (rather than took from the cache).
 
-    return sum(cache.get(i, renderer) is not None for i in load_issues(settings.content_dir))
+    A few issues build in the test's own process (the pool starts at 16 per core), so the
+    count is exact: the real Renderer runs, and is only counted.
+    """
+    rendered: list[str] = []
+    render = Renderer.render
+
+    def counting(self: Renderer, issue):  # type: ignore[no-untyped-def]
+        rendered.append(issue.slug)
+        return render(self, issue)
+
+    monkeypatch.setattr(Renderer, "render", counting)
+    return rendered
 
 
-def test_a_rebuild_reuses_unchanged_issues(project: Path, sphere: Callable[..., Result]) -> None:
+def test_a_rebuild_renders_nothing_that_did_not_change(
+    project: Path, sphere: Callable[..., Result], renders: list[str]
+) -> None:
     write_issue(project, "2026-10-01-second", body="Second issue.\n")
     assert sphere("build").status == 0
-    assert (project / CACHE_FILE).is_file()
-    assert _hits(project) == 2
+    assert sorted(renders) == [SEED, "second"]
+    assert len(list((project / CACHE_DIR).glob("*.json"))) == 2
     before = (project / "dist/email/second.html").read_bytes()
+    renders.clear()
     assert sphere("build").status == 0
+    assert renders == []
     assert (project / "dist/email/second.html").read_bytes() == before
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), "utf-8")
+
+
 @pytest.mark.parametrize(
-    "change",
+    ("change", "file", "expected"),
     [
-        lambda p: (p / SEED_ISSUE).write_text(
-            (p / SEED_ISSUE).read_text("utf-8").replace("genius!", "brilliant!"), "utf-8"
+        (lambda p: _edit(p / SEED_ISSUE, "genius!", "brilliant!"), "html", "brilliant!"),
+        (
+            lambda p: _edit(p / "templates/email/issue.mjml.j2", "View in browser", "Read online"),
+            "html",
+            "Read online",
         ),
-        lambda p: (p / "templates/email/issue.mjml.j2").write_text(
-            (p / "templates/email/issue.mjml.j2")
-            .read_text("utf-8")
-            .replace("View in browser", "Read online"),
-            "utf-8",
-        ),
-        lambda p: (p / "pyproject.toml").write_text(
-            (p / "pyproject.toml").read_text("utf-8").replace('phone = "+44', 'phone = "+33'),
-            "utf-8",
-        ),
+        (lambda p: _edit(p / "pyproject.toml", 'phone = "+44', 'phone = "+33'), "txt", "+33"),
     ],
     ids=["the issue", "a template", "a setting"],
 )
 def test_any_change_it_depends_on_renders_again(
-    project: Path, sphere: Callable[..., Result], change: Callable[[Path], object]
+    project: Path,
+    sphere: Callable[..., Result],
+    renders: list[str],
+    change: Callable[[Path], object],
+    file: str,
+    expected: str,
 ) -> None:
     assert sphere("build").status == 0
     change(project)
-    assert _hits(project) == 0
+    renders.clear()
     assert sphere("build").status == 0
-    html = (project / "dist/email/hard-sell-or-soft-sell.html").read_text("utf-8")
-    text = (project / "dist/email/hard-sell-or-soft-sell.txt").read_text("utf-8")
-    assert "brilliant!" in html or "Read online" in html or "+33" in text
+    assert renders == [SEED]
+    assert expected in (project / f"dist/email/{SEED}.{file}").read_text("utf-8")
+
+
+def test_only_the_changed_issue_renders_again(
+    project: Path, sphere: Callable[..., Result], renders: list[str]
+) -> None:
+    second = write_issue(project, "2026-10-01-second", body="Second issue.\n")
+    assert sphere("build").status == 0
+    _edit(second, "Second issue.", "Second issue, edited.")
+    renders.clear()
+    assert sphere("build").status == 0
+    assert renders == ["second"]
+    assert len(list((project / CACHE_DIR).glob("*.json"))) == 2  # the stale entry is gone
 
 
 def test_a_changed_or_missing_image_renders_again(
@@ -81,9 +111,36 @@ def test_a_changed_or_missing_image_renders_again(
     assert "image 'images/chart.png' not found" in result.err
 
 
-def test_a_damaged_cache_is_ignored(project: Path, sphere: Callable[..., Result]) -> None:
+def test_a_damaged_cache_entry_is_reported_and_rendered_again(
+    project: Path,
+    sphere: Callable[..., Result],
+    renders: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     assert sphere("build").status == 0
-    (project / CACHE_FILE).write_text("{not json", encoding="utf-8")
+    (entry,) = (project / CACHE_DIR).glob("*.json")
+    entry.write_text("{not json", encoding="utf-8")
+    renders.clear()
+    result = sphere("build")
+    assert result.status == 0
+    assert renders == [SEED]
+    shown = entry.relative_to(project)
+    warning = f"{shown}: ignoring a damaged build cache entry (Expecting property name"
+    assert [m for m in caplog.messages if m.startswith(warning)], caplog.messages
+    assert entry.read_text("utf-8").startswith('{"format": 2')  # written again, whole
+
+
+def test_no_cache_renders_everything(
+    project: Path, sphere: Callable[..., Result], renders: list[str]
+) -> None:
     assert sphere("build").status == 0
-    assert (project / "dist/email/hard-sell-or-soft-sell.eml").is_file()
+    renders.clear()
     assert sphere("build", "--no-cache").status == 0
+    assert renders == [SEED]
+
+
+def test_the_old_single_file_cache_is_removed(project: Path, sphere: Callable[..., Result]) -> None:
+    (project / OLD_CACHE_FILE).parent.mkdir(parents=True)
+    (project / OLD_CACHE_FILE).write_text('{"format": 1, "entries": {}}', encoding="utf-8")
+    assert sphere("build").status == 0
+    assert not (project / OLD_CACHE_FILE).exists()

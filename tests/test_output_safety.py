@@ -13,7 +13,7 @@ import pytest
 from fixtures_project import Result, snapshot, write_issue
 
 from sphere.errors import OutputFolderError
-from sphere.folders import MARKER, check_replaceable, make_temporary, remove
+from sphere.output import MARKER, check_replaceable, make_temporary, remove
 from sphere.settings import load_settings
 
 

@@ -4,8 +4,10 @@ Rendering an issue (Python-Markdown, then MJML) costs milliseconds; an archive o
 in which the author changed one need not pay 200 times. Each cached issue is keyed by a hash
 of everything its rendering reads: the issue's file, the templates, the settings and Sphere's
 version. Its images are checked again on use (size and modification time), since a picture
-can change without its issue changing. The cache is a plain JSON file under `.sphere/cache/`
-(no pickle: nothing in it is ever executed); deleting it only costs one slow build.
+can change without its issue changing. Each issue is one small JSON file under
+`.sphere/cache/issues/`, named by its key (no pickle: nothing in it is ever executed), so a
+build reads only the entries of the issues it builds, and each build process writes its own;
+deleting the folder only costs one slow build.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,13 +24,13 @@ from typing import Any
 from sphere import __version__
 from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
+from sphere.errors import display_path
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
-log = logging.getLogger(__name__)
-
-CACHE_FILE = Path(".sphere/cache/rendered.json")
-_FORMAT = 1
+CACHE_DIR = Path(".sphere/cache/issues")
+OLD_CACHE_FILE = Path(".sphere/cache/rendered.json")  # one file for all issues, before format 2
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -44,27 +45,25 @@ class _Entry:
 
 
 class RenderCache:
-    """The build cache of one project: look issues up, store what was rendered, save."""
+    """The build cache of one project, as one build process uses it: get, put, and (in the
+    main process, once the build is done) `prune` the entries no issue uses any more."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, context: bytes | None = None):
         self.settings = settings
-        self.path = settings.root / CACHE_FILE
-        self._context = _fingerprint(settings)
-        self._entries = self._load()
-        self._used: dict[str, _Entry] = {}
-        self.hits = 0
+        self.folder = settings.root / CACHE_DIR
+        self._context = fingerprint(settings) if context is None else context
+        # Problems to report (a damaged entry, an unwritable folder): a build process hands
+        # them to the main one, which logs them, so they show however the build runs.
+        self.problems: list[str] = []
 
     def key(self, issue: Issue) -> str:
         return hashlib.sha256(self._context + issue.path.read_bytes()).hexdigest()
 
-    def get(self, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
+    def get(self, key: str, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
         """The cached rendering of `issue`, if nothing it depends on has changed."""
-        key = self.key(issue)
-        entry = self._entries.get(key)
+        entry = self._read(key)
         if entry is None or not self._images_unchanged(entry):
             return None
-        self._used[key] = entry
-        self.hits += 1
         body = Body(
             html=entry.body_html,
             images=tuple(Image(*image) for image in entry.images),
@@ -73,11 +72,11 @@ class RenderCache:
         cover = Image(*entry.cover) if entry.cover else None
         return renderer.assemble(issue, body, cover, entry.email_html, entry.email_text)
 
-    def put(self, item: RenderedIssue, issue: Issue) -> None:
-        """Remember a fresh rendering of `issue` (the file as loaded, before variables)."""
+    def put(self, key: str, item: RenderedIssue) -> None:
+        """Remember a fresh rendering (of the issue's file as loaded, before variables)."""
         images = [(i.src, i.width, i.height) for i in item.body.images]
         cover = (item.cover.src, item.cover.width, item.cover.height) if item.cover else None
-        self._used[self.key(issue)] = _Entry(
+        entry = _Entry(
             body_html=item.body.html,
             images=images,
             links=list(item.body.links),
@@ -86,33 +85,48 @@ class RenderCache:
             email_text=item.email_text,
             stamps={src: self._stamp(src) for src in _sources(images, cover)},
         )
-
-    def save(self) -> None:
-        """Write the entries used by this build (the others are stale), atomically."""
-        if self._used.keys() == self._entries.keys():
-            return
-        data = {"format": _FORMAT, "entries": {k: e.__dict__ for k, e in self._used.items()}}
-        temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+        data = json.dumps({"format": _FORMAT, **entry.__dict__}, ensure_ascii=False)
+        path = self.folder / f"{key}.json"
+        temporary = path.with_name(f".{key}.tmp-{os.getpid()}")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            temporary.replace(self.path)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(data, encoding="utf-8")
+            temporary.replace(path)
         except OSError as error:  # a cache is an optimisation: never fail a build for it
-            log.warning("could not save the build cache %s: %s", self.path, error.strerror)
+            self.problems.append(
+                f"could not save the build cache {display_path(path)}: {error.strerror}"
+            )
             with contextlib.suppress(OSError):
                 temporary.unlink()
 
-    def _load(self) -> dict[str, _Entry]:
+    def prune(self, used: Iterable[str]) -> None:
+        """Delete the entries of issues that no longer exist or changed (and the old format)."""
+        keep = {f"{key}.json" for key in used}
+        with contextlib.suppress(OSError):
+            (self.settings.root / OLD_CACHE_FILE).unlink()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            names = [entry.name for entry in os.scandir(self.folder)]
+        except OSError:
+            return
+        for name in names:
+            if name not in keep:
+                with contextlib.suppress(OSError):
+                    (self.folder / name).unlink()
+
+    def _read(self, key: str) -> _Entry | None:
+        path = self.folder / f"{key}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != _FORMAT:
-                return {}
-            return {key: _entry(value) for key, value in data["entries"].items()}
+                return None
+            return _entry(data)
         except FileNotFoundError:
-            return {}
+            return None
         except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("ignoring the unreadable build cache %s: %s", self.path, error)
-            return {}
+            self.problems.append(
+                f"{display_path(path)}: ignoring a damaged build cache entry ({error})"
+            )
+            return None
 
     def _stamp(self, src: str) -> list[int]:
         stat = (self.settings.content_dir / src).stat()
@@ -144,7 +158,7 @@ def _sources(
     return {src for src, _, _ in images} | ({cover[0]} if cover else set())
 
 
-def _fingerprint(settings: Settings) -> bytes:
+def fingerprint(settings: Settings) -> bytes:
     """What every issue's rendering depends on besides its own file: the settings, the
     templates, and the code that renders (Sphere's own and its Markdown and MJML versions)."""
     import markdown

@@ -1,50 +1,53 @@
 """`sphere build`: every issue rendered into email files and the web archive, all or nothing.
 
 The build writes into a fresh temporary folder beside the output and swaps it in only when
-everything succeeded, so a broken issue leaves the previous `dist/` exactly as it was.
+everything succeeded, so a broken issue leaves the previous `dist/` exactly as it was. Each
+issue is built where the pool runs it (sphere.build.worker); this process loads the issues,
+hands them out, and writes what spans them all: the index, the feed, the sitemap, the assets.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import logging
-import multiprocessing
 import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from pathlib import Path
 
-from sphere.archive import write_archive
-from sphere.build.cache import RenderCache
-from sphere.build.output import Output
+from sphere.archive import FeedEntry, copy_assets, write_indexes
+from sphere.build.cache import RenderCache, fingerprint
+from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
-from sphere.folders import check_replaceable, mark
-from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
-from sphere.render.email import RenderedIssue, Renderer, preview_unsubscribe_url
+from sphere.output import Output, check_replaceable, mark
+from sphere.pool import parallel_map
+from sphere.render.email import archive_url, make_environment
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PREVIEW_RECIPIENT_ADDRESS = "preview@sphere.invalid"
 EMAIL_WIDTHS = (375, 600)  # a phone, and the email's own width
 ARCHIVE_WIDTH = 1024
 LIST_AT_MOST = 10  # issues named one by one in the report
-PARALLEL_MIN_ISSUES = 16  # per worker: below that, starting processes costs more than it saves
+
+
+class BuildProblems(SphereError):
+    """With --strict: what `sphere check` calls an error, found by the build (one per line)."""
 
 
 @dataclass
 class BuildReport:
-    """What a build wrote, for the CLI to report."""
+    """What a build wrote, and what it saw, for the CLI to report."""
 
     out: Path
     issues: list[str] = field(default_factory=list)  # slugs, newest first
     files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # `file:line: warning: ...` lines
+    failure: str | None = None  # why part of the build (the screenshots) could not be done
 
     def lines(self) -> list[str]:
         out = display_path(self.out)
@@ -61,74 +64,6 @@ class BuildReport:
         return lines
 
 
-def preview_recipient(settings: Settings) -> Recipient:
-    """The reader a preview is addressed to, with a visibly fake personal link."""
-    return Recipient(
-        address=PREVIEW_RECIPIENT_ADDRESS,
-        name="Preview Reader",
-        unsubscribe_url=preview_unsubscribe_url(settings),
-        unsubscribe_mailto=f"mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20PREVIEW",
-    )
-
-
-def preview_email(settings: Settings, item: RenderedIssue) -> tuple[str, str]:
-    """The issue's text and HTML as the preview reader sees them (build and preview alike)."""
-    values = {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
-    return (
-        fill(item.email_text, values, escape_html=False),
-        fill(item.email_html, values, escape_html=True),
-    )
-
-
-def render_issues(
-    settings: Settings, *, drafts: bool = False, cache: bool = False
-) -> tuple[Renderer, list[RenderedIssue]]:
-    """Load and render every issue (newest first); raises at the first broken one.
-
-    With `cache`, issues unchanged since the last build come from the build cache. Rendering
-    is CPU-bound (Python-Markdown costs most of it), so many issues to render are shared
-    among a pool of processes, one per core; a handful stays in-process.
-    """
-    renderer = Renderer(settings)
-    issues = load_issues(settings.content_dir, drafts=drafts)
-    store = RenderCache(settings) if cache else None
-    cached = [store.get(issue, renderer) if store else None for issue in issues]
-    missing = [issue for issue, hit in zip(issues, cached, strict=True) if hit is None]
-    fresh = _render_all(settings, renderer, missing)
-    if store is not None:
-        for issue, item in zip(missing, fresh, strict=True):
-            store.put(item, issue)
-        store.save()
-    renders = iter(fresh)
-    return renderer, [hit if hit is not None else next(renders) for hit in cached]
-
-
-def _render_all(settings: Settings, renderer: Renderer, issues: list[Issue]) -> list[RenderedIssue]:
-    workers = min(os.cpu_count() or 1, len(issues) // PARALLEL_MIN_ISSUES)
-    if workers < 2:
-        return [renderer.render(issue) for issue in issues]
-    context = multiprocessing.get_context("fork" if "fork" in _START_METHODS else "spawn")
-    chunk = max(1, len(issues) // (workers * 4))
-    with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(settings,)
-    ) as pool:
-        return list(pool.map(_render_in_worker, issues, chunksize=chunk))
-
-
-_worker_renderer: Renderer | None = None
-_START_METHODS = multiprocessing.get_all_start_methods()
-
-
-def _start_worker(settings: Settings) -> None:
-    global _worker_renderer  # one Renderer per worker process, built once
-    _worker_renderer = Renderer(settings)
-
-
-def _render_in_worker(issue: Issue) -> RenderedIssue:
-    assert _worker_renderer is not None  # noqa: S101 (set by the pool's initializer)
-    return _worker_renderer.render(issue)
-
-
 def build_all(
     settings: Settings,
     *,
@@ -136,26 +71,34 @@ def build_all(
     drafts: bool = False,
     screenshots: bool = False,
     cache: bool = True,
+    strict: bool = False,
 ) -> BuildReport:
     """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
 
     With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
     shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
-    leaves the previous output in place too. `cache`: reuse renderings of unchanged issues
-    from `.sphere/cache/` (see sphere.build.cache).
+    leaves the previous output in place too. Without a browser to shoot them with, the rest
+    is built and `report.failure` says what to install. `cache`: reuse renderings of
+    unchanged issues from `.sphere/cache/` (see sphere.build.cache). What `sphere check` would
+    call an error and the build sees in passing (an email Gmail will clip) is a warning in the
+    report, or, with `strict`, an error that stops the build.
     """
     out = (out or settings.output_dir).resolve()
     check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
-    renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
+    issues = load_issues(settings.content_dir, drafts=drafts)
+    unavailable = _screenshots_unavailable() if screenshots else None
     staging = _staging_folder(out)
     try:
         mark(staging)
-        files = write_emails(settings, rendered, staging / "email", previous=out / "email")
-        files += write_archive(
-            settings, renderer.env, rendered, staging / "site", previous=out / "site"
-        )
-        if screenshots:
-            files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
+        (staging / "email").mkdir()
+        built = _build_issues(settings, issues, staging, out, cache=cache)
+        problems = [problem for item in built for problem in item.problems]
+        if strict and problems:
+            raise BuildProblems("\n".join(_located(p, "error") for p in problems))
+        files = [staging / name for item in built for name in item.files]
+        files += _write_indexes(settings, issues, built, staging / "site", out / "site")
+        if screenshots and unavailable is None:
+            files += take_review_screenshots(staging, [issue.slug for issue in issues])
         _swap_in(staging, out)
     except OSError as error:  # a full disk, say: the previous output stays as it was
         shutil.rmtree(staging, ignore_errors=True)
@@ -164,10 +107,59 @@ def build_all(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report = BuildReport(out=out, issues=[item.issue.slug for item in rendered])
+    report = BuildReport(out=out, issues=[issue.slug for issue in issues])
     report.files = [out / f.relative_to(staging) for f in files]
-    log.info("built %d issues into %s", len(rendered), out)
+    report.warnings = [_located(p, "warning") for p in problems]
+    if unavailable is not None:
+        where = display_path(out)
+        report.failure = f"screenshots not taken: {unavailable}; the rest is built in {where}/"
+    log.info("built %d issues into %s", len(issues), out)
     return report
+
+
+def _build_issues(
+    settings: Settings, issues: Sequence[Issue], staging: Path, out: Path, *, cache: bool
+) -> list[Built]:
+    """Build every issue (in a pool when there are many); the first broken one raises."""
+    context = fingerprint(settings) if cache else None
+    setup = Setup(settings=settings, staging=staging, previous=out, cache_context=context)
+    bare = [dataclasses.replace(issue, body="") for issue in issues]  # what a neighbour needs
+    jobs = [
+        Job(issue, bare[i - 1] if i > 0 else None, bare[i + 1] if i + 1 < len(issues) else None)
+        for i, issue in enumerate(issues)
+    ]
+    built = list(parallel_map(build_issue, jobs, initializer=start, initargs=(setup,)))
+    for note in dict.fromkeys(note for item in built for note in item.notes):
+        log.warning("%s", note)
+    if context is not None:
+        RenderCache(settings, context).prune(item.cache_key for item in built if item.cache_key)
+    return built
+
+
+def _write_indexes(
+    settings: Settings, issues: Sequence[Issue], built: Sequence[Built], site: Path, previous: Path
+) -> list[Path]:
+    output = Output(site, previous)
+    env = make_environment(settings.templates_dir)
+    entries = [
+        FeedEntry(issue, archive_url(settings, issue), item.feed_html)
+        for issue, item in zip(issues, built, strict=True)
+    ]
+    write_indexes(settings, env, output, entries)
+    copy_assets(settings, {src for item in built for src in item.images}, output)
+    return output.files
+
+
+def _located(problem: Problem, level: str) -> str:
+    where = f"{display_path(problem.path)}:{problem.line}"
+    return f"{where}: {level}: {problem.rule} {problem.message}"
+
+
+def _screenshots_unavailable() -> str | None:
+    """Why no screenshots can be taken here (no Playwright, no Chromium), or None."""
+    from sphere.screenshots import browser_unavailable
+
+    return browser_unavailable()
 
 
 def _staging_folder(out: Path) -> Path:
@@ -195,9 +187,10 @@ def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:
         email = out / "email" / f"{slug}.html"
         for width in EMAIL_WIDTHS:
             for scheme in ("light", "dark"):
-                shots.append(Shot(f"{slug}-email-{width}-{scheme}", email, width, scheme))
+                name = f"{slug}-email-{width}-{scheme}"
+                shots.append(Shot(name, email, width, scheme, folder=out))
         page = out / "site" / "issues" / slug / "index.html"
-        shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH))
+        shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH, folder=out))
     return shots
 
 
@@ -205,36 +198,6 @@ def take_review_screenshots(out: Path, slugs: Sequence[str]) -> list[Path]:
     from sphere.screenshots import take_screenshots
 
     return take_screenshots(review_shots(out, slugs), out_dir=out / "screenshots")
-
-
-def write_emails(
-    settings: Settings,
-    rendered: Sequence[RenderedIssue],
-    folder: Path,
-    *,
-    previous: Path | None = None,
-) -> list[Path]:
-    """Each issue's email as the preview reader gets it: .html, .txt and the whole .eml.
-
-    The .eml is dated at midnight (UTC) of the issue's date and has a fixed Message-ID, so an
-    unchanged issue builds to the same bytes (and its files are linked from `previous`).
-    """
-    output = Output(folder, previous)
-    folder.mkdir(parents=True)
-    reader = preview_recipient(settings)
-    for item in rendered:
-        slug = item.issue.slug
-        text, html = preview_email(settings, item)
-        output.write_text(f"{slug}.txt", text)
-        output.write_text(f"{slug}.html", html)
-        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
-        eml = item.message.render(
-            reader,
-            date=formatdate(midnight, usegmt=True),
-            message_id=f"<preview.{slug}@{item.message.message_id_domain}>",
-        )
-        output.write(f"{slug}.eml", eml)
-    return output.files
 
 
 def _swap_in(staging: Path, out: Path) -> None:

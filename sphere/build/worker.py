@@ -1,0 +1,156 @@
+"""One issue's part of a build, done wherever the pool runs it: render (or take it from the
+cache), write its email files and archive page into the staging folder, and hand back only what
+the archive's index, feed and sitemap need.
+
+Keeping the heavy results (the email, its MIME template, the body) in the process that made
+them is what lets a build of a thousand issues run in flat memory and keep both cores busy:
+the main process receives a few kilobytes per issue, never the rendered issue itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from pathlib import Path
+
+from sphere.archive import feed_html, write_issue_page
+from sphere.build.cache import RenderCache
+from sphere.content.issues import Issue
+from sphere.mail.limits import clipping, largest_html_size
+from sphere.mail.preview import local_images, preview_email, preview_recipient
+from sphere.output import Output
+from sphere.render.email import RenderedIssue, Renderer
+from sphere.settings import Settings
+
+
+@dataclass(frozen=True)
+class Job:
+    """An issue to build, with its neighbours in the archive (bodies left out)."""
+
+    issue: Issue
+    newer: Issue | None
+    older: Issue | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something `sphere check` calls an error, seen in passing: a warning (error with --strict)."""
+
+    path: Path
+    line: int
+    rule: str
+    message: str
+
+
+@dataclass
+class Built:
+    """What the main process needs of a built issue."""
+
+    slug: str
+    feed_html: str
+    images: tuple[str, ...]
+    files: list[str]  # written, relative to the staging folder
+    cache_key: str | None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the cache's warnings
+
+
+@dataclass
+class Setup:
+    """What every build process is given once."""
+
+    settings: Settings
+    staging: Path
+    previous: Path
+    cache_context: bytes | None  # None: no cache
+
+
+class _Worker:
+    def __init__(self, setup: Setup):
+        self.settings = setup.settings
+        self.renderer = Renderer(setup.settings)
+        self.cache = (
+            RenderCache(setup.settings, setup.cache_context)
+            if setup.cache_context is not None
+            else None
+        )
+        self.email = Output(setup.staging / "email", setup.previous / "email")
+        self.site = Output(setup.staging / "site", setup.previous / "site")
+        self.reader = preview_recipient(setup.settings)
+
+    def build(self, job: Job) -> Built:
+        key = self.cache.key(job.issue) if self.cache is not None else None
+        item = self._rendered(job.issue, key)
+        email_files = len(self.email.files)
+        site_files = len(self.site.files)
+        self._write_email(item)
+        write_issue_page(
+            self.settings, self.renderer.env, self.site, item, newer=job.newer, older=job.older
+        )
+        files = [f"email/{p.name}" for p in self.email.files[email_files:]]
+        files += [f"site/{p.relative_to(self.site.root)}" for p in self.site.files[site_files:]]
+        notes = self.cache.problems[:] if self.cache is not None else []
+        if self.cache is not None:
+            self.cache.problems.clear()
+        return Built(
+            slug=job.issue.slug,
+            feed_html=feed_html(self.settings, item),
+            images=tuple(sorted({image.src for image in item.images})),
+            files=files,
+            cache_key=key,
+            problems=self._problems(item),
+            notes=notes,
+        )
+
+    def _rendered(self, issue: Issue, key: str | None) -> RenderedIssue:
+        if self.cache is not None and key is not None:
+            hit = self.cache.get(key, issue, self.renderer)
+            if hit is not None:
+                return hit
+        item = self.renderer.render(issue)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, item)
+        return item
+
+    def _write_email(self, item: RenderedIssue) -> None:
+        """The email as the preview reader gets it: .html, .txt and the whole .eml.
+
+        The .eml is dated at midnight (UTC) of the issue's date and has a fixed Message-ID,
+        so an unchanged issue builds to the same bytes (and its files are linked from the
+        previous build). The .html, opened from disk, shows the images from `../site/`.
+        """
+        slug = item.issue.slug
+        text, html = preview_email(self.settings, item)
+        html = local_images(html, self.settings, (image.src for image in item.images), "../site/")
+        self.email.write_text(f"{slug}.txt", text)
+        self.email.write_text(f"{slug}.html", html)
+        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
+        eml = item.message.render(
+            self.reader,
+            date=formatdate(midnight, usegmt=True),
+            message_id=f"<preview.{slug}@{item.message.message_id_domain}>",
+        )
+        self.email.write(f"{slug}.eml", eml)
+
+    def _problems(self, item: RenderedIssue) -> list[Problem]:
+        clipped = clipping(largest_html_size(self.settings, item.email_html))
+        if clipped is None:
+            return []
+        issue = item.issue
+        return [Problem(issue.path, issue.text_line, "email/clipped", clipped)]
+
+
+_worker: _Worker | None = None
+
+
+def start(setup: Setup) -> None:
+    """Set up this process to build issues (the pool's initializer)."""
+    global _worker  # one renderer and one cache per process, made once
+    _worker = _Worker(setup)
+
+
+def build_issue(job: Job) -> Built:
+    """Build one issue in this process (after `start`)."""
+    assert _worker is not None  # noqa: S101 (set by `start`)
+    return _worker.build(job)
