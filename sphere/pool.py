@@ -43,12 +43,14 @@ def parallel_map(
     size = max(1, min(32, len(tasks) // (count * CHUNKS_PER_WORKER)))
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(
-        count,
-        multiprocessing.get_context(method),
-        initializer=_start,
-        initargs=(initializer, initargs),
-    )
+    start: tuple[Callable[..., None], tuple[object, ...]] = (initializer, initargs)
+    if method == "fork":
+        # Set up once, here: forked workers inherit it (a renderer's compiled templates)
+        # instead of each paying for it again.
+        initializer(*initargs)
+        start = (_nothing, ())
+    context = multiprocessing.get_context(method)
+    pool = ProcessPoolExecutor(count, context, initializer=_start, initargs=start)
     futures: list[Future[list[R]]] = []
     try:
         futures = [pool.submit(_run_chunk, function, chunk) for chunk in chunks]
@@ -69,6 +71,10 @@ def worker_count(tasks: int, workers: int | None = None) -> int:
 def _start(initializer: Callable[..., None], initargs: tuple[object, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to report
     initializer(*initargs)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _run_chunk(function: Callable[[T], R], chunk: Sequence[T]) -> list[R]:

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
 
-from sphere.build.cache import CACHE_DIR, OLD_CACHE_FILE
+from sphere.build.cache import CACHE_DIR, OLD_CACHE_FILE, read_index
 from sphere.render.email import Renderer
+from sphere.settings import load_settings
 
 SEED = "hard-sell-or-soft-sell"
+
+
+def _entries(project: Path) -> int:
+    """How many issues the build cache holds, by its index."""
+    return len(read_index(load_settings(project, env={})))
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def test_a_rebuild_renders_nothing_that_did_not_change(
     write_issue(project, "2026-10-01-second", body="Second issue.\n")
     assert sphere("build").status == 0
     assert sorted(renders) == [SEED, "second"]
-    assert len(list((project / CACHE_DIR).glob("*.json"))) == 2
+    assert _entries(project) == 2
     before = (project / "dist/email/second.html").read_bytes()
     renders.clear()
     assert sphere("build").status == 0
@@ -90,7 +96,8 @@ def test_only_the_changed_issue_renders_again(
     renders.clear()
     assert sphere("build").status == 0
     assert renders == ["second"]
-    assert len(list((project / CACHE_DIR).glob("*.json"))) == 2  # the stale entry is gone
+    assert _entries(project) == 2  # the stale entry is gone
+    assert len(list((project / CACHE_DIR).glob("pack-*"))) == 2  # the first build's and this
 
 
 def test_a_changed_or_missing_image_renders_again(
@@ -118,16 +125,17 @@ def test_a_damaged_cache_entry_is_reported_and_rendered_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert sphere("build").status == 0
-    (entry,) = (project / CACHE_DIR).glob("*.json")
-    entry.write_text("{not json", encoding="utf-8")
+    (pack,) = (project / CACHE_DIR).glob("pack-*.jsonl")
+    pack.write_bytes(b"{not json" + pack.read_bytes()[9:])
     renders.clear()
     result = sphere("build")
     assert result.status == 0
     assert renders == [SEED]
-    shown = entry.relative_to(project)
-    warning = f"{shown}: ignoring a damaged build cache entry (Expecting property name"
+    warning = f"{pack.relative_to(project)}: ignoring a damaged build cache entry (Expecting"
     assert [m for m in caplog.messages if m.startswith(warning)], caplog.messages
-    assert entry.read_text("utf-8").startswith('{"format": 2')  # written again, whole
+    renders.clear()
+    assert sphere("build").status == 0
+    assert renders == []  # rendered again, and cached whole
 
 
 def test_no_cache_renders_everything(
@@ -140,7 +148,46 @@ def test_no_cache_renders_everything(
 
 
 def test_the_old_single_file_cache_is_removed(project: Path, sphere: Callable[..., Result]) -> None:
-    (project / OLD_CACHE_FILE).parent.mkdir(parents=True)
+    (project / OLD_CACHE_FILE).parent.mkdir(parents=True, exist_ok=True)
     (project / OLD_CACHE_FILE).write_text('{"format": 1, "entries": {}}', encoding="utf-8")
     assert sphere("build").status == 0
     assert not (project / OLD_CACHE_FILE).exists()
+
+
+def test_stale_entries_do_not_pile_up(
+    project: Path, sphere: Callable[..., Result], renders: list[str]
+) -> None:
+    second = write_issue(project, "2026-10-01-second", body="Version 0.\n")
+    assert sphere("build").status == 0
+    sizes = []
+    for version in range(1, 12):
+        second.write_text(second.read_text("utf-8").replace(f"{version - 1}.", f"{version}."))
+        assert sphere("build").status == 0
+        packs = list((project / CACHE_DIR).glob("pack-*.jsonl"))
+        sizes.append(sum(pack.stat().st_size for pack in packs))
+        assert len(packs) <= 2
+    assert max(sizes) < 3 * min(sizes)  # rewritten when mostly stale, not growing per edit
+    renders.clear()
+    assert sphere("build").status == 0
+    assert renders == []  # every entry still found after the rewrites
+    assert "Version 11." in (project / "dist/email/second.html").read_text("utf-8")
+
+
+def test_a_mostly_stale_pack_is_rewritten(
+    project: Path, sphere: Callable[..., Result], renders: list[str]
+) -> None:
+    issues = [
+        write_issue(project, f"2026-09-{n + 1:02d}-n{n}", body=f"Issue {n}.\n") for n in range(12)
+    ]
+    assert sphere("build").status == 0
+    (first,) = (project / CACHE_DIR).glob("pack-*.jsonl")
+    for issue in issues[:8]:  # one at a time: each build leaves more of the first pack stale
+        issue.write_text(issue.read_text("utf-8") + "\nEdited.\n", "utf-8")
+        assert sphere("build").status == 0
+    assert not first.exists()  # its live entries were copied out, and it was removed
+    packs = list((project / CACHE_DIR).glob("pack-*.jsonl"))
+    live = sum(length for _, _, length in read_index(load_settings(project, env={})).values())
+    assert sum(pack.stat().st_size for pack in packs) <= 2 * live
+    renders.clear()
+    assert sphere("build").status == 0
+    assert renders == []

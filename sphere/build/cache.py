@@ -4,10 +4,14 @@ Rendering an issue (Python-Markdown, then MJML) costs milliseconds; an archive o
 in which the author changed one need not pay 200 times. Each cached issue is keyed by a hash
 of everything its rendering reads: the issue's file, the templates, the settings and Sphere's
 version. Its images are checked again on use (size and modification time), since a picture
-can change without its issue changing. Each issue is one small JSON file under
-`.sphere/cache/issues/`, named by its key (no pickle: nothing in it is ever executed), so a
-build reads only the entries of the issues it builds, and each build process writes its own;
-deleting the folder only costs one slow build.
+can change without its issue changing.
+
+Under `.sphere/cache/`: a small index (key -> where the entry is) and pack files of entries,
+one JSON line each (no pickle: nothing in it is ever executed). A build reads the index and
+then only the entries of the issues it builds; each build process appends what it rendered to
+a pack of its own. One pack per process, not one file per issue, because creating a file costs
+up to a millisecond on some disks, more than reading an entry. Packs that are mostly stale are
+rewritten. Deleting the folder only costs one slow build.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sphere import __version__
 from sphere.content.issues import Issue
@@ -28,9 +33,13 @@ from sphere.errors import display_path
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
-CACHE_DIR = Path(".sphere/cache/issues")
-OLD_CACHE_FILE = Path(".sphere/cache/rendered.json")  # one file for all issues, before format 2
+CACHE_DIR = Path(".sphere/cache")
+INDEX = "index.json"
+OLD_CACHE_FILE = CACHE_DIR / "rendered.json"  # one file for all issues, before format 2
 _FORMAT = 2
+MAX_PACKS = 8  # more than this, or more stale bytes than live ones: rewrite into one pack
+
+Location = tuple[str, int, int]  # pack file name, offset, length
 
 
 @dataclass(frozen=True)
@@ -44,14 +53,31 @@ class _Entry:
     stamps: dict[str, list[int]]  # image path -> [size, mtime_ns] when rendered
 
 
-class RenderCache:
-    """The build cache of one project, as one build process uses it: get, put, and (in the
-    main process, once the build is done) `prune` the entries no issue uses any more."""
+def read_index(settings: Settings) -> dict[str, Location]:
+    """Where each cached entry is (empty when there is no cache, or an unreadable one)."""
+    path = settings.root / CACHE_DIR / INDEX
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT:
+            return {}
+        return {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in data["entries"].items()}
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}  # a cache is an optimisation: without its index, every issue renders
 
-    def __init__(self, settings: Settings, context: bytes | None = None):
+
+class RenderCache:
+    """The build cache as one build process uses it: `get` what the index names, `put` fresh
+    renderings into this process's own pack."""
+
+    def __init__(self, settings: Settings, context: bytes, index: Mapping[str, Location]):
         self.settings = settings
         self.folder = settings.root / CACHE_DIR
-        self._context = fingerprint(settings) if context is None else context
+        self._context = context
+        self._index = index
+        self._pack: IO[bytes] | None = None  # unbuffered: a pool's worker ends with os._exit
+        self._written = 0
+        self._pack_name = ""  # named when first written, by the process that writes it
+        self._broken = False
         # Problems to report (a damaged entry, an unwritable folder): a build process hands
         # them to the main one, which logs them, so they show however the build runs.
         self.problems: list[str] = []
@@ -72,8 +98,9 @@ class RenderCache:
         cover = Image(*entry.cover) if entry.cover else None
         return renderer.assemble(issue, body, cover, entry.email_html, entry.email_text)
 
-    def put(self, key: str, item: RenderedIssue) -> None:
-        """Remember a fresh rendering (of the issue's file as loaded, before variables)."""
+    def put(self, item: RenderedIssue) -> Location | None:
+        """Append a fresh rendering to this process's pack; where it went (None if it could
+        not be written)."""
         images = [(i.src, i.width, i.height) for i in item.body.images]
         cover = (item.cover.src, item.cover.width, item.cover.height) if item.cover else None
         entry = _Entry(
@@ -85,41 +112,47 @@ class RenderCache:
             email_text=item.email_text,
             stamps={src: self._stamp(src) for src in _sources(images, cover)},
         )
-        data = json.dumps({"format": _FORMAT, **entry.__dict__}, ensure_ascii=False)
-        path = self.folder / f"{key}.json"
-        temporary = path.with_name(f".{key}.tmp-{os.getpid()}")
+        line = json.dumps(entry.__dict__, ensure_ascii=False).encode("utf-8") + b"\n"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(data, encoding="utf-8")
-            temporary.replace(path)
-        except OSError as error:  # a cache is an optimisation: never fail a build for it
-            self.problems.append(
-                f"could not save the build cache {display_path(path)}: {error.strerror}"
-            )
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+            pack = self._open_pack()
+            if pack is None:
+                return None
+            offset = self._written
+            pack.write(line)
+            self._written += len(line)
+        except OSError as error:
+            self._give_up(error)
+            return None
+        return (self._pack_name, offset, len(line))
 
-    def prune(self, used: Iterable[str]) -> None:
-        """Delete the entries of issues that no longer exist or changed (and the old format)."""
-        keep = {f"{key}.json" for key in used}
-        with contextlib.suppress(OSError):
-            (self.settings.root / OLD_CACHE_FILE).unlink()
-        try:
-            names = [entry.name for entry in os.scandir(self.folder)]
-        except OSError:
-            return
-        for name in names:
-            if name not in keep:
-                with contextlib.suppress(OSError):
-                    (self.folder / name).unlink()
+    def _open_pack(self) -> IO[bytes] | None:
+        if self._broken:
+            return None
+        if self._pack is None:
+            self._pack_name = _pack_name()
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._pack = (self.folder / self._pack_name).open("xb", buffering=0)
+            except OSError as error:
+                self._give_up(error)
+                return None
+        return self._pack
+
+    def _give_up(self, error: OSError) -> None:
+        self._broken = True  # once: not one message per issue
+        where = display_path(Path(error.filename)) if error.filename else display_path(self.folder)
+        self.problems.append(f"could not save the build cache {where}: {error.strerror}")
 
     def _read(self, key: str) -> _Entry | None:
-        path = self.folder / f"{key}.json"
+        location = self._index.get(key)
+        if location is None:
+            return None
+        name, offset, length = location
+        path = self.folder / name
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != _FORMAT:
-                return None
-            return _entry(data)
+            with path.open("rb") as pack:
+                pack.seek(offset)
+                return _entry(json.loads(pack.read(length)))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -137,6 +170,59 @@ class RenderCache:
             return all(self._stamp(src) == stamp for src, stamp in entry.stamps.items())
         except OSError:  # an image is gone: render again, to report it properly
             return False
+
+
+def save_index(
+    settings: Settings, entries: Mapping[str, Location], previous: Mapping[str, Location]
+) -> list[str]:
+    """Record where this build's entries are, drop stale packs, and compact when packs are
+    mostly stale or many; problems come back as messages (a cache never fails a build)."""
+    folder = settings.root / CACHE_DIR
+    with contextlib.suppress(OSError):
+        (settings.root / OLD_CACHE_FILE).unlink()
+    try:
+        packs = {p.name: p.stat().st_size for p in folder.glob("pack-*.jsonl")}
+        live: dict[str, int] = {}
+        for name, _, length in entries.values():
+            live[name] = live.get(name, 0) + length
+        if len(live) > MAX_PACKS or sum(packs.values()) > 2 * sum(live.values()):
+            entries = _compact(folder, entries)
+            live = {name: 1 for name, _, _ in entries.values()}
+        if entries != previous:  # (a rebuild with nothing changed creates no file)
+            _write_index(folder, entries)
+        for name in packs.keys() - live.keys():
+            (folder / name).unlink()
+    except OSError as error:
+        return [f"could not save the build cache {display_path(folder)}: {error.strerror}"]
+    return []
+
+
+def _compact(folder: Path, entries: Mapping[str, Location]) -> dict[str, Location]:
+    """Copy the live entries into one new pack."""
+    name = _pack_name()
+    moved: dict[str, Location] = {}
+    with contextlib.ExitStack() as files:
+        out = files.enter_context((folder / name).open("xb"))
+        packs: dict[str, IO[bytes]] = {}
+        for key, (source, offset, length) in sorted(entries.items(), key=lambda kv: kv[1]):
+            if source not in packs:
+                packs[source] = files.enter_context((folder / source).open("rb"))
+            packs[source].seek(offset)
+            moved[key] = (name, out.tell(), length)
+            out.write(packs[source].read(length))
+    return moved
+
+
+def _pack_name() -> str:
+    return f"pack-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
+
+
+def _write_index(folder: Path, entries: Mapping[str, Location]) -> None:
+    data = {"format": _FORMAT, "entries": {key: list(where) for key, where in entries.items()}}
+    temporary = folder / f".{INDEX}.tmp-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    temporary.replace(folder / INDEX)
 
 
 def _entry(value: dict[str, Any]) -> _Entry:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sphere.archive import FeedEntry, copy_assets, write_indexes
-from sphere.build.cache import RenderCache, fingerprint
+from sphere.build.cache import fingerprint, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
@@ -122,17 +122,20 @@ def _build_issues(
 ) -> list[Built]:
     """Build every issue (in a pool when there are many); the first broken one raises."""
     context = fingerprint(settings) if cache else None
-    setup = Setup(settings=settings, staging=staging, previous=out, cache_context=context)
+    index = read_index(settings) if cache else {}
+    setup = Setup(settings, staging, out, context, index)
     bare = [dataclasses.replace(issue, body="") for issue in issues]  # what a neighbour needs
     jobs = [
         Job(issue, bare[i - 1] if i > 0 else None, bare[i + 1] if i + 1 < len(issues) else None)
         for i, issue in enumerate(issues)
     ]
     built = list(parallel_map(build_issue, jobs, initializer=start, initargs=(setup,)))
-    for note in dict.fromkeys(note for item in built for note in item.notes):
-        log.warning("%s", note)
+    notes = [note for item in built for note in item.notes]
     if context is not None:
-        RenderCache(settings, context).prune(item.cache_key for item in built if item.cache_key)
+        entries = dict(item.cached for item in built if item.cached)
+        notes += save_index(settings, entries, index)
+    for note in dict.fromkeys(notes):
+        log.warning("%s", note)
     return built
 
 

@@ -15,7 +15,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from sphere.archive import feed_html, write_issue_page
-from sphere.build.cache import RenderCache
+from sphere.build.cache import Location, RenderCache
 from sphere.content.issues import Issue
 from sphere.mail.limits import clipping, largest_html_size
 from sphere.mail.preview import local_images, preview_email, preview_recipient
@@ -51,7 +51,7 @@ class Built:
     feed_html: str
     images: tuple[str, ...]
     files: list[str]  # written, relative to the staging folder
-    cache_key: str | None
+    cached: tuple[str, Location] | None  # its build cache key, and where the entry is
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the cache's warnings
 
@@ -64,6 +64,7 @@ class Setup:
     staging: Path
     previous: Path
     cache_context: bytes | None  # None: no cache
+    cache_index: dict[str, Location] = field(default_factory=dict)
 
 
 class _Worker:
@@ -71,17 +72,17 @@ class _Worker:
         self.settings = setup.settings
         self.renderer = Renderer(setup.settings)
         self.cache = (
-            RenderCache(setup.settings, setup.cache_context)
+            RenderCache(setup.settings, setup.cache_context, setup.cache_index)
             if setup.cache_context is not None
             else None
         )
+        self.index = setup.cache_index
         self.email = Output(setup.staging / "email", setup.previous / "email")
         self.site = Output(setup.staging / "site", setup.previous / "site")
         self.reader = preview_recipient(setup.settings)
 
     def build(self, job: Job) -> Built:
-        key = self.cache.key(job.issue) if self.cache is not None else None
-        item = self._rendered(job.issue, key)
+        item, cached = self._rendered(job.issue)
         email_files = len(self.email.files)
         site_files = len(self.site.files)
         self._write_email(item)
@@ -89,7 +90,8 @@ class _Worker:
             self.settings, self.renderer.env, self.site, item, newer=job.newer, older=job.older
         )
         files = [f"email/{p.name}" for p in self.email.files[email_files:]]
-        files += [f"site/{p.relative_to(self.site.root)}" for p in self.site.files[site_files:]]
+        site = self.site.files[site_files:]
+        files += [f"site/{p.relative_to(self.site.root).as_posix()}" for p in site]
         notes = self.cache.problems[:] if self.cache is not None else []
         if self.cache is not None:
             self.cache.problems.clear()
@@ -98,20 +100,22 @@ class _Worker:
             feed_html=feed_html(self.settings, item),
             images=tuple(sorted({image.src for image in item.images})),
             files=files,
-            cache_key=key,
+            cached=cached,
             problems=self._problems(item),
             notes=notes,
         )
 
-    def _rendered(self, issue: Issue, key: str | None) -> RenderedIssue:
-        if self.cache is not None and key is not None:
-            hit = self.cache.get(key, issue, self.renderer)
-            if hit is not None:
-                return hit
+    def _rendered(self, issue: Issue) -> tuple[RenderedIssue, tuple[str, Location] | None]:
+        """The issue rendered, or from the cache; and where its cache entry is."""
+        if self.cache is None:
+            return self.renderer.render(issue), None
+        key = self.cache.key(issue)
+        hit = self.cache.get(key, issue, self.renderer)
+        if hit is not None:
+            return hit, (key, self.index[key])
         item = self.renderer.render(issue)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, item)
-        return item
+        where = self.cache.put(item)
+        return item, (key, where) if where is not None else None
 
     def _write_email(self, item: RenderedIssue) -> None:
         """The email as the preview reader gets it: .html, .txt and the whole .eml.
