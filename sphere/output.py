@@ -102,21 +102,33 @@ def _protected(settings: Settings) -> list[tuple[Path, str]]:
 
 
 class Output:
-    """A folder under construction; `previous` is the same folder from the last build."""
+    """A folder under construction; `previous` is the same folder from the last build.
 
-    def __init__(self, root: Path, previous: Path | None = None):
+    With `defer`, a file identical to the previous build's is neither written nor linked but
+    listed in `same`, for `link_same` to link later if the build turns out to change anything
+    (creating a folder or a file costs up to a millisecond on some disks; a rebuild in which
+    nothing changed then creates nothing at all).
+    """
+
+    def __init__(self, root: Path, previous: Path | None = None, *, defer: bool = False):
         self.root = root
         self.previous = previous if previous is not None and previous.is_dir() else None
-        self.files: list[Path] = []
+        self.defer = defer
+        self.files: list[Path] = []  # every file of the output, written or not (yet)
+        self.same: list[str] = []  # identical to the previous build's, not linked yet
         self.linked = 0
         self._folders: set[Path] = set()  # made already: mkdir is a slow system call here too
 
     def write(self, relative: str, data: bytes) -> Path:
         """Write `data` to `root/relative`, or link the previous build's identical file."""
-        path = self._place(relative)
-        if not self._link_same(relative, path, data):
-            path.write_bytes(data)
+        path = self.root / relative
+        old = self._previous(relative)
+        same = old is not None and old.stat().st_size == len(data) and old.read_bytes() == data
         self.files.append(path)
+        if same and self.defer:
+            self.same.append(relative)
+        elif not (same and self._link(relative)):
+            self._place(relative).write_bytes(data)
         return path
 
     def write_text(self, relative: str, text: str) -> Path:
@@ -124,15 +136,22 @@ class Output:
 
     def copy(self, relative: str, source: Path) -> Path:
         """Copy a file (an image, a stylesheet) into the output."""
-        path = self._place(relative)
+        path = self.root / relative
         old = self._previous(relative)
-        if old is not None and _same_file_content(old, source):
-            os.link(old, path)
-            self.linked += 1
-        else:
-            shutil.copyfile(source, path)
+        same = old is not None and _same_file_content(old, source)
         self.files.append(path)
+        if same and self.defer:
+            self.same.append(relative)
+        elif not (same and self._link(relative)):
+            shutil.copyfile(source, self._place(relative))
         return path
+
+    def link_same(self, relatives: list[str] | None = None) -> None:
+        """Link the deferred identical files (or `relatives`) from the previous build."""
+        for relative in self.same if relatives is None else relatives:
+            if not self._link(relative):
+                shutil.copyfile(self.previous / relative, self.root / relative)  # type: ignore[operator]
+        self.same = []
 
     def _place(self, relative: str) -> Path:
         path = self.root / relative
@@ -147,13 +166,11 @@ class Output:
         old = self.previous / relative
         return old if old.is_file() and not old.is_symlink() else None
 
-    def _link_same(self, relative: str, path: Path, data: bytes) -> bool:
-        old = self._previous(relative)
-        if old is None or old.stat().st_size != len(data) or old.read_bytes() != data:
-            return False
+    def _link(self, relative: str) -> bool:
+        assert self.previous is not None  # noqa: S101 (only called for a file it has)
         try:
-            os.link(old, path)
-        except OSError:  # a file system without hard links: write instead
+            os.link(self.previous / relative, self._place(relative))
+        except OSError:  # a file system without hard links: copy instead
             return False
         self.linked += 1
         return True

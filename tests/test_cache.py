@@ -191,3 +191,19 @@ def test_a_mostly_stale_pack_is_rewritten(
     renders.clear()
     assert sphere("build").status == 0
     assert renders == []
+
+
+def test_a_rebuild_that_changes_nothing_leaves_the_output_untouched(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    assert sphere("build").status == 0
+    eml = project / f"dist/email/{SEED}.eml"
+    before = (eml.stat().st_ino, (project / "dist").stat().st_ino)
+    assert sphere("build").status == 0
+    assert (eml.stat().st_ino, (project / "dist").stat().st_ino) == before
+    assert [p.name for p in project.iterdir() if p.name.startswith(".dist")] == []
+    # One file more in dist/ (say, a stray one): replaced whole, as always.
+    (project / "dist/site/stray.html").write_text("stray\n", encoding="utf-8")
+    assert sphere("build").status == 0
+    assert not (project / "dist/site/stray.html").exists()
+    assert eml.read_bytes()

@@ -22,7 +22,7 @@ from sphere.build.cache import fingerprint, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
-from sphere.output import Output, check_replaceable, mark
+from sphere.output import MARKER, Output, check_replaceable, mark
 from sphere.pool import parallel_map
 from sphere.render.email import archive_url, make_environment
 from sphere.screenshots import Shot
@@ -95,11 +95,19 @@ def build_all(
         problems = [problem for item in built for problem in item.problems]
         if strict and problems:
             raise BuildProblems("\n".join(_located(p, "error") for p in problems))
-        files = [staging / name for item in built for name in item.files]
-        files += _write_indexes(settings, issues, built, staging / "site", out / "site")
-        if screenshots and unavailable is None:
-            files += take_review_screenshots(staging, [issue.slug for issue in issues])
-        _swap_in(staging, out)
+        site = _write_indexes(settings, issues, built, staging / "site", out / "site")
+        same = [name for item in built for name in item.same]
+        same += [f"site/{name}" for name in site.same]
+        names = [name for item in built for name in item.files]
+        names += [f"site/{p.relative_to(site.root).as_posix()}" for p in site.files]
+        if not screenshots and len(same) == len(names) and _files_of(out) == {*names, MARKER}:
+            shutil.rmtree(staging)  # nothing changed: the output stays as it is, untouched
+        else:
+            Output(staging, out).link_same(same)
+            if screenshots and unavailable is None:
+                shots = take_review_screenshots(staging, [issue.slug for issue in issues])
+                names += [path.relative_to(staging).as_posix() for path in shots]
+            _swap_in(staging, out)
     except OSError as error:  # a full disk, say: the previous output stays as it was
         shutil.rmtree(staging, ignore_errors=True)
         where = display_path(Path(error.filename)) if error.filename else display_path(out)
@@ -108,7 +116,7 @@ def build_all(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     report = BuildReport(out=out, issues=[issue.slug for issue in issues])
-    report.files = [out / f.relative_to(staging) for f in files]
+    report.files = [out / name for name in names]
     report.warnings = [_located(p, "warning") for p in problems]
     if unavailable is not None:
         where = display_path(out)
@@ -141,8 +149,8 @@ def _build_issues(
 
 def _write_indexes(
     settings: Settings, issues: Sequence[Issue], built: Sequence[Built], site: Path, previous: Path
-) -> list[Path]:
-    output = Output(site, previous)
+) -> Output:
+    output = Output(site, previous, defer=True)
     env = make_environment(settings.templates_dir)
     entries = [
         FeedEntry(issue, archive_url(settings, issue), item.feed_html)
@@ -150,7 +158,16 @@ def _write_indexes(
     ]
     write_indexes(settings, env, output, entries)
     copy_assets(settings, {src for item in built for src in item.images}, output)
-    return output.files
+    return output
+
+
+def _files_of(folder: Path) -> set[str]:
+    """Every file below `folder`, relative to it (empty if there is no such folder)."""
+    return {
+        Path(top, name).relative_to(folder).as_posix()
+        for top, _, names in os.walk(folder)
+        for name in names
+    }
 
 
 def _located(problem: Problem, level: str) -> str:

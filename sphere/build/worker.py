@@ -50,7 +50,8 @@ class Built:
     slug: str
     feed_html: str
     images: tuple[str, ...]
-    files: list[str]  # written, relative to the staging folder
+    files: list[str]  # its files, relative to the staging folder
+    same: list[str]  # those identical to the previous build's: not written (see Output)
     cached: tuple[str, Location] | None  # its build cache key, and where the entry is
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # the cache's warnings
@@ -77,21 +78,21 @@ class _Worker:
             else None
         )
         self.index = setup.cache_index
-        self.email = Output(setup.staging / "email", setup.previous / "email")
-        self.site = Output(setup.staging / "site", setup.previous / "site")
+        self.email = Output(setup.staging / "email", setup.previous / "email", defer=True)
+        self.site = Output(setup.staging / "site", setup.previous / "site", defer=True)
         self.reader = preview_recipient(setup.settings)
 
     def build(self, job: Job) -> Built:
         item, cached = self._rendered(job.issue)
-        email_files = len(self.email.files)
-        site_files = len(self.site.files)
+        self.email.files, self.email.same, self.site.files, self.site.same = [], [], [], []
         self._write_email(item)
         write_issue_page(
             self.settings, self.renderer.env, self.site, item, newer=job.newer, older=job.older
         )
-        files = [f"email/{p.name}" for p in self.email.files[email_files:]]
-        site = self.site.files[site_files:]
-        files += [f"site/{p.relative_to(self.site.root).as_posix()}" for p in site]
+        files = [f"email/{p.name}" for p in self.email.files]
+        files += [f"site/{p.relative_to(self.site.root).as_posix()}" for p in self.site.files]
+        same = [f"email/{name}" for name in self.email.same]
+        same += [f"site/{name}" for name in self.site.same]
         notes = self.cache.problems[:] if self.cache is not None else []
         if self.cache is not None:
             self.cache.problems.clear()
@@ -100,6 +101,7 @@ class _Worker:
             feed_html=feed_html(self.settings, item),
             images=tuple(sorted({image.src for image in item.images})),
             files=files,
+            same=same,
             cached=cached,
             problems=self._problems(item),
             notes=notes,
