@@ -235,6 +235,10 @@ def test_an_email_gmail_would_clip_is_a_warning(
     assert warning.startswith("content/issues/2026-10-01-huge.md:8: warning: email/clipped ")
     assert "Gmail clips messages over 102 KB" in warning
     assert (project / "dist/email/huge.html").is_file()
+    again = sphere("build")  # nothing changed: nothing is built, and the warning still shows
+    assert (again.status, again.err) == (0, result.err)
+    strict = sphere("build", "--strict")
+    assert (strict.status, strict.err) == (1, warning.replace(": warning: ", ": error: ") + "\n")
 
 
 def test_strict_makes_it_an_error_and_leaves_dist_intact(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,6 +128,7 @@ def test_a_damaged_cache_entry_is_reported_and_rendered_again(
     assert sphere("build").status == 0
     (pack,) = (project / CACHE_DIR).glob("pack-*.jsonl")
     pack.write_bytes(b"{not json" + pack.read_bytes()[9:])
+    shutil.rmtree(project / "dist")  # (else nothing needs building, and the cache is not read)
     renders.clear()
     result = sphere("build")
     assert result.status == 0
@@ -134,6 +136,7 @@ def test_a_damaged_cache_entry_is_reported_and_rendered_again(
     warning = f"{pack.relative_to(project)}: ignoring a damaged build cache entry (Expecting"
     assert [m for m in caplog.messages if m.startswith(warning)], caplog.messages
     renders.clear()
+    shutil.rmtree(project / "dist")
     assert sphere("build").status == 0
     assert renders == []  # rendered again, and cached whole
 

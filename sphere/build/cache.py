@@ -53,6 +53,11 @@ class _Entry:
     stamps: dict[str, list[int]]  # image path -> [size, mtime_ns] when rendered
 
 
+def issue_key(context: bytes, issue: Issue) -> str:
+    """The cache key of `issue`: its file's bytes, and what every rendering depends on."""
+    return hashlib.sha256(context + issue.path.read_bytes()).hexdigest()
+
+
 def read_index(settings: Settings) -> dict[str, Location]:
     """Where each cached entry is (empty when there is no cache, or an unreadable one)."""
     path = settings.root / CACHE_DIR / INDEX
@@ -83,7 +88,7 @@ class RenderCache:
         self.problems: list[str] = []
 
     def key(self, issue: Issue) -> str:
-        return hashlib.sha256(self._context + issue.path.read_bytes()).hexdigest()
+        return issue_key(self._context, issue)
 
     def get(self, key: str, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
         """The cached rendering of `issue`, if nothing it depends on has changed."""

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sphere.archive import FeedEntry, copy_assets, write_indexes
-from sphere.build.cache import fingerprint, read_index, save_index
+from sphere.build import state
+from sphere.build.cache import fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import SphereError, display_path
@@ -86,12 +87,20 @@ def build_all(
     out = (out or settings.output_dir).resolve()
     check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     issues = load_issues(settings.content_dir, drafts=drafts)
+    context = fingerprint(settings) if cache else None
+    key = ""
+    if context is not None and not screenshots:
+        key = state.build_key(context, [issue_key(context, i) for i in issues], out, drafts)
+        last = state.unchanged(settings, key, out)
+        if last is not None and not (strict and last[1]):
+            return _report(out, issues, *last)
+    state.forget(settings)
     unavailable = _screenshots_unavailable() if screenshots else None
     staging = _staging_folder(out)
     try:
         mark(staging)
         (staging / "email").mkdir()
-        built = _build_issues(settings, issues, staging, out, cache=cache)
+        built = _build_issues(settings, issues, staging, out, context)
         problems = [problem for item in built for problem in item.problems]
         if strict and problems:
             raise BuildProblems("\n".join(_located(p, "error") for p in problems))
@@ -115,9 +124,10 @@ def build_all(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report = BuildReport(out=out, issues=[issue.slug for issue in issues])
-    report.files = [out / name for name in names]
-    report.warnings = [_located(p, "warning") for p in problems]
+    report = _report(out, issues, names, [_located(p, "warning") for p in problems])
+    if key:
+        images = {src for item in built for src in item.images}
+        state.record(settings, key, out, files=names, warnings=report.warnings, images=images)
     if unavailable is not None:
         where = display_path(out)
         report.failure = f"screenshots not taken: {unavailable}; the rest is built in {where}/"
@@ -125,12 +135,20 @@ def build_all(
     return report
 
 
+def _report(
+    out: Path, issues: Sequence[Issue], files: list[str], warnings: list[str]
+) -> BuildReport:
+    report = BuildReport(out=out, issues=[issue.slug for issue in issues])
+    report.files = [out / name for name in files]
+    report.warnings = warnings
+    return report
+
+
 def _build_issues(
-    settings: Settings, issues: Sequence[Issue], staging: Path, out: Path, *, cache: bool
+    settings: Settings, issues: Sequence[Issue], staging: Path, out: Path, context: bytes | None
 ) -> list[Built]:
     """Build every issue (in a pool when there are many); the first broken one raises."""
-    context = fingerprint(settings) if cache else None
-    index = read_index(settings) if cache else {}
+    index = read_index(settings) if context is not None else {}
     setup = Setup(settings, staging, out, context, index)
     bare = [dataclasses.replace(issue, body="") for issue in issues]  # what a neighbour needs
     jobs = [
