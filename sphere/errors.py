@@ -91,3 +91,7 @@ class SubscriberError(LocatedError):
 
 class OutputFolderError(SphereError):
     """A command was asked to replace a folder that Sphere did not make (or must never replace)."""
+
+
+class BuildProblems(SphereError):
+    """With `build --strict`: what `sphere check` calls an error, seen by the build."""

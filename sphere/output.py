@@ -52,6 +52,10 @@ def check_replaceable(folder: Path, settings: Settings, *, option: str = "--out"
             raise OutputFolderError(
                 f"refusing to replace {shown}: it {verb} {what}; choose another {option}"
             )
+    if (folder / ".git").exists():
+        raise OutputFolderError(
+            f"refusing to replace {shown}: it holds a .git folder; choose another {option}"
+        )
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise OutputFolderError(f"{shown} exists and is not a folder; choose another {option}")
     if folder.is_dir() and not is_sphere_made(folder):
@@ -148,9 +152,11 @@ class Output:
 
     def link_same(self, relatives: list[str] | None = None) -> None:
         """Link the deferred identical files (or `relatives`) from the previous build."""
+        if self.previous is None:
+            return
         for relative in self.same if relatives is None else relatives:
             if not self._link(relative):
-                shutil.copyfile(self.previous / relative, self.root / relative)  # type: ignore[operator]
+                shutil.copyfile(self.previous / relative, self.root / relative)
         self.same = []
 
     def _place(self, relative: str) -> Path:

@@ -92,6 +92,18 @@ def test_a_folder_of_someone_elses_files_is_refused(
     assert snapshot(mine) == before
 
 
+def test_a_marked_folder_that_holds_a_repository_is_refused(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    assert sphere("build", "--out", "public").status == 0
+    (project / "public/.git").mkdir()
+    (project / "public/.git/HEAD").write_text("ref: refs/heads/gh-pages\n", encoding="utf-8")
+    before = snapshot(project / "public")
+    result = sphere("build", "--out", "public")
+    _refused(result, "refusing to replace public: it holds a .git folder; choose another --out")
+    assert snapshot(project / "public") == before
+
+
 def test_a_store_set_elsewhere_is_protected_too(
     project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,7 +22,7 @@ from sphere.build import state
 from sphere.build.cache import fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
 from sphere.content.issues import Issue, load_issues
-from sphere.errors import SphereError, display_path
+from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, mark
 from sphere.pool import parallel_map
 from sphere.render.email import archive_url, make_environment
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 EMAIL_WIDTHS = (375, 600)  # a phone, and the email's own width
 ARCHIVE_WIDTH = 1024
 LIST_AT_MOST = 10  # issues named one by one in the report
-
-
-class BuildProblems(SphereError):
-    """With --strict: what `sphere check` calls an error, found by the build (one per line)."""
 
 
 @dataclass
