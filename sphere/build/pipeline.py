@@ -20,12 +20,12 @@ from pathlib import Path
 from sphere.archive import FeedEntry, copy_assets, write_indexes
 from sphere.build import state
 from sphere.build.cache import fingerprint, issue_key, read_index, save_index
-from sphere.build.worker import Built, Job, Problem, Setup, build_issue, start
+from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, mark
 from sphere.pool import parallel_map
-from sphere.render.email import archive_url, make_environment
+from sphere.render.email import archive_url
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
@@ -165,7 +165,7 @@ def _write_indexes(
     settings: Settings, issues: Sequence[Issue], built: Sequence[Built], site: Path, previous: Path
 ) -> Output:
     output = Output(site, previous, defer=True)
-    env = make_environment(settings.templates_dir)
+    env = environment(settings)
     entries = [
         FeedEntry(issue, archive_url(settings, issue), item.feed_html)
         for issue, item in zip(issues, built, strict=True)

@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 
+import jinja2
+
 from sphere.archive import feed_html, write_issue_page
 from sphere.build.cache import Location, RenderCache
 from sphere.content.issues import Issue
 from sphere.mail.limits import clipping, largest_html_size
 from sphere.mail.preview import local_images, preview_email, preview_recipient
 from sphere.output import Output
-from sphere.render.email import RenderedIssue, Renderer
+from sphere.render.email import RenderedIssue, Renderer, make_environment
 from sphere.settings import Settings
 
 
@@ -154,6 +156,14 @@ def start(setup: Setup) -> None:
     """Set up this process to build issues (the pool's initializer)."""
     global _worker  # one renderer and one cache per process, made once
     _worker = _Worker(setup)
+
+
+def environment(settings: Settings) -> jinja2.Environment:
+    """The theme's Jinja environment: this process's renderer's, when it has one (its
+    templates are compiled already)."""
+    if _worker is not None and _worker.settings is settings:
+        return _worker.renderer.env
+    return make_environment(settings.templates_dir)
 
 
 def build_issue(job: Job) -> Built:
