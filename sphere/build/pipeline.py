@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -235,11 +236,22 @@ def take_review_screenshots(out: Path, slugs: Sequence[str]) -> list[Path]:
 
 
 def _swap_in(staging: Path, out: Path) -> None:
-    """Replace `out` by `staging` with renames, so `out` is never half-written."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Replace `out` by `staging` with renames, so `out` is never half-written.
+
+    Ctrl-C is held back between the two renames (and delivered after): between them, `out`
+    does not exist.
+    """
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        if out.exists():
+            out.rename(old)
+        try:
+            staging.rename(out)
+        except OSError:
+            if old.exists():
+                old.rename(out)  # the previous output, back where it was
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    shutil.rmtree(old, ignore_errors=True)
