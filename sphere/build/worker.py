@@ -71,6 +71,8 @@ class Setup:
 
 
 class _Worker:
+    """One build process's renderer, cache and outputs, reused for every issue it builds."""
+
     def __init__(self, setup: Setup):
         self.settings = setup.settings
         self.renderer = Renderer(setup.settings)
@@ -86,6 +88,8 @@ class _Worker:
 
     def build(self, job: Job) -> Built:
         item, cached = self._rendered(job.issue)
+        # The Outputs live as long as the process (they remember the folders made); their
+        # lists start afresh for each issue, so that they hold what this one adds.
         self.email.files, self.email.same, self.site.files, self.site.same = [], [], [], []
         self._write_email(item)
         write_issue_page(
