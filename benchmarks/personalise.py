@@ -15,9 +15,10 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from sphere.build.pipeline import render_issues
+from sphere.content.issues import load_issues
 from sphere.mail.issue import issue_message
 from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
+from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=5000)
     args = parser.parse_args()
     settings = load_settings(REPO, env={})
-    _, (rendered, *_) = render_issues(settings)
+    rendered = Renderer(settings).render(load_issues(settings.content_dir)[0])
     template = issue_message(settings, rendered)
     readers = [
         Recipient(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from sphere.build.output import Output
 from sphere.content.images import ImageProblem, find_image
 from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
+from sphere.output import Output
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import IssueFields, issue_fields, site_fields, template_error
 from sphere.render.theme import load_theme
@@ -60,6 +60,82 @@ class CardImage:
     height: int
 
 
+class Pages:
+    """What every page of one archive shares: its templates, the public settings, the day that
+    decides each issue's state, and the default link-preview picture. Made once per process
+    (`sphere build` writes issue pages from several), then asked for page after page."""
+
+    def __init__(self, settings: Settings, env: jinja2.Environment, output: Output, today: dt.date):
+        self.settings, self.env, self.output, self.today = settings, env, output, today
+        self.public = site_fields(settings)
+        self.default_image = _default_image(settings)
+        self.default_card = _card(settings, self.default_image) if self.default_image else None
+
+    def fields(self, issue: Issue) -> IssueFields:
+        """The issue as the archive's templates see it, with its `state` on `today`."""
+        return IssueFields(issue_fields(issue), state=issue.state(self.today))
+
+    def _page(
+        self, name: str, template: str, root: str, canonical: str | None, **context: Any
+    ) -> None:
+        context.setdefault("card", self.default_card)
+        try:
+            text = self.env.get_template(template).render(
+                site=self.public, root=root, canonical=canonical, **context
+            )
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.settings.templates_dir, template) from None
+        self.output.write_text(name, text)
+
+    def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
+        """The issue's own page, linking to its `newer` and `older` neighbours."""
+        body = Markup(rebase_images(item.body.html, item.body.images, "../../"))  # noqa: S704
+        self._page(
+            f"{issue_path(item.issue.slug)}index.html",
+            "web/issue.html.j2",
+            "../../",
+            archive_url(self.settings, item.issue.slug),
+            issue=self.fields(item.issue),
+            body=body,
+            cover=item.cover,
+            card=_card(self.settings, item.cover) if item.cover else self.default_card,
+            newer=self.fields(newer) if newer else None,
+            older=self.fields(older) if older else None,
+        )
+
+    def indexes(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
+        """The index (every issue given, newest first), the 404 page, and the feed and the
+        sitemap (only the issues due on `today`); `feed_bodies` are `feed_html` of each."""
+        settings = self.settings
+        fields = [self.fields(issue) for issue in issues]
+        self._page("index.html", "web/index.html.j2", "", settings.base_url, issues=fields)
+        # The 404 page is served at any depth, so it links from the site's root path; it has
+        # no canonical URL of its own (pointing at the index would tell search engines it is).
+        self._page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)
+        entries = [
+            FeedEntry(issue=field, url=archive_url(settings, issue.slug), html=body)
+            for issue, field, body in zip(issues, fields, feed_bodies, strict=True)
+            if issue.is_due(self.today)
+        ]
+        updated = max((entry.issue["date"] for entry in entries), default=self.today)
+        self._page(
+            "feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated
+        )
+        pages = [SitemapPage(settings.base_url, updated)] + [
+            SitemapPage(entry.url, entry.issue["date"]) for entry in entries
+        ]
+        self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
+        theme = load_theme(settings.templates_dir)
+        for template, name in _themed_static(settings).items():
+            self._page(f"{STATIC}/{name}", template, "", None, theme=theme)
+
+    def assets(self, images: Iterable[str]) -> None:
+        """The theme's static files, `images` (those the archived issues use: drafts left out
+        of the archive leave theirs out too) and the default link-preview picture."""
+        extra = [self.default_image.src] if self.default_image else []
+        copy_assets(self.settings, [*images, *extra], self.output)
+
+
 def write_archive(
     settings: Settings,
     env: jinja2.Environment,
@@ -74,67 +150,25 @@ def write_archive(
     Every issue given gets a page and a place on the index, marked "Draft" or "Scheduled"
     unless it is due on `today` (default: the newsletter's today); the feed and the sitemap
     hold only the due ones. Files identical to those of the `previous` build's archive are
-    linked, not rewritten.
+    linked, not rewritten. (`sphere build` calls the same `Pages` from several processes:
+    each writes its own issues' pages, and one the indexes.)
     """
-    today = today or settings.today()
     output = Output(site, previous)
-    default_image = _default_image(settings)
-    default_card = _card(settings, default_image) if default_image else None
-    public = site_fields(settings)
-
-    def page(name: str, template: str, root: str, canonical: str | None, **context: Any) -> None:
-        context.setdefault("card", default_card)
-        try:
-            text = env.get_template(template).render(
-                site=public, root=root, canonical=canonical, **context
-            )
-        except jinja2.TemplateError as error:
-            raise template_error(error, settings.templates_dir, template) from None
-        output.write_text(name, text)
-
-    issues = [_with_state(item.issue, today) for item in rendered]
-    page("index.html", "web/index.html.j2", "", settings.base_url, issues=issues)
+    pages = Pages(settings, env, output, today or settings.today())
+    issues = [item.issue for item in rendered]
     for index, item in enumerate(rendered):
-        body = Markup(rebase_images(item.body.html, item.body.images, "../../"))  # noqa: S704
-        page(
-            f"{issue_path(item.issue.slug)}index.html",
-            "web/issue.html.j2",
-            "../../",
-            archive_url(settings, item.issue.slug),
-            issue=issues[index],
-            body=body,
-            cover=item.cover,
-            card=_card(settings, item.cover) if item.cover else default_card,
-            newer=issues[index - 1] if index > 0 else None,
-            older=issues[index + 1] if index + 1 < len(issues) else None,
-        )
-    # The 404 page is served at any depth, so it links from the site's root path; it has no
-    # canonical URL of its own (pointing at the index would tell search engines it is one).
-    page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)
-    due = [item for item in rendered if item.issue.is_due(today)]
-    entries = [_entry(settings, item, issues[rendered.index(item)]) for item in due]
-    updated = max((item.issue.date for item in due), default=today)
-    page("feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated)
-    pages = [SitemapPage(settings.base_url, updated)] + [
-        SitemapPage(entry.url, entry.issue["date"]) for entry in entries
-    ]
-    page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
-    theme = load_theme(settings.templates_dir)
-    for template, name in _themed_static(settings).items():
-        page(f"{STATIC}/{name}", template, "", None, theme=theme)
-    copy_assets(settings, rendered, output, extra=[default_image] if default_image else [])
+        newer = issues[index - 1] if index > 0 else None
+        older = issues[index + 1] if index + 1 < len(issues) else None
+        pages.issue_page(item, newer=newer, older=older)
+    pages.indexes(issues, [feed_html(settings, item) for item in rendered])
+    pages.assets(image.src for item in rendered for image in item.images)
     return output.files
 
 
-def _with_state(issue: Issue, today: dt.date) -> IssueFields:
-    """The issue as the archive's templates see it, with its `state` on `today`."""
-    return IssueFields(issue_fields(issue), state=issue.state(today))
-
-
-def _entry(settings: Settings, item: RenderedIssue, issue: IssueFields) -> FeedEntry:
+def feed_html(settings: Settings, item: RenderedIssue) -> str:
+    """The issue's body as the feed carries it: every link and image absolute."""
     url = archive_url(settings, item.issue.slug)
-    html = rebase_images(item.body.html, item.body.images, settings.base_url)
-    return FeedEntry(issue=issue, url=url, html=absolute_links(html, url))
+    return absolute_links(rebase_images(item.body.html, item.body.images, settings.base_url), url)
 
 
 def _card(settings: Settings, image: Image) -> CardImage:
@@ -151,22 +185,14 @@ def _default_image(settings: Settings) -> Image | None:
     return Image(found.src, found.width, found.height)
 
 
-def copy_assets(
-    settings: Settings,
-    rendered: Sequence[RenderedIssue],
-    output: Output,
-    *,
-    extra: Sequence[Image] = (),
-) -> None:
-    """The theme's static files, and the images the archive's issues use (drafts left out of
-    the archive leave theirs out too), and `extra` ones (the default link-preview image)."""
+def copy_assets(settings: Settings, images: Iterable[str], output: Output) -> None:
+    """The theme's static files (a themed template of the same name wins) and `images`."""
     static = settings.templates_dir / STATIC
     themed = set(_themed_static(settings).values())
     for relative in static_files(static):
-        if relative not in themed:  # a themed template of the same name wins
+        if relative not in themed:
             output.copy(f"{STATIC}/{relative}", static / relative)
-    images = {image.src for item in rendered for image in item.images}
-    for image in sorted(images | {image.src for image in extra}):
+    for image in sorted(set(images)):
         output.copy(image, settings.content_dir / image)
 
 

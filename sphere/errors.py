@@ -97,7 +97,7 @@ def display_path(path: Path) -> str:
     """Show a path relative to the working directory when it is below it, else as given."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError):  # OSError: the working directory itself is gone
         return str(path)
 
 
@@ -184,3 +184,11 @@ class SiteUnavailable(DeployError):
     """SPHERE_SITE cannot be reached or denies access."""
 
     exit_status = ExitStatus.UNAVAILABLE
+
+
+class OutputFolderError(SphereError):
+    """A command was asked to replace a folder that Sphere did not make (or must never replace)."""
+
+
+class BuildProblems(SphereError):
+    """With `build --strict`: what `sphere check` calls an error, seen by the build."""

@@ -17,7 +17,7 @@ import typer.main
 from fixtures_project import Result, write_issue
 
 from sphere import __version__
-from sphere.build.cache import CACHE_FILE
+from sphere.build.cache import CACHE_DIR, INDEX
 from sphere.cli import app
 from sphere.errors import ExitStatus
 
@@ -226,14 +226,14 @@ def test_a_damaged_build_cache_is_one_warning_line(
     project: Path, sphere: Callable[..., Result]
 ) -> None:
     assert sphere("build").status == 0
-    (project / CACHE_FILE).write_text("{not json", encoding="utf-8")
+    (project / CACHE_DIR / INDEX).write_text("{not json", encoding="utf-8")
 
-    result = sphere("build")
+    result = sphere("build", "--drafts")  # another build than the last: the cache is read
 
     assert result.status == 0
     warnings = [line for line in result.err.splitlines() if line.startswith("warning:")]
     assert warnings == [
-        f"warning: ignoring the unreadable build cache {CACHE_FILE}: "
+        f"warning: ignoring the unreadable build cache {CACHE_DIR / INDEX}: "
         "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import re
 from collections.abc import Callable
 from email import message_from_bytes
@@ -160,14 +161,19 @@ def test_images_use_absolute_urls_with_width_and_alt(
     (project / "content/images/wide.png").write_bytes(png_bytes(1200, 600))
     write_issue(project, "2026-10-01-pictures", body="![Pipeline by stage](images/wide.png)\n")
     assert sphere("build").status == 0
-    html = (project / "dist/email/pictures.html").read_text(encoding="utf-8")
+    eml = email.message_from_bytes((project / "dist/email/pictures.eml").read_bytes())
+    part = next(p for p in eml.walk() if p.get_content_type() == "text/html")
+    html = part.get_payload(decode=True).decode("utf-8")
     (img,) = re.findall(r"<img [^>]*alt=\"Pipeline by stage\"[^>]*>", html)
-    assert 'src="https://www.jimwigg.com/sphere/images/wide.png"' in img
+    assert 'src="https://www.jimwigg.com/sphere/images/wide.png"' in img  # what readers get
     assert 'width="552"' in img and 'height="276"' in img
     assert "max-width:100%" in img
     assert (project / "dist/site/images/wide.png").read_bytes() == png_bytes(1200, 600)
     page = (project / "dist/site/issues/pictures/index.html").read_text(encoding="utf-8")
     assert 'src="../../images/wide.png"' in page
+    # The preview copy, opened from disk, shows the archive's copy of the image.
+    preview = (project / "dist/email/pictures.html").read_text(encoding="utf-8")
+    assert 'src="../site/images/wide.png"' in preview
 
 
 def test_drafts_are_left_out_unless_asked(project: Path, sphere: Callable[..., Result]) -> None:

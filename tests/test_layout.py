@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fixtures_browser import OpenPage, png_size, scroll_width
 from fixtures_project import Result, png_bytes, write_issue
+from pngs import pixels
 
 # Content that tends to break narrow layouts: a long unbroken URL, a wide image, a table.
 AWKWARD = """## A wide picture
@@ -93,7 +94,88 @@ def test_build_screenshots_for_review(
         width, height = png_size((shots / name).read_bytes())
         assert width == int(name.rsplit("-", 2)[-2] if "email" in name else 1024)
         assert height > 600
-    light = (shots / f"{slug}-email-600-light.png").read_bytes()
-    dark = (shots / f"{slug}-email-600-dark.png").read_bytes()
-    assert light != dark
+    # The page's background (a corner): the theme's paper in light mode, near black in dark.
+    light = pixels((shots / f"{slug}-email-600-light.png").read_bytes())
+    dark = pixels((shots / f"{slug}-email-600-dark.png").read_bytes())
+    assert sum(light[5][2]) > 600, light[5][2]
+    assert sum(dark[5][2]) < 100, dark[5][2]
     assert "dist/screenshots/ (5 PNG files)" in result.out
+    assert result.err == ""
+
+
+GREY = (128, 128, 128)  # png_bytes' one colour
+
+
+def _longest_run(rows: list[list[tuple[int, int, int]]], colour: tuple[int, int, int]) -> int:
+    best = 0
+    for row in rows:
+        run = 0
+        for pixel in row:
+            run = run + 1 if pixel == colour else 0
+            best = max(best, run)
+    return best
+
+
+def test_screenshots_show_the_projects_own_images(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    (project / "content/images").mkdir(exist_ok=True)
+    (project / "content/images/chart.png").write_bytes(png_bytes(400, 100))
+    write_issue(project, "2026-10-01-chart", body="Text.\n\n![A chart](images/chart.png)\n")
+    result = sphere("build", "--screenshots")
+    assert result.status == 0, result.err
+    assert result.err == ""  # nothing blocked
+    email = pixels((project / "dist/screenshots/chart-email-600-light.png").read_bytes())
+    archive = pixels((project / "dist/screenshots/chart-archive-1024.png").read_bytes())
+    assert _longest_run(email, GREY) >= 400
+    assert _longest_run(archive, GREY) >= 400
+
+
+def test_the_email_opened_from_disk_shows_its_images(
+    project: Path, sphere: Callable[..., Result], browser
+) -> None:
+    """`dist/email/<slug>.html` opened as a file (as a reviewer does) finds the archive's copy."""
+    (project / "content/images").mkdir(exist_ok=True)
+    (project / "content/images/chart.png").write_bytes(png_bytes(400, 100))
+    write_issue(project, "2026-10-01-chart", body="Text.\n\n![A chart](images/chart.png)\n")
+    assert sphere("build").status == 0
+    context = browser.new_context()  # a plain browser: no Sphere routing, file: as a user opens it
+    try:
+        page = context.new_page()
+        page.goto((project / "dist/email/chart.html").as_uri())
+        assert page.evaluate("document.querySelector('img[alt=\"A chart\"]').naturalWidth") == 400
+    finally:
+        context.close()
+
+
+def test_screenshots_without_chromium_build_the_rest(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_CHROMIUM", str(project / "no-chromium"))
+    result = sphere("build", "--screenshots")
+    assert result.status == 1
+    assert result.err == (
+        f"error: screenshots not taken: Chromium not found at {project / 'no-chromium'}:"
+        " install it (apt-get install chromium) or set SPHERE_CHROMIUM to its path;"
+        " the rest is built in dist/\n"
+    )
+    assert (project / "dist/email/hard-sell-or-soft-sell.eml").is_file()
+    assert (project / "dist/site/index.html").is_file()
+    assert not (project / "dist/screenshots").exists()
+
+
+def test_an_issue_cannot_put_a_local_file_in_a_screenshot(
+    project: Path, sphere: Callable[..., Result], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A `file:` frame in an issue shows exactly what a frame of a missing file shows."""
+    secret = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
+    secret.write_text("TOP SECRET " * 200, encoding="utf-8")
+    frame = '<iframe src="{}" width="500" height="300"></iframe>\n'
+
+    def shoot(src: str) -> list[list[tuple[int, int, int]]]:
+        write_issue(project, "2026-10-01-frame", body="Text.\n\n" + frame.format(src))
+        result = sphere("build", "--screenshots")
+        assert result.status == 0, result.err
+        return pixels((project / "dist/screenshots/frame-email-600-light.png").read_bytes())
+
+    assert shoot(secret.as_uri()) == shoot((secret.parent / "missing.txt").as_uri())

@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 from fixtures_browser import png_size
+from fixtures_project import png_bytes
+from pngs import pixels
 
 from sphere.errors import SphereError
-from sphere.screenshots import Shot, chromium_executable, measure_overflow, take_screenshots
+from sphere.screenshots import (
+    Shot,
+    chromium_executable,
+    measure_overflow,
+    open_page,
+    take_screenshots,
+)
 
 SCHEMED = """<!doctype html><meta charset=utf-8>
 <style>
@@ -72,7 +80,9 @@ def test_dark_scheme_renders_differently(browser, schemed: Path, tmp_path: Path)
         out_dir=tmp_path,
     )
 
-    assert light.read_bytes() != dark.read_bytes()
+    # The background: white in light mode, near black in dark mode (the page's CSS).
+    assert pixels(light.read_bytes())[-1][-1] == (255, 255, 255)
+    assert pixels(dark.read_bytes())[-1][-1] == (16, 16, 16)
 
 
 def test_third_party_requests_are_blocked(
@@ -90,8 +100,83 @@ def test_third_party_requests_are_blocked(
         take_screenshots([Shot("tracked", page, 320)], out_dir=tmp_path)
 
     assert requested == []
-    assert f"blocked a request to {base}/pixel.gif" in caplog.messages
-    assert f"blocked a request to {base}/style.css" in caplog.messages
+    why = "(a page may load only its own folder's images and styles)"
+    assert f"tracked.html: screenshot blocked {base}/pixel.gif {why}" in caplog.messages
+    assert f"tracked.html: screenshot blocked {base}/style.css {why}" in caplog.messages
+
+
+SECRET = "sphere-secret-canary-4711"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '<iframe src="file://{secret}" width=300 height=80></iframe>',
+        '<iframe src="secret.html" width=300 height=80></iframe>',
+        '<img src="file://{secret_png}" width=300 height=80>',
+        '<img src="../outside.png" width=300 height=80>',
+    ],
+    ids=["file: frame", "another page as a frame", "file: image", "an image outside the folder"],
+)
+def test_a_page_loads_nothing_but_itself_and_its_folders_images(
+    browser, tmp_path: Path, frame: str
+) -> None:
+    """A file on the machine must never end up in a PNG that CI uploads (issue 13)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET * 20, encoding="utf-8")
+    secret_png = tmp_path / "secret.png"
+    secret_png.write_bytes(png_bytes(300, 80))
+    (tmp_path / "outside.png").write_bytes(png_bytes(300, 80))
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "secret.html").write_text(f"<p>{SECRET}</p>", encoding="utf-8")
+    tag = frame.format(secret=secret, secret_png=secret_png)
+    page = site / "page.html"
+    page.write_text(f'<body style="margin:0;background:#fff">{tag}', encoding="utf-8")
+    blank = site / "blank.html"
+    blank.write_text(
+        f'<body style="margin:0;background:#fff">{frame.format(secret="/nowhere", secret_png="/nowhere.png").replace("secret.html", "nowhere.html").replace("../outside.png", "nowhere.png")}',
+        encoding="utf-8",
+    )
+
+    shot, missing = take_screenshots(
+        [Shot("page", page, 320, full_page=False), Shot("blank", blank, 320, full_page=False)],
+        out_dir=tmp_path / "shots",
+    )
+    # What was asked for looks exactly like something that does not exist: nothing loaded.
+    assert pixels(shot.read_bytes()) == pixels(missing.read_bytes())
+    opened = open_page(browser, page, width=320)
+    try:
+        # A blocked frame never navigates: no document to read (evaluating in it would hang).
+        assert [frame.url for frame in opened.frames[1:]] in (
+            [],
+            [""],
+            ["about:blank"],
+            ["chrome-error://chromewebdata/"],
+        )
+        widths = opened.evaluate("[...document.images].map(i => i.naturalWidth)")
+        assert widths in ([], [0])
+    finally:
+        opened.context.close()
+
+
+def test_a_page_loads_its_folders_images_and_styles(browser, tmp_path: Path) -> None:
+    (tmp_path / "site/images").mkdir(parents=True)
+    (tmp_path / "site/images/chart.png").write_bytes(png_bytes(120, 40))
+    (tmp_path / "site/style.css").write_text("body { background: rgb(0, 0, 255) }", "utf-8")
+    (tmp_path / "email").mkdir()
+    page = tmp_path / "email/issue.html"
+    page.write_text(
+        '<link rel=stylesheet href="../site/style.css"><img src="../site/images/chart.png">',
+        encoding="utf-8",
+    )
+    opened = open_page(browser, page, width=320, folder=tmp_path)
+    try:
+        assert opened.evaluate("document.images[0].naturalWidth") == 120
+        colour = opened.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert colour == "rgb(0, 0, 255)"
+    finally:
+        opened.context.close()
 
 
 def test_local_images_still_load(browser, tmp_path: Path) -> None:

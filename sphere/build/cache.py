@@ -4,8 +4,14 @@ Rendering an issue (Python-Markdown, then MJML) costs milliseconds; an archive o
 in which the author changed one need not pay 200 times. Each cached issue is keyed by a hash
 of everything its rendering reads: the issue's file, the templates, the settings and Sphere's
 version. Its images are checked again on use (size and modification time), since a picture
-can change without its issue changing. The cache is a plain JSON file under `.sphere/cache/`
-(no pickle: nothing in it is ever executed); deleting it only costs one slow build.
+can change without its issue changing.
+
+Under `.sphere/cache/`: a small index (key -> where the entry is) and pack files of entries,
+one JSON line each (no pickle: nothing in it is ever executed). A build reads the index and
+then only the entries of the issues it builds; each build process appends what it rendered to
+a pack of its own. One pack per process, not one file per issue, because creating a file costs
+up to a millisecond on some disks, more than reading an entry. Packs that are mostly stale are
+rewritten. Deleting the folder only costs one slow build.
 """
 
 from __future__ import annotations
@@ -15,21 +21,28 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sphere import __version__
 from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
+from sphere.errors import display_path
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CACHE_FILE = Path(".sphere/cache/rendered.json")
-_FORMAT = 1
+CACHE_DIR = Path(".sphere/cache")
+INDEX = "index.json"
+OLD_CACHE_FILE = CACHE_DIR / "rendered.json"  # one file for all issues, before format 2
+_FORMAT = 2
+MAX_PACKS = 8  # more than this, or more stale bytes than live ones: rewrite into one pack
+
+Location = tuple[str, int, int]  # pack file name, offset, length
 
 
 @dataclass(frozen=True)
@@ -43,28 +56,53 @@ class _Entry:
     stamps: dict[str, list[int]]  # image path -> [size, mtime_ns] when rendered
 
 
-class RenderCache:
-    """The build cache of one project: look issues up, store what was rendered, save."""
+def issue_key(context: bytes, issue: Issue) -> str:
+    """The cache key of `issue`: its file's bytes, and what every rendering depends on."""
+    return hashlib.sha256(context + issue.path.read_bytes()).hexdigest()
 
-    def __init__(self, settings: Settings):
+
+def read_index(settings: Settings) -> dict[str, Location]:
+    """Where each cached entry is (empty when there is no cache, or an unreadable one)."""
+    path = settings.root / CACHE_DIR / INDEX
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != _FORMAT:
+            return {}
+        return {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in data["entries"].items()}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        # A cache is an optimisation: without its index, every issue renders (and the index
+        # is written anew), but a damaged one is worth a word.
+        log.warning("ignoring the unreadable build cache %s: %s", display_path(path), error)
+        return {}
+
+
+class RenderCache:
+    """The build cache as one build process uses it: `get` what the index names, `put` fresh
+    renderings into this process's own pack."""
+
+    def __init__(self, settings: Settings, context: bytes, index: Mapping[str, Location]):
         self.settings = settings
-        self.path = settings.root / CACHE_FILE
-        self._context = _fingerprint(settings)
-        self._entries = self._load()
-        self._used: dict[str, _Entry] = {}
-        self.hits = 0
+        self.folder = settings.root / CACHE_DIR
+        self._context = context
+        self._index = index
+        self._pack: IO[bytes] | None = None  # unbuffered: a pool's worker ends with os._exit
+        self._written = 0
+        self._pack_name = ""  # named when first written, by the process that writes it
+        self._broken = False
+        # Problems to report (a damaged entry, an unwritable folder): a build process hands
+        # them to the main one, which logs them, so they show however the build runs.
+        self.problems: list[str] = []
 
     def key(self, issue: Issue) -> str:
-        return hashlib.sha256(self._context + issue.path.read_bytes()).hexdigest()
+        return issue_key(self._context, issue)
 
-    def get(self, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
+    def get(self, key: str, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
         """The cached rendering of `issue`, if nothing it depends on has changed."""
-        key = self.key(issue)
-        entry = self._entries.get(key)
+        entry = self._read(key)
         if entry is None or not self._images_unchanged(entry):
             return None
-        self._used[key] = entry
-        self.hits += 1
         body = Body(
             html=entry.body_html,
             images=tuple(Image(*image) for image in entry.images),
@@ -73,11 +111,12 @@ class RenderCache:
         cover = Image(*entry.cover) if entry.cover else None
         return renderer.assemble(issue, body, cover, entry.email_html, entry.email_text)
 
-    def put(self, item: RenderedIssue, issue: Issue) -> None:
-        """Remember a fresh rendering of `issue` (the file as loaded, before variables)."""
+    def put(self, item: RenderedIssue) -> Location | None:
+        """Append a fresh rendering to this process's pack; where it went (None if it could
+        not be written)."""
         images = [(i.src, i.width, i.height) for i in item.body.images]
         cover = (item.cover.src, item.cover.width, item.cover.height) if item.cover else None
-        self._used[self.key(issue)] = _Entry(
+        entry = _Entry(
             body_html=item.body.html,
             images=images,
             links=list(item.body.links),
@@ -86,33 +125,54 @@ class RenderCache:
             email_text=item.email_text,
             stamps={src: self._stamp(src) for src in _sources(images, cover)},
         )
-
-    def save(self) -> None:
-        """Write the entries used by this build (the others are stale), atomically."""
-        if self._used.keys() == self._entries.keys():
-            return
-        data = {"format": _FORMAT, "entries": {k: e.__dict__ for k, e in self._used.items()}}
-        temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+        line = json.dumps(entry.__dict__, ensure_ascii=False).encode("utf-8") + b"\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            temporary.replace(self.path)
-        except OSError as error:  # a cache is an optimisation: never fail a build for it
-            log.warning("could not save the build cache %s: %s", self.path, error.strerror)
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+            pack = self._open_pack()
+            if pack is None:
+                return None
+            offset = self._written
+            pack.write(line)
+            self._written += len(line)
+        except OSError as error:
+            self._give_up(error)
+            return None
+        return (self._pack_name, offset, len(line))
 
-    def _load(self) -> dict[str, _Entry]:
+    def _open_pack(self) -> IO[bytes] | None:
+        if self._broken:
+            return None
+        if self._pack is None:
+            self._pack_name = _pack_name()
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._pack = (self.folder / self._pack_name).open("xb", buffering=0)
+            except OSError as error:
+                self._give_up(error)
+                return None
+        return self._pack
+
+    def _give_up(self, error: OSError) -> None:
+        self._broken = True  # once: not one message per issue
+        where = display_path(Path(error.filename)) if error.filename else display_path(self.folder)
+        self.problems.append(f"could not save the build cache {where}: {error.strerror}")
+
+    def _read(self, key: str) -> _Entry | None:
+        location = self._index.get(key)
+        if location is None:
+            return None
+        name, offset, length = location
+        path = self.folder / name
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != _FORMAT:
-                return {}
-            return {key: _entry(value) for key, value in data["entries"].items()}
+            with path.open("rb") as pack:
+                pack.seek(offset)
+                return _entry(json.loads(pack.read(length)))
         except FileNotFoundError:
-            return {}
+            return None
         except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("ignoring the unreadable build cache %s: %s", self.path, error)
-            return {}
+            self.problems.append(
+                f"{display_path(path)}: ignoring a damaged build cache entry ({error})"
+            )
+            return None
 
     def _stamp(self, src: str) -> list[int]:
         stat = (self.settings.content_dir / src).stat()
@@ -123,6 +183,59 @@ class RenderCache:
             return all(self._stamp(src) == stamp for src, stamp in entry.stamps.items())
         except OSError:  # an image is gone: render again, to report it properly
             return False
+
+
+def save_index(
+    settings: Settings, entries: Mapping[str, Location], previous: Mapping[str, Location]
+) -> list[str]:
+    """Record where this build's entries are, drop stale packs, and compact when packs are
+    mostly stale or many; problems come back as messages (a cache never fails a build)."""
+    folder = settings.root / CACHE_DIR
+    with contextlib.suppress(OSError):
+        (settings.root / OLD_CACHE_FILE).unlink()
+    try:
+        packs = {p.name: p.stat().st_size for p in folder.glob("pack-*.jsonl")}
+        live: dict[str, int] = {}
+        for name, _, length in entries.values():
+            live[name] = live.get(name, 0) + length
+        if len(live) > MAX_PACKS or sum(packs.values()) > 2 * sum(live.values()):
+            entries = _compact(folder, entries)
+            live = {name: 1 for name, _, _ in entries.values()}
+        if entries != previous:  # (a rebuild with nothing changed creates no file)
+            _write_index(folder, entries)
+        for name in packs.keys() - live.keys():
+            (folder / name).unlink()
+    except OSError as error:
+        return [f"could not save the build cache {display_path(folder)}: {error.strerror}"]
+    return []
+
+
+def _compact(folder: Path, entries: Mapping[str, Location]) -> dict[str, Location]:
+    """Copy the live entries into one new pack."""
+    name = _pack_name()
+    moved: dict[str, Location] = {}
+    with contextlib.ExitStack() as files:
+        out = files.enter_context((folder / name).open("xb"))
+        packs: dict[str, IO[bytes]] = {}
+        for key, (source, offset, length) in sorted(entries.items(), key=lambda kv: kv[1]):
+            if source not in packs:
+                packs[source] = files.enter_context((folder / source).open("rb"))
+            packs[source].seek(offset)
+            moved[key] = (name, out.tell(), length)
+            out.write(packs[source].read(length))
+    return moved
+
+
+def _pack_name() -> str:
+    return f"pack-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
+
+
+def _write_index(folder: Path, entries: Mapping[str, Location]) -> None:
+    data = {"format": _FORMAT, "entries": {key: list(where) for key, where in entries.items()}}
+    temporary = folder / f".{INDEX}.tmp-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    temporary.replace(folder / INDEX)
 
 
 def _entry(value: dict[str, Any]) -> _Entry:
@@ -144,7 +257,7 @@ def _sources(
     return {src for src, _, _ in images} | ({cover[0]} if cover else set())
 
 
-def _fingerprint(settings: Settings) -> bytes:
+def fingerprint(settings: Settings) -> bytes:
     """What every issue's rendering depends on besides its own file: the settings, the
     templates, and the code that renders (Sphere's own and its Markdown and MJML versions)."""
     import markdown

@@ -1,51 +1,52 @@
 """`sphere build`: every issue rendered into email files and the web archive, all or nothing.
 
 The build writes into a fresh temporary folder beside the output and swaps it in only when
-everything succeeded, so a broken issue leaves the previous `dist/` exactly as it was.
+everything succeeded, so a broken issue leaves the previous `dist/` exactly as it was. Each
+issue is built where the pool runs it (sphere.build.worker); this process loads the issues,
+hands them out, and writes what spans them all: the index, the feed, the sitemap, the assets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from pathlib import Path
 
-from sphere.archive import write_archive
-from sphere.build.cache import RenderCache
-from sphere.build.output import Output
+from sphere.archive import Pages
+from sphere.build import state
+from sphere.build.cache import fingerprint, issue_key, read_index, save_index
+from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
 from sphere.content.issues import Issue, load_issues
-from sphere.errors import SphereError, display_path
-from sphere.mail.issue import issue_message
-from sphere.mail.message import UNSUBSCRIBE_URL, Recipient, fill
-from sphere.render.email import RenderedIssue, Renderer
-from sphere.render.urls import preview_unsubscribe_url
+from sphere.errors import BuildProblems, SphereError, display_path
+from sphere.output import MARKER, Output, check_replaceable, mark
+from sphere.pool import parallel_map
 from sphere.screenshots import Shot
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PREVIEW_RECIPIENT_ADDRESS = "preview@sphere.invalid"
 EMAIL_WIDTHS = (375, 600)  # a phone, and the email's own width
 ARCHIVE_WIDTH = 1024
 LIST_AT_MOST = 10  # issues named one by one in the report
-PARALLEL_MIN_ISSUES = 16  # per worker: below that, starting processes costs more than it saves
 
 
 @dataclass
 class BuildReport:
-    """What a build wrote, for the CLI to report."""
+    """What a build wrote, and what it saw, for the CLI to report."""
 
     out: Path
     issues: list[str] = field(default_factory=list)  # slugs, newest first
     files: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # `file:line: warning: ...` lines
+    failure: str | None = None  # why part of the build (the screenshots) could not be done
+    waiting: list[Issue] = field(default_factory=list)  # built, but not in the archive yet
 
     def lines(self) -> list[str]:
         out = display_path(self.out)
@@ -55,79 +56,14 @@ class BuildReport:
         if count > LIST_AT_MOST:
             lines.append(f"  ... and {count - LIST_AT_MOST} more in {out}/email/")
         site_files = sum(1 for f in self.files if "site" in f.relative_to(self.out).parts[:1])
-        lines.append(f"  {out}/site/ ({site_files} files; open {out}/site/index.html)")
+        lines.append(f"  {out}/site/ ({site_files} files; see it with `uv run sphere preview`)")
+        for issue in self.waiting[:LIST_AT_MOST]:
+            state = "a draft" if issue.is_draft else f"scheduled for {issue.date:%Y-%m-%d}"
+            lines.append(f"  {issue.slug} is {state}: not in the archive (--drafts shows it)")
         shots = sum(1 for f in self.files if "screenshots" in f.relative_to(self.out).parts[:1])
         if shots:
             lines.append(f"  {out}/screenshots/ ({shots} PNG files)")
         return lines
-
-
-def preview_recipient(settings: Settings) -> Recipient:
-    """The reader a preview is addressed to, with a visibly fake personal link."""
-    return Recipient(
-        address=PREVIEW_RECIPIENT_ADDRESS,
-        name="Preview Reader",
-        unsubscribe_url=preview_unsubscribe_url(settings),
-        unsubscribe_mailto=f"mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20PREVIEW",
-    )
-
-
-def preview_email(settings: Settings, item: RenderedIssue) -> tuple[str, str]:
-    """The issue's text and HTML as the preview reader sees them (build and preview alike)."""
-    values = {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
-    return (
-        fill(item.email_text, values, escape_html=False),
-        fill(item.email_html, values, escape_html=True),
-    )
-
-
-def render_issues(
-    settings: Settings, *, drafts: bool = False, cache: bool = False
-) -> tuple[Renderer, list[RenderedIssue]]:
-    """Load and render every issue (newest first); raises at the first broken one.
-
-    With `cache`, issues unchanged since the last build come from the build cache. Rendering
-    is CPU-bound (Python-Markdown costs most of it), so many issues to render are shared
-    among a pool of processes, one per core; a handful stays in-process.
-    """
-    renderer = Renderer(settings)
-    issues = load_issues(settings.content_dir, drafts=drafts)
-    store = RenderCache(settings) if cache else None
-    cached = [store.get(issue, renderer) if store else None for issue in issues]
-    missing = [issue for issue, hit in zip(issues, cached, strict=True) if hit is None]
-    fresh = _render_all(settings, renderer, missing)
-    if store is not None:
-        for issue, item in zip(missing, fresh, strict=True):
-            store.put(item, issue)
-        store.save()
-    renders = iter(fresh)
-    return renderer, [hit if hit is not None else next(renders) for hit in cached]
-
-
-def _render_all(settings: Settings, renderer: Renderer, issues: list[Issue]) -> list[RenderedIssue]:
-    workers = min(os.cpu_count() or 1, len(issues) // PARALLEL_MIN_ISSUES)
-    if workers < 2:
-        return [renderer.render(issue) for issue in issues]
-    context = multiprocessing.get_context("fork" if "fork" in _START_METHODS else "spawn")
-    chunk = max(1, len(issues) // (workers * 4))
-    with ProcessPoolExecutor(
-        workers, context, initializer=_start_worker, initargs=(settings,)
-    ) as pool:
-        return list(pool.map(_render_in_worker, issues, chunksize=chunk))
-
-
-_worker_renderer: Renderer | None = None
-_START_METHODS = multiprocessing.get_all_start_methods()
-
-
-def _start_worker(settings: Settings) -> None:
-    global _worker_renderer  # one Renderer per worker process, built once
-    _worker_renderer = Renderer(settings)
-
-
-def _render_in_worker(issue: Issue) -> RenderedIssue:
-    assert _worker_renderer is not None  # noqa: S101 (set by the pool's initializer)
-    return _worker_renderer.render(issue)
 
 
 def build_all(
@@ -137,30 +73,57 @@ def build_all(
     drafts: bool = False,
     screenshots: bool = False,
     cache: bool = True,
+    strict: bool = False,
     today: dt.date | None = None,
 ) -> BuildReport:
     """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
 
     With `screenshots`, each email (375 and 600 px, light and dark) and archive page is also
     shot in headless Chromium into `out/screenshots/`, before the swap: a failure there
-    leaves the previous output in place too. `cache`: reuse renderings of unchanged issues
-    from `.sphere/cache/` (see sphere.build.cache). `today` (default: the newsletter's today)
-    decides which issues the archive holds: those whose date has come, and with `drafts`
-    (a preview) every other one too, marked as such.
+    leaves the previous output in place too. Without a browser to shoot them with, the rest
+    is built and `report.failure` says what to install. `cache`: reuse renderings of
+    unchanged issues from `.sphere/cache/` (see sphere.build.cache). What `sphere check` would
+    call an error and the build sees in passing (an email Gmail will clip) is a warning in the
+    report, or, with `strict`, an error that stops the build. `today` (default: the
+    newsletter's today) decides which issues the archive holds: those whose date has come, and
+    with `drafts` (a preview) every other one too, marked as such.
     """
     out = (out or settings.output_dir).resolve()
+    check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     today = today or settings.today()
-    renderer, rendered = render_issues(settings, drafts=drafts, cache=cache)
-    archived = rendered if drafts else [item for item in rendered if item.issue.is_due(today)]
+    issues = load_issues(settings.content_dir, drafts=drafts)
+    archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
+    context = fingerprint(settings) if cache else None
+    key = ""
+    if context is not None and not screenshots:
+        keys = [issue_key(context, i) for i in issues]
+        key = state.build_key(context, keys, out, drafts, today)
+        last = state.unchanged(settings, key, out)
+        if last is not None and not (strict and last[1]):
+            return _report(out, issues, archived, *last)
+    state.forget(settings)
+    unavailable = _screenshots_unavailable() if screenshots else None
     staging = _staging_folder(out)
     try:
-        files = write_emails(settings, rendered, staging / "email", previous=out / "email")
-        files += write_archive(
-            settings, renderer.env, archived, staging / "site", previous=out / "site", today=today
-        )
-        if screenshots:
-            files += take_review_screenshots(staging, [item.issue.slug for item in rendered])
-        _swap_in(staging, out)
+        mark(staging)
+        (staging / "email").mkdir()
+        built = _build_issues(settings, issues, archived, staging, out, context, today)
+        problems = [problem for item in built for problem in item.problems]
+        if strict and problems:
+            raise BuildProblems("\n".join(_located(p, "error") for p in problems))
+        site = _write_indexes(settings, archived, built, staging / "site", out / "site", today)
+        same = [name for item in built for name in item.same]
+        same += [f"site/{name}" for name in site.same]
+        names = [name for item in built for name in item.files]
+        names += [f"site/{p.relative_to(site.root).as_posix()}" for p in site.files]
+        if not screenshots and len(same) == len(names) and _files_of(out) == {*names, MARKER}:
+            shutil.rmtree(staging)  # nothing changed: the output stays as it is, untouched
+        else:
+            Output(staging, out).link_same(same)
+            if screenshots and unavailable is None:
+                shots = take_review_screenshots(staging, [issue.slug for issue in issues])
+                names += [path.relative_to(staging).as_posix() for path in shots]
+            _swap_in(staging, out)
     except OSError as error:  # a full disk, say: the previous output stays as it was
         shutil.rmtree(staging, ignore_errors=True)
         where = display_path(Path(error.filename)) if error.filename else display_path(out)
@@ -168,10 +131,100 @@ def build_all(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report = BuildReport(out=out, issues=[item.issue.slug for item in rendered])
-    report.files = [out / f.relative_to(staging) for f in files]
-    log.info("built %d issues into %s", len(rendered), out)
+    report = _report(out, issues, archived, names, [_located(p, "warning") for p in problems])
+    if key:
+        images = {src for item in built for src in item.images}
+        state.record(settings, key, out, files=names, warnings=report.warnings, images=images)
+    if unavailable is not None:
+        where = display_path(out)
+        report.failure = f"screenshots not taken: {unavailable}; the rest is built in {where}/"
+    log.info("built %d issues into %s", len(issues), out)
     return report
+
+
+def _report(
+    out: Path,
+    issues: Sequence[Issue],
+    archived: Sequence[Issue],
+    files: list[str],
+    warnings: list[str],
+) -> BuildReport:
+    report = BuildReport(out=out, issues=[issue.slug for issue in issues])
+    report.waiting = [issue for issue in issues if issue not in archived]
+    report.files = [out / name for name in files]
+    report.warnings = warnings
+    return report
+
+
+def _build_issues(
+    settings: Settings,
+    issues: Sequence[Issue],
+    archived: Sequence[Issue],
+    staging: Path,
+    out: Path,
+    context: bytes | None,
+    today: dt.date,
+) -> list[Built]:
+    """Build every issue (in a pool when there are many); the first broken one raises.
+
+    Each gets its email; those in `archived` also their archive page, which links to their
+    neighbours in the archive."""
+    index = read_index(settings) if context is not None else {}
+    setup = Setup(settings, staging, out, context, today, index)
+    bare = [dataclasses.replace(issue, body="") for issue in archived]  # what a neighbour needs
+    place = {issue.slug: i for i, issue in enumerate(archived)}
+    jobs = [Job(issue) for issue in issues]
+    for i, job in enumerate(jobs):
+        if (at := place.get(job.issue.slug)) is not None:
+            newer = bare[at - 1] if at > 0 else None
+            older = bare[at + 1] if at + 1 < len(bare) else None
+            jobs[i] = Job(job.issue, page=True, newer=newer, older=older)
+    built = list(parallel_map(build_issue, jobs, initializer=start, initargs=(setup,)))
+    notes = [note for item in built for note in item.notes]
+    if context is not None:
+        entries = dict(item.cached for item in built if item.cached)
+        notes += save_index(settings, entries, index)
+    for note in dict.fromkeys(notes):
+        log.warning("%s", note)
+    return built
+
+
+def _write_indexes(
+    settings: Settings,
+    archived: Sequence[Issue],
+    built: Sequence[Built],
+    site: Path,
+    previous: Path,
+    today: dt.date,
+) -> Output:
+    """The index, feed, sitemap and assets of the archive (the `archived` issues only)."""
+    output = Output(site, previous, defer=True)
+    pages = Pages(settings, environment(settings), output, today)
+    of = {item.slug: item for item in built}
+    pages.indexes(archived, [of[issue.slug].feed_html for issue in archived])
+    pages.assets(src for issue in archived for src in of[issue.slug].images)
+    return output
+
+
+def _files_of(folder: Path) -> set[str]:
+    """Every file below `folder`, relative to it (empty if there is no such folder)."""
+    return {
+        Path(top, name).relative_to(folder).as_posix()
+        for top, _, names in os.walk(folder)
+        for name in names
+    }
+
+
+def _located(problem: Problem, level: str) -> str:
+    where = f"{display_path(problem.path)}:{problem.line}"
+    return f"{where}: {level}: {problem.rule} {problem.message}"
+
+
+def _screenshots_unavailable() -> str | None:
+    """Why no screenshots can be taken here (no Playwright, no Chromium), or None."""
+    from sphere.screenshots import browser_unavailable
+
+    return browser_unavailable()
 
 
 def _staging_folder(out: Path) -> Path:
@@ -199,10 +252,11 @@ def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:
         email = out / "email" / f"{slug}.html"
         for width in EMAIL_WIDTHS:
             for scheme in ("light", "dark"):
-                shots.append(Shot(f"{slug}-email-{width}-{scheme}", email, width, scheme))
+                name = f"{slug}-email-{width}-{scheme}"
+                shots.append(Shot(name, email, width, scheme, folder=out))
         page = out / "site" / "issues" / slug / "index.html"
         if page.is_file():  # not for an issue whose date has not come (not in the archive yet)
-            shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH))
+            shots.append(Shot(f"{slug}-archive-{ARCHIVE_WIDTH}", page, ARCHIVE_WIDTH, folder=out))
     return shots
 
 
@@ -212,45 +266,23 @@ def take_review_screenshots(out: Path, slugs: Sequence[str]) -> list[Path]:
     return take_screenshots(review_shots(out, slugs), out_dir=out / "screenshots")
 
 
-def write_emails(
-    settings: Settings,
-    rendered: Sequence[RenderedIssue],
-    folder: Path,
-    *,
-    previous: Path | None = None,
-) -> list[Path]:
-    """Each issue's email as the preview reader gets it: .html, .txt and the whole .eml.
-
-    The .eml is dated at midnight (UTC) of the issue's date and has a fixed Message-ID, so an
-    unchanged issue builds to the same bytes (and its files are linked from `previous`).
-    """
-    output = Output(folder, previous)
-    folder.mkdir(parents=True)
-    reader = preview_recipient(settings)
-    for item in rendered:
-        slug = item.issue.slug
-        text, html = preview_email(settings, item)
-        output.write_text(f"{slug}.txt", text)
-        output.write_text(f"{slug}.html", html)
-        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
-        message = issue_message(settings, item)
-        eml = message.render(
-            reader,
-            date=formatdate(midnight, usegmt=True),
-            message_id=f"<preview.{slug}@{message.message_id_domain}>",
-        )
-        output.write(f"{slug}.eml", eml)
-    return output.files
-
-
 def _swap_in(staging: Path, out: Path) -> None:
-    """Replace `out` by `staging` with renames, so `out` is never half-written."""
-    if out.exists() and not out.is_dir():
-        raise SphereError(f"{display_path(out)} exists and is not a folder; choose another --out")
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    """Replace `out` by `staging` with renames, so `out` is never half-written.
+
+    Ctrl-C is held back between the two renames (and delivered after): between them, `out`
+    does not exist.
+    """
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        if out.exists():
+            out.rename(old)
+        try:
+            staging.rename(out)
+        except OSError:
+            if old.exists():
+                old.rename(out)  # the previous output, back where it was
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    shutil.rmtree(old, ignore_errors=True)

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import difflib
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,18 +26,12 @@ from sphere.content.issues import (
 )
 from sphere.content.markup import Body
 from sphere.errors import ContentError, LocatedError, SphereError
-from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.mail.limits import KB, SIZE_WARNING, clipping, largest_html_size
 from sphere.render.email import Renderer
-from sphere.render.urls import unsubscribe_url
 from sphere.settings import Settings
 
-KB = 1024
-CLIP_LIMIT = 102 * KB  # Gmail clips a message's HTML beyond this
-SIZE_WARNING = 90 * KB
 SUMMARY_LIMIT = 160  # what the widest inbox previews and a search result show of it
 SUBJECT_LIMIT = 70
-# A signed personal token is well under this; the size check assumes the worst.
-WORST_CASE_TOKEN = "T" * 200
 
 
 @dataclass
@@ -150,26 +143,18 @@ class IssueChecker:
 
     def size(self, issue: Issue, email_html: str) -> list[Finding]:
         """The HTML's size as the largest personal copy will be (Gmail clips past 102 KB)."""
-        url = unsubscribe_url(self.settings, WORST_CASE_TOKEN)
-        size = len(email_html.replace(UNSUBSCRIBE_URL, html.escape(url)).encode("utf-8"))
-        said = f"the email's HTML is {size / KB:.1f} KB"
-        if size > CLIP_LIMIT:
-            return [
-                finding(
-                    "email/clipped",
-                    issue.path,
-                    issue.text_line,
-                    f"{said}: Gmail clips messages over 102 KB, hiding the rest and the "
-                    "unsubscribe link; shorten the issue or split it",
-                )
-            ]
+        size = largest_html_size(self.settings, email_html)
+        clipped = clipping(size)
+        if clipped is not None:
+            return [finding("email/clipped", issue.path, issue.text_line, clipped)]
         if size > SIZE_WARNING:
             return [
                 finding(
                     "email/size",
                     issue.path,
                     issue.text_line,
-                    f"{said}, close to Gmail's 102 KB clipping limit",
+                    f"the email's HTML is {size / KB:.1f} KB,"
+                    " close to Gmail's 102 KB clipping limit",
                 )
             ]
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,8 @@ def build(
         Path | None,
         typer.Option(
             metavar="DIR",
-            help="Write the emails to DIR/email and the archive to DIR/site (default: dist).",
+            help="Write the emails to DIR/email and the archive to DIR/site (default: dist)."
+            " Only a folder Sphere made, or an empty one, is replaced.",
         ),
     ] = None,
     drafts: Annotated[
@@ -29,14 +31,35 @@ def build(
             "--screenshots", help="Also shoot each email and archive page in headless Chromium."
         ),
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail on what sphere check calls an error and the build sees (an email Gmail"
+            " would clip), instead of warning.",
+        ),
+    ] = False,
 ) -> None:
     """Render every issue into emails (HTML, text, .eml) and the web archive."""
     from sphere.build.pipeline import build_all
     from sphere.cli import load
+    from sphere.errors import Interrupted, SphereError, display_path
 
-    report = build_all(load(), out=out, drafts=drafts, screenshots=screenshots, cache=not no_cache)
+    settings = load()
+    try:
+        report = build_all(
+            settings, out=out, drafts=drafts, screenshots=screenshots, cache=not no_cache,
+            strict=strict,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        where = display_path(out or settings.output_dir)
+        raise Interrupted(f"interrupted: {where}/ is as it was; run sphere build again") from None
     for line in report.lines():
         print(line)
+    for line in report.warnings:
+        print(line, file=sys.stderr)
+    if report.failure is not None:
+        raise SphereError(report.failure)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,17 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sphere import output
 from sphere.archive import write_archive
-from sphere.build.pipeline import preview_email
 from sphere.content.issues import Issue, duplicate_slugs, load_issue
 from sphere.errors import SphereError
+from sphere.mail.preview import local_images, preview_email
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import PYPROJECT, Settings, load_settings
 
@@ -89,7 +89,7 @@ class Workspace:
         self._archive_error: str | None = None
         self._archive_lock = threading.Lock()  # one archive written at a time
         self.archive_stamp = self.version
-        self._tmp = Path(tempfile.mkdtemp(prefix="sphere-preview-"))
+        self._tmp = output.make_temporary("sphere-preview-")
         try:
             self._snapshot = self._scan()
             self._load_all()
@@ -282,9 +282,7 @@ class Workspace:
         rendered = self.render(entry)
         settings = self.settings
         text, html = preview_email(settings, rendered)
-        for image in {image.src for image in rendered.images}:
-            html = html.replace(f"{settings.base_url}{image}", f"/content/{image}")
-        return text, html
+        return text, local_images(html, settings, (i.src for i in rendered.images), "/content/")
 
     def archive(self) -> Path:
         """The web archive of every issue that renders, drafts included, written once per change.
@@ -375,7 +373,7 @@ class Workspace:
             return {"version": self.version, "archive_stamp": self.archive_stamp, "issues": issues}
 
     def close(self) -> None:
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        output.remove(self._tmp)
 
 
 def scan(paths: Iterable[Path]) -> dict[Path, Signature]:
