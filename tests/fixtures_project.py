@@ -19,7 +19,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     The working directory is the copy, and no SPHERE_* variable of the caller leaks in.
     """
-    for name in ("pyproject.toml",):
+    for name in ("pyproject.toml", ".gitignore"):  # as a clone has them (a git test needs both)
         shutil.copy(REPO / name, tmp_path / name)
     for name in ("content", "templates"):
         shutil.copytree(REPO / name, tmp_path / name)
