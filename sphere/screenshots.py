@@ -50,6 +50,8 @@ CHROMIUM_ARGS = (
 VIEWPORT_HEIGHT = 900
 ORIGIN = "http://sphere.invalid"  # never resolved: every request is answered by `_Gate`
 SUBRESOURCES = frozenset({"image", "stylesheet", "font"})  # what a page may load from its folder
+# Chromium fetches a page's icon (<link rel="icon">) as an "other" request, not an image.
+ICONS = frozenset({".svg", ".png", ".ico"})
 # Sent with the page, so Chromium itself refuses frames, scripts, objects and `file:` URLs (as
 # mail clients do), even those that never reach `_Gate`. Images, styles and fonts from anywhere
 # do reach it: it serves the folder's own and blocks the rest with a warning naming them.
@@ -164,7 +166,7 @@ class _Gate:
                 headers = {"Content-Security-Policy": PAGE_POLICY}
                 route.fulfill(path=self._file(url), headers=headers)
             return
-        local = self._file(url) if request.resource_type in SUBRESOURCES else None
+        local = self._file(url) if self._may_load(request.resource_type, url) else None
         if local is not None:
             route.fulfill(path=local)
             return
@@ -175,6 +177,13 @@ class _Gate:
             shown,
         )
         route.abort("blockedbyclient")
+
+    @staticmethod
+    def _may_load(resource_type: str, url: str) -> bool:
+        """An image, stylesheet or font, or the page's icon."""
+        if resource_type in SUBRESOURCES:
+            return True
+        return resource_type == "other" and Path(urlsplit(url).path).suffix.lower() in ICONS
 
     def _file(self, url: str) -> Path | None:
         """The file in `folder` that `url` names, if it is one."""

@@ -42,8 +42,7 @@ def archive_port() -> int:
 @pytest.fixture
 def served_archive(project: Path, archive_port: int) -> Iterator[Path]:
     """The project's dist/site/ (built by the test) served on loopback at `archive_port`."""
-    site = project / "dist" / "site"
-    site.mkdir(parents=True, exist_ok=True)
+    site = project / "dist" / "site"  # served once the test has built it
     handler = functools.partial(_Quiet, directory=str(site))
     server = ThreadingHTTPServer(("127.0.0.1", archive_port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
