@@ -152,7 +152,7 @@ def send_issue(
     from sphere.send.transports import open_transport
 
     issue = find_issue(settings, request.issue)
-    refuse_unready(issue, today=today or dt.datetime.now(dt.UTC).date(), now=request.now)
+    refuse_unready(issue, today=today or settings.today(), now=request.now)
     if is_real(settings):
         refuse_placeholders(settings)
     personaliser = Personaliser.from_settings(settings)  # no secret for a real transport: refuse
