@@ -19,7 +19,6 @@ complained.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +30,6 @@ from sphere.feedback import campaign_tally
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
-
-log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):

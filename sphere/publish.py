@@ -7,11 +7,9 @@ The archive goes up first, so "view in browser" works when the email arrives. Th
 more than `late_after_days` past that was never started waits for `--allow-late ISSUE`: a
 restored backup or a forgotten schedule must not mail a stale issue to everyone.
 
-With `feedback_queue_url` set, the feedback queue is read (`sphere feedback sync`) before
-anything is sent, so whoever bounced or complained since the last issue is not mailed, and
-each send runs under the circuit breaker (sphere.breaker). With `seed_list` set too, a new
-issue goes to the seed addresses first; the real send starts only if none of them bounced or
-complained within `seed_wait`.
+With `feedback_queue_url` set, `sphere feedback sync` runs before any send (who bounced or
+complained is not mailed), each send runs under the circuit breaker, and a new issue goes to
+`seed_list` first, the real send only starting if no seed bounced or complained (sphere.breaker).
 
 Running it again does nothing: the deploy finds nothing changed, and a complete campaign is
 skipped from one listing of the campaign records (sphere.records).
