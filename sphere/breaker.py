@@ -1,24 +1,24 @@
 """Stop mailing when an issue is going wrong: the circuit breaker and the seed-list check.
 
 Mailbox providers judge a sender by its bounce and complaint rates, and SES suspends an
-account whose rates stay high. So, during a send, the breaker reads the feedback queue every
-`every` seconds (`sphere feedback sync`, which also marks the addresses) and compares this
-issue's permanent bounces and complaints (counted per campaign by SES's `campaign` tag) with
-the messages accepted so far; above `breaker_bounce_rate` or `breaker_complaint_rate`, once
-`breaker_min_messages` went out, it pauses the send with `SendStopped`: the ledger keeps what
-was sent, and the next `sphere send` resumes.
+account whose rates stay high. So, before each batch of a send, the breaker compares this
+issue's permanent bounces and complaints (counted per campaign by SES's `campaign` tag, by
+`sphere feedback sync`, which it runs at most every `every` seconds and which also marks the
+addresses) with the messages accepted so far; above `breaker_bounce_rate` or
+`breaker_complaint_rate`, once `breaker_min_messages` went out, it answers why, and the send
+pauses (exit status 4): the ledger keeps what was sent. A plain rerun pauses again at once;
+`sphere send ISSUE --resume-past-breaker` resumes, counting only what comes from then on.
 
 The seed-list check sends the issue to `seed_list` first (test sends, no ledger), waits
 `seed_wait`, reads the feedback, and stops before the real send if any seed bounced or
 complained.
 
-The send loop calls the breaker after each batch (`send_issue(..., on_batch=breaker.on_batch)`);
-see docs/aws.md for how `sphere send` and `publish` wire them.
+`sphere.send.run.send_issue` builds the breaker when `feedback_queue_url` is set
+(`breaker_for`) and hands `should_pause` to the campaign; `sphere publish` runs the seed check.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +31,12 @@ if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
 
-log = logging.getLogger(__name__)
-
 
 class Progress(Protocol):
     """What the breaker reads of a send's report (sphere.send.campaign.Report)."""
 
     sent: int
-    done_before: int
+    accepted_before: int
 
 
 @dataclass
@@ -51,18 +49,24 @@ class CircuitBreaker:
     sync: Callable[[], Any]  # reads the feedback queue (sphere.feedback.sync)
     every: float = 30.0  # seconds between two reads of the queue
     clock: Callable[[], float] = time.monotonic
+    # Resuming past a trip: judge only the feedback and the messages from this run on.
+    from_now: bool = False
     _last: float | None = field(default=None, init=False)
+    _baseline: dict[str, int] | None = field(default=None, init=False)
 
-    def on_batch(self, progress: Progress) -> None:
-        """After each batch: read the feedback when due; SendStopped if the rates are too high."""
+    def should_pause(self, progress: Progress) -> str:
+        """Before each batch: why the send must pause now, or "" (the Campaign's hook).
+
+        The queue is read at most every `every` seconds; the counts are compared every time.
+        """
         now = self.clock()
-        if self._last is not None and now - self._last < self.every:
-            return
-        self._last = now
-        self.sync()
-        reason = self.reason(progress.sent + progress.done_before)
-        if reason:
-            raise SendStopped(reason)
+        if self._last is None or now - self._last >= self.every:
+            self._last = now
+            self.sync()
+            if self.from_now and self._baseline is None:  # before the run's first batch
+                self._baseline = campaign_tally(self.store, self.slug)
+        accepted = progress.sent if self.from_now else progress.sent + progress.accepted_before
+        return self.reason(accepted)
 
     def reason(self, accepted: int) -> str:
         """Why the send must pause after `accepted` messages, or ""."""
@@ -73,15 +77,29 @@ class CircuitBreaker:
             ("bounces", self.settings.breaker_bounce_rate),
             ("complaints", self.settings.breaker_complaint_rate),
         ):
-            rate = tally[name] / accepted
+            count = tally[name] - (self._baseline or {}).get(name, 0)
+            rate = count / accepted
             if rate > limit:
-                log.warning("%s: %d %s among %d messages", self.slug, tally[name], name, accepted)
                 return (
-                    f"sending paused: {_count(tally[name], name)} among the {accepted} messages of "
+                    f"sending paused: {_count(count, name)} among the {accepted} messages of "
                     f"{self.slug} sent so far ({rate:.1%}, over breaker_{name[:-1]}_rate "
-                    f"{limit:.1%}); find out why, then run the send again to resume"
+                    f"{limit:.1%}); find out why, then resume with "
+                    f"`sphere send {self.slug} --resume-past-breaker`"
                 )
         return ""
+
+
+def breaker_for(
+    settings: Settings, slug: str, store: BlobStore, *, from_now: bool = False
+) -> CircuitBreaker | None:
+    """The breaker of a send of `slug`, or None when no feedback queue is configured."""
+    if not settings.feedback_queue_url:
+        return None
+    from sphere.feedback import sync
+
+    return CircuitBreaker(
+        settings, slug, store=store, sync=lambda: sync(settings), from_now=from_now
+    )
 
 
 def seed_check(
@@ -124,4 +142,4 @@ def _accepted(outcome: Any) -> bool:
     return str(getattr(outcome, "kind", "")) == "accepted"
 
 
-__all__ = ["CircuitBreaker", "seed_check"]
+__all__ = ["CircuitBreaker", "breaker_for", "seed_check"]

@@ -7,6 +7,10 @@ The archive goes up first, so "view in browser" works when the email arrives. Th
 more than `late_after_days` past that was never started waits for `--allow-late ISSUE`: a
 restored backup or a forgotten schedule must not mail a stale issue to everyone.
 
+With `feedback_queue_url` set, `sphere feedback sync` runs before any send (who bounced or
+complained is not mailed), each send runs under the circuit breaker, and a new issue goes to
+`seed_list` first, the real send only starting if no seed bounced or complained (sphere.breaker).
+
 Running it again does nothing: the deploy finds nothing changed, and a complete campaign is
 skipped from one listing of the campaign records (sphere.records).
 """
@@ -16,18 +20,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sphere import records
-from sphere.errors import SendStopped
+from sphere.errors import SendStopped, SettingsError
 
 if TYPE_CHECKING:
     from sphere.checks import CheckReport
     from sphere.content.issues import Issue
+    from sphere.feedback import FeedbackReport
     from sphere.send.campaign import Report
+    from sphere.send.outcome import Outcome
     from sphere.send.transports import Transport
     from sphere.settings import Settings
     from sphere.site.deploy import Plan
@@ -65,6 +71,7 @@ class PublishReport:
     dry_run: bool = False
     rate: float = 0.0  # messages per second the sends would go at (dry run)
     quota_left: int | None = None  # what the 24-hour quota still allows (dry run)
+    feedback: FeedbackReport | None = None  # what the feedback sync before sending did
 
     @property
     def sending(self) -> list[Due]:
@@ -73,6 +80,12 @@ class PublishReport:
     def lines(self) -> list[str]:
         """The report for people."""
         lines = self.deploy.lines(done=not self.dry_run)
+        if self.feedback is not None:
+            lines.append(
+                f"feedback: {self.feedback.received} notifications read, "
+                f"{self.feedback.bounced} bounced and {self.feedback.complained} complaining "
+                "addresses marked"
+            )
         for report in self.sent:
             lines.append(
                 f"sent {report.slug}: {report.sent} sent, {report.failed} failed, "
@@ -127,6 +140,7 @@ class PublishReport:
             "late": [item.issue.slug for item in self.late],
             "rate": self.rate,
             "quota_left": self.quota_left,
+            "feedback": self.feedback.as_dict() if self.feedback is not None else None,
         }
 
 
@@ -237,6 +251,11 @@ def publish(
     _hold_back(settings, store, [item for item in due if item.why == "new"], sends)
     if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
         refuse_placeholders(settings)  # before anything is uploaded, not after
+    if settings.seed_list and not settings.feedback_queue_url:
+        raise SettingsError(
+            "seed_list is set but feedback_queue_url is not: the seed send's bounces and "
+            "complaints could not be read; set feedback_queue_url, or empty seed_list"
+        )
     plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
     report = PublishReport(deploy=plan, due=due, dry_run=dry_run)
     report.late = [item for item in due if item.why == "late"]
@@ -249,9 +268,17 @@ def publish(
     if dry_run:
         _estimate(settings, report, transport)
         return report
+    if settings.feedback_queue_url:
+        from sphere.feedback import sync
+
+        report.feedback = sync(settings)
     for item in report.sending:
+        if item.why == "new":
+            _seed_check(settings, store, item, transport=transport)
         sent = _send(settings, store, item, today=today, transport=transport)
         report.sent.append(sent)
+        if sent.paused:  # the circuit breaker: its reason says how to resume
+            raise SendStopped(sent.stopped)
         if sent.stopped:
             raise SendStopped(
                 f"the send of {item.issue.slug} stopped: {sent.stopped}; run `sphere publish` "
@@ -283,6 +310,21 @@ def _send(
     if state is not None and not state.todo() and not report.stopped:
         records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
     return report
+
+
+def _seed_check(
+    settings: Settings, store: BlobStore, item: Due, *, transport: Transport | None
+) -> None:
+    """Send a new issue to `seed_list` first and wait for its feedback (sphere.breaker)."""
+    from sphere.breaker import seed_check
+    from sphere.feedback import sync
+    from sphere.send.run import SendRequest, send_test
+
+    def send(addresses: Sequence[str]) -> list[tuple[str, Outcome]]:
+        request = SendRequest(issue=str(item.issue.path), test=tuple(addresses))
+        return send_test(settings, request, transport=transport)
+
+    seed_check(settings, item.issue.slug, store=store, send=send, sync=lambda: sync(settings))
 
 
 def _duration(seconds: float) -> str:

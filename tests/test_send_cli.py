@@ -96,16 +96,22 @@ def test_a_draft_is_refused_but_can_be_tested(project: Path, sphere: Callable[..
 
 
 def test_an_issue_not_yet_due_waits_unless_now(
-    project: Path, sphere: Callable[..., Result]
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _subscribe(1)
+    monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the newsletter's date, as publish reads it
     result = sphere("send", SLUG)
-    assert result.status == 1
-    assert result.err.startswith(
-        f"content/issues/2026-12-01-{SLUG}.md:3: error: the issue is due on 2026-12-01, not yet (today is "
-    )
-    assert result.err.endswith("): it goes out then; pass --now to send it today\n")
+    assert (result.status, result.err) == (1, (
+        f"content/issues/2026-12-01-{SLUG}.md:3: error: the issue is due on 2026-12-01, not yet "
+        "(today is 2026-11-30): it goes out then; pass --now to send it today\n"
+    ))  # fmt: skip
     assert _outbox(project) == [] and _no_ledger(project)
+
+    # On its date in the newsletter's time zone (Settings.today, the day publish uses), it goes.
+    monkeypatch.setenv("SPHERE_TODAY", "2026-12-01")
+    due = sphere("send", SLUG)
+    assert due.status == 0, due.err
+    assert _outbox(project) == ["r000@example.org"]
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,14 @@ reported unknown; a rerun with --resend-unknown completes the list)."""
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import json
 import logging
 import random
 import secrets
 import socket
+import struct
 import threading
 import time
 import urllib.request
@@ -30,6 +32,7 @@ from sphere.send.seams import open_store, ses_client
 from sphere.settings import Settings, load_settings
 
 SLUG = "hard-sell-or-soft-sell"
+_SO_ATTACH_FILTER = 26  # from <asm-generic/socket.h>; Python's socket module lacks it
 
 
 @dataclass
@@ -82,15 +85,27 @@ class FaultProxy:
             self._start(connection)
             if self._roll(self.faults.refuse):  # the next connections find nobody listening
                 self.faults.seen["refuse"] += 1
-                self.listener.setblocking(False)
-                while True:  # whoever is already queued is served, not reset
-                    try:
-                        self._start(self.listener.accept()[0])
-                    except BlockingIOError:
-                        break
-                self.listener.close()
-                time.sleep(0.1)
-                self.listener = self._listen()
+                self._refuse_for_a_moment()
+
+    def _refuse_for_a_moment(self) -> None:
+        """Close the listening socket for a tenth of a second, so connections are refused.
+
+        Closing a listener resets every connection the kernel completed but nobody accepted
+        yet, and such a client has already sent its request: to it, that is an answer lost
+        after sending (unknown), not a refusal. So the kernel is first told to drop every new
+        handshake (a dropped SYN is simply sent again a second later), then whoever is queued
+        is accepted and served, and only then is the socket closed.
+        """
+        _drop_new_handshakes(self.listener)
+        self.listener.setblocking(False)
+        while True:
+            try:
+                self._start(self.listener.accept()[0])
+            except BlockingIOError:
+                break
+        self.listener.close()
+        time.sleep(0.1)
+        self.listener = self._listen()
 
     def _start(self, connection: socket.socket) -> None:
         connection.setblocking(True)
@@ -133,6 +148,13 @@ class FaultProxy:
         self.running = False
         self.thread.join(timeout=5)
         self.listener.close()
+
+
+def _drop_new_handshakes(listener: socket.socket) -> None:
+    """Attach a classic BPF filter that drops every packet (Linux): no SYN reaches the queue."""
+    drop_all = ctypes.create_string_buffer(struct.pack("HBBI", 0x06, 0, 0, 0))  # BPF_RET|BPF_K 0
+    program = struct.pack("HP", 1, ctypes.addressof(drop_all))  # struct sock_fprog
+    listener.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, program)
 
 
 def _read_request(connection: socket.socket) -> tuple[str, str, dict[str, str], bytes]:

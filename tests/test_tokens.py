@@ -86,3 +86,29 @@ def test_an_address_is_never_put_in_a_token() -> None:
 def test_no_secret_no_tokens() -> None:
     with pytest.raises(TokenError, match="SPHERE_SECRET is empty"):
         Tokens("")
+
+
+@pytest.mark.parametrize("purpose", ["unsubscribe", "confirm"])
+def test_a_token_has_one_spelling(purpose: str) -> None:
+    # base64's last letter carries bits that decoding drops: other letters there give the same
+    # signature bytes, and itsdangerous alone would take them. Every caller must refuse them.
+    import base64
+
+    tokens = Tokens(SECRET)
+    token = getattr(tokens, purpose)(ALICE)
+    check = getattr(tokens, f"check_{purpose}")
+    head, signature = token.rsplit(".", 1)
+    same_bytes = [
+        head + "." + signature[:-1] + letter
+        for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        if letter != signature[-1]
+        and base64.urlsafe_b64decode(signature[:-1] + letter + "=" * (-len(signature) % 4))
+        == base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    ]
+    assert len(same_bytes) == 3  # what the check is for: three other spellings, same bytes
+    assert check(token) == ALICE
+    for spelling in same_bytes:
+        with pytest.raises(
+            TokenError, match=r"^this (unsubscribe|confirmation) link is not valid$"
+        ):
+            check(spelling)

@@ -56,6 +56,14 @@ def send(
         ),
     ] = False,
     now: Annotated[bool, typer.Option("--now", help="Send a ready issue before its date.")] = False,
+    resume_past_breaker: Annotated[
+        bool,
+        typer.Option(
+            "--resume-past-breaker",
+            help="Resume a send the circuit breaker paused, counting only new bounces and "
+            "complaints (find out why it tripped first).",
+        ),
+    ] = False,
     max_time: Annotated[
         str | None,
         typer.Option(
@@ -69,8 +77,8 @@ def send(
     """Send an issue to every subscriber, once: resumable, paced, one sender at a time.
 
     Exit status 0 when the list is done, 1 for a mistake to fix, 3 when the transport
-    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C): run it again to
-    resume. See docs/sending.md.
+    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C, the circuit
+    breaker): run it again to resume. See docs/sending.md.
     """
     from sphere.cli import load
     from sphere.errors import SendStopped
@@ -86,7 +94,7 @@ def send(
     request = SendRequest(
         issue=issue, dry_run=dry_run, test=tuple(test or ()), rate=rate,
         concurrency=concurrency, resend_unknown=resend_unknown, take_over=take_over,
-        now=now, max_time=limit,
+        now=now, max_time=limit, resume_past_breaker=resume_past_breaker,
     )  # fmt: skip
     if request.test:
         _print_test(send_test(settings, request), show=show, as_json=as_json)
@@ -98,6 +106,8 @@ def send(
     report = send_issue(settings, request, on_batch=progress.update)
     progress.finish()
     _print_report(report, as_json=as_json)
+    if report.paused:  # the breaker's reason says how to resume
+        raise SendStopped(report.stopped)
     if report.stopped:
         raise SendStopped(f"stopped: {report.stopped}; run the same command again to resume")
 

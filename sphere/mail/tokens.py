@@ -8,10 +8,18 @@ unsubscribe token pasted into `/confirm` cannot subscribe anyone.
 Signing is itsdangerous's (HMAC-SHA256, keys derived per purpose, signatures compared in
 constant time) rather than our own HMAC code. A token reads `ID.SIGNATURE`, or
 `ID.TIMESTAMP.SIGNATURE` for a confirmation; all URL-safe.
+
+A token has exactly one spelling. itsdangerous writes the signature and the timestamp in
+unpadded base64, whose last character carries bits that decoding drops, so three other
+letters in that place decode to the same bytes and `unsign` alone would accept them. That
+forges nothing, but one token must be one link, and any altered character must be refused:
+so every part after the id must read exactly as base64 writes it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 import time
@@ -54,14 +62,14 @@ class Tokens:
     def check_unsubscribe(self, token: str) -> str:
         """The subscriber id an unsubscribe token was made for, or TokenError."""
         try:
-            return self._unsubscribe.unsign(token).decode("ascii")
+            return self._unsubscribe.unsign(_one_spelling(token)).decode("ascii")
         except (BadSignature, UnicodeError):
             raise TokenError("this unsubscribe link is not valid") from None
 
     def check_confirm(self, token: str, *, max_days: float = CONFIRM_DAYS) -> str:
         """The subscriber id a confirmation token was made for, or TokenError (also if old)."""
         try:
-            value = self._confirm.unsign(token, max_age=int(max_days * 86400))
+            value = self._confirm.unsign(_one_spelling(token), max_age=int(max_days * 86400))
             return value.decode("ascii")
         except SignatureExpired:
             raise TokenError("this confirmation link has expired: subscribe again") from None
@@ -73,6 +81,22 @@ def _checked(subscriber_id: str) -> str:
     if not _ID.match(subscriber_id):
         raise TokenError(f"not an opaque subscriber id: {subscriber_id[:4]!r}…")
     return subscriber_id
+
+
+def _one_spelling(token: str) -> str:
+    """`token`, or BadSignature if a part after the id is not base64 as base64 writes it."""
+    parts = token.split(".")
+    if len(parts) < 2 or not all(_canonical(part) for part in parts[1:]):
+        raise BadSignature("not the one spelling of a token")
+    return token
+
+
+def _canonical(part: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == part
 
 
 def _clocked_signer(clock: Callable[[], float]) -> type[TimestampSigner]:

@@ -5,7 +5,9 @@ before each batch it reads the subscriber list, so whoever unsubscribed, bounced
 was erased since the start is skipped; it records the batch as attempted, lets a pool of
 workers personalise and send each message at the token bucket's pace (retrying what is
 retry-safe, with backoff), then records every outcome. A stop (quota, sending paused, the time
-limit, Ctrl-C) ends the loop after the batch in flight, leaving the rest to the next run.
+limit, Ctrl-C) ends the loop after the batch in flight, leaving the rest to the next run; so
+does a `should_pause` hook (the circuit breaker, sphere.breaker) that answers a reason before
+a batch.
 """
 
 from __future__ import annotations
@@ -82,9 +84,11 @@ class Report:
     unknown: int = 0  # in this run: may or may not have been delivered
     skipped: int = 0  # in this run: no longer subscribed when their turn came
     done_before: int = 0  # accepted, failed or skipped by earlier runs
+    accepted_before: int = 0  # accepted by earlier runs (what bounce rates are a share of)
     unknown_before: int = 0  # unknown from earlier runs, not resent (see --resend-unknown)
     left: int = 0  # still to send
     stopped: str = ""  # why the run stopped early; empty when it finished
+    paused: bool = False  # stopped by the should_pause hook (its reason says how to resume)
     elapsed: float = 0.0
     failures: dict[str, int] = field(default_factory=dict)  # reason -> count
     notes: list[str] = field(default_factory=list)  # things the person sending should know
@@ -117,6 +121,7 @@ class Campaign:
         options: SendOptions,
         clock: Callable[[], float] = time.monotonic,
         on_batch: Callable[[Report], None] | None = None,
+        should_pause: Callable[[Report], str] | None = None,
         rng: random.Random | None = None,
     ):
         self.store = store
@@ -130,6 +135,7 @@ class Campaign:
         self.options = options
         self.clock = clock
         self.on_batch = on_batch or (lambda report: None)
+        self.should_pause = should_pause or (lambda report: "")
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.bucket = TokenBucket(options.rate)
         self.ledger = Ledger(store, slug)
@@ -156,6 +162,7 @@ class Campaign:
         todo = state.todo(resend_unknown=self.options.resend_unknown)
         counts = state.counts()
         report.done_before = counts["accepted"] + counts["failed"] + counts["skipped"]
+        report.accepted_before = counts["accepted"]
         report.unknown_before = 0 if self.options.resend_unknown else counts["unknown"]
         report.left = len(todo)
         if not self._quota_fits(report, len(todo)):
@@ -167,6 +174,10 @@ class Campaign:
             while position < len(todo) and not report.stopped:
                 if self.options.max_time and self.clock() - started >= self.options.max_time:
                     report.stopped = "the time limit (--max-time) was reached"
+                    break
+                reason = self.should_pause(report)
+                if reason:
+                    report.stopped, report.paused = reason, True
                     break
                 lease.renew()
                 batch = todo[position : position + self._batch_size()]

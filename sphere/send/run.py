@@ -50,6 +50,7 @@ class SendRequest:
     take_over: bool = False
     now: bool = False  # send a ready issue before its date
     max_time: float | None = None  # seconds (None: the setting)
+    resume_past_breaker: bool = False  # judge only the bounces and complaints from now on
 
 
 @dataclass
@@ -141,12 +142,17 @@ def send_issue(
     on_batch: Callable[[Report], None] | None = None,
     transport: Transport | None = None,
 ) -> Report:
-    """Send the issue to its campaign's recipients (resuming an earlier run)."""
+    """Send the issue to its campaign's recipients (resuming an earlier run).
+
+    With `feedback_queue_url` set, the circuit breaker (sphere.breaker) is checked before
+    each batch, and pauses the send when the issue's bounces or complaints run high.
+    """
+    from sphere.breaker import breaker_for
     from sphere.mail.personalise import Personaliser
     from sphere.send.transports import open_transport
 
     issue = find_issue(settings, request.issue)
-    refuse_unready(issue, today=today or dt.datetime.now(dt.UTC).date(), now=request.now)
+    refuse_unready(issue, today=today or settings.today(), now=request.now)
     if is_real(settings):
         refuse_placeholders(settings)
     personaliser = Personaliser.from_settings(settings)  # no secret for a real transport: refuse
@@ -165,8 +171,10 @@ def send_issue(
         max_time=max_time,
         quota_left=limits.left_24h if limits is not None else None,
     )
+    store = seams.open_store(settings)
+    breaker = breaker_for(settings, issue.slug, store, from_now=request.resume_past_breaker)
     campaign = Campaign(
-        store=seams.open_store(settings),
+        store=store,
         slug=issue.slug,
         subject=issue.subject,
         template=template,
@@ -176,6 +184,7 @@ def send_issue(
         people=lambda: seams.people(settings),
         options=options,
         on_batch=on_batch,
+        should_pause=breaker.should_pause if breaker else None,
     )
     return campaign.run()
 

@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlsplit
 from sphere.errors import SphereError, TokenError
 from sphere.web.optin import OptIn, Request
 from sphere.web.pages import Pages, security_headers
-from sphere.web.tokens import confirm_id, unsubscribe_id
 
 if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
@@ -104,7 +103,7 @@ class Endpoints:
     def unsubscribe_page(self, environ: dict[str, Any]) -> Answer:
         token = _query(environ).get("t", "")
         try:
-            unsubscribe_id(self.tokens, token)
+            self.tokens.check_unsubscribe(token)
         except TokenError:
             return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
         return self.page("200 OK", "unsubscribe", token=token)
@@ -118,7 +117,7 @@ class Endpoints:
         form = _form(environ)
         token = _query(environ).get("t") or form.get("t", "")
         try:
-            subscriber_id = unsubscribe_id(self.tokens, token)
+            subscriber_id = self.tokens.check_unsubscribe(token)
         except TokenError:
             return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
         record = self.members.by_id(subscriber_id)
@@ -160,7 +159,7 @@ class Endpoints:
 
     def _resubscribe(self, token: str, ip: str) -> str:
         try:
-            record = self.members.by_id(unsubscribe_id(self.tokens, token))
+            record = self.members.by_id(self.tokens.check_unsubscribe(token))
         except TokenError:
             return "invalid"
         return "invalid" if record is None else self.optin.resubscribe(record, ip=ip)
@@ -170,7 +169,7 @@ class Endpoints:
     def confirm_page(self, environ: dict[str, Any]) -> Answer:
         token = _query(environ).get("t", "")
         try:
-            confirm_id(self.tokens, token)
+            self.tokens.check_confirm(token)
         except TokenError as error:
             return self.page("400 Bad Request", "invalid", purpose="confirm", why=str(error))
         return self.page("200 OK", "confirm", token=token)
@@ -178,7 +177,7 @@ class Endpoints:
     def confirm(self, environ: dict[str, Any]) -> Answer:
         token = _form(environ).get("t") or _query(environ).get("t", "")
         try:
-            subscriber_id = confirm_id(self.tokens, token)
+            subscriber_id = self.tokens.check_confirm(token)
         except TokenError as error:
             return self.page("400 Bad Request", "invalid", purpose="confirm", why=str(error))
         record = self.members.by_id(subscriber_id)
