@@ -278,6 +278,17 @@ def test_a_changed_erasure_key_is_refused(project: Path, s3_url: str) -> None:
     assert before.add("gone@example.com").result == "erased"
 
 
+def test_erasure_removes_a_request_held_outside_the_list(subscribers: SubscriberList) -> None:
+    """An erased person who asks to subscribe again waits in web/pending/ until they confirm;
+    erased again before that, the request goes too, and someone else's stays."""
+    store = subscribers.store
+    store.put("web/pending/a1.json", b'{"email": "ann@example.com", "name": "Ann"}')
+    store.put("web/pending/b2.json", b'{"email": "bob@example.com", "name": "Bob"}')
+    subscribers.erase("ann@example.com")
+    assert store.get("web/pending/a1.json") is None
+    assert store.get("web/pending/b2.json") is not None
+
+
 def test_erasure_scrubs_the_address_from_other_peoples_free_text(
     subscribers: SubscriberList, tmp_path: Path
 ) -> None:

@@ -30,6 +30,11 @@ KEY_OBJECT = "keys/erasure"
 _LABEL = b"sphere subscriber erasure key v1"
 
 
+# Requests kept outside the list that name a person: the endpoints keep an erased person's new
+# subscribe request here (one object each, holding the address) until they confirm it.
+HELD_REQUESTS = "web/pending/"
+
+
 def erasure_key(secret: str, store: BlobStore) -> bytes:
     """The HMAC key for erasure hashes (see the module's docstring for where it comes from)."""
     blob = store.get(KEY_OBJECT)

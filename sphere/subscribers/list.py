@@ -274,6 +274,11 @@ class SubscriberList:
             if blob is not None and _mentions(blob.data, pattern):
                 self._scrub_change(key, address, pattern, report)
         self._scrub_snapshot(address, digest, check, pattern, report)
+        for key in self.store.list(erasure.HELD_REQUESTS):
+            blob = self.store.get(key)
+            if blob is not None and _mentions(blob.data, pattern):
+                self.store.delete(key)
+                report.removed += 1
         for _ in range(40):  # a killed writer's temporary copy goes once old enough to be dead
             if not self.store.sweep(older_than=5, matching=lambda d: _mentions(d, pattern)):
                 break

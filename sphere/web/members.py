@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import PreconditionFailed
+from sphere.subscribers.erasure import HELD_REQUESTS
 
 if TYPE_CHECKING:
     from sphere.clock import Clock
@@ -24,7 +25,7 @@ _THROTTLE = "web/confirmations/"  # one small object per address hash: when we l
 # A request from an address erased at its owner's wish: the list refuses to add it back except
 # by confirmation, so the request waits here (one object per opaque id) until confirmed, and
 # is removed then, or once its link has expired.
-_PENDING = "web/pending/"
+_PENDING = HELD_REQUESTS  # erasure removes them too
 
 
 class Members:
