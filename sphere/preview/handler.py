@@ -24,8 +24,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sphere.content.markup import IMAGE_TYPES
 from sphere.errors import SphereError
+from sphere.preview.entry import Entry
 from sphere.preview.origin import CSP, PAGE_CSP, Origin
-from sphere.preview.workspace import Entry, Workspace
+from sphere.preview.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
