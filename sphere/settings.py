@@ -13,14 +13,16 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from sphere import setting_values as parse
 from sphere.errors import SettingsError, SettingsErrors
+
+# Re-exported: callers parse durations (--max-time) through sphere.settings.
+from sphere.setting_values import parse_duration as parse_duration
 
 PYPROJECT = "pyproject.toml"
 ENV_PREFIX = "SPHERE_"
@@ -105,203 +107,52 @@ class Settings:
         return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 
-# --- validators: each returns the cleaned value or raises ValueError(what was expected) -------
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {type(value).__name__}")
-    return value.strip()
-
-
-def _required_text(value: Any) -> str:
-    text = _text(value)
-    if not text:
-        raise ValueError("expected a non-empty string")
-    return text
-
-
-def _url(value: Any, *, optional: bool = False) -> str:
-    text = _text(value)
-    if optional and not text:
-        return ""
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"expected an absolute http(s) URL, got {text!r}")
-    return text
-
-
-def _base_url(value: Any) -> str:
-    text = _url(value)
-    return text if text.endswith("/") else text + "/"
-
-
-def _mailbox(value: Any, *, optional: bool = False) -> str:
-    text = _text(value)
-    if optional and not text:
-        return ""
-    display, address = parseaddr(text)
-    if "@" not in address or " " in address:
-        raise ValueError(f"expected an address such as 'Name <name@example.org>', got {text!r}")
-    return str(Address(display_name=display, addr_spec=address)) if display else address
-
-
-def _bare_address(value: Any, *, optional: bool = False) -> str:
-    text = _mailbox(value, optional=optional)
-    return parseaddr(text)[1] if text else ""
-
-
-_LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")
-_LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.[A-Za-z0-9-]+")
-_IMAGE_PATH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.(png|jpe?g)", re.IGNORECASE)
-
-
-def _language(value: Any) -> str:
-    text = _required_text(value)
-    if not _LANGUAGE.fullmatch(text):
-        raise ValueError(f"expected a language tag such as 'en-GB', got {text!r}")
-    return text
-
-
-def _list_id(value: Any) -> str:
-    text = _required_text(value)
-    if not _LIST_ID.fullmatch(text):
-        raise ValueError(
-            f"expected a dotted name such as 'sphere.example.org' (RFC 2919), got {text!r}"
-        )
-    return text
-
-
-def _timezone(value: Any) -> str:
-    text = _required_text(value)
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"expected a time zone such as 'Europe/London' or 'UTC', got {text!r}"
-        ) from None
-    return text
-
-
-def _image_path(value: Any) -> str:
-    text = _text(value)
-    if text and (not _IMAGE_PATH.fullmatch(text) or ".." in text.split("/")):
-        raise ValueError(
-            f"expected a PNG or JPEG under content/, such as 'images/card.png', got {text!r}"
-        )
-    return text
-
-
-def _is_date(text: str) -> bool:
-    try:
-        return bool(_DATE.fullmatch(text)) and dt.date.fromisoformat(text) is not None
-    except ValueError:
-        return False
-
-
-def _positive_int(value: Any) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected a whole number of 1 or more, got {value!r}")
-    return value
-
-
-def _rate(value: Any) -> float:
-    try:
-        rate = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a number of messages per second, got {value!r}") from None
-    if rate < 0:
-        raise ValueError(f"expected 0 (use the transport's own limit) or more, got {value!r}")
-    return rate
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms]?)")
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from `90`, `45s`, `20m`, `1h30m`, or 0 for none (`send_max_time`, `--max-time`)."""
-    text = str(value).strip().lower().replace(" ", "")
-    parts = _DURATION.findall(text)
-    if not text or "".join(number + unit for number, unit in parts) != text:
-        raise ValueError(f"expected a duration such as 45m, 1h30m or 600 (seconds), got {value!r}")
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "": 1.0}
-    return sum(float(number) * scale[unit] for number, unit in parts)
-
-
-def _optional(check: Callable[..., Any]) -> Callable[[Any], Any]:
-    return lambda value: check(value, optional=True)
-
-
 # key in [tool.sphere] -> (attribute, validator, default; None means required)
 _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
-    "name": ("name", _required_text, None),
-    "tagline": ("tagline", _required_text, None),
-    "author": ("author", _required_text, None),
-    "from": ("sender", _mailbox, None),
-    "reply_to": ("reply_to", _optional(_mailbox), ""),
-    "contact_email": ("contact_email", _optional(_bare_address), ""),
-    "website": ("website", _optional(_url), ""),
-    "phone": ("phone", _text, ""),
-    "postal_address": ("postal_address", _required_text, None),
-    "base_url": ("base_url", _base_url, None),
-    "endpoint_url": ("endpoint_url", _base_url, None),
-    "unsubscribe_mailto": ("unsubscribe_mailto", _bare_address, None),
-    "privacy_url": ("privacy_url", _url, None),
-    "list_id": ("list_id", _list_id, None),
-    "language": ("language", _language, "en-GB"),
-    "cadence_months": ("cadence_months", _positive_int, 2),
-    "timezone": ("timezone", _timezone, "UTC"),
-    "default_image": ("default_image", _image_path, ""),
-    "why_you_get_this": ("why_you_get_this", _required_text, None),
-    "blurb_insights": ("blurb_insights", _text, ""),
-    "blurb_roi": ("blurb_roi", _text, ""),
-    "blurb_subscribe": ("blurb_subscribe", _text, ""),
-    "content_dir": ("content_dir", _required_text, "content"),
-    "templates_dir": ("templates_dir", _required_text, "templates"),
-    "output_dir": ("output_dir", _required_text, "dist"),
-    "send_rate": ("send_rate", _rate, 0),
-    "send_concurrency": ("send_concurrency", _positive_int, 4),
+    "name": ("name", parse.required_text, None),
+    "tagline": ("tagline", parse.required_text, None),
+    "author": ("author", parse.required_text, None),
+    "from": ("sender", parse.mailbox, None),
+    "reply_to": ("reply_to", parse.allow_empty(parse.mailbox), ""),
+    "contact_email": ("contact_email", parse.allow_empty(parse.bare_address), ""),
+    "website": ("website", parse.allow_empty(parse.url), ""),
+    "phone": ("phone", parse.plain_text, ""),
+    "postal_address": ("postal_address", parse.required_text, None),
+    "base_url": ("base_url", parse.base_url, None),
+    "endpoint_url": ("endpoint_url", parse.base_url, None),
+    "unsubscribe_mailto": ("unsubscribe_mailto", parse.bare_address, None),
+    "privacy_url": ("privacy_url", parse.url, None),
+    "list_id": ("list_id", parse.list_id, None),
+    "language": ("language", parse.language, "en-GB"),
+    "cadence_months": ("cadence_months", parse.positive_int, 2),
+    "timezone": ("timezone", parse.timezone, "UTC"),
+    "default_image": ("default_image", parse.image_path, ""),
+    "why_you_get_this": ("why_you_get_this", parse.required_text, None),
+    "blurb_insights": ("blurb_insights", parse.plain_text, ""),
+    "blurb_roi": ("blurb_roi", parse.plain_text, ""),
+    "blurb_subscribe": ("blurb_subscribe", parse.plain_text, ""),
+    "content_dir": ("content_dir", parse.required_text, "content"),
+    "templates_dir": ("templates_dir", parse.required_text, "templates"),
+    "output_dir": ("output_dir", parse.required_text, "dist"),
+    "send_rate": ("send_rate", parse.rate, 0),
+    "send_concurrency": ("send_concurrency", parse.positive_int, 4),
     # sending (issue 10)
-    "ses_configuration_set": ("ses_configuration_set", _text, ""),
-    "send_max_time": ("send_max_time", parse_duration, "0"),
+    "ses_configuration_set": ("ses_configuration_set", parse.plain_text, ""),
+    "send_max_time": ("send_max_time", parse.parse_duration, "0"),
     # publishing (issue 12)
-    "late_after_days": ("late_after_days", _positive_int, 14),
+    "late_after_days": ("late_after_days", parse.positive_int, 14),
 }
 
-
-# --- subscriber endpoints, feedback, the circuit breaker and the seed list (issue 11) ------
-
-
-def _fraction(value: Any) -> float:
-    """A share such as 0.05 (5%), for the circuit breaker's thresholds."""
-    try:
-        share = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a share between 0 and 1 such as 0.05, got {value!r}") from None
-    if not 0 < share <= 1:
-        raise ValueError(f"expected a share between 0 and 1 such as 0.05, got {value!r}")
-    return share
-
-
-def _address_list(value: Any) -> tuple[str, ...]:
-    """Addresses as a list or a comma-separated string (SPHERE_SEED_LIST)."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple):
-        raise ValueError(f"expected a list of addresses, got {type(value).__name__}")
-    return tuple(_bare_address(item) for item in items if str(item).strip())
-
-
+# subscriber endpoints, feedback, the circuit breaker and the seed list (issue 11)
 _FILE_KEYS.update(
     {
-        "feedback_queue_url": ("feedback_queue_url", _optional(_url), ""),
-        "soft_bounce_limit": ("soft_bounce_limit", _positive_int, 3),
-        "breaker_bounce_rate": ("breaker_bounce_rate", _fraction, 0.05),
-        "breaker_complaint_rate": ("breaker_complaint_rate", _fraction, 0.003),
-        "breaker_min_messages": ("breaker_min_messages", _positive_int, 50),
-        "seed_list": ("seed_list", _address_list, ""),
-        "seed_wait": ("seed_wait", parse_duration, "10m"),
+        "feedback_queue_url": ("feedback_queue_url", parse.allow_empty(parse.url), ""),
+        "soft_bounce_limit": ("soft_bounce_limit", parse.positive_int, 3),
+        "breaker_bounce_rate": ("breaker_bounce_rate", parse.fraction, 0.05),
+        "breaker_complaint_rate": ("breaker_complaint_rate", parse.fraction, 0.003),
+        "breaker_min_messages": ("breaker_min_messages", parse.positive_int, 50),
+        "seed_list": ("seed_list", parse.address_list, ""),
+        "seed_wait": ("seed_wait", parse.parse_duration, "10m"),
     }
 )
 
@@ -313,7 +164,6 @@ _ENV_ONLY: dict[str, tuple[str, Any]] = {
     "secret": ("SPHERE_SECRET", ""),
     "fixed_today": ("SPHERE_TODAY", ""),
 }
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PATH_KEYS = ("content_dir", "templates_dir", "output_dir")
 
 
@@ -371,7 +221,7 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
                 errors.append(_error(source, text, key, f"{where}: {problem}"))
     for attribute, (env_name, default) in _ENV_ONLY.items():
         values[attribute] = env.get(env_name, default).strip()
-    if values["fixed_today"] and not _is_date(values["fixed_today"]):
+    if values["fixed_today"] and not parse.is_date(values["fixed_today"]):
         errors.append(
             SettingsError(
                 f"environment variable SPHERE_TODAY: expected a date such as 2026-12-01, "

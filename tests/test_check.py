@@ -18,6 +18,7 @@ from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, url_problems
 from sphere.content.issues import load_issue
 from sphere.errors import ContentError
+from sphere.pool import worker_count
 from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
@@ -337,11 +338,15 @@ def test_a_broken_issue_does_not_stop_the_others(project: Path) -> None:
 
 
 def test_many_issues_are_checked_in_processes_with_the_same_result(project: Path) -> None:
-    for number in range(30):
+    for number in range(32):
         body = f"## Part\n\n#### Skipped\n\n[here](http://www.jimwigg.com/{number})\n"
-        write_issue(project, f"2026-10-{number + 1:02}-issue-{number}", body=body)
+        write_issue(
+            project, f"2026-{number // 28 + 9:02}-{number % 28 + 1:02}-issue-{number}", body=body
+        )
+    # Enough issues that the pool starts two processes for jobs=2 (fewer run in this one).
+    assert worker_count(len(list((project / "content" / "issues").glob("*.md"))), 2) == 2
     alone, pooled = check(project, jobs=1), check(project, jobs=2)
-    assert len(alone) == 90
+    assert len(alone) == 96
     assert pooled == alone
 
 

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 import pytest
 from fixtures_project import SEED_ISSUE, png_bytes, write_issue
 
-import sphere.preview.server as preview_module
 from sphere.errors import PreviewUnavailable
+from sphere.preview.handler import PreviewHTTPServer, for_preview
 from sphere.preview.origin import Origin
-from sphere.preview.server import PreviewServer, for_preview, serve_preview
+from sphere.preview.server import PreviewServer, serve_preview
 from sphere.preview.workspace import Workspace
 from sphere.screenshots import CHROMIUM_ARGS, chromium_executable
 from sphere.settings import load_settings
@@ -555,7 +555,7 @@ def _fail_to_bind(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(self: object) -> None:
         raise RuntimeError("no bind today")
 
-    monkeypatch.setattr(preview_module._HTTPServer, "server_bind", fail)
+    monkeypatch.setattr(PreviewHTTPServer, "server_bind", fail)
 
 
 def _fail_to_start_the_watcher(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +23,12 @@ from sphere.content.issues import (
 )
 from sphere.content.markup import Body
 from sphere.errors import LocatedError, SphereError
+from sphere.pool import parallel_map
 from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = dt.timedelta(days=30)
-PARALLEL_FROM = 24  # issues; below this, starting processes costs more than it saves
 
 
 def never_sent(issue: Issue) -> bool:
@@ -120,23 +117,20 @@ def _check_all(
     image_limit: int,
     jobs: int | None,
 ) -> list[IssueResult]:
-    """Each issue's own checks; in a process per core when there are many (Markdown is slow)."""
-    jobs = jobs if jobs is not None else (os.cpu_count() or 1)
-    if jobs <= 1 or len(paths) < PARALLEL_FROM:
-        return [check_one(checker, path) for path in paths]
+    """Each issue's own checks, in order; in the process pool when there are many (Markdown is
+    slow). `jobs` caps the processes (default: the cores this process may use)."""
     global _worker
-    chunk = max(1, len(paths) // (jobs * 4))
-    if "fork" in multiprocessing.get_all_start_methods():
-        # Forked workers inherit the parent's checker: no second start-up per worker.
-        _worker = checker
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
-    else:
-        pool = ProcessPoolExecutor(
-            jobs, initializer=_start_worker, initargs=(settings, image_limit)
-        )
+    _worker = checker  # this process's (and forked workers') checker: no second start-up
     try:
-        with pool:
-            return list(pool.map(_work, paths, chunksize=chunk))
+        return list(
+            parallel_map(
+                _work,
+                paths,
+                initializer=_start_worker,
+                initargs=(settings, image_limit),
+                workers=jobs,
+            )
+        )
     finally:
         _worker = None
 
@@ -145,8 +139,10 @@ _worker: IssueChecker | None = None
 
 
 def _start_worker(settings: Settings, image_limit: int) -> None:
+    """Set up a worker's checker, unless it has one already (this process, or forked from it)."""
     global _worker
-    _worker = IssueChecker(settings, image_limit=image_limit)
+    if _worker is None:
+        _worker = IssueChecker(settings, image_limit=image_limit)
 
 
 def _work(path: Path) -> IssueResult:

@@ -2,63 +2,32 @@
 a file they depend on changes.
 
 `Workspace.poll()`, called by a background thread every few tens of milliseconds, compares the
-files' modification times and sizes with the last scan (no dependency, no OS-specific notify
-API) and invalidates only what depends on a changed file. Errors are kept as the one-line
-`file:line: error: message` the page shows, never raised out of the server.
+files' modification times and sizes with the last scan (`sphere.preview.watch`) and invalidates
+only what depends on a changed file (each issue's cache slot is an `Entry`). Errors are kept
+as the one-line `file:line: error: message` the page shows, never raised out of the server.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sphere import output
 from sphere.archive import write_archive
-from sphere.content.issues import Issue, duplicate_slugs, load_issue
+from sphere.content.issues import duplicate_slugs, load_issue
 from sphere.errors import SphereError
 from sphere.mail.preview import local_images, preview_email
+from sphere.preview.entry import Entry
+from sphere.preview.watch import Signature, scan
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import PYPROJECT, Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-Signature = tuple[int, int]  # a file's (mtime_ns, size)
 ARCHIVE_ONLY = ("web", "static")  # template folders that the email does not use
-
-
-@dataclass(eq=False)
-class Entry:
-    """One issue file: what loaded from it and, once asked for, what rendered from it."""
-
-    path: Path
-    slug: str  # the issue's slug, or its last known one (or the file's stem) while broken
-    issue: Issue | None = None
-    load_error: str | None = None
-    duplicate_error: str | None = None
-    rendered: RenderedIssue | None = None
-    render_error: str | None = None
-    stamp: int = 0  # the version at which this issue's output last changed
-    wanted: bool = False  # a page has shown it: re-rendered as soon as its file changes
-
-    @property
-    def broken(self) -> str | None:
-        return self.load_error or self.duplicate_error
-
-    @property
-    def ok(self) -> bool | None:
-        """Whether it renders; None until it has been tried."""
-        if self.rendered is not None:
-            return True
-        return False if self.broken or self.render_error else None
-
-    def forget_render(self, version: int) -> None:
-        self.rendered, self.render_error, self.stamp = None, None, version
 
 
 class Workspace:
@@ -376,31 +345,8 @@ class Workspace:
         output.remove(self._tmp)
 
 
-def scan(paths: Iterable[Path]) -> dict[Path, Signature]:
-    """Every file at or below `paths` with its (mtime_ns, size); hidden and backup files skipped."""
-    found: dict[Path, Signature] = {}
-    for path in _files(paths):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue  # removed between listing and stat
-        found[path] = (stat.st_mtime_ns, stat.st_size)
-    return found
-
-
-def _files(paths: Iterable[Path]) -> Iterator[Path]:
-    for top in paths:
-        if not top.is_dir():
-            yield top
-            continue
-        for folder, dirs, files in os.walk(top):
-            dirs[:] = [name for name in dirs if not name.startswith(".")]
-            for name in files:
-                if not name.startswith((".", "#")) and not name.endswith("~"):
-                    yield Path(folder, name)  # (skipped: editors' swap, lock and backup files)
-
-
 def _show(path: Path, root: Path) -> str:
+    """`path` as the page and the log name it: relative to the project, if it is inside."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
