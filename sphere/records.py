@@ -130,11 +130,18 @@ def _kept_already(kept: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def mark_complete(store: BlobStore, slug: str, *, ids: list[str], counts: dict[str, int]) -> None:
+def mark_complete(
+    store: BlobStore,
+    slug: str,
+    *,
+    ids: list[str],
+    counts: dict[str, int],
+    now: dt.datetime | None = None,  # default: the system clock (a test passes its own)
+) -> None:
     """Say the send is complete, with the recipient list's hash and the final counts."""
     body = {
         "slug": slug,
-        "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "finished": (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "recipients": len(ids),
         "recipients_sha256": sha256("\n".join(ids).encode("utf-8")),
         **counts,

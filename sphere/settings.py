@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sphere import setting_values as parse
+from sphere.clock import SYSTEM, Clock, utc
 from sphere.errors import SettingsError, SettingsErrors
 
 # Re-exported: callers parse durations (--max-time) through sphere.settings.
@@ -66,6 +67,9 @@ class Settings:
     # SPHERE_TODAY: the YYYY-MM-DD to take as today (previews, tests), or "". Out of the repr,
     # which keys the build cache: no rendering depends on it.
     fixed_today: str = field(default="", repr=False)
+    # The one clock (sphere.clock): "now" for everything that asks the settings. Not a setting
+    # of the newsletter, so neither shown nor compared (the build cache keys on the repr).
+    clock: Clock = field(default=SYSTEM, repr=False, compare=False)
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
     # sending (issue 10)
@@ -98,12 +102,13 @@ class Settings:
         return parseaddr(self.sender)[1]
 
     def today(self, now: dt.datetime | None = None) -> dt.date:
-        """The newsletter's date at `now` (an aware datetime; default the system clock) in its
-        time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides it.
+        """The newsletter's date at `now` (an aware datetime; default the settings' clock) in
+        its time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides
+        it.
         """
         if self.fixed_today:
             return dt.date.fromisoformat(self.fixed_today)
-        moment = now if now is not None else dt.datetime.now(dt.UTC)
+        moment = now if now is not None else utc(self.clock)
         return moment.astimezone(ZoneInfo(self.timezone)).date()
 
 

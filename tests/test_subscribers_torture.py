@@ -38,6 +38,7 @@ SEED = 20261126
 SECONDS = 3.0  # of random operations and kills, per store, at least ...
 ENOUGH = (24, 5, 2)  # ... and until this many adds, unsubscribes and erasures (a slow machine)
 LIMIT = 40.0  # seconds, whatever happens
+KILLS = 8  # SIGKILLs at least (a loaded machine needs longer than SECONDS to deal them)
 WRITERS = 3
 KEY = b"torture"
 
@@ -201,10 +202,10 @@ def _torture(url: str, every_byte: object) -> None:
     start = time.monotonic()
     try:
         while time.monotonic() < start + LIMIT and (
-            time.monotonic() < start + SECONDS or not run.enough()
+            time.monotonic() < start + SECONDS or not run.enough() or run.kills < KILLS
         ):
             time.sleep(run.rng.uniform(0.15, 0.5))
-            if time.monotonic() > start + SECONDS:
+            if time.monotonic() > start + SECONDS and run.kills >= KILLS:
                 continue  # no more kills: let a slow machine catch up
             with run.lock:
                 alive = [p for p in run.processes if p.poll() is None and p is not compactor]
@@ -222,7 +223,7 @@ def _torture(url: str, every_byte: object) -> None:
             thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads)
     assert run.problems == []
-    assert run.kills >= 8 and run.enough()
+    assert run.kills >= KILLS and run.enough()
 
     subscribers = SubscriberList(open_store(url), key=lambda: KEY)
     for address in sorted(run.erased):  # running erase again finishes an interrupted one

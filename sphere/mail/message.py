@@ -17,7 +17,6 @@ import hashlib
 import html
 import re
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.header import Header
@@ -25,6 +24,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, parseaddr
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
 
 CRLF = b"\r\n"
@@ -111,16 +111,22 @@ class MessageTemplate:
         )
 
     def render(
-        self, recipient: Recipient, *, date: str | None = None, message_id: str | None = None
+        self,
+        recipient: Recipient,
+        *,
+        date: str | None = None,
+        message_id: str | None = None,
+        clock: Clock = SYSTEM,
     ) -> bytes:
         """The complete message for one recipient, as bytes ready for SMTP or SES.
 
-        `date` (an RFC 5322 date) and `message_id` default to now and a new random id.
+        `date` (an RFC 5322 date) and `message_id` default to the `clock`'s now and a new
+        random id.
         """
         values = recipient.values()
         personal = (
             _header("To", _mailbox(recipient))
-            + _header("Date", date or _now())
+            + _header("Date", date or _date_header(clock))
             + _header("Message-ID", message_id or self.new_message_id())
             + _header(
                 "List-Unsubscribe",
@@ -176,15 +182,16 @@ def _part(content_type: str, body: str, *, escape_html: bool) -> _Part:
     return _Part(head=head, chunks=chunks, slots=tuple(pieces[1::2]), escape_html=escape_html)
 
 
-_clock: list[tuple[int, str]] = [(0, "")]
+_last_date: list[tuple[int, str]] = [(0, "")]  # the last second formatted, and its header
 
 
-def _now() -> str:
-    """The Date header for this second (formatting it costs more than the rest of a message)."""
-    second = int(time.time())
-    if _clock[0][0] != second:
-        _clock[0] = (second, formatdate(second, usegmt=True))
-    return _clock[0][1]
+def _date_header(clock: Clock) -> str:
+    """The Date header for the clock's second (formatting it costs more than the rest of a
+    message, so a send formats each second once)."""
+    second = int(clock.now())
+    if _last_date[0][0] != second:
+        _last_date[0] = (second, formatdate(second, usegmt=True))
+    return _last_date[0][1]
 
 
 @functools.lru_cache(maxsize=16)

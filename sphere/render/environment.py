@@ -36,7 +36,7 @@ PUBLIC_SETTINGS = (
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
     "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
-    "ses_configuration_set", "send_max_time", "feedback_queue_url", "soft_bounce_limit",
+    "ses_configuration_set", "send_max_time", "feedback_queue_url", "soft_bounce_limit", "clock",
     "breaker_bounce_rate", "breaker_complaint_rate", "breaker_min_messages", "seed_list",
     "seed_wait", "late_after_days",
 )  # fmt: skip

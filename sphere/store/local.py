@@ -149,7 +149,7 @@ class LocalStore:
 
     def sweep(self, *, older_than: float, matching: Callable[[bytes], bool] | None = None) -> int:
         """Remove `.tmp-*` files left by killed writers; see `BlobStore.sweep`."""
-        young, now = 0, time.time()
+        young, now = 0, time.time()  # the file system's clock: it stamps the files' mtimes
         for directory, _subfolders, names in os.walk(self.root):
             for name in names:
                 if not name.startswith(TEMPORARY_PREFIX):

@@ -17,12 +17,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import TYPE_CHECKING, Protocol
 
+from sphere.clock import utc
 from sphere.mail.tokens import CONFIRM_DAYS
 from sphere.render.urls import confirm_url
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     import jinja2
 
     from sphere.mail.tokens import Tokens
@@ -118,18 +117,12 @@ def confirmation_message(settings: Settings, address: str, text: str) -> bytes:
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
     message["Subject"] = f"Confirm your subscription to {settings.name}"
-    message["Date"] = format_datetime(_utcnow())
+    message["Date"] = format_datetime(utc(settings.clock))
     message["Message-ID"] = make_msgid(domain=settings.sender_address.rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"
     # 7bit keeps the link whole and greppable; quoted-printable only when the text needs it
     message.set_content(text, charset="utf-8", cte="7bit" if text.isascii() else "quoted-printable")
     return message.as_bytes()
-
-
-def _utcnow() -> datetime:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 class TransportMailer:
