@@ -208,7 +208,7 @@ class FeedbackSync:
                 WaitTimeSeconds=0,
                 VisibilityTimeout=VISIBILITY,
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (botocore's, sorted without importing it)
             raise _translated(error, self.queue) from None
         return list(response.get("Messages", []))
 
@@ -220,7 +220,7 @@ class FeedbackSync:
         ]
         try:
             response = self.client.delete_message_batch(QueueUrl=self.queue, Entries=entries)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (botocore's, sorted without importing it)
             raise _translated(error, self.queue) from None
         report.deleted += len(response.get("Successful", []))
         for failure in response.get("Failed", []):

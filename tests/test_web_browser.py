@@ -30,7 +30,7 @@ ADDRESS = "reader@example.org"
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
+    def log_message(self, _fmt: str, *_args: object) -> None:
         pass
 
 

@@ -66,7 +66,7 @@ class IssueChecker:
         except ContentError as error:
             # Checked as far as it goes: the front matter is parsed again only for an issue
             # that failed (YAML is slow), and each bad value is reported, then stood in for.
-            salvaged = salvage(path, error)
+            salvaged = salvage(path)
             if salvaged is None:
                 return IssueResult(path, None, [from_error("content/invalid", error, path)])
             issue, found, repaired = salvaged
@@ -125,7 +125,9 @@ class IssueChecker:
         try:
             template = self.lenient_env.from_string(issue.body)
             body = template.render(self.renderer.body_context(issue))
-        except Exception:  # a syntax error, or an expression that fails: nothing to check
+        # A syntax error, or an expression of the author's that fails ({{ 1 / 0 }} raises
+        # ZeroDivisionError): anything can come out of it, and then there is nothing to check.
+        except Exception:  # noqa: BLE001
             return None
         return dataclasses.replace(issue, body=body)
 
@@ -172,7 +174,7 @@ def check_one(checker: IssueChecker, path: Path) -> IssueResult:
 _PLACEHOLDER = "x"  # passes validation; replaced by an empty value once the issue is built
 
 
-def salvage(path: Path, error: ContentError) -> tuple[Issue, list[Finding], frozenset[str]] | None:
+def salvage(path: Path) -> tuple[Issue, list[Finding], frozenset[str]] | None:
     """An issue that failed to load, with each wrong front-matter value reported and stood in
     for, so that every other rule can still run; None when the front matter cannot be read.
 
@@ -183,7 +185,7 @@ def salvage(path: Path, error: ContentError) -> tuple[Issue, list[Finding], froz
         front, body, body_line = split_front_matter(path.read_text(encoding="utf-8"), path)
         data, key_lines = parse_front_matter(front, path)
     except (OSError, UnicodeDecodeError, ContentError):
-        return None  # `error` says why
+        return None  # the caller reports the error that brought it here
     found: list[Finding] = []
     repaired: set[str] = set()
     for _ in range(len(KNOWN_KEYS) + 2):  # each round repairs one more value

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from sphere import __version__
 from sphere.checks.html import code_scheme
@@ -47,7 +47,7 @@ def url_problems(href: str) -> list[Problem]:
     except ValueError as error:
         return [Problem("link/malformed", f"{href!r} is not a URL ({error})")]
     if not parts.scheme:
-        return _relative(href, parts)
+        return _relative(href)
     scheme = code_scheme(href)
     if scheme is not None:
         return [
@@ -77,7 +77,7 @@ def url_problems(href: str) -> list[Problem]:
     return problems
 
 
-def _relative(href: str, parts: SplitResult) -> list[Problem]:
+def _relative(href: str) -> list[Problem]:
     if href.startswith("#") or _RELATIVE_ISSUE.match(href):
         return []
     if re.match(r"^(www\.|[\w-]+\.(com|org|net|co\.uk|io)\b)", href):

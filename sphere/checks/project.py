@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER = dt.timedelta(days=30)
 
 
-def never_sent(issue: Issue) -> bool:
+def never_sent(_issue: Issue) -> bool:
     """Whether an issue has gone out; until there is a send ledger, nothing has."""
     return False
 

@@ -75,7 +75,7 @@ def _options(
         bool, typer.Option("--quiet", "-q", help="Print no warnings, only errors.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")] = False,
-    version: Annotated[
+    _version_shown: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:

@@ -62,7 +62,7 @@ class _StandardError(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             print(self.format(record), file=sys.stderr)
-        except Exception:  # logging must never take the command down
+        except Exception:  # noqa: BLE001 (logging must never take the command down)
             self.handleError(record)
 
 

@@ -181,23 +181,21 @@ def export(
             metavar="FILE", show_default=False, help="Where to write (default: standard output)."
         ),
     ] = None,
-    format: Annotated[
-        str, typer.Option("--format", metavar="csv|jsonl", help="The format.")
-    ] = "csv",
+    kind: Annotated[str, typer.Option("--format", metavar="csv|jsonl", help="The format.")] = "csv",
 ) -> None:
     """Export every subscriber with status and consent record."""
     from sphere.subscribers.export import EXPORT_FORMATS, export_to_file
     from sphere.subscribers.export import export as write
 
-    if format not in EXPORT_FORMATS:
+    if kind not in EXPORT_FORMATS:
         raise typer.BadParameter(
             f"expected one of {', '.join(EXPORT_FORMATS)}", param_hint="--format"
         )
     records = _list().all()
     if file is None:
-        write(records, sys.stdout, format=format)
+        write(records, sys.stdout, kind=kind)
         return
-    count = export_to_file(records, file, format=format)
+    count = export_to_file(records, file, kind=kind)
     print(f"exported {count} subscribers to {file}", file=sys.stderr)
 
 

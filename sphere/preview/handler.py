@@ -48,7 +48,7 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     stopping: threading.Event
     origin: Origin  # the `Host` a request must name
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    def handle_error(self, _request: Any, client_address: Any) -> None:
         log.exception("the preview server failed to answer %s", client_address[0])
 
 
@@ -60,8 +60,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     timeout = 10  # a client that sends nothing cannot hold a thread for long
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed ACK
 
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.debug("%s " + fmt, self.address_string(), *args)
 
     head_only = False  # answering HEAD: the same headers as GET, no body
 

@@ -40,7 +40,8 @@ POLL_SECONDS = 0.05
 
 @dataclass
 class PreviewServer:
-    """A running preview: open `url` in a browser; `stop()` ends every thread it started."""
+    """A preview server and its threads: once `start()`ed, open `url` in a browser; `stop()`
+    ends every thread it started."""
 
     url: str
     workspace: Workspace
@@ -54,6 +55,28 @@ class PreviewServer:
         if entry is None or key not in (entry.slug, entry.path.stem):
             raise SphereError(f"no issue {issue!r} in {self.workspace.state(None)['issues_dir']}/")
         return f"{self.url}issue/{quote(entry.slug, safe='')}"
+
+    def start(self, host: str) -> None:
+        """Start serving and watching, and set `url` (`host` as the server was asked to listen
+        on); on any failure, stop what was started before the error goes on."""
+        try:
+            for thread in self._threads:
+                thread.start()
+            shown_host = f"[{host}]" if ":" in host else host
+            self.url = f"http://{shown_host}:{self._httpd.server_address[1]}/"
+        except BaseException:
+            self._stop_started()
+            raise
+
+    def _stop_started(self) -> None:
+        """Stop what a failed start began (`stop()` would wait on a server never started)."""
+        self._httpd.stopping.set()
+        if self._threads[0].is_alive():
+            self._httpd.shutdown()
+        self._httpd.server_close()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or `timeout` passes); True once stopped."""
@@ -133,14 +156,7 @@ def _start(
         ),
     )
     server = PreviewServer(url="", workspace=workspace, _httpd=httpd, _threads=threads)
-    try:
-        for thread in threads:
-            thread.start()
-        shown_host = f"[{host}]" if ":" in host else host
-        server.url = f"http://{shown_host}:{httpd.server_address[1]}/"
-    except BaseException:
-        _stop_started(server)
-        raise
+    server.start(host)
     log.info("previewing %s at %s", settings.root, server.url)
     return server
 
@@ -150,17 +166,6 @@ def _bind_fix(error: OSError) -> str:
     if error.errno in (errno.EADDRINUSE, errno.EACCES):
         return "choose another --port (0: any)"
     return "--host must be an address of this machine (default 127.0.0.1)"
-
-
-def _stop_started(server: PreviewServer) -> None:
-    """Stop what a failed start began (`stop()` would wait on a server never started)."""
-    server._httpd.stopping.set()
-    if server._threads[0].is_alive():
-        server._httpd.shutdown()
-    server._httpd.server_close()
-    for thread in server._threads:
-        if thread.is_alive():
-            thread.join(timeout=5)
 
 
 def _watch(workspace: Workspace, stopping: threading.Event, seconds: float) -> None:

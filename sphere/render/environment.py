@@ -134,7 +134,7 @@ def make_environment(
 class _NoTemplates(jinja2.BaseLoader):
     """An issue's body includes, imports and extends nothing."""
 
-    def get_source(self, environment: jinja2.Environment, template: str) -> Any:
+    def get_source(self, _environment: jinja2.Environment, template: str) -> Any:
         raise jinja2.TemplateNotFound(template)
 
 

@@ -134,8 +134,8 @@ class Campaign:
         self.people = people
         self.options = options
         self.clock = clock
-        self.on_batch = on_batch or (lambda report: None)
-        self.should_pause = should_pause or (lambda report: "")
+        self.on_batch = on_batch or (lambda _report: None)
+        self.should_pause = should_pause or (lambda _report: "")
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self.bucket = TokenBucket(options.rate)
         self.ledger = Ledger(store, slug)
@@ -337,7 +337,9 @@ class Campaign:
             except TransportError as error:
                 self._stop.set()
                 return _Result(index, Outcome.stop(str(error)), error)
-            except Exception as error:  # a bug or an error no transport sorted: stop, unsure
+            # A bug, or an error no transport sorted: the message may have gone, so it is
+            # recorded as unknown (never sent twice) and the send stops, whatever the error.
+            except Exception as error:  # noqa: BLE001
                 self._stop.set()
                 return _Result(index, Outcome.unknown(type(error).__name__), error)
             if outcome.kind is not Kind.RETRY:

@@ -80,7 +80,7 @@ class SesTransport:
             request["EmailTags"] = [{"Name": k, "Value": v} for k, v in self.tags.items()]
         try:
             response = self.client.send_email(**request)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (`classify` sorts botocore's, re-raises others)
             return classify(error, sender)
         return Outcome.accepted(str(response["MessageId"]))
 
@@ -91,7 +91,7 @@ class SesTransport:
         """The account's MaxSendRate and 24-hour quota (`GetAccount`), or None if unreadable."""
         try:
             quota = self.client.get_account()["SendQuota"]
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (`classify` sorts botocore's, re-raises others)
             outcome = classify(error, "")  # raises for refused credentials
             log.warning("cannot read the SES account's sending quota: %s", outcome.detail)
             return None

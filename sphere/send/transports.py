@@ -82,7 +82,7 @@ class OutboxTransport:
             reason = error.strerror
             raise TransportError(f"cannot create the outbox {self.folder}: {reason}") from None
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:  # noqa: ARG002 (Transport's keywords)
         name = f"{self._prefix}-{next(self._counter):07d}.eml"
         temporary = self.folder / f".{name}.tmp"
         try:
@@ -112,7 +112,7 @@ class NullTransport:
     def check(self) -> None:
         pass
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:  # noqa: ARG002 (Transport's keywords)
         with self._lock:
             self.sent += 1
         return Outcome.accepted(f"null-{next(self._counter)}")

@@ -94,7 +94,14 @@ class FolderSite:
         except OSError as error:
             raise SiteUnavailable(f"cannot read {self.root / key}: {error.strerror}") from None
 
-    def write(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
+    def write(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str,  # noqa: ARG002 (SiteTarget's keyword; a folder keeps no types)
+        cache_control: str,  # noqa: ARG002 (SiteTarget's keyword)
+    ) -> None:
         """Write by rename (a folder keeps no types: the web server derives them)."""
         path = self._path(key)
         try:
@@ -156,7 +163,7 @@ class S3Site:
             for page in pages:
                 for item in page.get("Contents", ()):
                     found[item["Key"][len(self.prefix) :]] = item["ETag"].strip('"')
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (sorted by `_fail`, which re-raises others)
             raise self._fail(error, "list") from None
         return found
 
@@ -164,7 +171,7 @@ class S3Site:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)
             return bytes(response["Body"].read())
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (sorted by `_fail`, which re-raises others)
             if _code(error) in ("NoSuchKey", "404"):
                 return None
             raise self._fail(error, f"read {key} from") from None
@@ -178,7 +185,7 @@ class S3Site:
                 ContentType=content_type,
                 CacheControl=cache_control,
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (sorted by `_fail`, which re-raises others)
             raise self._fail(error, f"upload {key} to") from None
 
     def upload(self, files: Iterable[SiteFile]) -> None:
@@ -201,7 +208,7 @@ class S3Site:
     def remove(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 (sorted by `_fail`, which re-raises others)
             raise self._fail(error, f"remove {key} from") from None
 
     def _fail(self, error: Exception, doing: str) -> DeployError:

@@ -39,7 +39,8 @@ class S3Store:
         return self._client
 
     def _fail(self, error: Exception, operation: str, key: str) -> StoreError:
-        from botocore.exceptions import BotoCoreError, ClientError
+        """Sphere's error for one of `_aws_errors()`."""
+        from botocore.exceptions import ClientError
 
         if isinstance(error, ClientError):
             code = str(error.response.get("Error", {}).get("Code", ""))
@@ -57,16 +58,14 @@ class S3Store:
                     f"on {self.url} (see docs/subscribers.md)"
                 )
             return StoreError(f"S3 {operation} of {self.url}{key} failed: {code}: {error}")
-        if isinstance(error, BotoCoreError):
-            return StoreUnavailable(f"cannot reach S3 for {self.url}: {error}")
-        raise error
+        return StoreUnavailable(f"cannot reach S3 for {self.url}: {error}")  # a BotoCoreError
 
     def get(self, key: str) -> Blob | None:
         """The object at `key`, or None."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
             return Blob(response["Body"].read(), response["ETag"])
-        except Exception as error:
+        except _aws_errors() as error:
             if _code(error) in ("NoSuchKey", "404"):
                 return None
             raise self._fail(error, "get", key) from None
@@ -88,7 +87,7 @@ class S3Store:
                 ServerSideEncryption="AES256",
                 **options,  # type: ignore[arg-type]
             )
-        except Exception as error:
+        except _aws_errors() as error:
             if if_match is not None and _code(error) in ("NoSuchKey", "404"):
                 raise PreconditionFailed(f"{key} no longer exists in {self.url}") from None
             raise self._fail(error, "put", key) from None
@@ -105,7 +104,7 @@ class S3Store:
             )
             for page in pages:
                 keys.extend(item["Key"][len(self.prefix) :] for item in page.get("Contents", ()))
-        except Exception as error:
+        except _aws_errors() as error:
             raise self._fail(error, "list", prefix) from None
         return sorted(keys)
 
@@ -113,7 +112,7 @@ class S3Store:
         """Remove `key`."""
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + check_key(key))
-        except Exception as error:
+        except _aws_errors() as error:
             raise self._fail(error, "delete", key) from None
 
     def exposure(self) -> str | None:
@@ -124,6 +123,14 @@ class S3Store:
         """Nothing to do: an S3 put is whole or absent, it leaves nothing behind."""
         del older_than, matching
         return 0
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors, imported only once one is being caught (an `except` clause's
+    expression is evaluated only then): importing this module stays cheap."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
 
 
 def _code(error: Exception) -> str:

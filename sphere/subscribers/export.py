@@ -15,8 +15,8 @@ EXPORT_FORMATS = ("csv", "jsonl")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 
 
-def export(subscribers: Iterable[Subscriber], out: TextIO, *, format: str = "csv") -> int:
-    """Write subscribers to a text stream as CSV or JSON lines; return how many.
+def export(subscribers: Iterable[Subscriber], out: TextIO, *, kind: str = "csv") -> int:
+    """Write subscribers to a text stream as CSV or JSON lines (`kind`); return how many.
 
     In CSV, every cell that a spreadsheet would take for a formula (`=HYPERLINK(...)` as a
     name, `-x@example.com` as an address, which is valid) gets a leading apostrophe (OWASP's
@@ -24,9 +24,9 @@ def export(subscribers: Iterable[Subscriber], out: TextIO, *, format: str = "csv
     """
     import csv
 
-    _check(format)
+    _check(kind)
     count = 0
-    if format == "jsonl":
+    if kind == "jsonl":
         for record in subscribers:
             out.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
             count += 1
@@ -47,19 +47,19 @@ def _defused(value: object) -> object:
     return value
 
 
-def export_to_file(subscribers: Iterable[Subscriber], path: Path, *, format: str = "csv") -> int:
+def export_to_file(subscribers: Iterable[Subscriber], path: Path, *, kind: str = "csv") -> int:
     """Export into `path` all at once, owner-only (0600): a failure leaves a file as it was."""
-    _check(format)
+    _check(kind)
     counted: list[int] = []
     try:
         replace_file(
-            path, text_writer(lambda out: counted.append(export(subscribers, out, format=format)))
+            path, text_writer(lambda out: counted.append(export(subscribers, out, kind=kind)))
         )
     except OSError as error:
         raise SubscriberError(f"cannot write {path}: {error.strerror}") from None
     return counted[0]
 
 
-def _check(format: str) -> None:
-    if format not in EXPORT_FORMATS:
-        raise SubscriberError(f"unknown export format {format!r}: use csv or jsonl")
+def _check(kind: str) -> None:
+    if kind not in EXPORT_FORMATS:
+        raise SubscriberError(f"unknown export format {kind!r}: use csv or jsonl")

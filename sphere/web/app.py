@@ -127,7 +127,7 @@ class Endpoints:
 
     # --- subscribe -------------------------------------------------------------------------
 
-    def subscribe_page(self, environ: dict[str, Any]) -> Answer:
+    def subscribe_page(self, _environ: dict[str, Any]) -> Answer:
         return self.page("200 OK", "subscribe")
 
     def subscribe(self, environ: dict[str, Any]) -> Answer:

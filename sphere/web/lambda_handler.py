@@ -56,7 +56,7 @@ def secret_from_ssm(name: str, ssm: Any = None) -> str:
         ssm = aws.client("ssm")
     try:
         value = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
-    except Exception as error:  # botocore's, classified by its code (nothing imports botocore)
+    except Exception as error:  # noqa: BLE001 (botocore's, sorted by code without importing it)
         code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
         raise SettingsError(
             f"{SECRET_PARAMETER}: cannot read the parameter {name} ({code})"

@@ -26,11 +26,11 @@ class _Server(ThreadingMixIn, WSGIServer):
 class _Handler(WSGIRequestHandler):
     """wsgiref's handler, logging through `logging` without the query string."""
 
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+    def log_request(self, code: Any = "-", _size: Any = "-") -> None:
         path = self.path.split("?", 1)[0]
         log.info("%s %s %s", self.command, path, code)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, _fmt: str, *_args: Any) -> None:
         log.debug("http: %s", type(self).__name__)  # wsgiref's own messages quote the request
 
 
