@@ -118,6 +118,14 @@ class FeedbackQueue:
     url: str
     topic_arn: str
 
+    def publish(self, *messages: str) -> None:
+        """Publish notifications to the topic, as SES does: they reach the queue via SNS."""
+        from sphere.store import aws as sphere_aws
+
+        sns = sphere_aws.client("sns")
+        for message in messages:
+            sns.publish(TopicArn=self.topic_arn, Message=message)
+
 
 @pytest.fixture
 def feedback_queue(aws: str) -> FeedbackQueue:

@@ -38,12 +38,6 @@ def settings(
     return settings
 
 
-def publish(queue: FeedbackQueue, *messages: str) -> None:
-    sns = sphere_aws.client("sns")
-    for message in messages:
-        sns.publish(TopicArn=queue.topic_arn, Message=message)
-
-
 def statuses(settings: Settings) -> dict[str, str]:
     return {r.email: r.status for r in open_list(settings).all()}
 
@@ -60,8 +54,7 @@ def queue_depth(queue: FeedbackQueue) -> int:
 def test_permanent_bounces_and_complaints_mark_the_subscriber(
     settings: Settings, feedback_queue: FeedbackQueue
 ) -> None:
-    publish(
-        feedback_queue,
+    feedback_queue.publish(
         notification("Bounce", "hard@example.org"),
         notification("Complaint", "Angry@Example.org", shape="eventType"),
         notification("Delivery", "fine@example.org", shape="eventType"),
@@ -87,15 +80,15 @@ def test_transient_bounces_mark_the_subscriber_only_after_repeats(
     settings: Settings, feedback_queue: FeedbackQueue
 ) -> None:
     first = notification("Bounce", "soft@example.org", bounceType="Transient")
-    publish(feedback_queue, first, first, first)  # the same notification, delivered thrice
+    feedback_queue.publish(first, first, first)  # the same notification, delivered thrice
     sync(settings)
     assert statuses(settings)["soft@example.org"] == "subscribed"
 
-    publish(feedback_queue, notification("Bounce", "soft@example.org", bounceType="Transient"))
+    feedback_queue.publish(notification("Bounce", "soft@example.org", bounceType="Transient"))
     sync(settings)
     assert statuses(settings)["soft@example.org"] == "subscribed"
 
-    publish(feedback_queue, notification("Bounce", "soft@example.org", bounceType="Transient"))
+    feedback_queue.publish(notification("Bounce", "soft@example.org", bounceType="Transient"))
     report = sync(settings)
     assert statuses(settings)["soft@example.org"] == "bounced"  # the third distinct one
     assert report.bounced == 1
@@ -105,11 +98,11 @@ def test_the_same_notification_twice_changes_nothing(
     settings: Settings, feedback_queue: FeedbackQueue, project: Path
 ) -> None:
     bounce = notification("Bounce", "hard@example.org")
-    publish(feedback_queue, bounce)
+    feedback_queue.publish(bounce)
     sync(settings)
     changes = sorted((project / "store").rglob("*.jsonl"))
 
-    publish(feedback_queue, bounce)
+    feedback_queue.publish(bounce)
     report = sync(settings)
 
     assert (report.received, report.bounced, report.unchanged) == (1, 0, 1)
@@ -128,7 +121,7 @@ def test_a_malformed_message_is_reported_and_left_in_the_queue(
             {"Type": "Notification", "Message": json.dumps({"eventType": "Bounce"})}
         ),
     )
-    publish(feedback_queue, notification("Bounce", "hard@example.org"))
+    feedback_queue.publish(notification("Bounce", "hard@example.org"))
 
     report = sync(settings)
 
@@ -168,8 +161,7 @@ def test_the_command_reports_counts_and_logs_no_address(
     sphere: Callable[..., Result],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    publish(
-        feedback_queue,
+    feedback_queue.publish(
         notification("Bounce", "hard@example.org"),
         notification("Complaint", "angry@example.org"),
     )

@@ -23,7 +23,6 @@ from sphere.feedback import sync
 from sphere.send.campaign import Report
 from sphere.send.run import SendRequest, send_issue, send_test
 from sphere.settings import Settings, load_settings
-from sphere.store import aws as sphere_aws
 from sphere.store.blobs import open_store
 from sphere.subscribers.list import open_list
 
@@ -44,12 +43,6 @@ def settings(
     return settings
 
 
-def publish(queue: FeedbackQueue, *messages: str) -> None:
-    sns = sphere_aws.client("sns")
-    for message in messages:
-        sns.publish(TopicArn=queue.topic_arn, Message=message)
-
-
 def bounce(to: str, campaign: str = SLUG) -> str:
     return notification("Bounce", to, shape="eventType", campaign=campaign)
 
@@ -68,8 +61,8 @@ def test_a_high_bounce_rate_pauses_sphere_send_until_resumed_past_the_breaker(
     settings: Settings, feedback_queue: FeedbackQueue, project: Path, sphere: Callable[..., Result]
 ) -> None:
     # The first ten readers' messages bounce (SES reports them while the send goes on).
-    publish(feedback_queue, *(bounce(address) for address in PEOPLE[:10]))
-    publish(feedback_queue, bounce(PEOPLE[20], campaign="another-issue"))  # not this one's
+    feedback_queue.publish(*(bounce(address) for address in PEOPLE[:10]))
+    feedback_queue.publish(bounce(PEOPLE[20], campaign="another-issue"))  # not this one's
 
     paused = sphere("send", SLUG, "--now", "--rate", "50")
 
@@ -97,7 +90,7 @@ def test_a_high_bounce_rate_pauses_sphere_send_until_resumed_past_the_breaker(
 def test_past_the_breaker_new_bounces_still_pause_the_send(
     settings: Settings, feedback_queue: FeedbackQueue, project: Path
 ) -> None:
-    publish(feedback_queue, *(bounce(address) for address in PEOPLE[:10]))
+    feedback_queue.publish(*(bounce(address) for address in PEOPLE[:10]))
     sync(settings)  # the earlier trouble, already known when the send resumes
     check = CircuitBreaker(
         settings, SLUG, store=open_store(settings), sync=lambda: sync(settings), from_now=True
@@ -105,7 +98,7 @@ def test_past_the_breaker_new_bounces_still_pause_the_send(
     progress = Report(SLUG, sent=0, accepted_before=60)
     assert check.should_pause(progress) == ""  # the ten bounces before this run do not count
 
-    publish(feedback_queue, *(bounce(address) for address in PEOPLE[60:64]))
+    feedback_queue.publish(*(bounce(address) for address in PEOPLE[60:64]))
     check.every = 0  # read the queue again now
     progress.sent = 50
     assert check.should_pause(progress).startswith(
@@ -116,7 +109,7 @@ def test_past_the_breaker_new_bounces_still_pause_the_send(
 def test_a_low_bounce_rate_lets_the_send_finish(
     settings: Settings, feedback_queue: FeedbackQueue, project: Path
 ) -> None:
-    publish(feedback_queue, bounce(PEOPLE[0]))
+    feedback_queue.publish(bounce(PEOPLE[0]))
 
     report = send_issue(settings, SendRequest(issue=SLUG, now=True, rate=50))
 
@@ -127,7 +120,7 @@ def test_a_low_bounce_rate_lets_the_send_finish(
 def test_complaints_have_their_own_lower_threshold(
     settings: Settings, feedback_queue: FeedbackQueue
 ) -> None:
-    publish(feedback_queue, notification("Complaint", PEOPLE[3], shape="eventType", campaign=SLUG))
+    feedback_queue.publish(notification("Complaint", PEOPLE[3], shape="eventType", campaign=SLUG))
     sync(settings)
     check = breaker(settings)
 
@@ -157,8 +150,7 @@ def test_the_seed_list_gets_the_issue_first_and_a_complaint_stops_the_send(
 
     def wait(seconds: float) -> None:  # while publish waits, seed2 complains
         waited.append(seconds)
-        publish(
-            feedback_queue,
+        feedback_queue.publish(
             notification("Complaint", "seed2@example.net", shape="eventType", campaign=SLUG),
         )
 
@@ -233,9 +225,9 @@ def test_publish_reads_the_feedback_then_sends_to_the_seeds_first_and_a_complain
 ) -> None:  # fmt: skip
     monkeypatch.setenv("SPHERE_SEED_LIST", "seed1@example.net, seed2@example.net")
     monkeypatch.setenv("SPHERE_SEED_WAIT", "5s")
-    publish(feedback_queue, bounce(PEOPLE[7], campaign="an-earlier-issue"))
+    feedback_queue.publish(bounce(PEOPLE[7], campaign="an-earlier-issue"))
     complaint = notification("Complaint", "seed2@example.net", shape="eventType", campaign=SLUG)
-    watcher = watch_for_seeds(project, lambda: publish(feedback_queue, complaint))
+    watcher = watch_for_seeds(project, lambda: feedback_queue.publish(complaint))
 
     result = sphere("publish")
     watcher.join()
@@ -254,7 +246,7 @@ def test_a_quiet_seed_send_lets_publish_send_to_everyone_not_bounced(
 ) -> None:  # fmt: skip
     monkeypatch.setenv("SPHERE_SEED_LIST", "seed1@example.net")
     monkeypatch.setenv("SPHERE_SEED_WAIT", "0")
-    publish(feedback_queue, bounce(PEOPLE[7], campaign="an-earlier-issue"))
+    feedback_queue.publish(bounce(PEOPLE[7], campaign="an-earlier-issue"))
 
     result = sphere("publish")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sphere.cli.options import Json
+
 if TYPE_CHECKING:
     from sphere.settings import Settings
 
@@ -31,7 +33,7 @@ def deploy(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan: what would be uploaded, removed.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Upload the web archive to SPHERE_SITE: changed files only, removing only Sphere's own.
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
 import typer
 
 from sphere.cli.group import SphereGroup
+from sphere.cli.options import Json
 
 feedback_app = typer.Typer(
     cls=SphereGroup, help="Bounces and complaints reported by SES.", no_args_is_help=True
@@ -16,7 +16,7 @@ feedback_app = typer.Typer(
 
 @feedback_app.command()
 def sync(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Mark bounced and complaining subscribers from the SES notifications in the SQS queue.
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from sphere.cli.options import Host, Port
+
 
 def preview(
     issue: Annotated[
@@ -20,19 +22,8 @@ def preview(
             show_default=False,
         ),
     ] = None,
-    port: Annotated[
-        int,
-        typer.Option(
-            metavar="PORT", min=0, max=65535, help="The port to listen on (0: any free port)."
-        ),
-    ] = 8800,
-    host: Annotated[
-        str,
-        typer.Option(
-            metavar="ADDRESS",
-            help="The address to listen on; keep the default to stay on this machine.",
-        ),
-    ] = "127.0.0.1",
+    port: Port = 8800,
+    host: Host = "127.0.0.1",
     no_drafts: Annotated[
         bool, typer.Option("--no-drafts", help="Leave out issues whose status is draft.")
     ] = False,

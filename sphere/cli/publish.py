@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sphere.cli.options import Json
 from sphere.errors import ContentError
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def publish(
             help="Send ISSUE although its date is more than late_after_days past (repeatable).",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    as_json: Json = False,
 ) -> None:
     """Check, build, deploy the archive, then send every issue that is due and not yet sent.
 

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sphere.cli.options import Json
+
 if TYPE_CHECKING:
     from sphere.send.campaign import Report
     from sphere.send.outcome import Outcome
     from sphere.send.run import DryRun
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 IssueRef = Annotated[
     str, typer.Argument(metavar="ISSUE", help="The issue: its slug, or its Markdown file.")
 ]

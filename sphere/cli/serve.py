@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Annotated
 
 import typer
 
+from sphere.cli.options import Host, Port
+
 
 def serve(
-    port: Annotated[
-        int,
-        typer.Option(
-            metavar="PORT", min=0, max=65535, help="The port to listen on (0: any free port)."
-        ),
-    ] = 8801,
-    host: Annotated[
-        str,
-        typer.Option(
-            metavar="ADDRESS",
-            help="The address to listen on; keep the default to stay on this machine.",
-        ),
-    ] = "127.0.0.1",
+    port: Port = 8801,
+    host: Host = "127.0.0.1",
 ) -> None:
     """Serve the unsubscribe, subscribe and confirm endpoints until stopped.
 

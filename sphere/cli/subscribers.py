@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sphere.cli.group import SphereGroup
+from sphere.cli.options import Json
 from sphere.errors import ExitStatus, Interrupted
 from sphere.subscribers.model import STATUSES  # standard library only: cheap at start-up
 
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
 subscribers_app = typer.Typer(
     cls=SphereGroup, help="Manage the subscriber list.", no_args_is_help=True
 )
-
-Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
 def _list() -> SubscriberList:

@@ -1,0 +1,22 @@
+"""Options that several commands share, declared once so they read the same everywhere."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+Port = Annotated[
+    int,
+    typer.Option(
+        metavar="PORT", min=0, max=65535, help="The port to listen on (0: any free port)."
+    ),
+]
+Host = Annotated[
+    str,
+    typer.Option(
+        metavar="ADDRESS",
+        help="The address to listen on; keep the default to stay on this machine.",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
