@@ -222,7 +222,9 @@ def _print_test(results: list[tuple[str, Outcome]], *, show: bool, as_json: bool
         detail = f": {row['detail']}" if row["detail"] else ""
         print(f"test send to {row['address']}: {row['outcome']}{detail}")
     if any(row["outcome"] != "accepted" for row in rows):
-        raise typer.Exit(1)
+        from sphere.errors import ExitStatus
+
+        raise typer.Exit(ExitStatus.ERROR)
 
 
 def register(app: typer.Typer) -> None:
