@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from sphere.content.issues import load_issue
 from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer
-from sphere.render.environment import FILTERS
+from sphere.render.environment import FILTERS, THEME_OPTIONS
 from sphere.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,16 +26,10 @@ SEED = ROOT / "content/issues/2026-12-01-hard-sell-or-soft-sell.md"
 
 
 def plain_environment(templates: Path) -> jinja2.Environment:
-    env = jinja2.Environment(  # unsandboxed: the point is to compare with the sandbox
+    env = jinja2.Environment(  # noqa: S701 (THEME_OPTIONS autoescapes; unsandboxed on purpose)
         loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html.j2", "mjml.j2", "xml.j2", "html", "xml"),
-            default_for_string=False,
-        ),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        **THEME_OPTIONS,
     )
     env.filters.update(FILTERS)
     return env

@@ -6,8 +6,13 @@ whole list each time); re-point it here if the subscriber package changes.
 
 from __future__ import annotations
 
+from collections import Counter
+from email import message_from_bytes, policy
+from pathlib import Path
+
 from sphere.settings import Settings
-from sphere.subscribers.list import creation_event, open_list
+from sphere.subscribers.events import creation_event
+from sphere.subscribers.list import open_list
 
 
 def add_subscribers(settings: Settings, people: list[tuple[str, str]]) -> dict[str, str]:
@@ -22,3 +27,12 @@ def add_subscribers(settings: Settings, people: list[tuple[str, str]]) -> dict[s
     ]
     subscribers.append(events)
     return {event["email"]: event["id"] for event in events}
+
+
+def mailed(folder: Path) -> Counter[str]:
+    """How many messages each address got in an outbox folder."""
+    found: Counter[str] = Counter()
+    for path in folder.glob("*.eml"):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        found[message["To"].addresses[0].addr_spec] += 1
+    return found

@@ -8,12 +8,13 @@ standard error (the logs, at -v) is kept for tests that check what the logs hold
 from __future__ import annotations
 
 import http.client
+import io
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +22,24 @@ from urllib.parse import urlsplit
 import pytest
 
 SECRET = "test-secret-for-the-endpoints-0123456789abcdef"
+
+
+def call_app(
+    app: Callable[..., Iterable[bytes]], method: str, path: str, query: str = "", body: bytes = b""
+) -> str:
+    """Call a WSGI app in-process with a form body, as a browser posts it; return its status."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "192.0.2.7",
+    }
+    status: list[str] = []
+    b"".join(app(environ, lambda s, h: status.append(s)))
+    return status[0]
 
 
 def free_port() -> int:

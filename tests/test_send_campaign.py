@@ -11,12 +11,11 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
-from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures_send import add_subscribers
+from fixtures_send import add_subscribers, mailed
 
 from sphere.errors import CampaignBusy, TransportError
 from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate
@@ -87,15 +86,6 @@ def _campaign(
     )
 
 
-def _mailed(folder: Path) -> Counter[str]:
-    """How many messages each address got in the outbox."""
-    found: Counter[str] = Counter()
-    for path in folder.glob("*.eml"):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        found[message["To"].addresses[0].addr_spec] += 1
-    return found
-
-
 def test_everyone_subscribed_is_mailed_once_and_a_rerun_sends_nothing(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -105,11 +95,11 @@ def test_everyone_subscribed_is_mailed_once_and_a_rerun_sends_nothing(
     outbox = tmp_path / "outbox"
     report = _campaign(settings, OutboxTransport(outbox)).run()
     expected = {a for a, _ in _people(33)} - {"reader0003@example.org", "reader0010@example.org"}
-    assert _mailed(outbox) == dict.fromkeys(expected, 1)
+    assert mailed(outbox) == dict.fromkeys(expected, 1)
     assert (report.recipients, report.sent, report.left, report.stopped) == (31, 31, 0, "")
     again = _campaign(settings, OutboxTransport(outbox)).run()
     assert (again.sent, again.done_before, again.left) == (0, 31, 0)
-    assert sum(_mailed(outbox).values()) == 31
+    assert sum(mailed(outbox).values()) == 31
 
 
 def test_the_ledger_holds_ids_in_small_objects_and_no_address_or_name(
@@ -140,7 +130,7 @@ def test_a_stop_marks_nobody_failed_and_the_next_run_finishes(
     assert (report.sent, report.failed, report.unknown, report.left) == (12, 0, 0, 18)
     finished = _campaign(settings, OutboxTransport(outbox)).run()
     assert (finished.sent, finished.done_before, finished.left) == (18, 12, 0)
-    assert set(_mailed(outbox).values()) == {1} and len(_mailed(outbox)) == 30
+    assert set(mailed(outbox).values()) == {1} and len(mailed(outbox)) == 30
 
 
 def test_unknowns_are_not_resent_unless_asked(settings: Settings, tmp_path: Path) -> None:
@@ -160,7 +150,7 @@ def test_unknowns_are_not_resent_unless_asked(settings: Settings, tmp_path: Path
     assert (second.sent, second.unknown_before) == (0, 2)
     third = _campaign(settings, OutboxTransport(outbox), resend_unknown=True).run()
     assert (third.sent, third.unknown_before) == (2, 0)
-    assert len(_mailed(outbox)) == 12
+    assert len(mailed(outbox)) == 12
 
 
 def test_recipients_attempted_when_a_run_died_count_as_unknown(
@@ -175,7 +165,7 @@ def test_recipients_attempted_when_a_run_died_count_as_unknown(
     report = _campaign(settings, OutboxTransport(outbox)).run()
     assert (report.done_before, report.unknown_before, report.sent) == (1, 2, 5)
     by_id = {p.id: p.email for p in people(settings).values()}
-    assert not {by_id[state.ids[1]], by_id[state.ids[2]]} & set(_mailed(outbox))
+    assert not {by_id[state.ids[1]], by_id[state.ids[2]]} & set(mailed(outbox))
 
 
 def test_a_retry_safe_refusal_is_retried_and_sent_once(settings: Settings, tmp_path: Path) -> None:
@@ -191,7 +181,7 @@ def test_a_retry_safe_refusal_is_retried_and_sent_once(settings: Settings, tmp_p
     outbox = tmp_path / "outbox"
     report = _campaign(settings, Scripted(outbox, greylist), batch=5).run()
     assert (report.sent, refusals["reader0001@example.org"]) == (5, 2)
-    assert _mailed(outbox)["reader0001@example.org"] == 1
+    assert mailed(outbox)["reader0001@example.org"] == 1
 
 
 def test_a_permanent_refusal_is_recorded_once_and_the_send_goes_on(
@@ -229,7 +219,7 @@ def test_a_transport_failing_mid_run_leaves_the_rest_to_send(
         _campaign(settings, Expiring(outbox), concurrency=1).run()
     report = _campaign(settings, OutboxTransport(outbox)).run()
     assert (report.done_before, report.unknown_before, report.sent) == (7, 0, 13)
-    assert set(_mailed(outbox).values()) == {1} and len(_mailed(outbox)) == 20
+    assert set(mailed(outbox).values()) == {1} and len(mailed(outbox)) == 20
 
 
 def test_who_unsubscribes_or_is_erased_during_the_send_gets_nothing_after(
@@ -246,7 +236,7 @@ def test_who_unsubscribes_or_is_erased_during_the_send_gets_nothing_after(
     outbox = tmp_path / "outbox"
     report = _campaign(settings, OutboxTransport(outbox), on_batch=leave).run()
     assert (report.sent, report.skipped) == (38, 2)
-    assert not leaving & set(_mailed(outbox))
+    assert not leaving & set(mailed(outbox))
 
 
 def test_a_second_send_of_the_same_issue_sends_nothing(settings: Settings, tmp_path: Path) -> None:
@@ -293,7 +283,7 @@ def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(
     assert 0 < report.sent < 30 and report.left == 30 - report.sent
     finished = _campaign(settings, OutboxTransport(tmp_path / "outbox")).run()
     assert finished.sent == 30 - report.sent
-    assert set(_mailed(tmp_path / "outbox").values()) == {1}
+    assert set(mailed(tmp_path / "outbox").values()) == {1}
 
 
 def test_someone_erased_between_runs_is_not_mailed_on_resume_and_is_in_no_ledger_object(
@@ -304,11 +294,11 @@ def test_someone_erased_between_runs_is_not_mailed_on_resume_and_is_in_no_ledger
     quota = Scripted(outbox, lambda to, n: Outcome.stop("quota") if n > 10 else None)
     _campaign(settings, quota, concurrency=1).run()
     erased = "reader0025@example.org"
-    assert erased not in _mailed(outbox)
+    assert erased not in mailed(outbox)
     open_list(settings).erase(erased)
     report = _campaign(settings, OutboxTransport(outbox)).run()
     assert (report.sent, report.skipped) == (19, 1)
-    assert erased not in _mailed(outbox)
+    assert erased not in mailed(outbox)
     ledger = Path(open_store(settings).url) / "campaigns"
     assert not any(erased.encode() in p.read_bytes() for p in ledger.rglob("*") if p.is_file())
     assert not any(b"@" in p.read_bytes() for p in ledger.rglob("*") if p.is_file())

@@ -177,12 +177,7 @@ def test_an_unverified_ses_sender_stops_with_status_4_and_a_rerun_finishes(
     project: Path, sphere: Callable[..., Result], aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     domain = f"t{secrets.token_hex(4)}.example"
-    env = {
-        "SPHERE_TRANSPORT": "ses", "SPHERE_SECRET": SECRET, "SPHERE_POSTAL_ADDRESS": POSTAL,
-        "SPHERE_FROM": f"Jim Wigg <newsletter@{domain}>", "SPHERE_SEND_RATE": "0",
-    }  # fmt: skip
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    _send_through_ses(monkeypatch, domain)
     _subscribe(4)
     stopped = sphere("send", SLUG, "--now")
     assert stopped.status == 4
@@ -290,16 +285,21 @@ class QuotaStandIn:
         return getattr(self._client, name)
 
 
-@pytest.fixture
-def ses_project(project: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    domain = f"t{secrets.token_hex(4)}.example"
-    ses_client().create_email_identity(EmailIdentity=domain)
+def _send_through_ses(monkeypatch: pytest.MonkeyPatch, domain: str) -> None:
+    """Settings for a real send through SES (moto), from an address at `domain`."""
     env = {
         "SPHERE_TRANSPORT": "ses", "SPHERE_SECRET": SECRET, "SPHERE_POSTAL_ADDRESS": POSTAL,
         "SPHERE_FROM": f"Jim Wigg <newsletter@{domain}>", "SPHERE_SEND_RATE": "0",
     }  # fmt: skip
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def ses_project(project: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    domain = f"t{secrets.token_hex(4)}.example"
+    ses_client().create_email_identity(EmailIdentity=domain)
+    _send_through_ses(monkeypatch, domain)
     return project
 
 

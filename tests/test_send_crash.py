@@ -10,12 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from fixtures_send import add_subscribers
+from fixtures_send import mailed as count_mailed
 
 from sphere.send.ledger import Ledger
 from sphere.send.seams import open_store, people
@@ -39,14 +38,6 @@ def _env(project: Path, trial: str) -> dict[str, str]:
 
 def _settings(project: Path, trial: str) -> Settings:
     return load_settings(project, env=_env(project, trial))
-
-
-def _mailed(folder: Path) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for path in folder.glob("*.eml"):
-        message = message_from_bytes(path.read_bytes(), policy=policy.default)
-        found[message["To"].addresses[0].addr_spec] += 1
-    return found
 
 
 def _send(project: Path, trial: str, *args: str) -> subprocess.Popen[str]:
@@ -83,7 +74,7 @@ def test_a_send_killed_at_a_random_moment_then_rerun_mails_nobody_twice(
     rerun = _send(project, trial, "--take-over")
     _out, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
-    mailed = _mailed(project / ".sphere" / f"outbox-{trial}")
+    mailed = count_mailed(project / ".sphere" / f"outbox-{trial}")
     assert max(mailed.values()) == 1  # nobody twice
     final = Ledger(open_store(settings), SLUG).load()
     assert final is not None and final.counts()["pending"] == 0
@@ -100,7 +91,7 @@ def test_two_sends_of_one_issue_started_together_mail_each_subscriber_once(
     add_subscribers(settings, [(f"r{n:04d}@example.org", "") for n in range(300)])
     first, second = (_send(project, "race", "--rate", "200") for _ in range(2))
     results = [(p.wait(timeout=120), *p.communicate()) for p in (first, second)]
-    mailed = _mailed(project / ".sphere" / "outbox-race")
+    mailed = count_mailed(project / ".sphere" / "outbox-race")
     assert len(mailed) == 300 and max(mailed.values()) == 1
     sent = sorted(int(out.split("sent ")[1].split(",")[0]) if code == 0 else -1 for code, out, _ in results)  # fmt: skip
     assert sent[-1] == 300  # one sent everything

@@ -6,9 +6,10 @@ tests/test_web.py sends the same requests over real HTTP.)
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from urllib.parse import urlencode
+
+from fixtures_web import call_app
 
 from sphere.mail.tokens import Tokens
 from sphere.settings import load_settings
@@ -41,18 +42,7 @@ class Outbox:
 
 
 def subscribe(app: Endpoints, address: str) -> str:
-    body = urlencode({"email": address}).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/subscribe",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "REMOTE_ADDR": "192.0.2.1",
-    }
-    status: list[str] = []
-    b"".join(app(environ, lambda s, h: status.append(s)))
-    return status[0]
+    return call_app(app, "POST", "/subscribe", body=urlencode({"email": address}).encode())
 
 
 def test_one_confirmation_per_address_per_day(project: Path) -> None:

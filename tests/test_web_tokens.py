@@ -8,7 +8,6 @@ minutes and nothing more: tests/test_web.py covers the same refusals over real H
 
 from __future__ import annotations
 
-import io
 import random
 import string
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from urllib.parse import quote
 import pytest
 from fixtures_project import snapshot
 from fixtures_send import add_subscribers
+from fixtures_web import call_app
 
 from sphere.errors import TokenError
 from sphere.mail.tokens import CONFIRM_DAYS, Tokens
@@ -137,18 +137,7 @@ class Nobody:
 
 
 def call(app: Endpoints, method: str, path: str, query: str, body: bytes = b"") -> str:
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "REMOTE_ADDR": "192.0.2.7",
-    }
-    status: list[str] = []
-    b"".join(app(environ, lambda s, h: status.append(s)))
-    return status[0]
+    return call_app(app, method, path, query, body)
 
 
 @pytest.fixture
