@@ -54,6 +54,7 @@ def make_project(
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "pyproject.toml", folder / "pyproject.toml")
     shutil.copytree(REPO / "templates", folder / "templates", dirs_exist_ok=True)
+    shutil.copytree(REPO / "content" / "images", folder / "content" / "images", dirs_exist_ok=True)
     issues_dir = folder / "content" / "issues"
     issues_dir.mkdir(parents=True, exist_ok=True)
     issues = []

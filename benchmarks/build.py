@@ -23,6 +23,7 @@ tool to CPU 0 (`taskset`), to see what the second core buys.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import resource
 import shutil
@@ -276,7 +277,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.where, prefix="sphere-bench-") as name:
         tmp = Path(name)
         project = tmp / "sphere"
-        make_project(project, args.issues)
+        # Every issue dated in the past, so that Sphere's archive holds them all, as Pelican's.
+        make_project(
+            project, args.issues, start=dt.date.today() - dt.timedelta(days=61 * args.issues)
+        )
         found = tools(tmp, project, pin)
         print(
             f"{args.issues} issues, {args.rounds} interleaved rounds, on {file_system(tmp)}"
