@@ -82,10 +82,9 @@ class RenderCache:
     """The build cache as one build process uses it: `get` what the index names, `put` fresh
     renderings into this process's own pack."""
 
-    def __init__(self, settings: Settings, context: bytes, index: Mapping[str, Location]):
+    def __init__(self, settings: Settings, index: Mapping[str, Location]):
         self.settings = settings
         self.folder = settings.root / CACHE_DIR
-        self._context = context
         self._index = index
         self._pack: IO[bytes] | None = None  # unbuffered: a pool's worker ends with os._exit
         self._written = 0
@@ -94,9 +93,6 @@ class RenderCache:
         # Problems to report (a damaged entry, an unwritable folder): a build process hands
         # them to the main one, which logs them, so they show however the build runs.
         self.problems: list[str] = []
-
-    def key(self, issue: Issue) -> str:
-        return issue_key(self._context, issue)
 
     def get(self, key: str, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
         """The cached rendering of `issue`, if nothing it depends on has changed."""

@@ -55,15 +55,20 @@ class BuildReport:
         lines += [f"  {out}/email/{slug}.html, .txt, .eml" for slug in self.issues[:LIST_AT_MOST]]
         if count > LIST_AT_MOST:
             lines.append(f"  ... and {count - LIST_AT_MOST} more in {out}/email/")
-        site_files = sum(1 for f in self.files if "site" in f.relative_to(self.out).parts[:1])
+        site_files = self._count("site")
         lines.append(f"  {out}/site/ ({site_files} files; see it with `uv run sphere preview`)")
         for issue in self.waiting[:LIST_AT_MOST]:
             state = "a draft" if issue.is_draft else f"scheduled for {issue.date:%Y-%m-%d}"
             lines.append(f"  {issue.slug} is {state}: not in the archive (--drafts shows it)")
-        shots = sum(1 for f in self.files if "screenshots" in f.relative_to(self.out).parts[:1])
+        shots = self._count("screenshots")
         if shots:
             lines.append(f"  {out}/screenshots/ ({shots} PNG files)")
         return lines
+
+    def _count(self, folder: str) -> int:
+        """How many of the files are in the output's `folder`."""
+        top = len(self.out.parts)
+        return sum(1 for f in self.files if f.parts[top : top + 1] == (folder,))
 
 
 def build_all(
@@ -95,8 +100,8 @@ def build_all(
     archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
     context = fingerprint(settings) if cache else None
     key = ""
+    keys = [issue_key(context, i) for i in issues] if context is not None else []
     if context is not None and not screenshots:
-        keys = [issue_key(context, i) for i in issues]
         key = state.build_key(context, keys, out, drafts, today)
         last = state.unchanged(settings, key, out)
         if last is not None and not (strict and last[1]):
@@ -107,7 +112,7 @@ def build_all(
     try:
         mark(staging)
         (staging / "email").mkdir()
-        built = _build_issues(settings, issues, archived, staging, out, context, today)
+        built = _build_issues(settings, issues, keys, archived, staging, out, context, today)
         problems = [problem for item in built for problem in item.problems]
         if strict and problems:
             raise BuildProblems("\n".join(_located(p, "error") for p in problems))
@@ -150,7 +155,8 @@ def _report(
     warnings: list[str],
 ) -> BuildReport:
     report = BuildReport(out=out, issues=[issue.slug for issue in issues])
-    report.waiting = [issue for issue in issues if issue not in archived]
+    shown = {issue.slug for issue in archived}  # a set: comparing issues is slow, and n²
+    report.waiting = [issue for issue in issues if issue.slug not in shown]
     report.files = [out / name for name in files]
     report.warnings = warnings
     return report
@@ -159,6 +165,7 @@ def _report(
 def _build_issues(
     settings: Settings,
     issues: Sequence[Issue],
+    keys: Sequence[str],
     archived: Sequence[Issue],
     staging: Path,
     out: Path,
@@ -168,17 +175,18 @@ def _build_issues(
     """Build every issue (in a pool when there are many); the first broken one raises.
 
     Each gets its email; those in `archived` also their archive page, which links to their
-    neighbours in the archive."""
+    neighbours in the archive. `keys`: the issues' build cache keys (none without a cache)."""
     index = read_index(settings) if context is not None else {}
     setup = Setup(settings, staging, out, context, today, index)
     bare = [dataclasses.replace(issue, body="") for issue in archived]  # what a neighbour needs
     place = {issue.slug: i for i, issue in enumerate(archived)}
-    jobs = [Job(issue) for issue in issues]
+    with_keys: Sequence[str | None] = keys or [None] * len(issues)
+    jobs = [Job(issue, key) for issue, key in zip(issues, with_keys, strict=True)]
     for i, job in enumerate(jobs):
         if (at := place.get(job.issue.slug)) is not None:
             newer = bare[at - 1] if at > 0 else None
             older = bare[at + 1] if at + 1 < len(bare) else None
-            jobs[i] = Job(job.issue, page=True, newer=newer, older=older)
+            jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
     built = list(parallel_map(build_issue, jobs, initializer=start, initargs=(setup,)))
     notes = [note for item in built for note in item.notes]
     if context is not None:

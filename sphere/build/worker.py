@@ -30,10 +30,11 @@ from sphere.settings import Settings
 
 @dataclass(frozen=True)
 class Job:
-    """An issue to build; with `page`, also its archive page, linking to its neighbours there
-    (bodies left out)."""
+    """An issue to build, with its build cache key (None: no cache); with `page`, also its
+    archive page, linking to its neighbours there (bodies left out)."""
 
     issue: Issue
+    key: str | None = None
     page: bool = False
     newer: Issue | None = None
     older: Issue | None = None
@@ -82,7 +83,7 @@ class _Worker:
         self.settings = setup.settings
         self.renderer = Renderer(setup.settings)
         self.cache = (
-            RenderCache(setup.settings, setup.cache_context, setup.cache_index)
+            RenderCache(setup.settings, setup.cache_index)
             if setup.cache_context is not None
             else None
         )
@@ -93,7 +94,7 @@ class _Worker:
         self.pages = Pages(setup.settings, self.renderer.env, self.site, setup.today)
 
     def build(self, job: Job) -> Built:
-        item, cached = self._rendered(job.issue)
+        item, cached = self._rendered(job.issue, job.key)
         # The Outputs live as long as the process (they remember the folders made); their
         # lists start afresh for each issue, so that they hold what this one adds.
         self.email.files, self.email.same, self.site.files, self.site.same = [], [], [], []
@@ -118,11 +119,12 @@ class _Worker:
             notes=notes,
         )
 
-    def _rendered(self, issue: Issue) -> tuple[RenderedIssue, tuple[str, Location] | None]:
-        """The issue rendered, or from the cache; and where its cache entry is."""
-        if self.cache is None:
+    def _rendered(
+        self, issue: Issue, key: str | None
+    ) -> tuple[RenderedIssue, tuple[str, Location] | None]:
+        """The issue rendered, or from the cache under `key`; and where its cache entry is."""
+        if self.cache is None or key is None:
             return self.renderer.render(issue), None
-        key = self.cache.key(issue)
         hit = self.cache.get(key, issue, self.renderer)
         if hit is not None:
             return hit, (key, self.index[key])
