@@ -1,7 +1,7 @@
 """Build N synthetic issues (~800 words each) with Sphere, Pelican and (if installed) Hugo.
 
     uv run --group bench python benchmarks/build.py [--issues 200] [--rounds 5] [--where DIR]
-                                                   [--cpus 0]
+                                                   [--cpus 0] [--settle 420] [--delete]
 
 Every tool builds the same posts, as a fresh command each time, interleaved round by round (the
 order rotates each round), so that a busy moment of a shared machine hits all of them alike:
@@ -14,10 +14,21 @@ order rotates each round), so that a busy moment of a shared machine hits all of
 Reported per tool: wall time and CPU time (user + sys of the whole process tree), min and
 median over the rounds, and peak memory (the largest sum of proportional set sizes of the
 process tree, sampled every 20 ms in a cold build apart from the timed ones: shared pages are
-counted once). Everything is written under
-`--where` (default: the system's temp folder; say which disk you mean, since creating files on
-a real disk costs far more than on tmpfs); the file system is printed. `--cpus 0` pins every
-tool to CPU 0 (`taskset`), to see what the second core buys.
+counted once).
+
+Where: by default a scratch folder inside this repository, on the disk a project lives on (the
+system's temp folder is tmpfs on many machines, where creating a file costs next to nothing);
+`--where DIR` builds elsewhere; the file system is printed. `--cpus 0` pins every tool to CPU 0
+(`taskset`), to see what the second core buys.
+
+Deleting files skews the next file creations on some disks: on an ext4 without a journal (as on
+the machines this project is developed on) Linux steps over every inode freed in the last minute
+or more when it allocates a new one, so a file created just after thousands were deleted can
+cost 0.5 ms instead of 0.02 ms. So a cold round moves the previous output and caches aside
+(deleted at the end) instead of deleting them; `--delete` deletes them as an impatient user
+would, for comparison. Before timing, the script measures what creating a file costs in its
+folder and waits (up to `--settle` seconds) until it is back to normal, and it prints that cost
+before and after the rounds, so a figure taken on a disturbed disk says so.
 """
 
 from __future__ import annotations
@@ -37,7 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _synthetic import make_project
+from _synthetic import REPO, make_project
+
+SCRATCH = REPO / "benchmarks" / "out"  # on the project's own disk (ignored by git)
 
 PELICAN_CONF = """
 AUTHOR = "Jim Wigg"
@@ -165,11 +178,53 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def run(tool: Tool, *, cold: bool, env: dict[str, str], memory: bool) -> tuple[float, float, float]:
+class Trash:
+    """Where a cold round's previous output and caches go: moved aside (a rename), deleted at
+    the end, so that no timed build follows a mass deletion (see the module's docstring)."""
+
+    def __init__(self, folder: Path, *, delete: bool):
+        self.folder, self.delete, self.count = folder, delete, 0
+        folder.mkdir()
+
+    def clear(self, paths: list[Path]) -> None:
+        for path in paths:
+            if self.delete:
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.exists():
+                self.count += 1
+                path.rename(self.folder / str(self.count))
+
+
+def creation_cost(folder: Path, trash: Trash, files: int = 200) -> float:
+    """Milliseconds to create one small file in `folder` now (the files then go to `trash`)."""
+    probe = folder / ".probe"
+    probe.mkdir()
+    start = time.perf_counter()
+    for n in range(files):
+        (probe / f"{n}.html").write_bytes(b"<p>probe</p>\n" * 100)
+    cost = (time.perf_counter() - start) * 1000 / files
+    trash.clear([probe])
+    return cost
+
+
+def settle(folder: Path, trash: Trash, limit: float, normal: float = 0.08) -> float:
+    """Wait (up to `limit` seconds) until creating a file in `folder` costs under `normal` ms;
+    the last cost measured."""
+    deadline = time.monotonic() + limit
+    cost = creation_cost(folder, trash)
+    while cost > normal and time.monotonic() < deadline:
+        print(f"  creating a file costs {cost:.3f} ms here now: waiting for the disk to settle")
+        time.sleep(20)
+        cost = creation_cost(folder, trash)
+    return cost
+
+
+def run(
+    tool: Tool, trash: Trash, *, cold: bool, env: dict[str, str], memory: bool
+) -> tuple[float, float, float]:
     """One build: (wall seconds, CPU seconds of the process tree, peak bytes or 0)."""
     if cold:
-        for path in tool.cold_paths:
-            shutil.rmtree(path, ignore_errors=True)
+        trash.clear(tool.cold_paths)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -266,36 +321,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--where", type=Path, default=None, help="folder to build in")
+    parser.add_argument("--where", type=Path, default=SCRATCH, help="folder to build in")
     parser.add_argument("--cpus", default=None, help="pin every tool to these CPUs (taskset -c)")
+    parser.add_argument("--settle", type=float, default=420, help="seconds to wait at most")
+    parser.add_argument("--delete", action="store_true", help="delete before a cold build")
     args = parser.parse_args()
     pin = ["taskset", "-c", args.cpus] if args.cpus is not None else []
     # As on a user's machine: Python may cache bytecode (some CI images forbid it).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    if args.where is not None:
-        args.where.mkdir(parents=True, exist_ok=True)
+    args.where.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.where, prefix="sphere-bench-") as name:
         tmp = Path(name)
+        trash = Trash(tmp / "trash", delete=args.delete)
         project = tmp / "sphere"
         # Every issue dated in the past, so that Sphere's archive holds them all, as Pelican's.
-        make_project(
-            project, args.issues, start=dt.date.today() - dt.timedelta(days=61 * args.issues)
-        )
+        start = dt.date.today() - dt.timedelta(days=61 * args.issues)
+        make_project(project, args.issues, start=start)
         found = tools(tmp, project, pin)
+        for tool in found:  # once untimed: compiled bytecode and the file cache are warm
+            run(tool, trash, cold=True, env=env, memory=False)
+        before = settle(tmp, trash, args.settle)
         print(
             f"{args.issues} issues, {args.rounds} interleaved rounds, on {file_system(tmp)}"
-            f"{', pinned to CPU ' + args.cpus if pin else ''}, {os.cpu_count()} cores\n"
+            f"{', pinned to CPU ' + args.cpus if pin else ''}, {os.cpu_count()} cores; cold"
+            f" builds {'delete' if args.delete else 'move aside'} the previous output"
         )
-        for tool in found:  # once untimed: compiled bytecode and the file cache are warm
-            run(tool, cold=True, env=env, memory=False)
         for round_ in range(args.rounds):
             order = found[round_ % len(found) :] + found[: round_ % len(found)]
             for label, cold in (("cold", True), ("rebuild", False)):
                 for tool in order:  # a rebuild follows this round's cold build
-                    result = run(tool, cold=cold, env=env, memory=False)
+                    result = run(tool, trash, cold=cold, env=env, memory=False)
                     tool.times.setdefault(label, []).append(result)
+        after = creation_cost(tmp, trash)
+        print(f"creating a file here cost {before:.3f} ms before the rounds, {after:.3f} after\n")
         # Memory apart from the timed rounds: sampling /proc costs CPU that would skew them.
-        peaks = {tool.name: run(tool, cold=True, env=env, memory=True)[2] for tool in found}
+        peaks = {tool.name: run(tool, trash, cold=True, env=env, memory=True)[2] for tool in found}
         report(found, args.issues, peaks)
 
 
