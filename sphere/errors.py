@@ -192,3 +192,7 @@ class OutputFolderError(SphereError):
 
 class BuildProblems(SphereError):
     """With `build --strict`: what `sphere check` calls an error, seen by the build."""
+
+
+class WorkerDied(SphereError):
+    """A process of the pool ended before finishing its tasks (killed, out of memory)."""

@@ -187,7 +187,7 @@ def _build_issues(
             newer = bare[at - 1] if at > 0 else None
             older = bare[at + 1] if at + 1 < len(bare) else None
             jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
-    built = list(parallel_map(build_issue, jobs, initializer=start, initargs=(setup,)))
+    built = parallel_map(build_issue, jobs, initializer=start, initargs=(setup,))
     notes = [note for item in built for note in item.notes]
     if context is not None:
         entries = dict(item.cached for item in built if item.cached)

@@ -1,0 +1,131 @@
+"""The process pool: results in order from several processes, the first failure raised, a dead
+worker reported, Ctrl-C leaving no process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from sphere.errors import WorkerDied
+from sphere.pool import MIN_PER_WORKER, parallel_map
+
+TASKS = list(range(4 * MIN_PER_WORKER))  # enough for two processes
+_parent = os.getpid()
+
+
+def _nothing() -> None:
+    pass
+
+
+def _square(task: int) -> tuple[int, int]:
+    time.sleep(0.001)  # long enough that both processes get some
+    return task * task, os.getpid()
+
+
+def test_results_come_in_task_order_from_two_processes() -> None:
+    results = parallel_map(_square, TASKS, initializer=_nothing, workers=2)
+    assert [square for square, _ in results] == [task * task for task in TASKS]
+    assert len({pid for _, pid in results}) == 2
+
+
+def test_one_worker_runs_everything_in_this_process() -> None:
+    results = parallel_map(_square, TASKS, initializer=_nothing, workers=1)
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_the_initializer_runs_once_here_and_the_children_inherit_it() -> None:
+    calls: list[int] = []
+    results = parallel_map(
+        lambda task: (task, len(calls)), TASKS, initializer=lambda: calls.append(1), workers=2
+    )
+    assert calls == [1]
+    assert [count for _, count in results] == [1] * len(TASKS)
+
+
+def _fail_at_20_and_40(task: int) -> int:
+    time.sleep(0.001)
+    if task in (20, 40):
+        raise ValueError(f"task {task} is broken")
+    return task
+
+
+def test_the_first_failure_in_task_order_is_raised() -> None:
+    for _ in range(3):  # whichever process meets which failure first
+        with pytest.raises(ValueError, match="task 20 is broken"):
+            parallel_map(_fail_at_20_and_40, TASKS, initializer=_nothing, workers=2)
+
+
+def _count_and_fail(task: int) -> int:
+    if task == 0:
+        raise ValueError("the first task is broken")
+    time.sleep(0.01)
+    with open(os.environ["POOL_LOG"], "a", encoding="utf-8") as log:
+        log.write(f"{task}\n")
+    return task
+
+
+def test_a_failure_stops_the_other_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "ran"
+    log.touch()
+    monkeypatch.setenv("POOL_LOG", str(log))
+    with pytest.raises(ValueError, match="first task"):
+        parallel_map(_count_and_fail, TASKS, initializer=_nothing, workers=2)
+    assert len(log.read_text().split()) <= 2  # the other process finished the task it was on
+
+
+def _die_in_a_child(task: int) -> int:
+    if task == len(TASKS) - 1 and os.getpid() != _parent:
+        os._exit(9)  # as if killed
+    time.sleep(0.002)
+    return task
+
+
+def test_a_worker_that_dies_is_reported_not_ignored() -> None:
+    # The last task: whichever process takes it; only a child dies, so try until one does.
+    for _ in range(10):
+        try:
+            parallel_map(_die_in_a_child, TASKS, initializer=_nothing, workers=2)
+        except WorkerDied as error:
+            assert "worker process ended unexpectedly" in str(error)
+            return
+    pytest.fail("no child ever took the last task")
+
+
+def test_ctrl_c_ends_the_children_too(tmp_path: Path) -> None:
+    script = tmp_path / "slow.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys, time
+            from sphere.pool import parallel_map
+
+            def slow(task):
+                print(os.getpid(), flush=True)
+                time.sleep(0.5)
+                return task
+
+            try:
+                parallel_map(slow, list(range(64)), initializer=lambda: None, workers=2)
+            except KeyboardInterrupt:
+                sys.exit(130)
+            """
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    assert process.stdout is not None
+    pids = {int(process.stdout.readline()), int(process.stdout.readline())}
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=10) == 130
+    assert len(pids) == 2
+    for pid in pids - {process.pid}:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # the child is gone (reaped by the parent)
