@@ -103,31 +103,42 @@ class Pages:
             older=self.fields(older) if older else None,
         )
 
-    def indexes(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
-        """The index (every issue given, newest first), the 404 page, and the feed and the
-        sitemap (only the issues due on `today`); `feed_bodies` are `feed_html` of each."""
+    def indexes(self, issues: Sequence[Issue]) -> None:
+        """The index (every issue given, newest first), the 404 page, the sitemap (only the
+        issues due on `today`) and the themed static files: what needs no rendered issue."""
         settings = self.settings
         fields = [self.fields(issue) for issue in issues]
         self._page("index.html", "web/index.html.j2", "", settings.base_url, issues=fields)
         # The 404 page is served at any depth, so it links from the site's root path; it has
         # no canonical URL of its own (pointing at the index would tell search engines it is).
         self._page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)
-        entries = [
-            FeedEntry(issue=field, url=archive_url(settings, issue.slug), html=body)
-            for issue, field, body in zip(issues, fields, feed_bodies, strict=True)
-            if issue.is_due(self.today)
-        ]
-        updated = max((entry.issue["date"] for entry in entries), default=self.today)
-        self._page(
-            "feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated
-        )
+        due = [issue for issue in issues if issue.is_due(self.today)]
+        updated = self._updated(due)
         pages = [SitemapPage(settings.base_url, updated)] + [
-            SitemapPage(entry.url, entry.issue["date"]) for entry in entries
+            SitemapPage(archive_url(settings, issue.slug), issue.date) for issue in due
         ]
         self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
         theme = load_theme(settings.templates_dir)
         for template, name in _themed_static(settings).items():
             self._page(f"{STATIC}/{name}", template, "", None, theme=theme)
+
+    def feed(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
+        """The Atom feed of the issues due on `today`; `feed_bodies` are `feed_html` of each
+        issue given."""
+        settings = self.settings
+        entries = [
+            FeedEntry(issue=self.fields(issue), url=archive_url(settings, issue.slug), html=body)
+            for issue, body in zip(issues, feed_bodies, strict=True)
+            if issue.is_due(self.today)
+        ]
+        updated = self._updated([issue for issue in issues if issue.is_due(self.today)])
+        self._page(
+            "feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated
+        )
+
+    def _updated(self, due: Sequence[Issue]) -> dt.date:
+        """When the feed and the sitemap last changed: the newest due issue's date."""
+        return max((issue.date for issue in due), default=self.today)
 
     def assets(self, images: Iterable[str]) -> None:
         """The theme's static files, `images` (those the archived issues use: drafts left out
@@ -160,7 +171,8 @@ def write_archive(
         newer = issues[index - 1] if index > 0 else None
         older = issues[index + 1] if index + 1 < len(issues) else None
         pages.issue_page(item, newer=newer, older=older)
-    pages.indexes(issues, [feed_html(settings, item) for item in rendered])
+    pages.indexes(issues)
+    pages.feed(issues, [feed_html(settings, item) for item in rendered])
     pages.assets(image.src for item in rendered for image in item.images)
     return output.files
 

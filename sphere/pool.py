@@ -45,14 +45,21 @@ def parallel_map(
     initializer: Callable[..., None],
     initargs: tuple[object, ...] = (),
     workers: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[R]:
     """`function` over `tasks`, in order, in this process and forked children, all set up by
-    `initializer` (called once, here). The first failed task's exception is raised."""
+    `initializer` (called once, here). The first failed task's exception is raised.
+
+    `meanwhile`: work for this process alone that needs no task's result (the archive's index
+    while the issues render), done after the children have started, before it takes tasks.
+    """
     count = worker_count(len(tasks), workers)
     initializer(*initargs)
     if count < 2 or not hasattr(os, "fork"):
+        if meanwhile is not None:
+            meanwhile()
         return [function(task) for task in tasks]
-    return _Pool(function, tasks, children=count - 1).run()
+    return _Pool(function, tasks, children=count - 1).run(meanwhile)
 
 
 def worker_count(tasks: int, workers: int | None = None) -> int:
@@ -74,7 +81,7 @@ class _Pool:
         self.inboxes: dict[int, bytearray] = {}  # result pipe -> bytes not yet a whole frame
         self.pids: list[int] = []
 
-    def run(self) -> list[R]:
+    def run(self, meanwhile: Callable[[], None] | None = None) -> list[R]:
         queue, feed = os.pipe()
         self.queue = queue
         try:  # the whole queue fits in the pipe at once (16,000 numbers at most: 64 kB)
@@ -84,6 +91,8 @@ class _Pool:
         try:
             for _ in range(self.children):
                 self._fork()
+            if meanwhile is not None:
+                meanwhile()
             self._work(lambda: self._drain(block=False))
             while self.inboxes:
                 self._drain(block=True)

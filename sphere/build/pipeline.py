@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,11 +112,14 @@ def build_all(
     try:
         mark(staging)
         (staging / "email").mkdir()
-        built = _build_issues(settings, issues, keys, archived, staging, out, context, today)
+        indexes = _Indexes(settings, archived, staging / "site", out / "site", today)
+        built = _build_issues(
+            settings, issues, keys, archived, staging, out, context, today, indexes.write
+        )
         problems = [problem for item in built for problem in item.problems]
         if strict and problems:
             raise BuildProblems("\n".join(_located(p, "error") for p in problems))
-        site = _write_indexes(settings, archived, built, staging / "site", out / "site", today)
+        site = indexes.finish(built)
         same = [name for item in built for name in item.same]
         same += [f"site/{name}" for name in site.same]
         names = [name for item in built for name in item.files]
@@ -171,11 +174,13 @@ def _build_issues(
     out: Path,
     context: bytes | None,
     today: dt.date,
+    meanwhile: Callable[[], None],
 ) -> list[Built]:
     """Build every issue (in a pool when there are many); the first broken one raises.
 
     Each gets its email; those in `archived` also their archive page, which links to their
-    neighbours in the archive. `keys`: the issues' build cache keys (none without a cache)."""
+    neighbours in the archive. `keys`: the issues' build cache keys (none without a cache).
+    `meanwhile`: this process's work that needs no built issue."""
     index = read_index(settings) if context is not None else {}
     setup = Setup(settings, staging, out, context, today, index)
     bare = [dataclasses.replace(issue, body="") for issue in archived]  # what a neighbour needs
@@ -187,7 +192,9 @@ def _build_issues(
             newer = bare[at - 1] if at > 0 else None
             older = bare[at + 1] if at + 1 < len(bare) else None
             jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
-    built = parallel_map(build_issue, jobs, initializer=start, initargs=(setup,))
+    built = parallel_map(
+        build_issue, jobs, initializer=start, initargs=(setup,), meanwhile=meanwhile
+    )
     notes = [note for item in built for note in item.notes]
     if context is not None:
         entries = dict(item.cached for item in built if item.cached)
@@ -197,21 +204,34 @@ def _build_issues(
     return built
 
 
-def _write_indexes(
-    settings: Settings,
-    archived: Sequence[Issue],
-    built: Sequence[Built],
-    site: Path,
-    previous: Path,
-    today: dt.date,
-) -> Output:
-    """The index, feed, sitemap and assets of the archive (the `archived` issues only)."""
-    output = Output(site, previous, defer=True)
-    pages = Pages(settings, environment(settings), output, today)
-    of = {item.slug: item for item in built}
-    pages.indexes(archived, [of[issue.slug].feed_html for issue in archived])
-    pages.assets(src for issue in archived for src in of[issue.slug].images)
-    return output
+class _Indexes:
+    """The archive's pages that span its issues (the `archived` ones only), written by this
+    process: the index, 404 page, sitemap and themed static files while the issues render
+    (`write`: they need no rendered issue), then the feed and the images (`finish`)."""
+
+    def __init__(
+        self, settings: Settings, archived: Sequence[Issue], site: Path, previous: Path,
+        today: dt.date,
+    ):  # fmt: skip
+        self.settings, self.archived, self.today = settings, archived, today
+        self.output = Output(site, previous, defer=True)
+        self._pages: Pages | None = None
+
+    @property
+    def pages(self) -> Pages:
+        """Made on first use, once the pool's set-up has compiled the theme in this process."""
+        if self._pages is None:
+            self._pages = Pages(self.settings, environment(self.settings), self.output, self.today)
+        return self._pages
+
+    def write(self) -> None:
+        self.pages.indexes(self.archived)
+
+    def finish(self, built: Sequence[Built]) -> Output:
+        of = {item.slug: item for item in built}
+        self.pages.feed(self.archived, [of[issue.slug].feed_html for issue in self.archived])
+        self.pages.assets(src for issue in self.archived for src in of[issue.slug].images)
+        return self.output
 
 
 def _files_of(folder: Path) -> set[str]:
