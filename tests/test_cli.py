@@ -62,6 +62,30 @@ def test_start_up_imports_nothing_heavy() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_a_build_imports_only_what_it_uses(project: Path) -> None:
+    """`sphere build` starts no subscriber, sending, store, check, preview or web module."""
+    code = (
+        "import sys; from sphere.cli import main\n"
+        "try:\n    main(['build'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in sys.modules if m.split('.')[:2] in ("
+        "['sphere', 'subscribers'], ['sphere', 'send'], ['sphere', 'store'], "
+        "['sphere', 'checks'], ['sphere', 'preview'], ['sphere', 'web'], "
+        "['sphere', 'screenshots']) or m in ('boto3', 'playwright')], file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert "built 1 issue" in done.stdout
+    assert done.stderr.strip() == "[]"
+
+
+def test_the_statuses_in_the_cli_are_the_subscribers_statuses() -> None:
+    from sphere.cli.subscribers import STATUS_NAMES
+    from sphere.subscribers.model import STATUSES
+
+    assert STATUS_NAMES.split(", ") == list(STATUSES)
+
+
 DOCS = (REPO / "README.md").read_text(encoding="utf-8") + "".join(
     path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").glob("*.md"))
 )

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sphere.archive import Pages
 from sphere.build import state
@@ -27,8 +28,10 @@ from sphere.content.issues import Issue, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, mark
 from sphere.pool import parallel_map
-from sphere.screenshots import Shot
 from sphere.settings import Settings
+
+if TYPE_CHECKING:
+    from sphere.screenshots import Shot
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +278,8 @@ def _staging_folder(out: Path) -> Path:
 def review_shots(out: Path, slugs: Sequence[str]) -> list[Shot]:
     """What a reviewer wants to see of each issue: the email on a phone and a desktop, light
     and dark, and its archive page."""
+    from sphere.screenshots import Shot  # only a build with --screenshots needs it
+
     shots = []
     for slug in slugs:
         email = out / "email" / f"{slug}.html"
