@@ -1,5 +1,5 @@
 """`python -m sphere` runs the same CLI as the `sphere` console script."""
 
-from sphere.cli import main
+from sphere.cli import run
 
-main()
+run()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import pickle
 import select
@@ -88,6 +89,9 @@ class _Pool:
             os.write(feed, b"".join(_TASK.pack(i) for i in range(0, len(self.tasks), self.size)))
         finally:
             os.close(feed)  # an empty queue then reads as the end: no task left
+        # Frozen, what the children inherit is skipped by their garbage collections, which
+        # would otherwise touch, and so copy, every inherited page (and take the time to).
+        gc.freeze()
         try:
             for _ in range(self.children):
                 self._fork()
@@ -100,6 +104,7 @@ class _Pool:
             self._stop_children()
             raise
         finally:
+            gc.unfreeze()  # this process goes on: its collections cover everything again
             os.close(queue)
             self._reap()
         return self._ordered()

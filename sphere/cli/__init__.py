@@ -135,3 +135,20 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
 
         print_error(error)
         sys.exit(int(error.exit_status))
+
+
+def run() -> None:
+    """The `sphere` console script: `main`, and a quicker end of the process.
+
+    When a command ends, the interpreter's last garbage collection walks every object the
+    command made: 25 ms after a build of 200 issues, for a process about to vanish. Frozen,
+    they are left to the operating system (files are all closed by then: `with` everywhere).
+    Tests call `main`, which leaves the collector alone.
+    """
+    import gc
+
+    try:
+        main()
+    finally:
+        gc.freeze()
+
