@@ -126,7 +126,7 @@ def test_a_damaged_cache_entry_is_reported_and_rendered_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert sphere("build").status == 0
-    (pack,) = (project / CACHE_DIR).glob("pack-*.jsonl")
+    (pack,) = (project / CACHE_DIR).glob("pack-*")
     pack.write_bytes(b"{not json" + pack.read_bytes()[9:])
     shutil.rmtree(project / "dist")  # (else nothing needs building, and the cache is not read)
     renders.clear()
@@ -139,6 +139,27 @@ def test_a_damaged_cache_entry_is_reported_and_rendered_again(
     shutil.rmtree(project / "dist")
     assert sphere("build").status == 0
     assert renders == []  # rendered again, and cached whole
+
+
+def test_a_cut_short_cache_entry_is_reported_and_rendered_again(
+    project: Path,
+    sphere: Callable[..., Result],
+    renders: list[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An entry's texts follow its JSON line raw: a pack cut short (a full disk) is noticed by
+    their sizes, not read as a shorter email."""
+    assert sphere("build").status == 0
+    (pack,) = (project / CACHE_DIR).glob("pack-*")
+    pack.write_bytes(pack.read_bytes()[:-100])
+    shutil.rmtree(project / "dist")
+    renders.clear()
+    assert sphere("build").status == 0
+    assert renders == [SEED]
+    warning = f"{pack.relative_to(project)}: ignoring a damaged build cache entry (the entry's"
+    assert [m for m in caplog.messages if m.startswith(warning)], caplog.messages
+    golden = Path(__file__).parent / "golden" / "email" / "hard-sell-or-soft-sell.html"
+    assert (project / "dist/email/hard-sell-or-soft-sell.html").read_bytes() == golden.read_bytes()
 
 
 def test_no_cache_renders_everything(
@@ -166,7 +187,7 @@ def test_stale_entries_do_not_pile_up(
     for version in range(1, 12):
         second.write_text(second.read_text("utf-8").replace(f"{version - 1}.", f"{version}."))
         assert sphere("build").status == 0
-        packs = list((project / CACHE_DIR).glob("pack-*.jsonl"))
+        packs = list((project / CACHE_DIR).glob("pack-*"))
         sizes.append(sum(pack.stat().st_size for pack in packs))
         assert len(packs) <= 2
     assert max(sizes) < 3 * min(sizes)  # rewritten when mostly stale, not growing per edit
@@ -183,12 +204,12 @@ def test_a_mostly_stale_pack_is_rewritten(
         write_issue(project, f"2026-09-{n + 1:02d}-n{n}", body=f"Issue {n}.\n") for n in range(12)
     ]
     assert sphere("build").status == 0
-    (first,) = (project / CACHE_DIR).glob("pack-*.jsonl")
+    (first,) = (project / CACHE_DIR).glob("pack-*")
     for issue in issues[:8]:  # one at a time: each build leaves more of the first pack stale
         issue.write_text(issue.read_text("utf-8") + "\nEdited.\n", "utf-8")
         assert sphere("build").status == 0
     assert not first.exists()  # its live entries were copied out, and it was removed
-    packs = list((project / CACHE_DIR).glob("pack-*.jsonl"))
+    packs = list((project / CACHE_DIR).glob("pack-*"))
     live = sum(length for _, _, length in read_index(load_settings(project, env={})).values())
     assert sum(pack.stat().st_size for pack in packs) <= 2 * live
     renders.clear()

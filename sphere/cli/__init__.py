@@ -151,4 +151,3 @@ def run() -> None:
         main()
     finally:
         gc.freeze()
-
