@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -192,7 +192,10 @@ def rebase_images(html: str, images: tuple[Image, ...], prefix: str) -> str:
     return html
 
 
-_URL_ATTR = re.compile(r'\b(href|src)="([^"]*)"')
+URL_ATTRIBUTE = r'\b(href|src)="([^"]*)"'  # what absolute_links finds, as a regex
+# Without its leading \b, which made the regex engine test every position of the HTML (2.4x
+# slower on an issue's body); `_url_attributes` checks the word boundary itself.
+_URL_ATTR = re.compile(URL_ATTRIBUTE.removeprefix(r"\b"))
 
 
 def absolute_links(html: str, page_url: str) -> str:
@@ -201,11 +204,24 @@ def absolute_links(html: str, page_url: str) -> str:
     An issue may link to another as `../other-slug/`: right on the archive page, nowhere
     from an inbox or a feed reader, which need `page_url` joined in.
     """
-
-    def resolve(match: re.Match[str]) -> str:
+    parts, last = [], 0
+    for match in _url_attributes(html):
         url = match.group(2)
         if not url or url.startswith(("#", "//")) or urlsplit(url).scheme:
-            return match.group(0)
-        return f'{match.group(1)}="{urljoin(page_url, url)}"'
+            continue
+        parts += [html[last : match.start()], f'{match.group(1)}="{urljoin(page_url, url)}"']
+        last = match.end()
+    return "".join(parts) + html[last:] if parts else html
 
-    return _URL_ATTR.sub(resolve, html)
+
+def _url_attributes(html: str) -> Iterator[re.Match[str]]:
+    """The matches of URL_ATTRIBUTE in `html`, as re.finditer would give them."""
+    at = 0
+    while (match := _URL_ATTR.search(html, at)) is not None:
+        start = match.start()
+        before = html[start - 1] if start else " "
+        if before.isalnum() or before == "_":  # no word boundary (\w is alnum or _): not one
+            at = start + 1
+            continue
+        yield match
+        at = match.end()
