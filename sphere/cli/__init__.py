@@ -2,16 +2,18 @@
 
 Each command loads the settings, calls one library function and reports. Library modules are
 imported inside the commands so that `sphere --help` stays fast (no boto3, Markdown or MJML at
-start-up). Errors the user can fix arrive as `SphereError` and are printed once, in `main`,
+start-up), and `main` gives Typer only the command it runs (`app_for`). Errors the user can fix arrive as `SphereError` and are printed once, in `main`,
 with the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,17 +24,38 @@ from sphere.errors import ExitStatus, SphereError
 if TYPE_CHECKING:
     from sphere.settings import Settings
 
-app = typer.Typer(
-    name="sphere",
-    cls=SphereGroup,
-    help="Publish the Sphere newsletter from git: build, check and preview its issues, and "
-    "manage its subscribers.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,  # tracebacks only with --debug, and never with locals
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# Each command module, in the order `sphere --help` lists them, with the commands it adds.
+COMMAND_MODULES = {
+    "build": ("build",),
+    "check": ("check",),
+    "preview": ("preview",),
+    "subscribers": ("subscribers",),
+    "send": ("send", "status"),
+    "serve": ("serve",),
+    "feedback": ("feedback",),
+    "deploy": ("deploy",),
+    "publish": ("publish",),
+}
+# The options before a command: those that take a value, and the flags.
+_VALUE_OPTIONS = ("--root",)
+_FLAGS = ("--verbose", "--quiet", "--debug")
+
+
+def _new_app() -> typer.Typer:
+    """The `sphere` app, with its options and no command yet."""
+    new = typer.Typer(
+        name="sphere",
+        cls=SphereGroup,
+        help="Publish the Sphere newsletter from git: build, check and preview its issues, and "
+        "manage its subscribers.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,  # tracebacks only with --debug, and never with locals
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    new.callback()(_options)
+    return new
 
 
 class _State:
@@ -49,7 +72,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(ExitStatus.OK)
 
 
-@app.callback()
 def _options(
     ctx: typer.Context,
     root: Annotated[
@@ -96,28 +118,46 @@ def load() -> Settings:
     return load_settings(_state.root)
 
 
-def _register() -> None:
+def _register(app: typer.Typer, modules: Sequence[str]) -> typer.Typer:
     # NOTE: command modules import only Typer and the standard library at module level.
-    from sphere.cli import build, check, preview, subscribers
-
-    for module in (build, check, preview, subscribers):
-        module.register(app)
-    from sphere.cli import send  # `send` and `status` (issue 10)
-
-    send.register(app)
-    from sphere.cli import serve  # the subscriber endpoints (issue 11)
-
-    serve.register(app)
-    from sphere.cli import feedback  # bounces and complaints (issue 11)
-
-    feedback.register(app)
-    from sphere.cli import deploy, publish  # `deploy` and `publish` (issue 12)
-
-    deploy.register(app)
-    publish.register(app)
+    for name in modules:
+        importlib.import_module(f"sphere.cli.{name}").register(app)
+    return app
 
 
-_register()
+@functools.cache
+def _full_app() -> typer.Typer:
+    return _register(_new_app(), list(COMMAND_MODULES))
+
+
+def __getattr__(name: str) -> Any:
+    """`app`, the whole CLI, made on first use: `main` makes only the one a command needs."""
+    if name == "app":
+        return _full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """The CLI as `args` need it: with only the command they run (importing and converting
+    every command costs 8 ms of each command's start), or whole (help, the version, a
+    misspelled command: whatever else they hold)."""
+    expect_value = False
+    for arg in args:
+        if expect_value:
+            expect_value = False
+        elif arg in _VALUE_OPTIONS:
+            expect_value = True
+        elif arg.split("=", 1)[0] in _VALUE_OPTIONS or arg in _FLAGS or _is_short_flags(arg):
+            continue
+        else:
+            module = next((m for m, names in COMMAND_MODULES.items() if arg in names), None)
+            return _register(_new_app(), [module]) if module else _full_app()
+    return _full_app()
+
+
+def _is_short_flags(arg: str) -> bool:
+    """-v, -vv, -q: the group's one-letter flags."""
+    return len(arg) > 1 and arg[0] == "-" and arg[1] != "-" and set(arg[1:]) <= {"v", "q"}
 
 
 def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> None:
@@ -127,7 +167,7 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
     (0, or 2 for a wrong command line).
     """
     try:
-        app(args=args, prog_name=prog_name)
+        app_for(sys.argv[1:] if args is None else args)(args=args, prog_name=prog_name)
     except SphereError as error:
         if _state.debug:
             raise
