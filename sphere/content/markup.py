@@ -22,6 +22,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
 from sphere.content.images import ImageProblem, find_image, is_local
+from sphere.content.inline import InlineGuard
 from sphere.content.issues import Issue
 from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
@@ -103,7 +104,7 @@ class MarkdownRenderer:
         self.links: list[str] = []
         self._issue: Issue | None = None
         self._md = markdown.Markdown(
-            extensions=[*_extensions(), SmartPunctuation(), _CollectExtension(self)],
+            extensions=[*_extensions(), InlineGuard(), SmartPunctuation(), _CollectExtension(self)],
             output_format="html",
         )
 
