@@ -8,7 +8,16 @@ and the repository's content/ both hold.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from collections.abc import Iterator
+from pathlib import Path
+
+from sphere.content.issues import Issue
+from sphere.content.markup import MarkdownRenderer
+from sphere.errors import ContentError
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"  # holds images/card.png
 
 TRICKY = [
     "Plain prose with nothing special in it at all, over two\nlines of source.",
@@ -47,6 +56,13 @@ TRICKY = [
     "[link with `code` and *em* inside](https://e.org/?q=1&r=2)",
     'Reference with title [t][r2] and image ![t][i1]{: width="100" }',
     "Tabs\tand\tmore tabs *x*\tend",
+    "Setext title\n============\n\nSetext sub\n---\n\nNot setext\n= x\n\nA\n-",
+    "Rules:\n\n---\n\n* * *\n\n___\n\n - - -\n\ntext\n***\nmore -- not --- a rule",
+    "Mid-block: a line\n# heading after it\nand a line\n> quote after it\n: not a def",
+    "Text then a definition\n[r3]: https://e.org/r3\n[^3]: A note in the middle\n*[CSS]: Sheets",
+    "[r4]: https://e.org/r4 'single title'\n[r5]:\n    https://e.org/r5\n\n[r4] [r5]",
+    "Term *a*\n: def one\n: def two\n\n    indented more\n\n:   lazy",
+    "> # quoted heading\n> - quoted list\n>\n> ---\n\n- list\n\n    > quote in list",
     "Unicode “curly” ‘single’ – en — em … and * ★ stars ★ *",
     "[^1]: The note *itself* with a [link](/n) and `code`.\n\n"
     "[^two]: Second note -- with 'quotes'.\n\n"
@@ -60,9 +76,13 @@ _TOKENS = [
     "![i](images/card.png)", "<", ">", "&", "&amp;", "&#123;", "&copy;", "<b>", "</b>",
     "<i>", "</i>", "<https://e.org/a_b>", "<me@e.org>", "<!-- c -->", '"', "'", "--", "---",
     "...", "{: .c }", "{: #id }", ":", "|", "#", "-", "1.", "http://e.org/x_y", "@", "!", "{",
-    "}", "~", "^", "=", "+", "$", "%",
+    "}", "~", "^", "=", "+", "$", "%", "\n=", "\n---", "\n> ", "\n# ", "]:", "*[", "\n: ",
+    "\n[r1]: /x", "\n[^1]: n",
 ]  # fmt: skip
-_BLOCKS = ["", "", "", "- ", "1. ", "> ", "## ", "    ", "| a | b |\n|---|---|\n| "]
+_BLOCKS = [
+    "", "", "", "- ", "1. ", "> ", "## ", "    ", "| a | b |\n|---|---|\n| ", "Term\n: ",
+    "Title\n===\n", "Sub\n---\n", "***\n", "[r2]: /r2\n", "*[CSS]: Sheets\n",
+]  # fmt: skip
 _DEFINITIONS = (
     '\n\n[^1]: Note *one* `c`.\n\n[^two]: Note "two".\n\n[r1]: https://e.org/r1\n\n'
     "*[HTML]: Hyper Text\n"
@@ -82,3 +102,27 @@ def documents(count: int, *, seed: int = 11) -> list[str]:
     """TRICKY, each alone and all together, then `count` fuzzed documents."""
     rng = random.Random(seed)
     return [*TRICKY, "\n\n".join(TRICKY), *(fuzz(rng) for _ in range(count))]
+
+
+def issue(body: str) -> Issue:
+    """An issue with `body`, for MarkdownRenderer.render."""
+    return Issue(
+        path=Path("content/issues/2026-01-01-x.md"), slug="x", title="X",
+        date=dt.date(2026, 1, 1), summary="", subject="X", status="ready", image=None,
+        body=body, body_line=5,
+    )  # fmt: skip
+
+
+def render(renderer: MarkdownRenderer, body: str) -> tuple[str, ...]:
+    """All that rendering `body` gives: HTML, images and links, or the error."""
+    try:
+        result = renderer.render(issue(body))
+    except ContentError as error:
+        return ("error", str(error))
+    return (result.html, repr(result.images), repr(result.links))
+
+
+def differences(count: int) -> Iterator[str]:
+    """The documents that the guarded and the stock passes render differently, lazily."""
+    fast, slow = MarkdownRenderer(CONTENT), MarkdownRenderer(CONTENT, guarded=False)
+    return (doc for doc in documents(count) if render(fast, doc) != render(slow, doc))

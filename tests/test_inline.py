@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import inspect
-from collections.abc import Iterator
-from pathlib import Path
 
 import markdown
 import pytest
 from markdown.treeprocessors import InlineProcessor
-from markdown_samples import documents
+from markdown_samples import CONTENT, differences
 
 from sphere.content import inline
 from sphere.content.inline import GuardedInlineProcessor, InlineGuard, triggers
-from sphere.content.issues import Issue
 from sphere.content.markup import EXTENSIONS, MarkdownRenderer
-from sphere.errors import ContentError
 
-CONTENT = Path(__file__).resolve().parent.parent / "content"  # holds images/card.png
 # The stock methods the guard copies or relies on, as in Python-Markdown 3.11.3. If an upgrade
 # changes them, read the new source, check GuardedInlineProcessor against it, then update.
 STOCK_SOURCES = {
@@ -28,39 +22,9 @@ STOCK_SOURCES = {
 }
 
 
-def _renderer(*, guarded: bool) -> MarkdownRenderer:
-    renderer = MarkdownRenderer(CONTENT)
-    md = renderer._md  # noqa: SLF001 (the converter the build uses, with one pass swapped)
-    assert isinstance(md.treeprocessors["inline"], GuardedInlineProcessor)
-    if not guarded:
-        md.treeprocessors.register(InlineProcessor(md), "inline", 20)
-    return renderer
-
-
-def _issue(body: str) -> Issue:
-    return Issue(
-        path=Path("content/issues/2026-01-01-x.md"), slug="x", title="X",
-        date=dt.date(2026, 1, 1), summary="", subject="X", status="ready", image=None,
-        body=body, body_line=5,
-    )  # fmt: skip
-
-
-def _render(renderer: MarkdownRenderer, body: str) -> tuple[str, ...]:
-    try:
-        result = renderer.render(_issue(body))
-    except ContentError as error:
-        return ("error", str(error))
-    return (result.html, repr(result.images), repr(result.links))
-
-
-def _differences(count: int) -> Iterator[str]:
-    """The documents the two passes render differently, lazily."""
-    fast, slow = _renderer(guarded=True), _renderer(guarded=False)
-    return (doc for doc in documents(count) if _render(fast, doc) != _render(slow, doc))
-
-
-def test_same_html_as_the_stock_inline_pass() -> None:
-    assert list(_differences(2000)) == []
+def test_same_html_as_python_markdowns_own_passes() -> None:
+    """Guarded inline patterns and block processors (see also tests/test_blocks.py)."""
+    assert list(differences(2000)) == []
 
 
 def test_a_wrong_trigger_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +33,7 @@ def test_a_wrong_trigger_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         for missing in wanted:
             fewer = tuple(needle for needle in wanted if needle != missing) or ("\x00",)
             monkeypatch.setitem(inline.TRIGGERS, source, fewer)
-            assert next(_differences(2000), None), (
+            assert next(differences(2000), None), (
                 f"nothing noticed {missing!r} missing for {source!r}"
             )
         monkeypatch.setitem(inline.TRIGGERS, source, wanted)
@@ -77,10 +41,9 @@ def test_a_wrong_trigger_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_pattern_is_guarded() -> None:
     """An upgrade that changes an expression leaves it unguarded: correct, but slow."""
-    md = _renderer(guarded=True)._md  # noqa: SLF001
-    assert [triggers(pattern) is not None for pattern in md.inlinePatterns] == [
-        True for _ in md.inlinePatterns
-    ]
+    md = MarkdownRenderer(CONTENT)._md  # noqa: SLF001 (the converter the build uses)
+    assert isinstance(md.treeprocessors["inline"], GuardedInlineProcessor)
+    assert [pattern for pattern in md.inlinePatterns if triggers(pattern) is None] == []
 
 
 def test_same_place_among_tree_processors() -> None:

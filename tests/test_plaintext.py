@@ -6,7 +6,9 @@ import random
 import textwrap
 
 import pytest
+from markdown_samples import CONTENT, documents, render
 
+from sphere.content.markup import MarkdownRenderer
 from sphere.render import plaintext
 from sphere.render.plaintext import html_to_text, wrap
 
@@ -107,11 +109,8 @@ def _by_html_parser(html: str) -> object:
 
 
 def _markdown_bodies() -> list[str]:
-    from markdown_samples import documents
-    from test_inline import _render, _renderer
-
-    renderer = _renderer(guarded=True)
-    return [_render(renderer, doc)[0] for doc in documents(600)]
+    renderer = MarkdownRenderer(CONTENT)
+    return [render(renderer, doc)[0] for doc in documents(600)]
 
 
 def test_simple_html_is_read_as_html_parser_reads_it() -> None:
