@@ -13,17 +13,21 @@ which is what the parser does when `test` says no: the guard answers no for them
 
 Each guarded processor is found by its exact class and the exact source of its expression,
 copied here rather than imported, so that an upgrade that changes either leaves it unguarded
-(correct, only slower). tests/test_blocks.py pins the methods this relies on and renders a
+(correct, only slower). Two preprocessors that scan the whole text are replaced by twins
+that skip the scan where it cannot change anything. tests/test_blocks.py pins the methods
+this relies on and compares the twins with the stock ones; tests/test_inline.py renders a
 corpus of tricky Markdown both ways.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from markdown import Markdown
+from markdown import Markdown, util
 from markdown.blockprocessors import BlockProcessor
+from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace, Preprocessor
 
 Test = Callable[[ET.Element, str], bool]
 
@@ -83,7 +87,11 @@ def needles(processor: BlockProcessor) -> tuple[str, ...] | None:
 
 
 def guard_blocks(md: Markdown) -> None:
-    """Guard the `test` of every known block processor of `md` (once its extensions are in)."""
+    """Guard the `test` of every known block processor of `md` (once its extensions are in),
+    and replace the two preprocessors that scan the whole text with the guarded ones below."""
+    for name, (stock, guarded, priority) in PREPROCESSORS.items():
+        if type(md.preprocessors[name]) is stock:  # (not replaced by another extension)
+            md.preprocessors.register(guarded(md), name, priority)
     for processor in md.parser.blockprocessors:
         wanted = needles(processor)
         if wanted is not None:
@@ -99,3 +107,35 @@ def _guarded(test: Test, wanted: tuple[str, ...]) -> Test:
         return False
 
     return guarded
+
+
+class _Whitespace(NormalizeWhitespace):  # type: ignore[misc]  # Markdown ships no types
+    """The stock `run`, but the search for lines of spaces only runs if the text holds a
+    space before a newline, which every match does: the search costs as much as the rest."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        source = source.replace(util.STX, "").replace(util.ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        if " \n" in source:
+            source = re.sub(r"(?<=\n) +\n", "\n", source)
+        return source.split("\n")
+
+
+class _HtmlBlocks(HtmlBlockPreprocessor):  # type: ignore[misc]
+    """The stock pass, skipped for text without `<` or `&`: html.parser then hands the
+    whole text to `handle_data` in one piece, which the stock pass gives back unchanged."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        if lines and not any("<" in line or "&" in line for line in lines):
+            return lines
+        result: list[str] = super().run(lines)
+        return result
+
+
+# name -> (the stock preprocessor, its guarded twin, the stock priority)
+PREPROCESSORS: dict[str, tuple[type[Preprocessor], type[Preprocessor], int]] = {
+    "normalize_whitespace": (NormalizeWhitespace, _Whitespace, 30),
+    "html_block": (HtmlBlockPreprocessor, _HtmlBlocks, 20),
+}

@@ -78,23 +78,19 @@ class GuardedInlineProcessor(InlineProcessor):  # type: ignore[misc]  # Markdown
         start, count = 0, len(patterns)
         while patternIndex < count:
             wanted = needed[patternIndex]
-            if wanted is not None and not _holds_any(data, wanted, start):
-                patternIndex += 1  # what __applyPattern returns for no match: (data, False, 0)
-                start = 0
-                continue
+            if wanted is not None:
+                for needle in wanted:
+                    if data.find(needle, start) != -1:
+                        break  # a match may begin at or after `start`: apply the pattern
+                else:  # what __applyPattern returns for no match: (data, False, 0)
+                    patternIndex += 1
+                    start = 0
+                    continue
             matched: bool
             data, matched, start = apply(patterns[patternIndex], data, patternIndex, start)
             if not matched:
                 patternIndex += 1
         return data
-
-
-def _holds_any(data: str, wanted: tuple[str, ...], start: int) -> bool:
-    """Whether `data` holds one of `wanted` at or after `start`, where a match would begin."""
-    for needle in wanted:  # noqa: SIM110 (any() over a generator costs twice as much here)
-        if data.find(needle, start) != -1:
-            return True
-    return False
 
 
 class InlineGuard(Extension):  # type: ignore[misc]
