@@ -16,7 +16,7 @@ import pytest
 from markdown_samples import CONTENT, differences
 
 from sphere.content import blocks
-from sphere.content.blocks import PREPROCESSORS, guard_blocks, needles
+from sphere.content.blocks import PREPROCESSORS, GuardedBlockParser, guard_blocks, needles
 from sphere.content.markup import MarkdownRenderer
 
 # The stock methods the guards rely on, as in Python-Markdown 3.11.3: `test` that searches,
@@ -55,8 +55,10 @@ def test_a_wrong_needle_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_known_processor_is_guarded() -> None:
     """An upgrade that changes an expression leaves it unguarded: correct, but slow."""
     md = MarkdownRenderer(CONTENT)._md  # noqa: SLF001 (the converter the build uses)
-    guarded = [type(p).__name__ for p in md.parser.blockprocessors if needles(p) is not None]
+    assert isinstance(md.parser, GuardedBlockParser)
+    guarded = [p for p in md.parser.blockprocessors if needles(p) is not None]
     assert len(guarded) == len(blocks.GUARDS)
+    assert md.parser.guards == {p: needles(p) for p in guarded}
 
 
 @pytest.mark.parametrize(("name", "method"), sorted(STOCK_SOURCES))

@@ -3,9 +3,9 @@
 For each block of text (a paragraph, most often), the parser asks every block processor in
 turn whether the block is theirs, and several answer with a regular-expression search over
 the whole block that has no literal to start from: a heading is `#` after a line start, a
-quote `>` after one. A third of a conversion went there. `guard_blocks` puts a `str.find`
-for a character every match must hold (`#`, `>`...) in front of those processors' `test`;
-without it, the answer is no, as the search would have said.
+quote `>` after one. A third of a conversion went there. `guard_blocks` makes the parser
+look first for a string every match must hold (`#`, `>`...) with `in`; without it, the
+processor is not asked, as its search would have said no.
 
 For the processors whose `test` always says yes and whose `run` searches (footnote, abbr
 and reference definitions), a run that finds nothing puts the block back and returns False,
@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 
 from markdown import Markdown, util
+from markdown.blockparser import BlockParser
 from markdown.blockprocessors import BlockProcessor
 from markdown.preprocessors import HtmlBlockPreprocessor, NormalizeWhitespace, Preprocessor
-
-Test = Callable[[ET.Element, str], bool]
 
 # Processor class -> (its attribute holding the expression, that expression's source, the
 # strings of which every block the processor takes holds at least one).
@@ -87,26 +85,40 @@ def needles(processor: BlockProcessor) -> tuple[str, ...] | None:
 
 
 def guard_blocks(md: Markdown) -> None:
-    """Guard the `test` of every known block processor of `md` (once its extensions are in),
-    and replace the two preprocessors that scan the whole text with the guarded ones below."""
+    """Guard every known block processor of `md` (once its extensions are in), and replace
+    the two preprocessors that scan the whole text with the guarded ones below."""
     for name, (stock, guarded, priority) in PREPROCESSORS.items():
         if type(md.preprocessors[name]) is stock:  # (not replaced by another extension)
             md.preprocessors.register(guarded(md), name, priority)
-    for processor in md.parser.blockprocessors:
-        wanted = needles(processor)
-        if wanted is not None:
-            # On the instance, so that the registry (names, priorities, order) is untouched.
-            processor.test = _guarded(processor.test, wanted)
+    parser = md.parser
+    if type(parser) is BlockParser:
+        # Python-Markdown builds its parser itself and every processor holds it, so it cannot
+        # be swapped for another object: it becomes a GuardedBlockParser (only parseBlocks differs).
+        parser.__class__ = GuardedBlockParser
+        parser.guards = {p: wanted for p in parser.blockprocessors if (wanted := needles(p))}
 
 
-def _guarded(test: Test, wanted: tuple[str, ...]) -> Test:
-    def guarded(parent: ET.Element, block: str) -> bool:
-        for needle in wanted:
-            if needle in block:
-                return test(parent, block)
-        return False
+class GuardedBlockParser(BlockParser):  # type: ignore[misc]  # Markdown ships no types
+    """The stock parser; a guarded processor is not asked about a block without its needles."""
 
-    return guarded
+    guards: dict[BlockProcessor, tuple[str, ...]]
+
+    def parseBlocks(self, parent: ET.Element, blocks: list[str]) -> None:
+        """Stock `parseBlocks`, with the needle check before each guarded `test`."""
+        guards = self.guards
+        # Once per call rather than per block: no processor registers another while parsing.
+        processors = [(processor, guards.get(processor)) for processor in self.blockprocessors]
+        while blocks:
+            for processor, wanted in processors:
+                if wanted is not None:
+                    for needle in wanted:
+                        if needle in blocks[0]:
+                            break
+                    else:
+                        continue  # what `test` would say: no
+                # (A run that returns False did not take the block: the next one is asked.)
+                if processor.test(parent, blocks[0]) and processor.run(parent, blocks) is not False:
+                    break
 
 
 class _Whitespace(NormalizeWhitespace):  # type: ignore[misc]  # Markdown ships no types
