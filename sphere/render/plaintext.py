@@ -94,36 +94,37 @@ def parse_simple(html: str) -> _Node | None:
     """The tree as html.parser builds it, or None where `html` holds a `<` that is not a
     simple tag (a comment, a declaration, a raw-text element, an unquoted value...)."""
     tree = _Tree()
+    start_tag, end_tag, data = tree.start, tree.end, tree.data  # (looked up once)
     position = 0
     for match in _TAG.finditer(html):
-        start, end_tag = match.span()
+        start = match.start()
         if start > position:
             text = html[position:start]
             if "<" in text:
                 return None
-            tree.data(unescape(text))
-        position = end_tag
+            data(unescape(text))
+        position = match.end()
         name, attributes, closed, end = match.groups()
         if end is not None:
-            tree.end(end.lower())
+            end_tag(end.lower())
             continue
         tag = name.lower()
         if tag in _RAW_TEXT:
             return None
-        attrs = (
-            {k.lower(): unescape(v) if v else "" for k, v in _ATTR.findall(attributes)}
-            if attributes
-            else {}
-        )
-        tree.start(tag, attrs)
+        start_tag(tag, _attributes(attributes) if attributes else {})
         if closed:  # <tag/>: html.parser's handle_startendtag
-            tree.end(tag)
+            end_tag(tag)
     rest = html[position:]
     if "<" in rest:
         return None
     if rest:
-        tree.data(unescape(rest))
+        data(unescape(rest))
     return tree.root
+
+
+def _attributes(source: str) -> dict[str, str]:
+    """The attributes of a simple tag, named and valued as html.parser gives them."""
+    return {k.lower(): unescape(v) if v else "" for k, v in _ATTR.findall(source)}
 
 
 @dataclass
@@ -145,7 +146,7 @@ def wrap(text: str, width: int = WIDTH, *, indent: str = "", hanging: str | None
     """Wrap at `width` without breaking words or URLs (a longer word gets a line of its own).
 
     A greedy fill, as textwrap does for prose, at a fraction of its cost: one regular
-    expression takes each line's words at once (see `_line`).
+    expression takes the first line, another all the others (see `_lines`).
     """
     joined = " ".join(text.split())
     if not joined:
@@ -153,24 +154,20 @@ def wrap(text: str, width: int = WIDTH, *, indent: str = "", hanging: str | None
     if len(indent) + len(joined) <= width:
         return indent + joined
     subsequent = indent if hanging is None else hanging
-    match = _line(width - len(indent)).match(joined)
-    assert match is not None  # noqa: S101 (the second branch takes any word)
-    lines = [indent + (match.group(1) or match.group(2))]
-    rest, position, size = _line(width - len(subsequent)), match.end(), len(joined)
-    while position < size:
-        match = rest.match(joined, position)
-        assert match is not None  # noqa: S101
-        lines.append(subsequent + (match.group(1) or match.group(2)))
-        position = match.end()
-    return "\n".join(lines)
+    first = _lines(width - len(indent)).match(joined)
+    assert first is not None  # noqa: S101 (the second branch takes any word)
+    rest = _lines(width - len(subsequent)).findall(joined, first.end())
+    if subsequent:
+        rest = [subsequent + line for line in rest]
+    return "\n".join([indent + first.group(1), *rest])
 
 
 @cache
-def _line(room: int) -> re.Pattern[str]:
-    """One line of at most `room` characters, taken from words joined by single spaces: as
-    many whole words as fit (the longest run followed by a space or the end), else one word
-    alone; the space after it is consumed. With no room, every word goes alone."""
-    return re.compile(rf"(.{{1,{max(room, 1)}}})(?: |\Z)|([^ ]+) ?", re.DOTALL)
+def _lines(room: int) -> re.Pattern[str]:
+    """Lines of at most `room` characters from words joined by single spaces: each as many
+    whole words as fit (the longest run followed by a space or the end), else one word alone;
+    the space after it is consumed. With no room, every word goes alone."""
+    return re.compile(rf"(.{{1,{max(room, 1)}}}(?= |\Z)|[^ ]+) ?", re.DOTALL)
 
 
 class _Writer:
