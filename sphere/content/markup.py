@@ -116,6 +116,9 @@ class MarkdownRenderer:
         )
         if guarded:
             guard_blocks(self._md)
+            # Asked of every element (prettify, attr_list, serialising) and only ever with
+            # `in` once the extensions are in: a set rather than a list of 60 names.
+            self._md.block_level_elements = frozenset(self._md.block_level_elements)
 
     def render(self, issue: Issue) -> Body:
         """The body of `issue` as HTML; ContentError for a missing or unusable image."""
