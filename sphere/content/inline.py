@@ -13,9 +13,8 @@ position 0; a skipped pattern does exactly that. A match replaces text with a pl
 (STX, letters, digits, ETX), so the text never gains a trigger it did not hold. `TRIGGERS`
 lists, for the exact source of each expression, strings of which every match (lookaheads
 included) must contain one; an expression not listed, say changed by an upgrade, is always
-applied.
-tests/test_inline.py pins the stock methods this relies on and renders a corpus of tricky
-Markdown both ways.
+applied. tests/test_inline.py pins the stock methods this relies on and renders a corpus of
+tricky Markdown both ways.
 """
 
 from __future__ import annotations
