@@ -20,8 +20,10 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
+from sphere.content.blocks import guard_blocks
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
 from sphere.content.images import ImageProblem, find_image, is_local
+from sphere.content.inline import InlineGuard
 from sphere.content.issues import Issue
 from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
@@ -95,17 +97,28 @@ def _extensions() -> list[Extension]:
 
 
 class MarkdownRenderer:
-    """One configured Markdown converter, reused for every issue (building it costs ms)."""
+    """One configured Markdown converter, reused for every issue (building it costs ms).
 
-    def __init__(self, content_dir: Path):
+    `guarded`: skip the block tests and inline patterns that cannot match (see
+    sphere/content/blocks.py and inline.py); False gives Python-Markdown's own passes, which
+    tests compare with.
+    """
+
+    def __init__(self, content_dir: Path, *, guarded: bool = True):
         self.content_dir = content_dir
         self.images: list[Image] = []
         self.links: list[str] = []
         self._issue: Issue | None = None
+        guard = [InlineGuard()] if guarded else []
         self._md = markdown.Markdown(
-            extensions=[*_extensions(), SmartPunctuation(), _CollectExtension(self)],
+            extensions=[*_extensions(), *guard, SmartPunctuation(), _CollectExtension(self)],
             output_format="html",
         )
+        if guarded:
+            guard_blocks(self._md)
+            # Asked of every element (prettify, attr_list, serialising) and only ever with
+            # `in` once the extensions are in: a set rather than a list of 60 names.
+            self._md.block_level_elements = frozenset(self._md.block_level_elements)
 
     def render(self, issue: Issue) -> Body:
         """The body of `issue` as HTML; ContentError for a missing or unusable image."""

@@ -7,7 +7,10 @@ and every link becomes a numbered reference `[n]` listed after the text. A line 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cache
+from html import unescape
 from html.parser import HTMLParser
 
 WIDTH = 78
@@ -24,26 +27,104 @@ class _Node:
     children: list[_Node | str] = field(default_factory=list)
 
 
-class _TreeBuilder(HTMLParser):
+class _Tree:
+    """The element tree, built from start tags, end tags and text as a parser meets them."""
+
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.root = _Node("root", {})
         self.stack = [self.root]
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = _Node(tag, {k: v or "" for k, v in attrs})
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        node = _Node(tag, attrs)
         self.stack[-1].children.append(node)
         if tag not in _VOID:
             self.stack.append(node)
 
-    def handle_endtag(self, tag: str) -> None:
+    def end(self, tag: str) -> None:
         for depth in range(len(self.stack) - 1, 0, -1):
             if self.stack[depth].tag == tag:
                 del self.stack[depth:]
                 return
 
+    def data(self, text: str) -> None:
+        self.stack[-1].children.append(text)
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tree = _Tree()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tree.start(tag, {k: v or "" for k, v in attrs})
+
+    def handle_endtag(self, tag: str) -> None:
+        self.tree.end(tag)
+
     def handle_data(self, data: str) -> None:
-        self.stack[-1].children.append(data)
+        self.tree.data(data)
+
+
+def parse(html: str, *, simple: bool = True) -> _Node:
+    """The tree of `html`: by `parse_simple` if it can (and may), else by html.parser."""
+    tree = parse_simple(html) if simple else None
+    if tree is not None:
+        return tree
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.tree.root
+
+
+# Tags as Python-Markdown writes them: a name, then attributes each a name alone or with a
+# double-quoted value. html.parser reads such a tag exactly so (tests/test_plaintext.py
+# compares the trees), in a tenth of the time; anything else goes to html.parser.
+_SPACE = "[ \t\n\r\f]"
+_TAG = re.compile(
+    rf"<(?:([a-zA-Z][a-zA-Z0-9]*)((?:{_SPACE}+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:=\"[^\"<>]*\")?)*)"
+    rf"{_SPACE}*(/?)|/([a-zA-Z][a-zA-Z0-9]*))>"
+)
+_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"<>]*)")?')
+# Elements whose text html.parser reads raw (script, style; some versions more): left to it.
+_RAW_TEXT = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
+             "noscript", "plaintext"}  # fmt: skip
+
+
+def parse_simple(html: str) -> _Node | None:
+    """The tree as html.parser builds it, or None where `html` holds a `<` that is not a
+    simple tag (a comment, a declaration, a raw-text element, an unquoted value...)."""
+    tree = _Tree()
+    start_tag, end_tag, data = tree.start, tree.end, tree.data  # (looked up once)
+    position = 0
+    for match in _TAG.finditer(html):
+        start = match.start()
+        if start > position:
+            text = html[position:start]
+            if "<" in text:
+                return None
+            data(unescape(text))
+        position = match.end()
+        name, attributes, closed, end = match.groups()
+        if end is not None:
+            end_tag(end.lower())
+            continue
+        tag = name.lower()
+        if tag in _RAW_TEXT:
+            return None
+        start_tag(tag, _attributes(attributes) if attributes else {})
+        if closed:  # <tag/>: html.parser's handle_startendtag
+            end_tag(tag)
+    rest = html[position:]
+    if "<" in rest:
+        return None
+    if rest:
+        data(unescape(rest))
+    return tree.root
+
+
+def _attributes(source: str) -> dict[str, str]:
+    """The attributes of a simple tag, named and valued as html.parser gives them."""
+    return {k.lower(): unescape(v) if v else "" for k, v in _ATTR.findall(source)}
 
 
 @dataclass
@@ -56,31 +137,37 @@ class PlainText:
 
 def html_to_text(html: str, *, width: int = WIDTH) -> PlainText:
     """Convert the issue's body HTML into wrapped text with numbered link references."""
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
     writer = _Writer(width)
-    blocks = writer.blocks(builder.root, width)
+    blocks = writer.blocks(parse(html), width)
     return PlainText(text="\n\n".join(b for b in blocks if b.strip()), references=writer.references)
 
 
 def wrap(text: str, width: int = WIDTH, *, indent: str = "", hanging: str | None = None) -> str:
     """Wrap at `width` without breaking words or URLs (a longer word gets a line of its own).
 
-    A greedy fill: what textwrap does for prose, at a fraction of its cost.
+    A greedy fill, as textwrap does for prose, at a fraction of its cost: one regular
+    expression takes the first line, another all the others (see `_lines`).
     """
+    joined = " ".join(text.split())
+    if not joined:
+        return ""
+    if len(indent) + len(joined) <= width:
+        return indent + joined
     subsequent = indent if hanging is None else hanging
-    lines: list[str] = []
-    prefix, current = indent, ""
-    for word in text.split():
-        if current and len(prefix) + len(current) + 1 + len(word) > width:
-            lines.append(prefix + current)
-            prefix, current = subsequent, word
-        else:
-            current = f"{current} {word}" if current else word
-    if current:
-        lines.append(prefix + current)
-    return "\n".join(lines)
+    first = _lines(width - len(indent)).match(joined)
+    assert first is not None  # noqa: S101 (the second branch takes any word)
+    rest = _lines(width - len(subsequent)).findall(joined, first.end())
+    if subsequent:
+        rest = [subsequent + line for line in rest]
+    return "\n".join([indent + first.group(1), *rest])
+
+
+@cache
+def _lines(room: int) -> re.Pattern[str]:
+    """Lines of at most `room` characters from words joined by single spaces: each as many
+    whole words as fit (the longest run followed by a space or the end), else one word alone;
+    the space after it is consumed. With no room, every word goes alone."""
+    return re.compile(rf"(.{{1,{max(room, 1)}}}(?= |\Z)|[^ ]+) ?", re.DOTALL)
 
 
 class _Writer:
@@ -101,7 +188,7 @@ class _Writer:
         if node.tag == "img":
             alt = node.attrs.get("alt", "").strip()
             return f"[{alt}]" if alt else ""
-        text = "".join(self.inline(child) for child in node.children)
+        text = self.inlines(node.children)
         if node.tag == "a":
             href = node.attrs.get("href", "")
             if "footnote-backref" in node.attrs.get("class", ""):
@@ -119,9 +206,14 @@ class _Writer:
             return f"_{text}_"
         return text
 
+    def inlines(self, nodes: list[_Node | str]) -> str:
+        return "".join([self.inline(node) for node in nodes])
+
     def paragraph(self, node: _Node, width: int) -> str:
-        lines = "".join(self.inline(child) for child in node.children).split(_HARD_BREAK)
-        return "\n".join(wrap(line, width) for line in lines)
+        return self.wrapped(self.inlines(node.children), width)
+
+    def wrapped(self, text: str, width: int) -> str:
+        return "\n".join([wrap(line, width) for line in text.split(_HARD_BREAK)])
 
     def blocks(self, node: _Node, width: int) -> list[str]:
         """Each block-level child rendered, in order; loose inline text becomes a paragraph."""
@@ -129,8 +221,11 @@ class _Writer:
         loose: list[_Node | str] = []
 
         def flush() -> None:
-            if loose and "".join(self.inline(n) for n in loose).strip():
-                out.append(self.paragraph(_Node("p", {}, list(loose)), width))
+            # Converted once: converting again would give the same (a link's reference
+            # number is kept from the first time).
+            text = self.inlines(loose) if loose else ""
+            if text.strip():
+                out.append(self.wrapped(text, width))
             loose.clear()
 
         for child in node.children:
@@ -157,7 +252,7 @@ class _Writer:
             inner = "\n\n".join(self.blocks(node, width - len(prefix)))
             return "\n".join((prefix + line).rstrip() for line in inner.splitlines())
         if tag == "pre":
-            return "".join(self.inline(child) for child in node.children).rstrip("\n")
+            return self.inlines(node.children).rstrip("\n")
         if tag == "hr":
             return "-" * min(width, 20)
         if tag == "table":
