@@ -2,8 +2,9 @@
 
 Each command loads the settings, calls one library function and reports. Library modules are
 imported inside the commands so that `sphere --help` stays fast (no boto3, Markdown or MJML at
-start-up), and `main` gives Typer only the command it runs (`app_for`). Errors the user can fix arrive as `SphereError` and are printed once, in `main`,
-with the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
+start-up), and `main` gives Typer only the command it runs (`app_for`). Errors the user can fix
+arrive as `SphereError` and are printed once, in `main`, with the exit status the error carries
+(`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
 """
 
 from __future__ import annotations
