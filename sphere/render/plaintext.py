@@ -233,7 +233,8 @@ class _Writer:
                 loose.append(child)
                 continue
             flush()
-            out.append(self.block(child, width))
+            if text := self.block(child, width):
+                out.append(text)
         flush()
         return out
 
@@ -243,6 +244,8 @@ class _Writer:
             return self.paragraph(node, width)
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             title = self.paragraph(node, width)
+            if not title.strip():  # `##` alone, or a heading that is only a picture
+                return ""
             rule = "=" if tag in ("h1", "h2") else "-"
             return f"{title}\n{rule * min(len(title.splitlines()[-1]), width)}"
         if tag in ("ul", "ol"):
