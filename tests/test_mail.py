@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import binascii
+import hashlib
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -9,7 +11,13 @@ from email.policy import SMTP
 import pytest
 
 from sphere.errors import SendError
-from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate, Recipient, qp_encode
+from sphere.mail.message import (
+    _PLACEHOLDER_RE,
+    UNSUBSCRIBE_URL,
+    MessageTemplate,
+    Recipient,
+    qp_encode,
+)
 
 
 def _template(html: str, text: str) -> MessageTemplate:
@@ -115,3 +123,34 @@ def test_qp_encode_leaves_room_for_a_soft_break() -> None:
         assert (
             b"".join(line.removesuffix(b"=") for line in encoded.split(b"\r\n")) == b"=3D" * length
         )
+
+
+TRICKY_BODIES = [
+    "",
+    UNSUBSCRIBE_URL,
+    f"{UNSUBSCRIBE_URL}{UNSUBSCRIBE_URL}",
+    f"a{UNSUBSCRIBE_URL}b{UNSUBSCRIBE_URL}",
+    f'<a href="{UNSUBSCRIBE_URL}">Zoë – “quoted” 🚀</a>\r\nline two \nend\0',
+    "%%sphere:unsubscribe_url%",  # almost a placeholder
+    "x" * 300 + "é" * 40 + "\n.\n" + "= " * 50,
+]
+
+
+@pytest.mark.parametrize("body", TRICKY_BODIES)
+def test_parts_and_boundary_are_those_of_the_general_encoding(body: str) -> None:
+    """The template splits and hashes without the regex or the joined string: same bytes."""
+    text = body.replace("<a", "a")
+    built = _template(body, text)
+    subject = "To Hard Sell – or to Soft Sell?"
+    digest = hashlib.sha256(f"{subject}\0{text}\0{body}".encode()).hexdigest()
+    assert built.boundary == "sphere-" + digest[:24]
+    for part, source in ((built.html, body), (built.text, text)):
+        pieces = _PLACEHOLDER_RE.split(source)
+        assert part.chunks == tuple(qp_encode(piece.encode()) for piece in pieces[0::2])
+        assert part.slots == tuple(pieces[1::2])
+
+
+def test_qp_encode_is_binascii_quoted_printable_with_crlf_line_ends() -> None:
+    for data in (b"a\r\nb\r\n", b"a\rb\n", b"\r\r\n", b"x" * 80 + b"\r\n", b"plain\n", b""):
+        expected = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True)
+        assert qp_encode(data) == expected.replace(b"\n", b"\r\n")
