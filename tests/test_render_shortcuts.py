@@ -8,8 +8,10 @@ from typing import Any
 
 import jinja2
 import pytest
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from sphere.archive import CardImage
 from sphere.render.environment import (
     IssueFields,
     Link,
@@ -24,13 +26,18 @@ OBJECTS: dict[str, Any] = {
     "dict": {"ink": "#000", "get": "shadowed", "": "empty"},
     "nested": {"colors": {"ink": "#111"}},
     "link": Link("text", "https://example.com/"),
+    "link holding a method": Link("text", "{}".format),  # type: ignore[arg-type]
+    "card": CardImage("https://example.com/card.png", 1200, 630),
+    "loop": LoopContext(iter("abc"), jinja2.StrictUndefined),
     "date": dt.date(2026, 1, 1),
     "str": "text",
 }
 NAMES = (
     "name", "phone", "title", "date", "state", "ink", "colors", "_hidden", "items", "get",
     "keys", "clear", "pop", "update", "__class__", "__init__", "__dict__", "mro", "missing",
-    "", "text", "url", "isoformat", "format", "upper",
+    "", "text", "url", "isoformat", "format", "upper", "width", "height", "first", "last",
+    "length", "index0", "revindex", "revindex0", "depth", "depth0", "cycle", "changed",
+    "previtem", "nextitem", "count", "_fields", "_asdict", "__hash__",
 )  # fmt: skip
 
 

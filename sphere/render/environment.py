@@ -9,21 +9,26 @@ issue's body is rendered by an environment of its own that has no templates to i
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sphere.content.issues import Issue
 from sphere.errors import RenderError
 from sphere.render.plaintext import wrap
 from sphere.settings import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The settings a template may use. An allowlist, so that a new setting stays private until
 # someone decides otherwise (tests/test_email.py checks that every setting is in one list).
@@ -120,22 +125,50 @@ class _ThemeLoader(jinja2.FileSystemLoader):
 _MAPPING_ATTRIBUTES = {kind: frozenset(dir(kind)) for kind in (dict, Site, IssueFields)}
 
 
+# Records whose fields templates read (`part.url`, `loop.first`, `card.width`). The sandbox's
+# checks pass for every such name (no underscore, not a function's or a mutable container's
+# attribute) when its value is plain data (not a method such as str.format, which the sandbox
+# wraps), so such a value is returned as it is. A dataclass joins with `template_record`.
+_RECORD_FIELDS: dict[type, frozenset[str]] = {
+    Link: frozenset(Link._fields),
+    LoopContext: frozenset(
+        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
+    ),
+}
+_PLAIN_VALUES = frozenset((str, int, float, bool, type(None)))
+T = TypeVar("T", bound="DataclassInstance")
+
+
+def template_record(kind: type[T]) -> type[T]:
+    """Let templates read the dataclass `kind`'s fields through the sandbox's shortcut."""
+    _RECORD_FIELDS[kind] = frozenset(
+        field.name for field in dataclasses.fields(kind) if not field.name.startswith("_")
+    )
+    return kind
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, with a shortcut for the commonest lookup: a key of a plain
-    mapping (`site.name`), about 100 per email.
+    """Jinja's immutable sandbox, with shortcuts for the commonest lookups: a key of a plain
+    mapping (`site.name`, about 100 per email) and a record's field (`part.url`).
 
     The sandbox's `getattr` first tries the attribute, which a dict lacks, and only then the
     item: raising and catching that AttributeError costs most of the lookup. For a name that
     is not an attribute of the mapping's class (they have no instance attributes: `__slots__`
     is empty), that attempt always fails, so taking the item at once gives the same value;
     anything else (a method such as `items`, a missing key) still takes the sandbox's path,
-    with its checks.
+    with its checks. A record's field is returned when its value is plain (see _RECORD_FIELDS).
     """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        names = _MAPPING_ATTRIBUTES.get(type(obj))
-        if names is not None and attribute not in names and attribute in obj:
-            return obj[attribute]
+        kind = type(obj)
+        names = _MAPPING_ATTRIBUTES.get(kind)
+        if names is not None:
+            if attribute not in names and attribute in obj:
+                return obj[attribute]
+        elif attribute in _RECORD_FIELDS.get(kind, ()):
+            value = getattr(obj, attribute)
+            if type(value) in _PLAIN_VALUES:
+                return value
         return super().getattr(obj, attribute)
 
 
