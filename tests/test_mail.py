@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import html
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
+from types import SimpleNamespace
 
 import pytest
 
 from sphere.errors import SendError
+from sphere.mail.limits import WORST_CASE_TOKEN, largest_html_size
 from sphere.mail.message import (
     _PLACEHOLDER_RE,
     UNSUBSCRIBE_URL,
@@ -154,3 +157,12 @@ def test_qp_encode_is_binascii_quoted_printable_with_crlf_line_ends() -> None:
     for data in (b"a\r\nb\r\n", b"a\rb\n", b"\r\r\n", b"x" * 80 + b"\r\n", b"plain\n", b""):
         expected = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True)
         assert qp_encode(data) == expected.replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("body", TRICKY_BODIES)
+@pytest.mark.parametrize("endpoint", ["https://e.org/api/", "https://bücher.de/a&b/"])
+def test_largest_html_size_is_that_of_the_largest_copy(body: str, endpoint: str) -> None:
+    settings = SimpleNamespace(endpoint_url=endpoint)
+    url = html.escape(f"{endpoint}unsubscribe?t={WORST_CASE_TOKEN}")
+    largest = len(body.replace(UNSUBSCRIBE_URL, url).encode("utf-8"))
+    assert largest_html_size(settings, body) == largest  # type: ignore[arg-type]
