@@ -11,7 +11,6 @@ be split by folding.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import html
@@ -26,9 +25,8 @@ from email.utils import formataddr, formatdate, parseaddr
 
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
+from sphere.mail.quoted_printable import CRLF, SOFT_BREAK, b2a_qp_crlf
 
-CRLF = b"\r\n"
-SOFT_BREAK = b"=\r\n"
 # Placeholders are plain ASCII that neither Markdown, MJML nor quoted-printable alters.
 UNSUBSCRIBE_URL = "%%sphere:unsubscribe_url%%"
 PLACEHOLDERS = (UNSUBSCRIBE_URL,)
@@ -165,9 +163,7 @@ def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
 
 def qp_encode(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends whose last line leaves room for a soft break."""
-    if b"\r" in data:  # (rare: a scan is cheaper than copying 20 KB for nothing)
-        data = data.replace(b"\r\n", b"\n")
-    encoded = binascii.b2a_qp(data, istext=True).replace(b"\n", CRLF)
+    encoded = b2a_qp_crlf(data)
     head, _, last = encoded.rpartition(CRLF)
     if len(last) <= 75:
         return encoded
