@@ -39,6 +39,12 @@ ATOMS += [
 ]
 
 
+@pytest.fixture(autouse=True)
+def fast_path_for_any_line_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These inputs have short lines, which binascii encodes faster: test the fast path on them."""
+    monkeypatch.setattr(quoted_printable, "_LONG_LINES", 0)
+
+
 def reference(data: bytes) -> bytes:
     """What Sphere has always sent: binascii's encoding of the text with LF line ends."""
     return binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True).replace(b"\n", b"\r\n")
@@ -88,3 +94,13 @@ def test_a_long_line_of_blanks_and_escapes() -> None:
             data = unit * length
             assert b2a_qp_crlf(data) == reference(data)
             assert b2a_qp_crlf(data + b"\n") == reference(data + b"\n")
+
+
+def test_long_lines_cut_in_bulk() -> None:
+    rng = random.Random(7)
+    atoms = [b"a", b"b", b"c", b"=", b"\xc3\xa9", b" ", b"long" * 20]
+    for _ in range(3_000):
+        weights = [rng.randint(0, 30), 20, 20, rng.randint(0, 5), rng.randint(0, 3), 5, 1]
+        line = b"".join(rng.choices(atoms, weights, k=rng.randint(300, 1500)))
+        for data in (line, line + b"\n" + line[: rng.randint(0, 200)] + b"z"):
+            assert b2a_qp_crlf(data) == reference(data), data

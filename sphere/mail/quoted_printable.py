@@ -27,10 +27,16 @@ _HEX = [b"=%02X" % byte for byte in range(256)]
 _BLANKS = (b" ", b"\t")
 _WIDTH = 75  # characters of an encoded line before its soft break
 _EQUALS = 61  # ord("=")
+_BULK = 5 * _WIDTH  # a line longer than this is cut in bulk first (shorter: one cut at a time)
+# binascii is faster on short lines (a plain-text part's), this module on long ones (the HTML's
+# body is one line of 15 KB): it takes data whose lines average more than this.
+_LONG_LINES = 160
 
 
 def b2a_qp_crlf(data: bytes) -> bytes:
     """`binascii.b2a_qp(data, istext=True)` with CRLF line ends (input CRLFs read as LFs)."""
+    if len(data) < _LONG_LINES * (data.count(b"\n") + 1):
+        return _binascii(data)
     odd = data.translate(None, _PLAIN)  # the bytes to escape, but `=`
     if odd.translate(None, _HIGH):  # a control character: rare, binascii's
         return _binascii(data)
@@ -67,7 +73,7 @@ def _cut(line: bytes) -> bytes:
     start, end = 0, len(line)
     while True:
         rest = end - start
-        if rest > _WIDTH + 1:
+        if rest > _BULK:
             # Whole pieces from `start`, while more than 76 characters follow each and no
             # escape sits across its end (an `=` 73 or 74 characters in); found in one slice
             # of every 75th character each, rather than piece by piece.
