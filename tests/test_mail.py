@@ -21,6 +21,7 @@ from sphere.mail.message import (
     Recipient,
     qp_encode,
 )
+from sphere.mail.preview import local_images, preview_email, preview_files
 
 
 def _template(html: str, text: str) -> MessageTemplate:
@@ -166,3 +167,27 @@ def test_largest_html_size_is_that_of_the_largest_copy(body: str, endpoint: str)
     url = html.escape(f"{endpoint}unsubscribe?t={WORST_CASE_TOKEN}")
     largest = len(body.replace(UNSUBSCRIBE_URL, url).encode("utf-8"))
     assert largest_html_size(settings, body) == largest  # type: ignore[arg-type]
+
+
+def test_preview_files_are_the_preview_email_with_local_images_in_utf8() -> None:
+    """The build writes preview_files (bytes from the message's pieces): the same as the slow
+    path of preview_email, local_images and encoding."""
+    settings = SimpleNamespace(
+        base_url="https://ex.org/news/",
+        endpoint_url="https://ex.org/api/",
+        unsubscribe_mailto="u@ex.org",
+    )
+    sources = ["images/a.png", "images/a.png.png", "images/café.png", "images/a.png"]
+    shown = "".join(f'<img src="{settings.base_url}{src}">' for src in sources)
+    for body in TRICKY_BODIES:
+        html_body = f"<p>Zoë {shown}</p>{body}{UNSUBSCRIBE_URL}{settings.base_url}images/a.png"
+        item = SimpleNamespace(
+            email_html=html_body,
+            email_text=body.replace("<a", "a") + f"\n{UNSUBSCRIBE_URL}\n",
+            images=[SimpleNamespace(src=src) for src in sources],
+        )
+        message = _template(item.email_html, item.email_text)
+        text, html_text = preview_email(settings, item)  # type: ignore[arg-type]
+        html_text = local_images(html_text, settings, sources, "../site/")  # type: ignore[arg-type]
+        fast = preview_files(settings, item, message, "../site/")  # type: ignore[arg-type]
+        assert fast == (text.encode(), html_text.encode())

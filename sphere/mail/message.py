@@ -55,6 +55,17 @@ class _Part:
     chunks: tuple[bytes, ...]  # len(chunks) == len(slots) + 1
     slots: tuple[str, ...]
     escape_html: bool
+    plain: tuple[bytes, ...]  # the chunks before encoding, in UTF-8
+
+    def filled(self, values: Mapping[str, str]) -> bytes:
+        """The body as one reader sees it, in UTF-8: `fill`'s text, encoded."""
+        pieces = [self.plain[0]]
+        for slot, plain in zip(self.slots, self.plain[1:], strict=True):
+            value = values[slot]
+            if self.escape_html:
+                value = html.escape(value, quote=True)
+            pieces += [value.encode("utf-8"), plain]
+        return b"".join(pieces)
 
     def render(self, values: Mapping[str, str]) -> bytes:
         pieces = [self.chunks[0]]
@@ -149,6 +160,10 @@ class MessageTemplate:
             ]
         )
 
+    def bodies(self, values: Mapping[str, str]) -> tuple[bytes, bytes]:
+        """The text and the HTML as the reader with `values` sees them, in UTF-8."""
+        return self.text.filled(values), self.html.filled(values)
+
     def new_message_id(self) -> str:
         """A unique Message-ID in the sender's domain."""
         return f"<{secrets.token_hex(16)}@{self.message_id_domain}>"
@@ -195,7 +210,8 @@ def _part(content_type: str, pieces: list[bytes], *, escape_html: bool) -> _Part
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     ).encode("ascii")
-    return _Part(head=head, chunks=chunks, slots=slots, escape_html=escape_html)
+    plain = tuple(pieces[0::2])
+    return _Part(head=head, chunks=chunks, slots=slots, escape_html=escape_html, plain=plain)
 
 
 @functools.lru_cache(maxsize=16)
