@@ -10,6 +10,7 @@ import jinja2
 import pytest
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from sphere.archive import CardImage
 from sphere.render.environment import (
@@ -18,7 +19,9 @@ from sphere.render.environment import (
     Site,
     make_body_environment,
     make_environment,
+    wrap_filter,
 )
+from sphere.render.plaintext import wrap
 
 OBJECTS: dict[str, Any] = {
     "site": Site(name="Sphere", phone="", _hidden="x", items="a key named like a method"),
@@ -86,3 +89,25 @@ def test_templates_see_the_same_values_through_the_shortcut(tmp_path: Path) -> N
     context["nested"] = OBJECTS["nested"]
     assert fast.render(context) == slow.render(context)
     assert fast.render(context).startswith("Sphere|True|2026-01-01|<built-in method get")
+
+
+WRAP_CALLS: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [
+    ("a few words " * 20, (), {}),
+    ("a few words " * 20, (30,), {}),
+    ("a few words " * 20, (True,), {}),
+    ("a few words " * 20, (1,), {}),
+    ("a few words " * 20, (20.0,), {}),
+    ("a few <b> & words " * 10, (40,), {"indent": "> "}),
+    ("a few <b> & words " * 10, (40,), {"indent": Markup("> ")}),
+    (Markup("a few <b> &amp; words ") * 10, (40,), {}),
+    ("a few <b> & words " * 10, (40,), {"indent": "  ", "hanging": ""}),
+    ("", (), {}),
+]
+
+
+def test_the_remembered_wrap_filter_is_wrap() -> None:
+    for _ in range(2):  # the second time from the cache
+        for text, args, options in WRAP_CALLS:
+            fast = wrap_filter(text, *args, **options)
+            slow = wrap(text, *args, **options)
+            assert fast == slow and type(fast) is type(slow), (text, args, options)
