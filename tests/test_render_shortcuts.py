@@ -62,13 +62,16 @@ def _complaint(value: jinja2.Undefined) -> tuple[type[Exception], str]:
 
 
 @pytest.mark.parametrize("make", [make_environment, make_body_environment])
-def test_getattr_shortcut_matches_the_sandboxs_lookup(make: Any, tmp_path: Path) -> None:
+def test_lookup_shortcuts_match_the_sandboxs_lookups(make: Any, tmp_path: Path) -> None:
     env = make(tmp_path) if make is make_environment else make()
     for label, obj in OBJECTS.items():
         for name in NAMES:
             fast = env.getattr(obj, name)
             slow = ImmutableSandboxedEnvironment.getattr(env, obj, name)
             assert _same(fast, slow), (label, name, fast, slow)
+            fast = env.getitem(obj, name)
+            slow = ImmutableSandboxedEnvironment.getitem(env, obj, name)
+            assert _same(fast, slow), ("item", label, name, fast, slow)
 
 
 def test_site_and_issue_fields_have_no_instance_attributes() -> None:

@@ -172,6 +172,15 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 return value
         return super().getattr(obj, attribute)
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        # `map(attribute="text")` asks for a record's field as an item: the sandbox tries
+        # obj["text"] (a TypeError on a tuple or a dataclass), then the attribute, as above.
+        if type(argument) is str and argument in _RECORD_FIELDS.get(type(obj), ()):
+            value = getattr(obj, argument)
+            if type(value) in _PLAIN_VALUES:
+                return value
+        return super().getitem(obj, argument)
+
 
 # How the theme's templates are parsed and escaped (benchmarks/sandbox.py builds an unsandboxed
 # twin from the same options, to measure what the sandbox costs).
