@@ -28,7 +28,13 @@ from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
 from sphere.output import Output
 from sphere.render.email import RenderedIssue
-from sphere.render.environment import IssueFields, issue_fields, site_fields, template_error
+from sphere.render.environment import (
+    IssueFields,
+    issue_fields,
+    site_fields,
+    template_error,
+    template_record,
+)
 from sphere.render.theme import load_theme
 from sphere.render.urls import archive_url, asset_url, issue_path
 from sphere.settings import Settings
@@ -51,6 +57,7 @@ class SitemapPage:
     date: Any = None
 
 
+@template_record
 @dataclass(frozen=True)
 class CardImage:
     """The picture a link preview shows (og:image), absolute, with its size."""

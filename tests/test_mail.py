@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import binascii
+import hashlib
+import html
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
+from types import SimpleNamespace
 
 import pytest
 
 from sphere.errors import SendError
-from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate, Recipient, qp_encode
+from sphere.mail.limits import WORST_CASE_TOKEN, largest_html_size
+from sphere.mail.message import (
+    _PLACEHOLDER_RE,
+    UNSUBSCRIBE_URL,
+    MessageTemplate,
+    Recipient,
+    qp_encode,
+)
+from sphere.mail.preview import local_images, preview_email, preview_files
 
 
 def _template(html: str, text: str) -> MessageTemplate:
@@ -115,3 +127,67 @@ def test_qp_encode_leaves_room_for_a_soft_break() -> None:
         assert (
             b"".join(line.removesuffix(b"=") for line in encoded.split(b"\r\n")) == b"=3D" * length
         )
+
+
+TRICKY_BODIES = [
+    "",
+    UNSUBSCRIBE_URL,
+    f"{UNSUBSCRIBE_URL}{UNSUBSCRIBE_URL}",
+    f"a{UNSUBSCRIBE_URL}b{UNSUBSCRIBE_URL}",
+    f'<a href="{UNSUBSCRIBE_URL}">Zoë – “quoted” 🚀</a>\r\nline two \nend\0',
+    "%%sphere:unsubscribe_url%",  # almost a placeholder
+    "x" * 300 + "é" * 40 + "\n.\n" + "= " * 50,
+]
+
+
+@pytest.mark.parametrize("body", TRICKY_BODIES)
+def test_parts_and_boundary_are_those_of_the_general_encoding(body: str) -> None:
+    """The template splits and hashes without the regex or the joined string: same bytes."""
+    text = body.replace("<a", "a")
+    built = _template(body, text)
+    subject = "To Hard Sell – or to Soft Sell?"
+    digest = hashlib.sha256(f"{subject}\0{text}\0{body}".encode()).hexdigest()
+    assert built.boundary == "sphere-" + digest[:24]
+    for part, source in ((built.html, body), (built.text, text)):
+        pieces = _PLACEHOLDER_RE.split(source)
+        assert part.chunks == tuple(qp_encode(piece.encode()) for piece in pieces[0::2])
+        assert part.slots == tuple(pieces[1::2])
+
+
+def test_qp_encode_is_binascii_quoted_printable_with_crlf_line_ends() -> None:
+    for data in (b"a\r\nb\r\n", b"a\rb\n", b"\r\r\n", b"x" * 80 + b"\r\n", b"plain\n", b""):
+        expected = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True)
+        assert qp_encode(data) == expected.replace(b"\n", b"\r\n")
+
+
+@pytest.mark.parametrize("body", TRICKY_BODIES)
+@pytest.mark.parametrize("endpoint", ["https://e.org/api/", "https://bücher.de/a&b/"])
+def test_largest_html_size_is_that_of_the_largest_copy(body: str, endpoint: str) -> None:
+    settings = SimpleNamespace(endpoint_url=endpoint)
+    url = html.escape(f"{endpoint}unsubscribe?t={WORST_CASE_TOKEN}")
+    largest = len(body.replace(UNSUBSCRIBE_URL, url).encode("utf-8"))
+    assert largest_html_size(settings, body) == largest  # type: ignore[arg-type]
+
+
+def test_preview_files_are_the_preview_email_with_local_images_in_utf8() -> None:
+    """The build writes preview_files (bytes from the message's pieces): the same as the slow
+    path of preview_email, local_images and encoding."""
+    settings = SimpleNamespace(
+        base_url="https://ex.org/news/",
+        endpoint_url="https://ex.org/api/",
+        unsubscribe_mailto="u@ex.org",
+    )
+    sources = ["images/a.png", "images/a.png.png", "images/café.png", "images/a.png"]
+    shown = "".join(f'<img src="{settings.base_url}{src}">' for src in sources)
+    for body in TRICKY_BODIES:
+        html_body = f"<p>Zoë {shown}</p>{body}{UNSUBSCRIBE_URL}{settings.base_url}images/a.png"
+        item = SimpleNamespace(
+            email_html=html_body,
+            email_text=body.replace("<a", "a") + f"\n{UNSUBSCRIBE_URL}\n",
+            images=[SimpleNamespace(src=src) for src in sources],
+        )
+        message = _template(item.email_html, item.email_text)
+        text, html_text = preview_email(settings, item)  # type: ignore[arg-type]
+        html_text = local_images(html_text, settings, sources, "../site/")  # type: ignore[arg-type]
+        fast = preview_files(settings, item, message, "../site/")  # type: ignore[arg-type]
+        assert fast == (text.encode(), html_text.encode())

@@ -11,7 +11,6 @@ be split by folding.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import html
@@ -26,9 +25,8 @@ from email.utils import formataddr, formatdate, parseaddr
 
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
+from sphere.mail.quoted_printable import CRLF, SOFT_BREAK, b2a_qp_crlf
 
-CRLF = b"\r\n"
-SOFT_BREAK = b"=\r\n"
 # Placeholders are plain ASCII that neither Markdown, MJML nor quoted-printable alters.
 UNSUBSCRIBE_URL = "%%sphere:unsubscribe_url%%"
 PLACEHOLDERS = (UNSUBSCRIBE_URL,)
@@ -57,6 +55,17 @@ class _Part:
     chunks: tuple[bytes, ...]  # len(chunks) == len(slots) + 1
     slots: tuple[str, ...]
     escape_html: bool
+    plain: tuple[bytes, ...]  # the chunks before encoding, in UTF-8
+
+    def filled(self, values: Mapping[str, str]) -> bytes:
+        """The body as one reader sees it, in UTF-8: `fill`'s text, encoded."""
+        pieces = [self.plain[0]]
+        for slot, plain in zip(self.slots, self.plain[1:], strict=True):
+            value = values[slot]
+            if self.escape_html:
+                value = html.escape(value, quote=True)
+            pieces += [value.encode("utf-8"), plain]
+        return b"".join(pieces)
 
     def render(self, values: Mapping[str, str]) -> bytes:
         pieces = [self.chunks[0]]
@@ -92,22 +101,26 @@ class MessageTemplate:
         language: str,
     ) -> MessageTemplate:
         """Encode everything that is the same for every recipient, once."""
+        text_pieces, html_pieces = _pieces(text), _pieces(html_body)
         # Derived from the content, so the same issue always serialises to the same bytes; a
-        # hash of the parts cannot occur inside them.
-        digest = hashlib.sha256(f"{subject}\0{text}\0{html_body}".encode()).hexdigest()
-        boundary = "sphere-" + digest[:24]
+        # hash of the parts cannot occur inside them. It is the SHA-256 of
+        # f"{subject}\0{text}\0{html_body}" in UTF-8, fed piece by piece from the bytes encoded
+        # for the parts anyway (no 30 KB string to join and encode again).
+        digest = hashlib.sha256(subject.encode())
+        for piece in (b"\0", *text_pieces, b"\0", *html_pieces):
+            digest.update(piece)
+        boundary = "sphere-" + digest.hexdigest()[:24]
         headers = (
             _list_headers(sender, reply_to, list_id, list_name, language)
             + _subject(subject)
             + f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode("ascii")
         )
-        domain = parseaddr(sender)[1].rpartition("@")[2] or "sphere.invalid"
         return cls(
             headers=headers,
             boundary=boundary,
-            text=_part("text/plain", text, escape_html=False),
-            html=_part("text/html", html_body, escape_html=True),
-            message_id_domain=domain,
+            text=_part("text/plain", text_pieces, escape_html=False),
+            html=_part("text/html", html_pieces, escape_html=True),
+            message_id_domain=_domain(sender),
         )
 
     def render(
@@ -147,6 +160,10 @@ class MessageTemplate:
             ]
         )
 
+    def bodies(self, values: Mapping[str, str]) -> tuple[bytes, bytes]:
+        """The text and the HTML as the reader with `values` sees them, in UTF-8."""
+        return self.text.filled(values), self.html.filled(values)
+
     def new_message_id(self) -> str:
         """A unique Message-ID in the sender's domain."""
         return f"<{secrets.token_hex(16)}@{self.message_id_domain}>"
@@ -161,7 +178,7 @@ def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
 
 def qp_encode(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends whose last line leaves room for a soft break."""
-    encoded = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True).replace(b"\n", CRLF)
+    encoded = b2a_qp_crlf(data)
     head, _, last = encoded.rpartition(CRLF)
     if len(last) <= 75:
         return encoded
@@ -172,14 +189,35 @@ def qp_encode(data: bytes) -> bytes:
     return head + CRLF + tail if head else tail
 
 
-def _part(content_type: str, body: str, *, escape_html: bool) -> _Part:
-    pieces = _PLACEHOLDER_RE.split(body)
-    chunks = tuple(qp_encode(piece.encode("utf-8")) for piece in pieces[0::2])
+def _pieces(body: str) -> list[bytes]:
+    """The body in UTF-8, split around its placeholders: text, placeholder, text, ..., text."""
+    if len(PLACEHOLDERS) == 1:
+        # What _PLACEHOLDER_RE.split gives for a single placeholder, six times faster on an
+        # email's 20 KB (str.split finds a fixed string faster than the regex engine).
+        texts = body.split(PLACEHOLDERS[0])
+        pieces = [PLACEHOLDERS[0]] * (2 * len(texts) - 1)
+        pieces[0::2] = texts
+    else:
+        pieces = _PLACEHOLDER_RE.split(body)
+    return [piece.encode("utf-8") for piece in pieces]
+
+
+def _part(content_type: str, pieces: list[bytes], *, escape_html: bool) -> _Part:
+    """A body part from `_pieces` of its text."""
+    chunks = tuple(qp_encode(piece) for piece in pieces[0::2])
+    slots = tuple(piece.decode("ascii") for piece in pieces[1::2])
     head = (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
         "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     ).encode("ascii")
-    return _Part(head=head, chunks=chunks, slots=tuple(pieces[1::2]), escape_html=escape_html)
+    plain = tuple(pieces[0::2])
+    return _Part(head=head, chunks=chunks, slots=slots, escape_html=escape_html, plain=plain)
+
+
+@functools.lru_cache(maxsize=16)
+def _domain(sender: str) -> str:
+    """The sender's domain, for Message-IDs (parsing the address costs more than a part)."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "sphere.invalid"
 
 
 _last_date: list[tuple[int, str]] = [(0, "")]  # the last second formatted, and its header
