@@ -21,7 +21,7 @@ from sphere.build.cache import Location, RenderCache
 from sphere.content.issues import Issue
 from sphere.mail.issue import issue_message
 from sphere.mail.limits import clipping, largest_html_size
-from sphere.mail.preview import local_images, preview_email, preview_recipient
+from sphere.mail.preview import preview_files, preview_recipient
 from sphere.output import Output
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.render.environment import make_environment
@@ -140,12 +140,11 @@ class _Worker:
         previous build). The .html, opened from disk, shows the images from `../site/`.
         """
         slug = item.issue.slug
-        text, html = preview_email(self.settings, item)
-        html = local_images(html, self.settings, (image.src for image in item.images), "../site/")
-        self.email.write_text(f"{slug}.txt", text)
-        self.email.write_text(f"{slug}.html", html)
-        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
         message = issue_message(self.settings, item)
+        text, html = preview_files(self.settings, item, message, "../site/")
+        self.email.write(f"{slug}.txt", text)
+        self.email.write(f"{slug}.html", html)
+        midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
         eml = message.render(
             self.reader,
             date=formatdate(midnight, usegmt=True),
