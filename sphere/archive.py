@@ -40,10 +40,12 @@ from sphere.render.urls import archive_url, asset_url, issue_path
 from sphere.settings import Settings
 
 STATIC = "static"
+FEED_TEMPLATE = "web/feed.xml.j2"
 # Rendered with the theme's colours into the archive's static files (a colour is defined once).
 THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
 
 
+@template_record
 @dataclass(frozen=True)
 class FeedEntry:
     issue: IssueFields
@@ -51,6 +53,7 @@ class FeedEntry:
     html: str
 
 
+@template_record
 @dataclass(frozen=True)
 class SitemapPage:
     url: str
@@ -93,6 +96,14 @@ class Pages:
         except jinja2.TemplateError as error:
             raise template_error(error, self.settings.templates_dir, template) from None
         self.output.write_text(name, text)
+
+    def compile(self, template: str) -> None:
+        """Compile `template` now, ahead of its page: the build does it while the issues
+        render, so that the feed, which must wait for them, is quicker to write."""
+        try:
+            self.env.get_template(template)
+        except jinja2.TemplateError as error:
+            raise template_error(error, self.settings.templates_dir, template) from None
 
     def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
         """The issue's own page, linking to its `newer` and `older` neighbours."""
@@ -140,7 +151,7 @@ class Pages:
         ]
         updated = self._updated([issue for issue in issues if issue.is_due(self.today)])
         self._page(
-            "feed.xml", "web/feed.xml.j2", "", settings.base_url, entries=entries, updated=updated
+            "feed.xml", FEED_TEMPLATE, "", settings.base_url, entries=entries, updated=updated
         )
 
     def _updated(self, due: Sequence[Issue]) -> dt.date:

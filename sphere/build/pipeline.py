@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sphere.archive import Pages
+from sphere.archive import FEED_TEMPLATE, Pages
 from sphere.build import state
 from sphere.build.cache import fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
@@ -229,6 +229,7 @@ class _Indexes:
 
     def write(self) -> None:
         self.pages.indexes(self.archived)
+        self.pages.compile(FEED_TEMPLATE)
 
     def finish(self, built: Sequence[Built]) -> Output:
         of = {item.slug: item for item in built}
