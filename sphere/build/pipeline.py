@@ -46,7 +46,7 @@ class BuildReport:
 
     out: Path
     issues: list[str] = field(default_factory=list)  # slugs, newest first
-    files: list[Path] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # its files, relative to `out` (POSIX)
     warnings: list[str] = field(default_factory=list)  # `file:line: warning: ...` lines
     failure: str | None = None  # why part of the build (the screenshots) could not be done
     waiting: list[Issue] = field(default_factory=list)  # built, but not in the archive yet
@@ -70,8 +70,7 @@ class BuildReport:
 
     def _count(self, folder: str) -> int:
         """How many of the files are in the output's `folder`."""
-        top = len(self.out.parts)
-        return sum(1 for f in self.files if f.parts[top : top + 1] == (folder,))
+        return sum(1 for name in self.names if name.startswith(f"{folder}/"))
 
 
 def build_all(
@@ -163,7 +162,7 @@ def _report(
     report = BuildReport(out=out, issues=[issue.slug for issue in issues])
     shown = {issue.slug for issue in archived}  # a set: comparing issues is slow, and n²
     report.waiting = [issue for issue in issues if issue.slug not in shown]
-    report.files = [out / name for name in files]
+    report.names = files
     report.warnings = warnings
     return report
 
