@@ -132,7 +132,7 @@ class Output:
         if same and self.defer:
             self.same.append(relative)
         elif not (same and self._link(relative)):
-            self._place(relative).write_bytes(data)
+            _write_file(self._place(relative), data)
         return path
 
     def write_text(self, relative: str, text: str) -> Path:
@@ -180,6 +180,18 @@ class Output:
             return False
         self.linked += 1
         return True
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """`path.write_bytes(data)` with bare system calls: a build writes a thousand files, and
+    Python's buffered file objects cost 8 µs more per file than the writing itself."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _same_file_content(a: Path, b: Path) -> bool:
