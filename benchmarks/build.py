@@ -24,11 +24,13 @@ system's temp folder is tmpfs on many machines, where creating a file costs next
 Deleting files skews the next file creations on some disks: on an ext4 without a journal (as on
 the machines this project is developed on) Linux steps over every inode freed in the last minute
 or more when it allocates a new one, so a file created just after thousands were deleted can
-cost 0.5 ms instead of 0.02 ms. So a cold round moves the previous output and caches aside
-(deleted at the end) instead of deleting them; `--delete` deletes them as an impatient user
-would, for comparison. Before timing, the script measures what creating a file costs in its
-folder and waits (up to `--settle` seconds) until it is back to normal, and it prints that cost
-before and after the rounds, so a figure taken on a disturbed disk says so.
+cost 0.5 ms instead of 0.02 ms, and a new folder (a site's page) is put where most were
+freed. So a cold round moves the previous output and caches aside (deleted at the end) instead
+of deleting them; `--delete` deletes them as an impatient user would, for comparison. Before
+timing, the script measures what creating a page (a folder and a file) costs in its folder and
+waits (up to `--settle` seconds) until it is back to normal, and it prints that cost before and
+after the rounds, so a figure taken on a disturbed disk says so. (Run twice in a row, the second
+run waits for the first one's clean-up to be forgotten.)
 """
 
 from __future__ import annotations
@@ -195,25 +197,29 @@ class Trash:
                 path.rename(self.folder / str(self.count))
 
 
-def creation_cost(folder: Path, trash: Trash, files: int = 200) -> float:
-    """Milliseconds to create one small file in `folder` now (the files then go to `trash`)."""
+def creation_cost(folder: Path, trash: Trash, pages: int = 200) -> float:
+    """Milliseconds to create a folder with a small file in it under `folder` now, as a site's
+    page is made (the files then go to `trash`). Linux places a new folder in a block group
+    with room to spare, which after a mass deletion is one full of just-freed inodes: the
+    probe must make folders to see what a build will meet."""
     probe = folder / ".probe"
     probe.mkdir()
     start = time.perf_counter()
-    for n in range(files):
-        (probe / f"{n}.html").write_bytes(b"<p>probe</p>\n" * 100)
-    cost = (time.perf_counter() - start) * 1000 / files
+    for n in range(pages):
+        (probe / str(n)).mkdir()
+        (probe / str(n) / "index.html").write_bytes(b"<p>probe</p>\n" * 100)
+    cost = (time.perf_counter() - start) * 1000 / pages
     trash.clear([probe])
     return cost
 
 
-def settle(folder: Path, trash: Trash, limit: float, normal: float = 0.08) -> float:
-    """Wait (up to `limit` seconds) until creating a file in `folder` costs under `normal` ms;
+def settle(folder: Path, trash: Trash, limit: float, normal: float = 0.06) -> float:
+    """Wait (up to `limit` seconds) until creating a page in `folder` costs under `normal` ms;
     the last cost measured."""
     deadline = time.monotonic() + limit
     cost = creation_cost(folder, trash)
     while cost > normal and time.monotonic() < deadline:
-        print(f"  creating a file costs {cost:.3f} ms here now: waiting for the disk to settle")
+        print(f"  creating a page costs {cost:.3f} ms here now: waiting for the disk to settle")
         time.sleep(20)
         cost = creation_cost(folder, trash)
     return cost
@@ -353,7 +359,10 @@ def main() -> None:
                     result = run(tool, trash, cold=cold, env=env, memory=False)
                     tool.times.setdefault(label, []).append(result)
         after = creation_cost(tmp, trash)
-        print(f"creating a file here cost {before:.3f} ms before the rounds, {after:.3f} after\n")
+        print(
+            f"creating a page (a folder and its file) here cost {before:.3f} ms before the"
+            f" rounds, {after:.3f} after\n"
+        )
         # Memory apart from the timed rounds: sampling /proc costs CPU that would skew them.
         peaks = {tool.name: run(tool, trash, cold=True, env=env, memory=True)[2] for tool in found}
         report(found, args.issues, peaks)
