@@ -1,7 +1,7 @@
 """Build N synthetic issues (~800 words each) with Sphere, Pelican and (if installed) Hugo.
 
     uv run --group bench python benchmarks/build.py [--issues 200] [--rounds 5] [--where DIR]
-                                                   [--cpus 0] [--settle 420] [--delete]
+                                                   [--cpus 0] [--settle 420] [--delete] [--keep]
 
 Every tool builds the same posts, as a fresh command each time, interleaved round by round (the
 order rotates each round), so that a busy moment of a shared machine hits all of them alike:
@@ -30,7 +30,8 @@ of deleting them; `--delete` deletes them as an impatient user would, for compar
 timing, the script measures what creating a page (a folder and a file) costs in its folder and
 waits (up to `--settle` seconds) until it is back to normal, and it prints that cost before and
 after the rounds, so a figure taken on a disturbed disk says so. (Run twice in a row, the second
-run waits for the first one's clean-up to be forgotten.)
+run waits for the first one's clean-up to be forgotten, unless the first ran with `--keep`,
+which leaves its scratch folder for you to delete once you are done measuring.)
 """
 
 from __future__ import annotations
@@ -331,13 +332,16 @@ def main() -> None:
     parser.add_argument("--cpus", default=None, help="pin every tool to these CPUs (taskset -c)")
     parser.add_argument("--settle", type=float, default=420, help="seconds to wait at most")
     parser.add_argument("--delete", action="store_true", help="delete before a cold build")
+    parser.add_argument("--keep", action="store_true", help="leave the scratch folder")
     args = parser.parse_args()
     pin = ["taskset", "-c", args.cpus] if args.cpus is not None else []
     # As on a user's machine: Python may cache bytecode (some CI images forbid it).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     args.where.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.where, prefix="sphere-bench-") as name:
-        tmp = Path(name)
+    tmp = Path(tempfile.mkdtemp(dir=args.where, prefix="sphere-bench-"))
+    try:
+        if args.keep:
+            print(f"(kept afterwards: {tmp})")
         trash = Trash(tmp / "trash", delete=args.delete)
         project = tmp / "sphere"
         # Every issue dated in the past, so that Sphere's archive holds them all, as Pelican's.
@@ -366,6 +370,9 @@ def main() -> None:
         # Memory apart from the timed rounds: sampling /proc costs CPU that would skew them.
         peaks = {tool.name: run(tool, trash, cold=True, env=env, memory=True)[2] for tool in found}
         report(found, args.issues, peaks)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
