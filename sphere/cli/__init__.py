@@ -181,14 +181,32 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
 def run() -> None:
     """The `sphere` console script: `main`, and a quicker end of the process.
 
-    When a command ends, the interpreter's last garbage collection walks every object the
-    command made: 25 ms after a build of 200 issues, for a process about to vanish. Frozen,
-    they are left to the operating system (files are all closed by then: `with` everywhere).
-    Tests call `main`, which leaves the collector alone.
+    When a command ends, the interpreter takes every module and object apart before the
+    process exits: 25 ms after a build of 200 issues (9 with the collector frozen), for memory
+    the operating system frees at once. So once the command is done and only this thread is
+    left, the exit handlers run (logging's flush among them), the output is flushed, and the
+    process ends there (files are all closed by then: `with` everywhere). Anything unusual (an
+    error printing the output, another thread) takes Python's ordinary way out. Tests call
+    `main`, which leaves all this alone.
     """
+    import atexit
     import gc
+    import os
+    import threading
 
     try:
         main()
-    finally:
-        gc.freeze()
+    except SystemExit as end:
+        status = end.code
+    else:
+        status = 0
+    gc.freeze()
+    if isinstance(status, int) and threading.active_count() == 1:
+        atexit._run_exitfuncs()  # noqa: SLF001 (the exit handlers, as Python would run them)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            sys.exit(status)  # Python's own way reports it (a closed pipe: status 120)
+        os._exit(status)
+    sys.exit(status)
