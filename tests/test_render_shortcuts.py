@@ -12,7 +12,7 @@ from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from sphere.archive import CardImage
+from sphere.archive import CardImage, FeedEntry
 from sphere.render.environment import (
     IssueFields,
     Link,
@@ -31,6 +31,8 @@ OBJECTS: dict[str, Any] = {
     "link": Link("text", "https://example.com/"),
     "link holding a method": Link("text", "{}".format),  # type: ignore[arg-type]
     "card": CardImage("https://example.com/card.png", 1200, 630),
+    "feed entry": FeedEntry(IssueFields(title="T"), "https://example.com/x/", "<p>x</p>"),
+    "feed entry holding a method": FeedEntry("{}".format_map, "u", "h"),  # type: ignore[arg-type]
     "loop": LoopContext(iter("abc"), jinja2.StrictUndefined),
     "date": dt.date(2026, 1, 1),
     "str": "text",
@@ -40,7 +42,7 @@ NAMES = (
     "keys", "clear", "pop", "update", "__class__", "__init__", "__dict__", "mro", "missing",
     "", "text", "url", "isoformat", "format", "upper", "width", "height", "first", "last",
     "length", "index0", "revindex", "revindex0", "depth", "depth0", "cycle", "changed",
-    "previtem", "nextitem", "count", "_fields", "_asdict", "__hash__",
+    "previtem", "nextitem", "count", "_fields", "_asdict", "__hash__", "issue", "html",
 )  # fmt: skip
 
 

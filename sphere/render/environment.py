@@ -136,7 +136,9 @@ _RECORD_FIELDS: dict[type, frozenset[str]] = {
         ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
     ),
 }
-_PLAIN_VALUES = frozenset((str, int, float, bool, type(None)))
+# Plain data, and the mappings handed to templates (a feed entry's `issue`): never one of the
+# bound str.format methods the sandbox wraps, the only values its attribute lookup treats apart.
+_PLAIN_VALUES = frozenset((str, int, float, bool, type(None), dict, Site, IssueFields))
 T = TypeVar("T", bound="DataclassInstance")
 
 
