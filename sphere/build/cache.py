@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -59,8 +59,10 @@ class _Entry:
 
 
 def issue_key(context: bytes, issue: Issue) -> str:
-    """The cache key of `issue`: its file's bytes, and what every rendering depends on."""
-    return hashlib.sha256(context + issue.path.read_bytes()).hexdigest()
+    """The cache key of `issue`: its file's bytes (their digest, taken when it was read), and
+    what every rendering depends on."""
+    source = issue.digest or hashlib.sha256(issue.path.read_bytes()).digest()
+    return hashlib.sha256(context + source).hexdigest()
 
 
 def read_index(settings: Settings) -> dict[str, Location]:
@@ -289,9 +291,19 @@ def fingerprint(settings: Settings) -> bytes:
     versions = f"{__version__} {markdown.__version__} {getattr(mjml, '__version__', '')}"
     digest = hashlib.sha256(f"{versions}\0{settings!r}\0".encode())
     code = Path(__file__).parent.parent  # the whole sphere package
-    for folder, pattern in ((settings.templates_dir, "*"), (code, "*.py")):
-        for path in sorted(folder.rglob(pattern)):
-            if path.is_file():
-                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
+    for folder, suffix in ((settings.templates_dir, ""), (code, ".py")):
+        for name in sorted(_files_below(str(folder), suffix), key=lambda name: name.split("/")):
+            with open(os.path.join(folder, name), "rb") as file:
+                digest.update(name.encode() + b"\0" + file.read() + b"\0")
     return digest.digest()
+
+
+def _files_below(folder: str, suffix: str, prefix: str = "") -> Iterator[str]:
+    """The files under `folder` ending in `suffix`, as POSIX paths relative to it (os.scandir and
+    strings: the fingerprint is taken before every build, Path objects cost more than reading)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield from _files_below(entry.path, suffix, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(suffix) and entry.is_file():
+                yield prefix + entry.name

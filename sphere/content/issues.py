@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Issue:
     body_line: int  # the file's line number of the body's first line
     key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> its line
     extra_keys: tuple[str, ...] = ()  # keys sphere does not know (reported by `sphere check`)
+    digest: bytes = b""  # SHA-256 of the file as read (b"" for an issue not read from a file)
 
     @property
     def is_draft(self) -> bool:
@@ -141,7 +143,10 @@ def load_issue(path: Path) -> Issue:
     text = read_issue_text(path)
     front, body, body_line = split_front_matter(text, path)
     data, key_lines = parse_front_matter(front, path)
-    return issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+    # UTF-8 decodes one way only: the text's encoding is the file's bytes, to hash once here
+    # (the build cache keys on it) rather than read again.
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return issue_from(data, key_lines, path=path, body=body, body_line=body_line, digest=digest)
 
 
 def read_issue_text(path: Path) -> str:
@@ -276,7 +281,13 @@ def _yaml_error(error: yaml.YAMLError, front: str, path: Path) -> ContentError:
 
 
 def issue_from(
-    data: dict[str, Any], key_lines: dict[str, int], *, path: Path, body: str, body_line: int
+    data: dict[str, Any],
+    key_lines: dict[str, int],
+    *,
+    path: Path,
+    body: str,
+    body_line: int,
+    digest: bytes = b"",
 ) -> Issue:
     """An Issue from parsed front matter and its body, or ContentError at the bad key's line."""
 
@@ -316,6 +327,7 @@ def issue_from(
         body_line=body_line,
         key_lines=key_lines,
         extra_keys=tuple(key for key in data if key not in KNOWN_KEYS),
+        digest=digest,
     )
 
 
