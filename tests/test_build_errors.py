@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -109,6 +110,11 @@ BROKEN: list[tuple[str, Callable[[Path], None], str | Callable[[Path], str]]] = 
         lambda p: write_issue(p, "2026-10-01-hard-sell-or-soft-sell"),
         "content/issues/2026-12-01-hard-sell-or-soft-sell.md:1: error: slug 'hard-sell-or-soft-sell' "
         "is already used by 2026-10-01-hard-sell-or-soft-sell.md: rename the file or set another 'slug'",
+    ),
+    (
+        "no templates folder",
+        lambda p: shutil.rmtree(p / "templates"),
+        "templates/email/theme.toml: error: theme file not found",
     ),
     (
         "bad setting",

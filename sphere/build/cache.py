@@ -301,9 +301,12 @@ def fingerprint(settings: Settings) -> bytes:
 def _files_below(folder: str, suffix: str, prefix: str = "") -> Iterator[str]:
     """The files under `folder` ending in `suffix`, as POSIX paths relative to it (os.scandir and
     strings: the fingerprint is taken before every build, Path objects cost more than reading)."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir():
-                yield from _files_below(entry.path, suffix, f"{prefix}{entry.name}/")
-            elif entry.name.endswith(suffix) and entry.is_file():
-                yield prefix + entry.name
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder (a mistyped templates_dir): the theme's loading says so
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):  # a linked folder is not entered (a loop)
+            yield from _files_below(entry.path, suffix, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(suffix) and entry.is_file():
+            yield prefix + entry.name
