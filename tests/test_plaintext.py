@@ -155,6 +155,15 @@ def test_same_text_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [html_to_text(html) for html in bodies] == fast
 
 
+def test_an_empty_block_leaves_no_blank_lines() -> None:
+    """A paragraph that is only a picture without alt text (which `sphere check` calls an
+    error) has no text: it left blank quote lines, and cost a list item its number."""
+    quote = html_to_text("<blockquote><p><img src=x></p><p>text</p></blockquote>").text
+    assert quote == "> text"
+    listing = html_to_text("<ol><li><p><img src='x'></p><p>t</p></li></ol>").text
+    assert listing == "1. t"
+
+
 def test_an_empty_heading_is_left_out() -> None:
     """`##` alone, or a heading that is only a picture, has nothing to underline."""
     html = '<p>Before.</p><h2></h2><p>Between.</p><h2><img alt="" src="a.png"></h2><p>After.</p>'

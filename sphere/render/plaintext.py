@@ -14,6 +14,7 @@ from html import unescape
 from html.parser import HTMLParser
 
 WIDTH = 78
+_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre",
            "table", "tr", "hr", "dl", "dt", "dd"}  # fmt: skip
 _HARD_BREAK = "\x0b"  # a <br>, kept apart from the source's own newlines until wrapping
@@ -233,7 +234,7 @@ class _Writer:
                 loose.append(child)
                 continue
             flush()
-            if text := self.block(child, width):
+            if text := self.block(child, width):  # an empty block leaves no blank lines
                 out.append(text)
         flush()
         return out
@@ -242,7 +243,7 @@ class _Writer:
         tag = node.tag
         if tag in ("p", "dt"):
             return self.paragraph(node, width)
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        if tag in _HEADINGS:
             title = self.paragraph(node, width)
             if not title.strip():  # `##` alone, or a heading that is only a picture
                 return ""
