@@ -185,7 +185,7 @@ class Output:
 def _write_file(path: Path, data: bytes) -> None:
     """`path.write_bytes(data)` with bare system calls: a build writes a thousand files, and
     Python's buffered file objects cost 8 µs more per file than the writing itself."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
     try:
         view = memoryview(data)
         while view:

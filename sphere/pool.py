@@ -11,13 +11,12 @@ Each child sends its results back through a pipe of its own, which this process 
 its own tasks. The first failed task, in task order, is raised once every process has stopped;
 a failure also empties the queue, so the others stop after the task they are on. Children
 ignore Ctrl-C (this process alone reports it) and are ended if this process is interrupted.
-Where there is no `fork` (Windows), everything runs in this process.
+Where there is no `fork`, or the queue does not fit in a pipe, everything runs in this process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import os
 import pickle
@@ -25,7 +24,7 @@ import select
 import signal
 import struct
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sphere.errors import WorkerDied
 
@@ -35,7 +34,7 @@ R = TypeVar("R")
 MIN_PER_WORKER = 16  # below this many tasks per worker, starting processes costs more than it saves
 _TASK = struct.Struct("=I")  # a task number in the queue pipe
 _FRAME = struct.Struct("=Q")  # the length of a pickled result in a result pipe
-_QUEUE_MAX = 16_000  # task numbers in the queue pipe (64 kB, the smallest pipe Linux makes)
+_QUEUE_MAX = 16_000  # task numbers in the queue pipe (64 kB: a pipe's usual size)
 _PIPE_SIZE = 1 << 20  # room for a child's results while this process is busy with its own
 
 
@@ -71,11 +70,13 @@ def worker_count(tasks: int, workers: int | None = None) -> int:
     return min(workers, tasks // MIN_PER_WORKER)
 
 
-class _Pool:
+class _Pool(Generic[T, R]):
     """One parallel map: the task queue, the children, and the results gathered so far."""
 
     def __init__(self, function: Callable[[T], R], tasks: Sequence[T], *, children: int):
-        self.function, self.tasks, self.children = function, tasks, children
+        self.function: Callable[[T], R] = function
+        self.tasks: Sequence[T] = tasks
+        self.children = children
         self.size = -(-len(tasks) // _QUEUE_MAX)  # tasks per number: 1 up to 16,000 tasks
         self.results: dict[int, tuple[bool, object]] = {}  # task -> (succeeded, result/error)
         self.queue = -1  # the read end of the task queue
@@ -83,12 +84,12 @@ class _Pool:
         self.pids: list[int] = []
 
     def run(self, meanwhile: Callable[[], None] | None = None) -> list[R]:
-        queue, feed = os.pipe()
+        queue = self._queue()
+        if queue is None:
+            if meanwhile is not None:
+                meanwhile()
+            return [self.function(task) for task in self.tasks]
         self.queue = queue
-        try:  # the whole queue fits in the pipe at once (16,000 numbers at most: 64 kB)
-            os.write(feed, b"".join(_TASK.pack(i) for i in range(0, len(self.tasks), self.size)))
-        finally:
-            os.close(feed)  # an empty queue then reads as the end: no task left
         # Frozen, what the children inherit is skipped by their garbage collections, which
         # would otherwise touch, and so copy, every inherited page (and take the time to).
         gc.freeze()
@@ -109,10 +110,28 @@ class _Pool:
             self._reap()
         return self._ordered()
 
+    def _queue(self) -> int | None:
+        """A pipe holding every task number, its writing end closed (so that an empty queue
+        reads as the end); None if they do not fit (a user over the kernel's pipe quota gets
+        pipes of a page or two): then this process does everything."""
+        queue, feed = os.pipe()
+        numbers = b"".join(_TASK.pack(i) for i in range(0, len(self.tasks), self.size))
+        _enlarge(feed)
+        os.set_blocking(feed, False)
+        try:
+            written = os.write(feed, numbers)
+        except BlockingIOError:
+            written = 0
+        finally:
+            os.close(feed)
+        if written == len(numbers):
+            return queue
+        os.close(queue)
+        return None
+
     def _fork(self) -> None:
         inbox, outbox = os.pipe()
-        with contextlib.suppress(OSError, AttributeError):  # a larger pipe: Linux only
-            fcntl.fcntl(outbox, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+        _enlarge(outbox)
         pid = os.fork()
         if pid == 0:  # the child: work, report, and leave without running this process's exit
             status = 1
@@ -123,10 +142,10 @@ class _Pool:
                 status = 0
             finally:
                 os._exit(status)
+        self.pids.append(pid)  # first: an interrupt from here on ends and reaps it
         os.close(outbox)
         os.set_blocking(inbox, False)
         self.inboxes[inbox] = bytearray()
-        self.pids.append(pid)
 
     def _work(self, between: Callable[[], None], outbox: int | None = None) -> None:
         """Take tasks until the queue is empty; results go to `outbox` (a child's pipe) or to
@@ -202,6 +221,14 @@ class _Pool:
                 assert isinstance(value, BaseException)  # noqa: S101 (only errors fail)
                 raise value
         return [self.results[i][1] for i in range(len(self.tasks))]  # type: ignore[misc]
+
+
+def _enlarge(pipe: int) -> None:
+    """Ask for a larger pipe, where the system has a way to (Linux); else leave it."""
+    with contextlib.suppress(ImportError, OSError, AttributeError):
+        import fcntl
+
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
 
 
 def _send(outbox: int, index: int, result: tuple[bool, object]) -> None:

@@ -69,7 +69,7 @@ def test_the_same_as_yaml_on_generated_front_matter(monkeypatch: pytest.MonkeyPa
         "status: ready",  # no final newline
     ],
 )
-def testsimple_front_matter_is_read_without_yaml(
+def test_simple_front_matter_is_read_without_yaml(
     front: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert issues.simple_front_matter(front) is not None

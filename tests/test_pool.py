@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sphere import pool
 from sphere.errors import WorkerDied
 from sphere.pool import MIN_PER_WORKER, parallel_map
 
@@ -49,17 +50,30 @@ def test_the_initializer_runs_once_here_and_the_children_inherit_it() -> None:
     assert [count for _, count in results] == [1] * len(TASKS)
 
 
-def _fail_at_20_and_40(task: int) -> int:
+def _fail_at_20_late_and_21_at_once(task: int) -> int:
     time.sleep(0.001)
-    if task in (20, 40):
-        raise ValueError(f"task {task} is broken")
+    if task == 20:
+        time.sleep(0.05)  # the other process fails task 21 first, meanwhile
+        raise ValueError("task 20 is broken")
+    if task == 21:
+        raise ValueError("task 21 is broken")
     return task
 
 
-def test_the_first_failure_in_task_order_is_raised() -> None:
-    for _ in range(3):  # whichever process meets which failure first
+def test_the_first_failure_in_task_order_is_raised_not_the_first_to_happen() -> None:
+    for _ in range(3):  # tasks go out in turn: 20 and 21 to different processes, mostly
         with pytest.raises(ValueError, match="task 20 is broken"):
-            parallel_map(_fail_at_20_and_40, TASKS, initializer=_nothing, workers=2)
+            parallel_map(_fail_at_20_late_and_21_at_once, TASKS, initializer=_nothing, workers=2)
+
+
+def test_a_queue_too_big_for_its_pipe_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the kernel gives small pipes (a user over its pipe quota), the task numbers may
+    not fit: the work is then done in this process, not left hanging on a full pipe."""
+    monkeypatch.setattr(pool, "_enlarge", lambda pipe: None)  # the pipe stays 64 kB
+    monkeypatch.setattr(pool, "_QUEUE_MAX", 100_000)  # one number per task: 80 kB
+    tasks = list(range(20_000))
+    results = parallel_map(lambda task: (task, os.getpid()), tasks, initializer=_nothing)
+    assert results == [(task, os.getpid()) for task in tasks]
 
 
 def _count_and_fail(task: int) -> int:

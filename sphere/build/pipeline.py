@@ -212,9 +212,13 @@ class _Indexes:
     (`write`: they need no rendered issue), then the feed and the images (`finish`)."""
 
     def __init__(
-        self, settings: Settings, archived: Sequence[Issue], site: Path, previous: Path,
+        self,
+        settings: Settings,
+        archived: Sequence[Issue],
+        site: Path,
+        previous: Path,
         today: dt.date,
-    ):  # fmt: skip
+    ):
         self.settings, self.archived, self.today = settings, archived, today
         self.output = Output(site, previous, defer=True)
         self._pages: Pages | None = None
