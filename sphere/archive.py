@@ -12,7 +12,6 @@ pages, and never announces them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from sphere.content.images import ImageProblem, find_image
 from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
-from sphere.output import Output
+from sphere.output import Output, files_below
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import (
     IssueFields,
@@ -243,12 +242,4 @@ def static_files(folder: Path) -> list[str]:
     """
     if folder.is_symlink() or not folder.is_dir():
         return []
-    found = []
-    for top, _folders, files in os.walk(folder):  # os.walk does not enter linked folders
-        here = Path(top)
-        found += [
-            (here / name).relative_to(folder).as_posix()
-            for name in files
-            if not (here / name).is_symlink() and (here / name).is_file()
-        ]
-    return sorted(found)
+    return sorted(n for n, entry in files_below(folder) if entry.is_file(follow_symlinks=False))

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +33,7 @@ from sphere import __version__
 from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
 from sphere.errors import display_path
+from sphere.output import files_below
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
@@ -292,21 +293,8 @@ def fingerprint(settings: Settings) -> bytes:
     digest = hashlib.sha256(f"{versions}\0{settings!r}\0".encode())
     code = Path(__file__).parent.parent  # the whole sphere package
     for folder, suffix in ((settings.templates_dir, ""), (code, ".py")):
-        for name in sorted(_files_below(str(folder), suffix), key=lambda name: name.split("/")):
+        names = [n for n, entry in files_below(folder) if n.endswith(suffix) and entry.is_file()]
+        for name in sorted(names, key=lambda name: name.split("/")):
             with open(os.path.join(folder, name), "rb") as file:
                 digest.update(name.encode() + b"\0" + file.read() + b"\0")
     return digest.digest()
-
-
-def _files_below(folder: str, suffix: str, prefix: str = "") -> Iterator[str]:
-    """The files under `folder` ending in `suffix`, as POSIX paths relative to it (os.scandir and
-    strings: the fingerprint is taken before every build, Path objects cost more than reading)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # no such folder (a mistyped templates_dir): the theme's loading says so
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):  # a linked folder is not entered (a loop)
-            yield from _files_below(entry.path, suffix, f"{prefix}{entry.name}/")
-        elif entry.name.endswith(suffix) and entry.is_file():
-            yield prefix + entry.name

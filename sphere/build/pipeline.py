@@ -26,7 +26,7 @@ from sphere.build.cache import fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
 from sphere.content.issues import Issue, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
-from sphere.output import MARKER, Output, check_replaceable, mark
+from sphere.output import MARKER, Output, check_replaceable, files_below, mark
 from sphere.pool import parallel_map
 from sphere.settings import Settings
 
@@ -243,11 +243,7 @@ class _Indexes:
 
 def _files_of(folder: Path) -> set[str]:
     """Every file below `folder`, relative to it (empty if there is no such folder)."""
-    return {
-        Path(top, name).relative_to(folder).as_posix()
-        for top, _, names in os.walk(folder)
-        for name in names
-    }
+    return {name for name, _ in files_below(folder)}
 
 
 def _located(problem: Problem, level: str) -> str:

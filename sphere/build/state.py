@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sphere.build.cache import CACHE_DIR
+from sphere.output import files_below
 from sphere.settings import Settings
 
 STATE_FILE = CACHE_DIR / "build.json"
@@ -51,19 +52,10 @@ def image_stamps(content_dir: Path, images: Iterable[str]) -> dict[str, Stamp]:
 def output_stamps(out: Path) -> dict[str, Stamp]:
     """Every file of the output folder with its size, modification time and inode."""
     stamps: dict[str, Stamp] = {}
-    _stamp_folder(str(out), "", stamps)
+    for name, entry in files_below(out):
+        stat = entry.stat()
+        stamps[name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
     return stamps
-
-
-def _stamp_folder(folder: str, prefix: str, stamps: dict[str, Stamp]) -> None:
-    # os.scandir and plain strings: a thousand Path objects cost more than the stat calls.
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                _stamp_folder(entry.path, f"{prefix}{entry.name}/", stamps)
-            else:
-                stat = entry.stat()
-                stamps[prefix + entry.name] = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
 
 
 def unchanged(settings: Settings, key: str, out: Path) -> tuple[list[str], list[str]] | None:
