@@ -86,7 +86,36 @@ class StoreUnavailable(StoreError):
 
 
 class PreconditionFailed(StoreError):
-    """A conditional write lost a race: the object changed, or already exists."""
+    """A conditional write lost a race: the object changed, or already exists.
+
+    The store has looked: what it holds now is not this write (a lost reply whose retry met
+    this very write in place is a success, not this). The write may still have landed and
+    been replaced since by a writer that read it, so a caller never deletes what only its own
+    write would have pointed to on the strength of this alone.
+    """
+
+
+class WriteUncertain(StoreUnavailable):
+    """A write whose outcome is unknown: the reply was lost and the store could not be asked.
+
+    The write may have landed or may land yet. A caller must not delete or undo anything on
+    the strength of it: it stops, and the next run reads the store as it is.
+    """
+
+
+class DamagedObject(StoreError):
+    """An object in the store cannot be read (truncated, not UTF-8, not the expected shape).
+
+    Nothing is changed: the object stays where it is for a person to look at.
+    """
+
+    def __init__(self, url: str, key: str, reason: str):
+        super().__init__(
+            f"{url.rstrip('/')}/{key}: damaged object ({reason}); nothing was changed: restore "
+            "it from a backup or an earlier version (S3 versioning), or move it aside if it "
+            "holds nothing you need, then run the command again"
+        )
+        self.key = key
 
 
 class SendError(SphereError):

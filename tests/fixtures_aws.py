@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fault_proxy import FaultProxy
 
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -103,6 +104,15 @@ def s3_bucket(aws: str) -> str:
         CreateBucketConfiguration={"LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]},
     )
     return name
+
+
+@pytest.fixture
+def s3_faults(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """A fault proxy in front of moto that boto3's S3 (alone) goes through, here and in the
+    processes a test starts (`AWS_ENDPOINT_URL_S3`); see tests/fault_proxy.py."""
+    with FaultProxy(aws) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        yield proxy
 
 
 @pytest.fixture

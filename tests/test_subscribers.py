@@ -16,7 +16,7 @@ from sphere.subscribers.erasure import KEY_OBJECT, erasure_key
 from sphere.subscribers.events import CHANGES, ChangeKeys, creation_event, status_event
 from sphere.subscribers.imports import import_file
 from sphere.subscribers.list import SubscriberList, iter_changes, open_list
-from sphere.subscribers.model import clean_name, normalise_email
+from sphere.subscribers.model import clean_name, new_id, normalise_email
 from sphere.subscribers.snapshot import SNAPSHOT
 
 DATA = Path(__file__).parent / "data" / "subscribers"
@@ -97,11 +97,24 @@ def test_only_confirming_again_resubscribes(subscribers: SubscriberList) -> None
     now = subscribers.now()
     consent = (now, "form", "https://example.org/subscribe")
     subscribers.append(
-        [creation_event("add", "ann@example.com", at=now, status="subscribed", consent=consent)]
+        [
+            creation_event(
+                "add", "ann@example.com", id=new_id(), at=now, status="subscribed", consent=consent
+            )
+        ]
     )
     assert subscribers.all()[0].status == "complained"
     subscribers.append(
-        [creation_event("confirm", "ann@example.com", at=now, status="subscribed", consent=consent)]
+        [
+            creation_event(
+                "confirm",
+                "ann@example.com",
+                id=new_id(),
+                at=now,
+                status="subscribed",
+                consent=consent,
+            )
+        ]
     )
     (ann,) = subscribers.all()
     assert (ann.status, ann.consent_method, ann.id) == ("subscribed", "form", first_id)
@@ -135,7 +148,12 @@ def test_a_change_landing_late_with_an_older_key_is_not_lost(subscribers: Subscr
     subscribers.compact(settle=0)
     now = subscribers.now()
     event = creation_event(
-        "add", "late@example.com", at=now, status="subscribed", consent=(now, "cli", "")
+        "add",
+        "late@example.com",
+        id=new_id(),
+        at=now,
+        status="subscribed",
+        consent=(now, "cli", ""),
     )
     subscribers.store.put(late, (json.dumps(event) + "\n").encode())
     assert [r.email for r in subscribers.all()] == ["early@example.com", "late@example.com"]
@@ -299,7 +317,7 @@ def test_erasure_scrubs_the_address_from_other_peoples_free_text(
     now = subscribers.now()
     evidence = {"note": "referred by ANN@example.com", "ip": "192.0.2.9"}
     event = creation_event(
-        "add", "dee@example.com", at=now, status="subscribed", name="Dee (ann@example.com's)",
+        "add", "dee@example.com", id=new_id(), at=now, status="subscribed", name="Dee (ann@example.com's)",
         consent=(now, "form", "invite from ann@example.com"), evidence=evidence,
     )  # fmt: skip
     subscribers.append([event])
@@ -368,7 +386,12 @@ def test_an_unsubscribe_whose_key_sorts_before_the_add_still_wins(
     subscribers.append(  # an import's add, blind to it, as a writer that read nothing would
         [
             creation_event(
-                "add", "ann@example.com", at=now, status="subscribed", consent=(now, "", "")
+                "add",
+                "ann@example.com",
+                id=new_id(),
+                at=now,
+                status="subscribed",
+                consent=(now, "", ""),
             )
         ]
     )
@@ -376,7 +399,12 @@ def test_an_unsubscribe_whose_key_sorts_before_the_add_still_wins(
     subscribers.compact(settle=0)
     assert [(r.email, r.status) for r in subscribers.all()] == [("ann@example.com", "bounced")]
     confirm = creation_event(
-        "confirm", "ann@example.com", at=now, status="subscribed", consent=(now, "form", "")
+        "confirm",
+        "ann@example.com",
+        id=new_id(),
+        at=now,
+        status="subscribed",
+        consent=(now, "form", ""),
     )
     subscribers.append([confirm])  # the person asks again: the one way back
     assert [r.status for r in subscribers.all()] == ["subscribed"]
@@ -441,7 +469,12 @@ def test_one_address_reads_one_shard_not_the_whole_list(subscribers: SubscriberL
     subscribers.append(
         [
             creation_event(
-                "add", f"p{n}@example.com", at="t", status="subscribed", consent=("t", "", "")
+                "add",
+                f"p{n}@example.com",
+                id=new_id(),
+                at="t",
+                status="subscribed",
+                consent=("t", "", ""),
             )
             for n in range(3000)
         ]
@@ -478,7 +511,9 @@ def test_a_list_is_resharded_as_it_grows(store: BlobStore) -> None:
     assert [key.rsplit("-", 1)[1] for key in store.list(SHARDS)] == ["all.json"]
     consent = ("t", "", "")
     subscribers.append(
-        creation_event("add", f"p{n}@example.com", at="t", status="subscribed", consent=consent)
+        creation_event(
+            "add", f"p{n}@example.com", id=new_id(), at="t", status="subscribed", consent=consent
+        )
         for n in range(1_500)
     )
     subscribers.compact(settle=0)

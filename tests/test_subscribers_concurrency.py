@@ -25,6 +25,7 @@ WORKER = """
 import json, sys
 from sphere.store.blobs import open_store
 from sphere.subscribers.events import creation_event
+from sphere.subscribers.model import new_id
 from sphere.subscribers.list import SubscriberList
 store = open_store(sys.argv[1])
 subscribers = SubscriberList(store, key=lambda: b"k")
@@ -35,7 +36,7 @@ for n in range(int(sys.argv[3])):
         event = {"op": "status", "email": f"w{worker}-{n - 1}@example.com",
                  "status": "unsubscribed", "at": now}
     else:
-        event = creation_event("add", f"w{worker}-{n}@example.com", at=now, status="subscribed",
+        event = creation_event("add", f"w{worker}-{n}@example.com", id=new_id(), at=now, status="subscribed",
                                name=f"W{worker} {n}", consent=(now, "cli", "test"))
     written.append((subscribers.append([event]), event))
 print(json.dumps(written))
@@ -244,12 +245,15 @@ while True:  # a writer and a compactor in one: every compaction has something t
 
 def test_erasure_finishes_on_a_list_of_100000_against_a_busy_compactor(tmp_path: Path) -> None:
     from sphere.subscribers.events import creation_event
+    from sphere.subscribers.model import new_id
 
     url = str(tmp_path / "store")
     subscribers = SubscriberList(open_store(url), key=lambda: b"k")
     consent = ("2026-01-01T00:00:00Z", "import", "test")
     subscribers.append(
-        creation_event("add", f"p{n}@example.com", at="t", status="subscribed", consent=consent)
+        creation_event(
+            "add", f"p{n}@example.com", id=new_id(), at="t", status="subscribed", consent=consent
+        )
         for n in range(100_000)
     )
     subscribers.add("friend@example.com", name="friend of p4242@example.com")

@@ -10,19 +10,21 @@ Etags are opaque strings: compare them, never parse them.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from sphere.errors import StoreError
+from sphere.errors import DamagedObject, StoreError
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +114,28 @@ def check_key(key: str) -> str:
     if not key or any(not part or part.startswith(".") for part in parts):
         raise StoreError(f"invalid store key {key!r}")
     return key
+
+
+def parsed(store: BlobStore, key: str, parse: Callable[[], _T]) -> _T:
+    """`parse()` of the object at `key`, or DamagedObject naming it when its bytes are not
+    what Sphere writes (truncated, not UTF-8, not JSON, a field missing or of the wrong type).
+
+    Every reader of a stored object goes through here, so a damaged object stops the command
+    with one line that names it, and nothing acts on what could not be read.
+    """
+    try:
+        return parse()
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+        raise DamagedObject(store.url, key, _reason(error)) from None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 at byte {error.start}"
+    if isinstance(error, json.JSONDecodeError):
+        return f"not JSON: {error.msg} at byte {error.pos}"
+    if isinstance(error, KeyError):
+        return f"the field {error} is missing"
+    if isinstance(error, ValueError) and str(error):
+        return str(error)
+    return f"a field has the wrong type ({error})" if str(error) else "not what Sphere writes"

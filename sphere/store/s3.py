@@ -2,14 +2,22 @@
 
 S3's own conditional writes (`IfMatch`, `IfNoneMatch`), server-side encryption on every put,
 paginated listing. botocore's errors become Sphere's here, and nowhere else.
+
+A write can land while its reply is lost: botocore then sends it again, and a conditional
+retry meets the first attempt's object and fails (412). So every put carries a random write
+id in its metadata, and a put that fails on its condition, or ends without a reply, asks S3
+what the key holds before it answers: its own write id there is a success; another writer's
+is a lost race (PreconditionFailed); no answer at all is WriteUncertain, never a guess.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable
+from sphere.errors import PreconditionFailed, StoreError, StoreUnavailable, WriteUncertain
 from sphere.store.blobs import Blob, check_key
 
 if TYPE_CHECKING:
@@ -17,6 +25,9 @@ if TYPE_CHECKING:
 
 _DENIED = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AllAccessDisabled"}
 _LOST_RACE = {"PreconditionFailed", "ConditionalRequestConflict"}
+WRITE_ID = "sphere-write"  # user metadata: which put wrote the object (x-amz-meta-sphere-write)
+
+log = logging.getLogger(__name__)
 
 
 class S3Store:
@@ -73,25 +84,57 @@ class S3Store:
     def put(
         self, key: str, data: bytes, *, if_match: str | None = None, if_none_match: bool = False
     ) -> str:
-        """Write with SSE-S3; `IfMatch` / `IfNoneMatch` make S3 itself check the condition."""
+        """Write with SSE-S3; `IfMatch` / `IfNoneMatch` make S3 itself check the condition.
+
+        A failed condition or a lost reply is checked against the object's write id before it
+        is believed (see the module docstring).
+        """
         options: dict[str, str] = {}
         if if_match is not None:
             options["IfMatch"] = if_match
         if if_none_match:
             options["IfNoneMatch"] = "*"
+        write = secrets.token_hex(12)
         try:
             response = self.client.put_object(
                 Bucket=self.bucket,
                 Key=self.prefix + check_key(key),
                 Body=data,
                 ServerSideEncryption="AES256",
+                Metadata={WRITE_ID: write},
                 **options,  # type: ignore[arg-type]
             )
         except _aws_errors() as error:
-            if if_match is not None and _code(error) in ("NoSuchKey", "404"):
-                raise PreconditionFailed(f"{key} no longer exists in {self.url}") from None
-            raise self._fail(error, "put", key) from None
+            lost_race = _lost_race(error) or (if_match is not None and _missing(error))
+            if not lost_race and not _ambiguous(error):
+                raise self._fail(error, "put", key) from None
+            if (etag := self._landed(key, write, error)) is not None:
+                log.info("%s%s: the reply was lost, but the write landed", self.url, key)
+                return etag
+            if not lost_race:
+                raise WriteUncertain(
+                    f"S3 put of {self.url}{key} got no answer and its object is not there yet "
+                    f"({_describe(error)}): it may still land; nothing was undone, run the "
+                    "command again"
+                ) from None
+            raise PreconditionFailed(f"{key} changed in {self.url}") from None
         return str(response["ETag"])
+
+    def _landed(self, key: str, write: str, cause: Exception) -> str | None:
+        """The object's etag if `key` holds the put with write id `write`, else None."""
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+        except _aws_errors() as error:
+            if _missing(error):
+                return None
+            raise WriteUncertain(
+                f"S3 put of {self.url}{key} failed ({_describe(cause)}) and S3 could not be "
+                f"asked whether it landed ({_describe(error)}); nothing was undone, run the "
+                "command again"
+            ) from None
+        if head.get("Metadata", {}).get(WRITE_ID) != write:
+            return None
+        return str(head["ETag"])
 
     def list(self, prefix: str = "") -> list[str]:
         """Every key under `prefix`, page by page."""
@@ -131,6 +174,38 @@ def _aws_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     return (BotoCoreError, ClientError)
+
+
+def _lost_race(error: Exception) -> bool:
+    """S3 refused the write on its condition (which a retry of our own landed write meets too)."""
+    return _code(error) in _LOST_RACE or _status(error) == 412
+
+
+def _missing(error: Exception) -> bool:
+    return _code(error) in ("NoSuchKey", "404", "NotFound")
+
+
+def _ambiguous(error: Exception) -> bool:
+    """An error after which the request may or may not have been applied: no reply at all
+    (connection dropped, read timed out, retries spent) or a server error (S3 documents that
+    a 500 or 503 may still have succeeded)."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        return True
+    return _status(error) >= 500
+
+
+def _status(error: Exception) -> int:
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return 0
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _describe(error: Exception) -> str:
+    code = _code(error)
+    return f"{code} ({_status(error)})" if code else type(error).__name__
 
 
 def _code(error: Exception) -> str:

@@ -14,9 +14,14 @@ from collections.abc import Iterable
 from typing import Literal, NotRequired, TypedDict
 
 from sphere.clock import SYSTEM, Clock, utc
-from sphere.subscribers.model import new_id
+from sphere.store.blobs import BlobStore, parsed
 
 CHANGES = "subscribers/changes/"
+# How far ahead of this machine's clock a key it has read may pull its own keys. A writer
+# whose clock runs further ahead writes keys "from the future": the others do not follow them
+# (their keys would all be in the future too), and compaction folds them at once rather than
+# waiting for time to catch up (docs/subscribers.md, "Ordering").
+MAX_DRIFT_SECONDS = 300.0
 
 
 class CreationEvent(TypedDict):
@@ -56,6 +61,7 @@ def creation_event(
     op: Literal["add", "suppress", "confirm"],
     email: str,
     *,
+    id: str,  # noqa: A002 - the event's field; SubscriberList.id_for gives it
     at: str,
     status: str,
     name: str = "",
@@ -63,9 +69,7 @@ def creation_event(
     evidence: dict[str, str] | None = None,
 ) -> CreationEvent:
     """An add, suppress or confirm event (they create the record when it is missing)."""
-    event = CreationEvent(
-        op=op, id=new_id(), email=email, status=status, at=at, consent=list(consent)
-    )
+    event = CreationEvent(op=op, id=id, email=email, status=status, at=at, consent=list(consent))
     if name:
         event["name"] = name
     if evidence:
@@ -93,6 +97,33 @@ def decode(data: bytes) -> list[Event]:
     return events
 
 
+# What each kind of event must hold, so that a damaged object is refused before it is folded.
+_FIELDS = {
+    "add": ("id", "email", "status", "at", "consent"),
+    "suppress": ("id", "email", "status", "at", "consent"),
+    "confirm": ("id", "email", "status", "at", "consent"),
+    "status": ("email", "status", "at"),
+    "erase": ("hash",),
+}
+
+
+def read_change(store: BlobStore, key: str, data: bytes) -> list[Event]:
+    """The events of the change object at `key`; DamagedObject naming it when its bytes are
+    not a change Sphere wrote (empty, truncated, not UTF-8, an event missing a field)."""
+
+    def parse() -> list[Event]:
+        if not data.strip():
+            raise ValueError("empty: no event in it")
+        events = decode(data)
+        for number, event in enumerate(events, 1):
+            fields = _FIELDS.get(event.get("op"), ()) if isinstance(event, dict) else ()
+            if not fields or any(not isinstance(event.get(f), str | list) for f in fields):
+                raise ValueError(f"event {number} is not a change Sphere writes")
+        return events
+
+    return parsed(store, key, parse)
+
+
 def key_ns(key: str) -> int:
     """The time part of a change key, in nanoseconds since the epoch."""
     return int(key[len(CHANGES) :].split("-", 1)[0])
@@ -111,8 +142,9 @@ class ChangeKeys:
         self.newest = 0
 
     def saw(self, ns: int) -> None:
-        """Remember a key (or a snapshot's newest key) that this writer has read."""
-        self.newest = max(self.newest, ns)
+        """Remember a key (or a snapshot's newest key) that this writer has read; one from
+        further ahead than MAX_DRIFT_SECONDS counts as that far ahead only."""
+        self.newest = max(self.newest, min(ns, self.now_ns() + int(MAX_DRIFT_SECONDS * 1e9)))
 
     def new(self) -> str:
         """A fresh change key."""

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sphere.errors import StoreError
-from sphere.subscribers.events import CreationEvent, Event, decode
+from sphere.subscribers.events import CreationEvent, Event
 from sphere.subscribers.model import COLUMNS, SUPPRESSED, Status, Subscriber
 
 FORMAT = 2  # a head and shards (1: one file)
@@ -60,10 +60,12 @@ class Fold:
         fold.newest = head.get("newest", 0)
         return fold
 
-    def head(self, shards: dict[str, str], width: int) -> bytes:
-        """The snapshot head: what was folded and erased, and where each shard is."""
+    def head(self, shards: dict[str, str], width: int, generation: str) -> bytes:
+        """The snapshot head: what was folded and erased, where each shard is, and the
+        head's generation (which shards built on it name: `snapshot`'s docstring)."""
         head = {
             "format": FORMAT,
+            "generation": generation,
             "folded": self.folded,
             "newest": self.newest,
             "erased": sorted(self.erased),
@@ -106,12 +108,20 @@ class Fold:
             for shard in sorted(set(rows) | set(held))
         }
 
-    def apply_object(self, data: bytes, *, only: str | None = None) -> None:
+    def apply_events(self, events: list[Event], *, only: str | None = None) -> None:
         """Apply the events of one change object, in order (with `only`, those about that
         address and every erasure: a fold of one shard answers for the addresses in it)."""
-        for event in decode(data):
+        for event in events:
             if only is None or event["op"] == "erase" or event["email"] == only:
                 self.apply(event)
+
+    def erased_in(self, events: list[Event]) -> set[str]:
+        """The erased addresses that these events still name (bytes an erasure must remove:
+        a change that landed after the erasure had scrubbed, from a slow writer)."""
+        if not self.erased:
+            return set()
+        named = {event["email"] for event in events if event["op"] != "erase"}
+        return {email for email in named if self.is_erased(email)}
 
     def apply(self, event: Event) -> None:
         """Apply one event. Deterministic; applying the same object twice changes nothing more."""

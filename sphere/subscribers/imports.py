@@ -310,6 +310,7 @@ def import_file(
                 creation_event(
                     op,
                     address,
+                    id=subscribers.id_for(address),
                     at=now,
                     status=row.status,
                     name=name,

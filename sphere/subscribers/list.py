@@ -16,6 +16,7 @@ The rules the fold applies are in `sphere.subscribers.fold`.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -27,17 +28,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sphere.clock import SYSTEM, Clock
-from sphere.errors import PreconditionFailed, StoreError, SubscriberError
+from sphere.errors import DamagedObject, PreconditionFailed, StoreError, SubscriberError
 from sphere.store.blobs import BlobStore, get_many, open_store
 from sphere.subscribers import erasure, snapshot
 from sphere.subscribers.events import (
     CHANGES,
+    MAX_DRIFT_SECONDS,
     ChangeKeys,
     Event,
     creation_event,
     decode,
     encode,
     key_ns,
+    read_change,
     status_event,
 )
 from sphere.subscribers.fold import Fold, new_record
@@ -59,6 +62,8 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 2.0  # compaction leaves younger changes alone, so keys are folded in order
 STALE_SECONDS = 600.0  # a temporary file this old belongs to a write that will never finish
 _RETRIES = 200  # erasure's attempts at a rewrite that another writer keeps changing
+_ERASE_PASSES = 5  # erasure reads the store again until nothing names the person, at most so
+_PERSONAL = (CHANGES, snapshot.SHARDS, erasure.HELD_REQUESTS)  # where an address can be
 
 
 @dataclass
@@ -116,6 +121,14 @@ class SubscriberList:
         """The keyed hash kept for an erased address (HMAC-SHA256)."""
         return hmac.new(self._hmac_key, email.encode(), hashlib.sha256).hexdigest()
 
+    def id_for(self, address: str) -> str:
+        """The opaque id of a (normalised) address: the same whoever creates the record and
+        whenever, so two writers that both add an address at once give it one id, and a link
+        already mailed never stops resolving (a random id per creation could change when a
+        compaction folded the two creations in another order than readers had)."""
+        digest = hmac.new(self._hmac_key, b"subscriber id\0" + address.encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(digest.digest()[:16]).rstrip(b"=").decode()
+
     def now(self) -> str:
         """The time as records keep it (ISO 8601 UTC)."""
         return self.keys.timestamp()
@@ -137,26 +150,59 @@ class SubscriberList:
     def _read(
         self, *, until_ns: int | None = None, only: str | None = None
     ) -> tuple[Fold, Stored, list[str]]:
-        for _ in range(10):
+        for attempt in range(10):
             keys = self.store.list(CHANGES)
             stored = snapshot.load(self.store, self.hash, only=only)
-            if stored is None:
-                continue  # a newer snapshot replaced a shard since the head was read
+            if stored is None:  # a newer snapshot replaced a shard since the head was read
+                self.clock.sleep(0.01 * attempt)
+                continue
             fold = stored.fold
             done = set(fold.folded)
             pending = [k for k in keys if k not in done]
             if until_ns is not None:
-                pending = [k for k in pending if key_ns(k) <= until_ns]
+                future = self.keys.now_ns() + int(MAX_DRIFT_SECONDS * 1e9)
+                pending = [k for k in pending if not until_ns < key_ns(k) <= future]
             blobs = list(get_many(self.store, pending, workers=16))
             if any(b is None for b in blobs):
                 continue  # a compaction folded and removed them since we listed: read again
-            for change in blobs:
-                fold.apply_object(change.data, only=only)  # type: ignore[union-attr]
+            changes = [
+                (key, read_change(self.store, key, blob.data))  # type: ignore[union-attr]
+                for key, blob in zip(pending, blobs, strict=True)
+            ]
+            for _key, events in changes:
+                fold.apply_events(events, only=only)
             fold.newest = max([fold.newest, *map(key_ns, pending)])
             self.keys.saw(max([fold.newest, *map(key_ns, keys)]))
             self._check_key(fold)
+            self._finish_erasures(fold, changes)
             return fold, stored, keys
-        raise StoreError(f"the subscriber list in {self.store.url} kept changing; try again")
+        raise self._stuck()
+
+    def _stuck(self) -> StoreError:
+        """Why reading kept failing: a head that points to a shard that is gone is damage
+        (nothing replaced it while we read); anything else is writers racing us."""
+        head = self.store.get(SNAPSHOT)
+        if head is not None:
+            shards = snapshot.parse_head(self.store, head.data).get("shards", {})
+            for key in sorted(shards.values()):
+                if self.store.get(key) is None:
+                    return DamagedObject(
+                        self.store.url, SNAPSHOT, f"it points to {key}, which is missing"
+                    )
+        return StoreError(f"the subscriber list in {self.store.url} kept changing; try again")
+
+    def _finish_erasures(self, fold: Fold, changes: list[tuple[str, list[Event]]]) -> None:
+        """Scrub an erased address from change objects that still name it: a writer that
+        was slow to land its change after the erasure had finished. Any command that reads
+        the list finishes the erasure so (best effort: a reader that may not write leaves it
+        to the next one)."""
+        for key, events in changes:
+            for address in sorted(fold.erased_in(events)):
+                try:
+                    self._scrub_change(key, address, erasure.mentions(address), EraseReport())
+                    log.info("removed an erased address from %s, which landed late", key)
+                except StoreError as error:
+                    log.warning("%s still names an erased address: %s", key, error)
 
     def _check_key(self, fold: Fold) -> None:
         """Refuse to work with another erasure key than the erasures were made with: its
@@ -198,8 +244,8 @@ class SubscriberList:
             return Outcome(address, "erased")
         now = self.now()
         event = creation_event(
-            "add", address, at=now, status=Status.SUBSCRIBED, name=name,
-            consent=(now, "cli", source),
+            "add", address, id=self.id_for(address), at=now, status=Status.SUBSCRIBED,
+            name=name, consent=(now, "cli", source),
         )  # fmt: skip
         self.append([event])
         record = new_record(event)
@@ -228,11 +274,18 @@ class SubscriberList:
         an erasure interrupted half-way is finished by the next compaction.
         """
         self.store.sweep(older_than=STALE_SECONDS)
-        until = self.keys.now_ns() - int(settle * 1e9)
+        now = self.keys.now_ns()
+        until, future = now - int(settle * 1e9), now + int(MAX_DRIFT_SECONDS * 1e9)
         fold, stored, keys = self.read(until_ns=until)
         listed, folded_before = set(keys), set(fold.folded)
         already = [k for k in fold.folded if k in listed]  # folded before, not yet removed
-        fresh = [k for k in keys if k not in folded_before and key_ns(k) <= until]
+        fresh = [k for k in keys if k not in folded_before and not until < key_ns(k) <= future]
+        if ahead := sum(key_ns(k) > future for k in fresh):
+            log.warning(
+                "%s: %s changes are dated more than %.0f s ahead of this machine's clock; "
+                "folded now (check the clock of the machine that wrote them)",
+                self.store.url, ahead, MAX_DRIFT_SECONDS,
+            )  # fmt: skip
         report = CompactReport(left=len(keys) - len(already) - len(fresh))
         report.subscribers = len(fold.records)
         if fresh or stored.etag is None:  # (keys already removed are trimmed from `folded`)
@@ -260,8 +313,12 @@ class SubscriberList:
         """Remove a person's data from every object in the store; keep only a keyed hash.
 
         No compaction is needed (a busy compactor cannot starve it): the erase change goes in
-        first, so no fold brings the person back, then each change object and the snapshot is
-        rewritten without them, each retried until it holds.
+        first, so no fold brings the person back; then each change object and the snapshot is
+        rewritten without them, and the store is read again until no object names them.
+        Writing the head also makes every compaction that read an older head lose its race,
+        so the shards it wrote, which may still name the person, can be deleted
+        (`snapshot.sweep`). A change that a slow writer lands later still is the erase
+        change's to finish: every read scrubs it (`_finish_erasures`).
         """
         address = _address(email)
         report = EraseReport(found=self.lookup(address).status_of(address) is not None)
@@ -269,21 +326,32 @@ class SubscriberList:
         check = erasure.key_check(self._hmac_key)
         self.append([{"op": "erase", "hash": digest, "key_check": check}])
         pattern = erasure.mentions(address)
-        keys = self.store.list(CHANGES)
-        for key, blob in zip(keys, get_many(self.store, keys), strict=True):
-            if blob is not None and _mentions(blob.data, pattern):
+        for _ in range(_ERASE_PASSES):
+            for key in self._naming(CHANGES, pattern):
                 self._scrub_change(key, address, pattern, report)
-        self._scrub_snapshot(address, digest, check, pattern, report)
-        for key in self.store.list(erasure.HELD_REQUESTS):
-            blob = self.store.get(key)
-            if blob is not None and _mentions(blob.data, pattern):
+            self._scrub_snapshot(address, digest, check, pattern, report)
+            for key in self._naming(erasure.HELD_REQUESTS, pattern):
                 self.store.delete(key)
                 report.removed += 1
+            if not any(self._naming(prefix, pattern) for prefix in _PERSONAL):
+                break
+        else:
+            log.warning(
+                "%s: objects still named the erased address after %s passes; the next command "
+                "that reads the list finishes the erasure",
+                self.store.url, _ERASE_PASSES,
+            )  # fmt: skip
         for _ in range(40):  # a killed writer's temporary copy goes once old enough to be dead
             if not self.store.sweep(older_than=5, matching=lambda d: _mentions(d, pattern)):
                 break
             self.clock.sleep(0.25)
         return report
+
+    def _naming(self, prefix: str, pattern: Any) -> list[str]:
+        """The keys under `prefix` whose objects mention the address `pattern` matches."""
+        keys = self.store.list(prefix)
+        blobs = get_many(self.store, keys)
+        return [k for k, b in zip(keys, blobs, strict=True) if b and _mentions(b.data, pattern)]
 
     def _scrub_change(self, key: str, address: str, pattern: Any, report: EraseReport) -> None:
         """Rewrite (or delete) one change object so it no longer mentions the address."""
@@ -291,7 +359,7 @@ class SubscriberList:
             blob = self.store.get(key)
             if blob is None or not _mentions(blob.data, pattern):
                 return  # compacted away, or clean
-            events = decode(blob.data)
+            events = read_change(self.store, key, blob.data)
             others = [event for event in events if event.get("email") != address]
             kept = [erasure.scrub_event(dict(event), pattern) for event in others]
             if kept == events:
@@ -312,8 +380,9 @@ class SubscriberList:
     def _scrub_snapshot(
         self, address: str, digest: str, check: str, pattern: Any, report: EraseReport
     ) -> None:
-        """Rewrite the snapshot without the person, retrying until no compaction intervenes;
-        then remove shards no head points to that still hold the address."""
+        """Write the snapshot again without the person (and with their hash as erased),
+        retrying until no compaction intervenes. Written even when no shard named them: a
+        new head is what retires the shards of compactions still running (see `erase`)."""
         for attempt in range(_RETRIES):
             stored = snapshot.load(
                 self.store, self.hash, mentioning=lambda data: _mentions(data, pattern)
@@ -321,25 +390,18 @@ class SubscriberList:
             if stored is None:
                 continue
             fold = stored.fold  # only the shards that mention the address
-            held = fold.records.pop(address, None), fold.suppressions.pop(address, None)
+            fold.records.pop(address, None), fold.suppressions.pop(address, None)
             quoting = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
-            if held != (None, None) or quoting:
-                fold.erased.add(digest)
-                fold.key_checks.add(check)
-                try:
-                    snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
-                except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
-                    self.clock.sleep(0.01 * min(attempt, 10))
-                    continue
-                report.others += quoting
-            break
-        else:
-            raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
-        for key, blob in zip(
-            keys := snapshot.unreferenced(self.store), get_many(self.store, keys), strict=True
-        ):
-            if blob is not None and _mentions(blob.data, pattern):
-                self.store.delete(key)  # a killed or beaten compaction's: never to be used
+            fold.erased.add(digest)
+            fold.key_checks.add(check)
+            try:
+                snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
+            except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
+                self.clock.sleep(0.01 * min(attempt, 10))
+                continue
+            report.others += quoting
+            return
+        raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
 
 
 def _mentions(data: bytes, pattern: Any) -> bool:

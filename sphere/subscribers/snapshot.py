@@ -1,38 +1,47 @@
 """The snapshot in the store: a small head and shards of records, by address hash.
 
-    subscribers/snapshot.json                      the head: folded change keys, erased
-                                                   hashes, key fingerprints, and each shard's key
-    subscribers/shards/<ns>-<random>-<hh>.json     the records (and pending suppressions) whose
-                                                   address's SHA-256 starts with `hh`; never
-                                                   rewritten (one shard, `all`, for a small list;
-                                                   16 or 256 as it grows: `fold.width_for`)
+    subscribers/snapshot.json      the head: folded change keys, erased hashes, key
+                                   fingerprints, each shard's key, and its generation
+    subscribers/shards/<ns>-<random>-on-<generation>-<hh>.json
+                                   the records (and pending suppressions) whose address's
+                                   SHA-256 starts with `hh`, written for a head built on the
+                                   named generation; never rewritten (one shard, `all`, for a
+                                   small list; 16 or 256 as it grows: `fold.width_for`)
 
 One address costs the head and one shard, not the whole list. A shard is written under a new
 key whenever its contents change, and the head is then swapped in with a conditional write: so
-a head always points at shards that were complete before it was written. Replaced shards are
-deleted right after (a reader still holding the old head finds one gone and reads again);
-shards that no head points to, left by a compaction that lost its race or was killed, are
-deleted once they are old enough not to belong to one still running.
+a head always points at shards that were complete before it was written.
+
+Which shards may go. Every head has a random generation, and every shard names the generation
+of the head it was built on. A head is written only over the head it was built on (if-match),
+and generations never repeat, so a shard built on an older generation than the current head's
+can never become current. A shard may therefore be deleted, by any process, only when the
+current head does not point to it and it was not built on the current generation (a
+compaction or erasure still running may be about to make it current). No clock is trusted,
+and no answer that a write failed: a lost reply may hide a write that landed.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sphere.errors import PreconditionFailed, StoreError
-from sphere.store.blobs import BlobStore, get_many
+from sphere.errors import PreconditionFailed
+from sphere.store.blobs import BlobStore, get_many, parsed
 from sphere.subscribers.fold import FORMAT, Fold, shard_of, width_for
 from sphere.subscribers.model import Subscriber
 
 SNAPSHOT = "subscribers/snapshot.json"
 SHARDS = "subscribers/shards/"
 _T = TypeVar("_T")
-ORPHAN_SECONDS = 300.0  # an unreferenced shard this old belongs to no running compaction
+_SHARD_KEY = re.compile(r"(\d+)-[0-9a-f]+-(?:on-([0-9a-z]+)-)?\w+\.json")
+NO_HEAD = "none"  # the generation a shard names when there was no head to build on
 
 
 @dataclass
@@ -46,6 +55,7 @@ class Stored:
     erased: frozenset[str] = frozenset()  # the hashes erased as of the head
     loaded: frozenset[str] | None = None  # the shards in `fold`, when not all of them
     width: int = 0  # hex digits of the address hash that name a shard
+    generation: str = NO_HEAD  # the head's (a new shard names it as the head it was built on)
 
 
 def load(
@@ -62,11 +72,9 @@ def load(
     blob = store.get(SNAPSHOT)
     if blob is None:
         return Stored(Fold(hasher))
-    head = json.loads(blob.data)
+    head = parse_head(store, blob.data)
     if head.get("format") == 1:  # one file, from before shards: the next compaction converts it
-        return _load_single(head, blob.etag, hasher)
-    if head.get("format") != FORMAT:
-        raise StoreError(f"{SNAPSHOT}: unknown format {head.get('format')!r}")
+        return _load_single(store, head, blob.etag, hasher)
     keys: dict[str, str] = head["shards"]
     width = head["width"]
     wanted = [shard_of(only, width)] if only is not None else sorted(keys)
@@ -74,23 +82,48 @@ def load(
     blobs = list(get_many(store, [keys[shard] for shard in wanted], workers=16))
     if any(b is None for b in blobs):
         return None
-    fold = Fold.from_head(head, hasher)
-    stored = Stored(fold, blob.etag, keys, erased=frozenset(head["erased"]), width=width)
-    parsed: set[str] = set()
+    fold = parsed(store, SNAPSHOT, lambda: Fold.from_head(head, hasher))
+    stored = Stored(
+        fold, blob.etag, keys, erased=frozenset(head["erased"]), width=width,
+        generation=head.get("generation", NO_HEAD),
+    )  # fmt: skip
+    read: set[str] = set()
     for shard, shard_blob in zip(wanted, blobs, strict=True):
         data = shard_blob.data  # type: ignore[union-attr]
         stored.data[shard] = data
         if mentioning is None or mentioning(data):
-            fold.add_shard(data)
-            parsed.add(shard)
+            parsed(store, keys[shard], functools.partial(fold.add_shard, data))
+            read.add(shard)
     if only is not None or mentioning is not None:
-        stored.loaded = frozenset(parsed)
+        stored.loaded = frozenset(read)
     return stored
+
+
+def parse_head(store: BlobStore, data: bytes) -> dict[str, Any]:
+    """The head's JSON, checked for what every reader needs; DamagedObject if it is not."""
+
+    def parse() -> dict[str, Any]:
+        head = json.loads(data)
+        if head.get("format") not in (1, FORMAT):
+            raise ValueError(f"unknown format {head.get('format')!r}")
+        if head["format"] == FORMAT and not (
+            isinstance(head["shards"], dict) and isinstance(head["width"], int)
+        ):
+            raise ValueError("no shards")
+        if not isinstance(head["folded"], list) or not isinstance(head["erased"], list):
+            raise ValueError("no folded changes")
+        return dict(head)
+
+    return parsed(store, SNAPSHOT, parse)
 
 
 def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
     """Write `fold` as the new snapshot, if the head is still `stored`'s (else
-    PreconditionFailed, and nothing changed). `stored` must hold every shard's bytes."""
+    PreconditionFailed, and the head is not ours). `stored` must hold every shard's bytes.
+
+    Shards are deleted only by the rule in the module docstring, after the head is read or
+    written: never on the word of a failed write alone.
+    """
     keys: dict[str, str] = {}
     width = width_for(len(fold.records))
     if stored.loaded is not None:  # the shards not in the fold stay as they are
@@ -102,43 +135,57 @@ def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
             keys[shard] = stored.keys[shard]
         else:
             name = shard or "all"
-            keys[shard] = f"{SHARDS}{now_ns:020d}-{secrets.token_hex(4)}-{name}.json"
+            keys[shard] = (
+                f"{SHARDS}{now_ns:020d}-{secrets.token_hex(4)}-on-{stored.generation}-{name}.json"
+            )
             new.append((keys[shard], data))
     _each(lambda item: store.put(item[0], item[1], if_none_match=True), new)
+    generation = secrets.token_hex(8)
+    head = fold.head(keys, width, generation)
     try:
         if stored.etag is None:
-            store.put(SNAPSHOT, fold.head(keys, width), if_none_match=True)
+            store.put(SNAPSHOT, head, if_none_match=True)
         else:
-            store.put(SNAPSHOT, fold.head(keys, width), if_match=stored.etag)
+            store.put(SNAPSHOT, head, if_match=stored.etag)
     except PreconditionFailed:
-        _each(lambda item: store.delete(item[0]), new)  # ours, never pointed to
+        sweep(store)  # ours go if the current head neither points to them nor builds on them
         raise
-    kept = set(keys.values())
-    _each(store.delete, [key for key in stored.keys.values() if key not in kept])
-    orphans = [
-        key
-        for key in store.list(SHARDS)
-        if key not in kept and now_ns - shard_ns(key) > ORPHAN_SECONDS * 1e9
+    sweep(store, head=(set(keys.values()), generation))
+
+
+def sweep(store: BlobStore, *, head: tuple[set[str], str] | None = None) -> int:
+    """Delete the shards that can never be current (the rule in the module docstring): those
+    the current head does not point to and that were built on another generation. `head`: the
+    current head's shard keys and generation, when the caller has just written it."""
+    if head is None:
+        blob = store.get(SNAPSHOT)
+        if blob is None:
+            return 0
+        current = parse_head(store, blob.data)
+        head = set(current.get("shards", {}).values()), current.get("generation", NO_HEAD)
+    referenced, generation = head
+    dead = [
+        key for key in store.list(SHARDS) if key not in referenced and built_on(key) != generation
     ]
-    _each(store.delete, orphans)
+    _each(store.delete, dead)
+    return len(dead)
 
 
-def _load_single(head: dict[str, Any], etag: str, hasher: Callable[[str], str]) -> Stored:
-    fold = Fold.from_head(head, hasher)
-    fold.records = {row[1]: Subscriber(*row) for row in head["subscribers"]}
-    return Stored(fold, etag, erased=frozenset(head["erased"]))
+def built_on(key: str) -> str | None:
+    """The generation a shard was built on (None for shards from before generations)."""
+    found = _SHARD_KEY.fullmatch(key[len(SHARDS) :])
+    return found.group(2) if found else None
 
 
-def unreferenced(store: BlobStore) -> list[str]:
-    """Shards that the current head does not point to (for erasure to check)."""
-    blob = store.get(SNAPSHOT)
-    kept = set(json.loads(blob.data).get("shards", {}).values()) if blob else set()
-    return [key for key in store.list(SHARDS) if key not in kept]
+def _load_single(
+    store: BlobStore, head: dict[str, Any], etag: str, hasher: Callable[[str], str]
+) -> Stored:
+    def parse() -> Fold:
+        fold = Fold.from_head(head, hasher)
+        fold.records = {row[1]: Subscriber(*row) for row in head["subscribers"]}
+        return fold
 
-
-def shard_ns(key: str) -> int:
-    """When a shard was written (its key's time part, nanoseconds)."""
-    return int(key[len(SHARDS) :].split("-", 1)[0])
+    return Stored(parsed(store, SNAPSHOT, parse), etag, erased=frozenset(head["erased"]))
 
 
 def _each(action: Callable[[_T], object], items: list[_T]) -> None:

@@ -92,8 +92,8 @@ class Members:
 
         now = self.now()
         event = creation_event(
-            "add", address, at=now, status="pending", name=name,
-            consent=(now, "form", source), evidence=evidence,
+            "add", address, id=self.subscribers.id_for(address), at=now, status="pending",
+            name=name, consent=(now, "form", source), evidence=evidence,
         )  # fmt: skip
         self.subscribers.append([event])
         return event["id"]
@@ -125,10 +125,9 @@ class Members:
 
         now = self.now()
         event = creation_event(
-            "confirm", record.email, at=now, status="subscribed", name=record.name,
-            consent=(now, "form", source), evidence=evidence,
+            "confirm", record.email, id=record.id, at=now, status="subscribed",
+            name=record.name, consent=(now, "form", source), evidence=evidence,
         )  # fmt: skip
-        event["id"] = record.id
         self.subscribers.append([event])
         # NOTE: only once the confirmation is written may an erased person's request go.
         self.subscribers.store.delete(f"{_PENDING}{record.id}.json")
