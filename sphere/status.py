@@ -103,8 +103,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
             row.state = "sending"
             row.detail = (
                 f"{entry['accepted']} of {entry['recipients']} sent, {entry['failed']} failed, "
-                f"{entry['unknown']} unknown, {entry['pending']} to send"
-                + (" (sending now)" if entry["sending_now"] else "")
+                f"{entry['unknown']} unknown, {entry['pending']} to send" + _sender_detail(entry)
             )
         elif issue.date > today:
             row.state = "scheduled"
@@ -161,3 +160,12 @@ def _schedule_warning(settings: Settings, today: dt.date, result: Overview) -> N
             f"{SCHEDULE_DIES_AFTER} days without activity unless publish.yml's keep-alive job "
             "runs (see docs/publishing.md)"
         )
+
+
+def _sender_detail(entry: dict[str, Any]) -> str:
+    """ "(sending now)", or who stopped without finishing and when they were last seen."""
+    if entry["sending_now"]:
+        return " (sending now)"
+    if entry.get("sender_stopped"):
+        return f" (stopped: {entry['sender']}; the next publish or send resumes it)"
+    return ""

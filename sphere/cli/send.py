@@ -141,6 +141,8 @@ def status(
             print(f"{entry['issue']}: not sent yet")
             continue
         busy = " (a send is running now)" if entry["sending_now"] else ""
+        if entry.get("sender_stopped"):
+            busy = f" (a send stopped without finishing: {entry['sender']})"
         print(
             f"{entry['issue']}: {entry['recipients']} recipients since {entry['created']}: "
             f"{entry['accepted']} sent, {entry['failed']} failed, {entry['skipped']} skipped, "

@@ -251,7 +251,14 @@ def erase(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to erase.")],
 ) -> None:
     """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
+    from sphere.cli import load
+    from sphere.send.transports import outboxes
+    from sphere.subscribers.erasure import mentions
+    from sphere.subscribers.model import normalise_email
+
     report = _list().erase(email)
+    pattern = mentions(normalise_email(email))  # erase accepted it: it is an address
+    outbox = sum(box.forget(pattern) for box in outboxes(load()))
     if report.found:
         print("erased: their record is gone from every object in the store")
     else:
@@ -263,6 +270,8 @@ def erase(
             else f"{report.others:,} other people's records"
         )
         print(f"  also blanked the text that quoted them in {where}")
+    if outbox:
+        print(f"  also removed {outbox:,} messages to them from the outbox")
     print("  only a keyed hash is kept, so no import or add puts them back")
 
 

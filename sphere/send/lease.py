@@ -2,14 +2,21 @@
 sending, released at the end.
 
 A second `sphere send` of the same issue finds the lease and stops before sending anything.
-A lease whose holder died stays until it expires, or until a process on the same host can see
-that the holder's pid is gone; even then it is taken over only when asked (`--take-over`), since
-a person should decide that the other send is really over.
+A lease whose holder stopped renewing it for its time to live (two minutes) has expired:
+`send` and `publish` take the campaign over by themselves and say so, so that a publish job
+that was killed is resumed by the next scheduled one with nobody at a keyboard. A lease that
+has not expired is taken over only when a person asks (`--take-over`). Either way the old
+holder, if it was only paused, finds at its next renewal (before its next chunk) that the
+lease is no longer its own and stops without sending another batch.
+
+Every change to the lease is a conditional write, releasing it too (it is marked released,
+never read-then-deleted), so no process can remove a lease that another has just taken over.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import socket
@@ -19,9 +26,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import CampaignBusy, PreconditionFailed
+from sphere.store.blobs import parsed
 
 if TYPE_CHECKING:
     from sphere.store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
 
 TTL = 120.0  # seconds a lease lasts without renewal
 
@@ -61,22 +71,16 @@ class Lease:
                 pass
             held = store.get(key)
             if held is None:
-                continue  # released meanwhile: try again
-            holder = json.loads(held.data)
-            if not _stale(holder, now):
-                raise CampaignBusy(
-                    f"{what} is being sent by another sphere send ({_who(holder)}); "
-                    "this one sends nothing"
-                )
-            if not take_over:
-                raise CampaignBusy(
-                    f"a send of {what} ({_who(holder)}) stopped without finishing: if it is no "
-                    "longer running, run again with --take-over to resume it"
-                )
+                continue  # removed meanwhile: try again
+            holder = read_lease(store, key, held.data)
+            if not holder.get("released"):
+                _may_take(holder, now, what=what, take_over=take_over)
             try:
                 etag = store.put(key, body, if_match=held.etag)
             except PreconditionFailed:
-                continue  # someone else took it over first; look again
+                continue  # someone else took it first; look again
+            if not holder.get("released"):
+                log.warning("%s: took the send over from %s", what, describe(holder, now))
             return cls(store, key, owner, etag, clock, ttl, now)
         raise CampaignBusy(f"{what}: the lease at {key} keeps changing; try again")
 
@@ -96,10 +100,61 @@ class Lease:
         self.renewed = now
 
     def release(self) -> None:
-        """Give the lease up, if it is still ours."""
-        held = self.store.get(self.key)
-        if held is not None and json.loads(held.data).get("owner") == self.owner:
-            self.store.delete(self.key)
+        """Give the lease up if it is still ours: marked released by a conditional write, so a
+        lease another send has taken over meanwhile stays theirs."""
+        body = json.loads(_body(self.owner, self.clock(), 0))
+        body["released"] = True
+        try:
+            self.store.put(self.key, json.dumps(body).encode(), if_match=self.etag)
+        except PreconditionFailed:
+            log.info("%s: not released, another send holds it now", self.key)
+
+
+def read_lease(store: BlobStore, key: str, data: bytes) -> dict[str, Any]:
+    """A lease's fields; DamagedObject naming it if it is not one Sphere wrote."""
+
+    def parse() -> dict[str, Any]:
+        holder = json.loads(data)
+        if not all(isinstance(holder[f], int | float) for f in ("renewed", "expires")):
+            raise ValueError("its times are not numbers")
+        return dict(holder)
+
+    return parsed(store, key, parse)
+
+
+def state(holder: dict[str, Any], now: float) -> str:
+    """`released`, `sending` (renewed within its time to live) or `stopped` (expired, or its
+    process is gone from this host): what `status` shows."""
+    if holder.get("released"):
+        return "released"
+    return "stopped" if _stale(holder, now) else "sending"
+
+
+def _may_take(holder: dict[str, Any], now: float, *, what: str, take_over: bool) -> None:
+    """Return if the lease may be taken from `holder`; else raise CampaignBusy saying why."""
+    if take_over or float(holder["expires"]) <= now:
+        return
+    expires = _when(float(holder["expires"]))
+    if _stale(holder, now):
+        raise CampaignBusy(
+            f"a send of {what} ({describe(holder, now)}) stopped without finishing: it is "
+            f"resumed by the first send or publish after its lease expires at {expires}, or "
+            "now with --take-over"
+        )
+    raise CampaignBusy(
+        f"{what} is being sent by another sphere send ({describe(holder, now)}); this one "
+        f"sends nothing (if that send is not running any more, its lease expires at {expires}; "
+        "--take-over resumes it now)"
+    )
+
+
+def describe(holder: dict[str, Any], now: float) -> str:
+    """Who holds a lease and when it was last seen, for messages."""
+    seen = float(holder.get("renewed", 0))
+    return (
+        f"pid {holder.get('pid')} on {holder.get('host')}, last seen {_when(seen)}, "
+        f"{_ago(now - seen)} ago"
+    )
 
 
 def _body(owner: str, now: float, ttl: float) -> bytes:
@@ -116,7 +171,7 @@ def _body(owner: str, now: float, ttl: float) -> bytes:
 
 def _stale(holder: dict[str, Any], now: float) -> bool:
     """Expired, or held by a process on this host that no longer exists."""
-    if float(holder.get("expires", 0)) <= now:
+    if float(holder["expires"]) <= now:
         return True
     if holder.get("host") != socket.gethostname():
         return False
@@ -132,9 +187,13 @@ def _stale(holder: dict[str, Any], now: float) -> bool:
     return False
 
 
-def _who(holder: dict[str, Any]) -> str:
-    renewed = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(holder.get("renewed", 0))))
-    return f"pid {holder.get('pid')} on {holder.get('host')}, last seen {renewed}"
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
 
-__all__ = ["TTL", "Lease"]
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
+__all__ = ["TTL", "Lease", "describe", "read_lease", "state"]

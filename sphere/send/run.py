@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sphere.mail.message import MessageTemplate
     from sphere.send.transports import Transport
     from sphere.settings import Settings
+    from sphere.store.blobs import BlobStore
 
 # The seed project's postal address, which its pyproject.toml says to replace before sending.
 PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
@@ -265,10 +266,27 @@ def campaign_status(settings: Settings, ref: str | None) -> list[dict[str, Any]]
         entry: dict[str, Any] = {"issue": slug, "started": bool(state)}
         if state is not None:
             entry.update(created=state.created, recipients=len(state.ids), **state.counts())
-        lease = store.get(f"campaigns/{slug}/lease.json")
-        entry["sending_now"] = lease is not None
+        entry.update(_sender_state(store, f"campaigns/{slug}/lease.json"))
         found.append(entry)
     return found
+
+
+def _sender_state(store: BlobStore, key: str) -> dict[str, Any]:
+    """Whether a send holds the campaign now, and if one stopped without finishing, who it
+    was and when it was last seen (a killed process leaves its lease until it expires)."""
+    from sphere.send.lease import describe, read_lease, state
+
+    blob = store.get(key)
+    if blob is None:
+        return {"sending_now": False}
+    holder = read_lease(store, key, blob.data)
+    now = time.time()
+    found = state(holder, now)
+    entry: dict[str, Any] = {"sending_now": found == "sending"}
+    if found != "released":
+        entry["sender"] = describe(holder, now)
+        entry["sender_stopped"] = found == "stopped"
+    return entry
 
 
 def _sender(settings: Settings) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import secrets
 import threading
 from dataclasses import dataclass
@@ -92,6 +93,19 @@ class OutboxTransport:
             return Outcome.stop(f"cannot write to the outbox {self.folder}: {error.strerror}")
         return Outcome.accepted(name)
 
+    def forget(self, mentions: re.Pattern[str]) -> int:
+        """Remove the messages (and interrupted writes) that name a person being erased: an
+        outbox message holds their address and a working unsubscribe link. How many."""
+        removed = 0
+        for path in sorted(self.folder.glob("*.eml")) + sorted(self.folder.glob(".*.eml.tmp")):
+            try:
+                if mentions.search(path.read_bytes().decode("utf-8", "replace")):
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
     def close(self) -> None:
         pass
 
@@ -153,3 +167,14 @@ def open_transport(settings: Settings, *, campaign: str = "") -> Transport:
 
 
 __all__ = ["Limits", "NullTransport", "OutboxTransport", "Transport", "open_transport"]
+
+
+def outboxes(settings: Settings) -> list[OutboxTransport]:
+    """The outbox folders that may hold messages: the default one, and SPHERE_TRANSPORT's."""
+    specs = {"outbox:.sphere/outbox", settings.transport}
+    folders = {
+        settings.root / spec.removeprefix("outbox:").strip()
+        for spec in specs
+        if spec.startswith("outbox:") and spec.removeprefix("outbox:").strip()
+    }
+    return [OutboxTransport(folder) for folder in sorted(folders) if folder.is_dir()]
