@@ -10,12 +10,14 @@ moto). Each request is forwarded as it came; a rule can instead
 
 Rules match a method and a regular expression searched in the path (the bucket, the key and
 the query: `/bucket/prefix/subscribers/snapshot.json`), and apply to the next `times` matching
-requests. `seen` keeps every request's method, path and what was done with it.
+requests (`times=-1`: all of them; `first_only=True`: only the first attempt of each, so that
+botocore's retry of a lost reply goes through). `seen` keeps every request's method, path and what was done with it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import re
 import socket
@@ -38,11 +40,20 @@ class Rule:
     path: str
     times: int = 1
     seconds: float = 0.0  # for `hold`: how long, or until released when 0
+    first_only: bool = False  # only a request's first attempt: botocore's retry goes through
+    done: set[tuple[str, str, str]] = field(default_factory=set)
     released: threading.Event = field(default_factory=threading.Event)
     matched: threading.Event = field(default_factory=threading.Event)  # set at the first match
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.times != 0 and self.method in (method, "*") and bool(re.search(self.path, path))
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
+        if self.times == 0 or self.method not in (method, "*") or not re.search(self.path, path):
+            return False
+        if self.first_only:  # the same request again (same body) is a retry: let it through
+            attempt = (method, path, hashlib.sha256(body).hexdigest())
+            if attempt in self.done:
+                return False
+            self.done.add(attempt)
+        return True
 
     def release(self) -> None:
         """Let a held request (and every later one this rule holds) go on."""
@@ -73,7 +84,7 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def add(self, action: Action, method: str, path: str, **options: float) -> Rule:
+    def add(self, action: Action, method: str, path: str, **options: float | bool) -> Rule:
         """A new rule, checked before the older ones."""
         rule = Rule(action, method, path, **options)  # type: ignore[arg-type]
         with self._lock:
@@ -87,10 +98,10 @@ class FaultProxy:
                 rule.release()
             self.rules.clear()
 
-    def rule_for(self, method: str, path: str) -> Rule | None:
+    def rule_for(self, method: str, path: str, body: bytes) -> Rule | None:
         with self._lock:
             for rule in self.rules:
-                if rule.matches(method, path):
+                if rule.matches(method, path, body):
                     rule.times -= 1
                     rule.matched.set()
                     return rule
@@ -114,7 +125,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _any(self) -> None:
             body = self._body()
-            rule = proxy.rule_for(self.command, self.path)
+            rule = proxy.rule_for(self.command, self.path, body)
             action = rule.action if rule else "forward"
             proxy.seen.append((self.command, self.path, action))
             if rule is not None and rule.action == "fail":

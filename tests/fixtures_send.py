@@ -21,7 +21,12 @@ def add_subscribers(settings: Settings, people: list[tuple[str, str]]) -> dict[s
     now = subscribers.now()
     events = [
         creation_event(
-            "add", email, id=subscribers.id_for(email), at=now, status="subscribed", name=name,
+            "add",
+            email,
+            id=subscribers.id_for(email),
+            at=now,
+            status="subscribed",
+            name=name,
             consent=(now, "cli", "test"),
         )
         for email, name in people

@@ -4,6 +4,7 @@ one sender at a time, and nobody mailed after they left the list."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -114,7 +115,7 @@ def test_the_ledger_holds_ids_in_small_objects_and_no_address_or_name(
     logs = sorted((root / "log").iterdir())
     assert len(logs) == 2 * 5  # an attempt and an outcome object per batch of 10
     assert max(p.stat().st_size for p in logs) < 2000
-    assert not (root / "lease.json").exists()  # released at the end
+    assert json.loads((root / "lease.json").read_bytes())["released"]  # released at the end
 
 
 def test_a_stop_marks_nobody_failed_and_the_next_run_finishes(
@@ -249,7 +250,9 @@ def test_a_second_send_of_the_same_issue_sends_nothing(settings: Settings, tmp_p
     assert str(caught.value).startswith(
         f"{SLUG} is being sent by another sphere send (pid {os.getpid()} on {socket.gethostname()}, last seen "
     )
-    assert str(caught.value).endswith("); this one sends nothing")
+    assert (
+        "); this one sends nothing (if that send is not running any more, its lease expires at "
+    ) in str(caught.value)
     assert not outbox.exists()
     held.release()
     assert _campaign(settings, OutboxTransport(outbox)).run().sent == 5
@@ -265,10 +268,36 @@ def test_a_dead_senders_lease_is_taken_over_only_when_asked(
     record = json.loads(store.get(lease.key).data)  # type: ignore[union-attr]
     store.put(lease.key, json.dumps({**record, "pid": int(dead.stdout)}).encode())
     outbox = tmp_path / "outbox"
-    with pytest.raises(CampaignBusy, match=r"stopped without finishing: if it is no longer running, run again with --take-over to resume it$"):  # fmt: skip
+    with pytest.raises(CampaignBusy, match=r"stopped without finishing: it is resumed by the first send or publish after its lease expires at .* UTC, or now with --take-over$"):  # fmt: skip
         _campaign(settings, OutboxTransport(outbox)).run()
     assert not outbox.exists()
     assert _campaign(settings, OutboxTransport(outbox), take_over=True).run().sent == 5
+
+
+def test_an_expired_lease_is_taken_over_by_itself_and_the_paused_holder_stops(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A holder paused past the lease's time to live (a killed or frozen runner): the next send
+    takes over without being asked and says so; the holder, resumed, loses at its renewal."""
+    add_subscribers(settings, _people(5))
+    store = open_store(settings)
+    now = [1_000_000.0]
+    paused = Lease.acquire(store, f"campaigns/{SLUG}/lease.json", what=SLUG, clock=lambda: now[0])
+    outbox = tmp_path / "outbox"
+    with pytest.raises(CampaignBusy):  # still within its time to live: not taken
+        Lease.acquire(store, paused.key, what=SLUG, clock=lambda: now[0] + 60)
+    with caplog.at_level(logging.WARNING, logger="sphere.send.lease"):
+        report = _campaign(settings, OutboxTransport(outbox)).run()  # the real clock: long after
+    assert report.sent == 5
+    assert any(
+        f"{SLUG}: took the send over from pid {os.getpid()}" in r.getMessage()
+        for r in caplog.records
+    )
+    now[0] += 10_000
+    with pytest.raises(CampaignBusy, match="another sphere send took over this campaign"):
+        paused.renew()
+    paused.release()  # a conditional write: the lease that is not its own stays as it is
+    assert json.loads(store.get(paused.key).data)["owner"] != paused.owner  # type: ignore[union-attr]
 
 
 def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(

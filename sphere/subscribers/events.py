@@ -142,9 +142,11 @@ class ChangeKeys:
         self.newest = 0
 
     def saw(self, ns: int) -> None:
-        """Remember a key (or a snapshot's newest key) that this writer has read; one from
-        further ahead than MAX_DRIFT_SECONDS counts as that far ahead only."""
-        self.newest = max(self.newest, min(ns, self.now_ns() + int(MAX_DRIFT_SECONDS * 1e9)))
+        """Remember a key (or a snapshot's newest key) that this writer has read. One from
+        further ahead of this clock than MAX_DRIFT_SECONDS is not followed: a machine whose
+        clock runs hours fast must not push every writer's keys out of compaction's reach."""
+        if ns <= self.now_ns() + int(MAX_DRIFT_SECONDS * 1e9):
+            self.newest = max(self.newest, ns)
 
     def new(self) -> str:
         """A fresh change key."""
