@@ -20,6 +20,7 @@ to them again only when asked (`--resend-unknown`).
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -112,23 +113,23 @@ class Ledger:
 
     def load(self) -> LedgerState | None:
         """The ledger as it stands, or None before the first start."""
-        from sphere.store.blobs import get_many
+        from sphere.store.blobs import get_many, parsed
 
         blob = self.store.get(self.manifest_key)
         if blob is None:
             return None
-        manifest = json.loads(blob.data)
+        manifest = parsed(self.store, self.manifest_key, lambda: _manifest(blob.data))
         keys = [f"{self.prefix}recipients/{n:05d}.json" for n in range(manifest["chunks"])]
         ids: list[str] = []
         for key, chunk in zip(keys, get_many(self.store, keys), strict=True):
             if chunk is None:
                 raise StoreError(f"{key} is missing from {self.store.url}: the ledger is damaged")
-            ids.extend(json.loads(chunk.data)["ids"])
+            ids.extend(parsed(self.store, key, functools.partial(_ids, chunk.data)))
         state = LedgerState(ids=ids, subject=manifest["subject"], created=manifest["created"])
         logs = self.store.list(self.prefix + "log/")
-        for log in get_many(self.store, logs):
+        for key, log in zip(logs, get_many(self.store, logs), strict=True):
             if log is not None:
-                _apply(state.last, log.data)
+                parsed(self.store, key, functools.partial(_apply, state.last, log.data, len(ids)))
         return state
 
     def attempt(self, indices: Iterable[int]) -> None:
@@ -155,15 +156,40 @@ class Ledger:
         self.store.put(key, text.encode(), if_none_match=True)
 
 
-def _apply(last: dict[int, str], data: bytes) -> None:
-    """Fold one log object into the last state per recipient."""
-    for line in data.splitlines():
-        record = json.loads(line)
+def _apply(last: dict[int, str], data: bytes, recipients: int) -> None:
+    """Fold one log object into the last state per recipient (ValueError, KeyError or
+    TypeError when it is not one Sphere wrote: the whole object is checked first, so a damaged
+    one changes nothing)."""
+    records = [json.loads(line) for line in data.decode().splitlines()]
+    if not records:
+        raise ValueError("empty: no record in it")
+    changes: list[tuple[int, str]] = []
+    for record in records:
         if record["op"] == "attempt":
-            for index in record["i"]:
-                last[index] = "unknown"  # until an outcome says otherwise
-        elif record["op"] == "outcome":
-            last[record["i"]] = record["s"]
+            changes.extend((index, "unknown") for index in record["i"])  # until an outcome
+        elif record["op"] == "outcome" and record["s"] in STATES:
+            changes.append((record["i"], record["s"]))
+        else:
+            raise ValueError(f"a record is neither an attempt nor an outcome: {record['op']!r}")
+    if any(not isinstance(index, int) or not 0 <= index < recipients for index, _ in changes):
+        raise ValueError("it names a recipient the list does not have")
+    last.update(changes)
+
+
+def _manifest(data: bytes) -> dict[str, Any]:
+    manifest = json.loads(data)
+    if not isinstance(manifest["chunks"], int) or not isinstance(manifest["subject"], str):
+        raise ValueError("its fields are not what Sphere writes")
+    if not isinstance(manifest["created"], str):
+        raise ValueError("its fields are not what Sphere writes")
+    return dict(manifest)
+
+
+def _ids(data: bytes) -> list[str]:
+    ids = json.loads(data)["ids"]
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError("its ids are not a list of strings")
+    return ids
 
 
 def _dumps(value: dict[str, Any]) -> bytes:
