@@ -69,6 +69,23 @@ def test_the_one_click_post_as_gmail_sends_it_unsubscribes_once(endpoint: Endpoi
     assert changes(endpoint.root) == written, "the second POST wrote something"
 
 
+def test_a_one_click_post_for_an_id_on_no_record_never_says_unsubscribed(
+    endpoint: Endpoint,
+) -> None:
+    """A token is valid but its id matches nobody (the person was erased, or the id changed
+    in an older version): the endpoint acted on no one, so it must not answer success."""
+    _, token = subscribe_one(endpoint.root)
+    open_list(load_settings(endpoint.root)).erase("reader@example.org")
+    written = changes(endpoint.root)
+
+    reply = endpoint.request("POST", f"/unsubscribe?t={token}", ONE_CLICK, GMAIL_HEADERS)
+
+    assert reply.status == 404
+    assert "You are unsubscribed" not in reply.text
+    assert "not on the list (it may have been erased). Nothing was changed." in reply.text
+    assert changes(endpoint.root) == written
+
+
 def test_the_one_click_post_in_multipart_form_data_unsubscribes(endpoint: Endpoint) -> None:
     _, token = subscribe_one(endpoint.root)
     body = (

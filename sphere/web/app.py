@@ -121,7 +121,11 @@ class Endpoints:
         except TokenError:
             return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
         record = self.members.by_id(subscriber_id)
-        changed = record is not None and self.members.set_status(record, "unsubscribed")
+        if record is None:  # never "you are unsubscribed" for someone it did not act on
+            log.info("unsubscribe: no subscriber has this id")
+            why = "this link's address is not on the list (it may have been erased)"
+            return self.page("404 Not Found", "invalid", purpose="unsubscribe", why=why)
+        changed = self.members.set_status(record, "unsubscribed")
         log.info("unsubscribe: %s", "done" if changed else "nothing to change")
         return self.page("200 OK", "unsubscribed", token=token)
 
