@@ -142,6 +142,24 @@ def test_missing_bucket_names_it(project: Path, aws: str) -> None:
     )
 
 
+def test_erase_removes_the_outboxs_messages_to_the_person(project: Path) -> None:
+    run("add", "a@example.com")
+    run("add", "b@example.com")
+    send = [sys.executable, "-m", "sphere", "send", "hard-sell-or-soft-sell", "--now"]
+    assert subprocess.run(send, capture_output=True, check=False).returncode == 0
+    outbox = project / ".sphere" / "outbox"
+    assert len(list(outbox.glob("*.eml"))) == 2
+    result = run("erase", "a@example.com")
+    assert result.stdout == (
+        "erased: their record is gone from every object in the store\n"
+        "  also removed 1 message to them from the outbox\n"
+        "  only a keyed hash is kept, so no import or add puts them back\n"
+    )
+    left = [path.read_bytes() for path in outbox.glob("*.eml")]
+    assert len(left) == 1 and b"b@example.com" in left[0]
+    assert not any(b"a@example.com" in data for data in left)
+
+
 def test_erase_on_s3_without_secret_works_as_on_a_folder(project: Path, s3_url: str) -> None:
     run("add", "a@example.com", "--name", "A", env={"SPHERE_STORE": s3_url})
     result = run("erase", "a@example.com", env={"SPHERE_STORE": s3_url})

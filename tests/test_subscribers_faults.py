@@ -8,6 +8,7 @@ below holds one write (a slow disk) until the test lets it go.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -330,3 +331,83 @@ def test_a_writer_far_ahead_neither_drags_others_along_nor_stays_unfolded(
     report = normal.compact(settle=0)
     assert report.folded == 2 and report.left == 0
     assert normal.lookup("fast@example.org").status_of("fast@example.org") == "unsubscribed"
+
+
+# --- the send's ledger and lease under lost replies ----------------------------------------
+
+
+def test_a_send_whose_ledger_and_lease_replies_are_lost_mails_everyone_once(
+    project: Path, s3_url: str, s3_faults: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fixtures_send import add_subscribers, mailed
+
+    from sphere.send.run import SendRequest, campaign_status, send_issue
+    from sphere.settings import load_settings
+
+    monkeypatch.setenv("SPHERE_STORE", s3_url)
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    settings = load_settings(project)
+    people = [(f"r{n:03d}@example.org", "") for n in range(60)]
+    add_subscribers(settings, people)
+    for what in (r"/lease\.json", r"/log/", r"/campaign\.json"):
+        s3_faults.add("lose", "PUT", what, times=-1, first_only=True)
+    report = send_issue(settings, SendRequest(issue="hard-sell-or-soft-sell", now=True))
+    assert (report.sent, report.unknown, report.failed) == (60, 0, 0)  # type: ignore[attr-defined]
+    assert s3_faults.count("PUT", r"/lease\.json", "lose") >= 2  # taken and released
+    assert s3_faults.count("PUT", r"/log/", "lose") >= 2
+    assert mailed(project / ".sphere" / "outbox") == dict.fromkeys(dict(people), 1)
+    status = campaign_status(settings, "hard-sell-or-soft-sell")[0]
+    assert (status["accepted"], status["unknown"], status["sending_now"]) == (60, 0, False)
+
+
+# --- every write slow while erase runs ------------------------------------------------------
+
+
+class Slow(Paused):
+    """Every put and delete takes `seconds` longer: a slow disk."""
+
+    def __init__(self, store: LocalStore, seconds: float):
+        super().__init__(store)
+        self.seconds = seconds
+
+    def put(self, key: str, data: bytes, **conditions: Any) -> str:
+        time.sleep(self.seconds)
+        return super().put(key, data, **conditions)
+
+    def delete(self, key: str) -> None:
+        time.sleep(self.seconds)
+        super().delete(key)
+
+
+def test_every_write_slow_while_erase_runs_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    """Adds, unsubscribes and compactions run beside an erasure on a disk where every write
+    is slow; the list afterwards is what the acknowledged commands say, the erased person is in
+    no byte of the store, and every shard the head points to is there."""
+    slow = Slow(LocalStore(tmp_path / "store"), 0.02)
+    subscribers = _list(slow)
+    for address in PEOPLE:
+        subscribers.add(address, name=f"friend of {PEOPLE[7]}" if address == PEOPLE[8] else "")
+    subscribers.compact(settle=0)
+    expected = dict.fromkeys(PEOPLE, "subscribed")
+    del expected[PEOPLE[7]]
+
+    def others() -> None:
+        writer = _list(slow)
+        for n in range(6):
+            writer.add(f"new{n}@example.org")
+            expected[f"new{n}@example.org"] = "subscribed"
+            writer.remove(PEOPLE[10 + n])
+            expected[PEOPLE[10 + n]] = "unsubscribed"
+            with contextlib.suppress(PreconditionFailed):  # the erasure's head won: next time
+                writer.compact(settle=0)
+
+    thread, result = _in_thread(others)
+    _list(slow).erase(PEOPLE[7])
+    thread.join(60)
+    assert result == [None]
+    _list(slow).compact(settle=0)
+    fresh = _list(slow)
+    assert {r.email: r.status for r in fresh.all()} == expected
+    _head_is_whole(slow)
+    _nothing_names(slow, PEOPLE[7])
+    assert fresh.lookup(PEOPLE[8]).records[PEOPLE[8]].name == ""  # the quote was scrubbed

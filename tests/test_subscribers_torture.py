@@ -8,7 +8,9 @@ acknowledged). Afterwards:
 - every acknowledged unsubscribe holds, and every acknowledged add is on the list, subscribed,
   unless it was unsubscribed or erased after;
 - no erased address is in the bytes of any object of the store, dot files included;
-- nobody is on the list twice.
+- nobody is on the list twice;
+- an address's id never changes: some addresses are added by two writers at once (an import
+  and the form, both seeing it absent), and an observer notes each id when it first reads it.
 
 The clock skew is made the way another machine would have it: the process's `time.time` is
 off, so the test needs nothing from the code under test but its public operations (it runs
@@ -26,11 +28,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from sphere.errors import SphereError
 from sphere.store.blobs import open_store
 from sphere.subscribers.list import SubscriberList
 
@@ -50,6 +54,7 @@ _time, _time_ns = time.time, time.time_ns
 time.time = lambda: _time() + _skew
 time.time_ns = lambda: _time_ns() + int(_skew * 1e9)
 from sphere.errors import SphereError, PreconditionFailed
+from sphere.errors import SphereError
 from sphere.store.blobs import open_store
 from sphere.subscribers.list import SubscriberList
 subscribers = SubscriberList(open_store(sys.argv[1]), key=lambda: b"torture")
@@ -109,6 +114,9 @@ class Run:
     busy: set[str] = field(default_factory=set)  # a command or an erasure is under way
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
     counter: int = 0
+    twin: str | None = None  # an address being added that a second writer adds too
+    holds: Counter[str] = field(default_factory=Counter)  # commands under way per address
+    ids: dict[str, str] = field(default_factory=dict)  # each address's id when first read
     kills: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -133,10 +141,18 @@ class Run:
             if candidates and self.rng.random() < 0.4:
                 address = self.rng.choice(candidates)
                 self.busy.add(address)
+                self.holds[address] += 1
                 return "remove", address
+            if self.twin is not None and self.rng.random() < 0.5:
+                address, self.twin = self.twin, None  # a second creation of the same address
+                self.holds[address] += 1
+                return "add", address
             self.counter += 1
             address = f"p{self.counter}@example.com"
             self.busy.add(address)
+            self.holds[address] += 1
+            if self.rng.random() < 0.2:
+                self.twin = address
             return "add", address
 
 
@@ -167,7 +183,9 @@ def _writer(run: Run) -> None:
             if result not in expected[op]:
                 run.problems.append(f"{op} {address}: {result}")
             (run.added if op == "add" else run.removed).add(address)
-            run.busy.discard(address)
+            run.holds[address] -= 1
+            if run.holds[address] <= 0 and run.twin != address:  # a twin add still to come
+                run.busy.discard(address)
         pending = None
     process.stdin.close()  # type: ignore[union-attr]
     process.wait(timeout=30)
@@ -192,10 +210,23 @@ def _eraser(run: Run) -> None:
             run.erased.add(address)
 
 
+def _observer(run: Run) -> None:
+    """Read the list now and then, as the send does, and note each address's id."""
+    while not run.stop.wait(0.2):
+        try:
+            records = SubscriberList(open_store(run.url), key=lambda: KEY).all()
+        except SphereError:
+            continue  # a reader racing compactions may be told to try again
+        with run.lock:
+            for record in records:
+                run.ids.setdefault(record.email, record.id)
+
+
 def _torture(url: str, every_byte: object) -> None:
     run = Run(url, random.Random(SEED))
     threads = [threading.Thread(target=_writer, args=(run,)) for _ in range(WRITERS)]
     threads.append(threading.Thread(target=_eraser, args=(run,)))
+    threads.append(threading.Thread(target=_observer, args=(run,)))
     for thread in threads:
         thread.start()
     compactor = run.start(COMPACTOR)
@@ -244,6 +275,10 @@ def _check(run: Run, subscribers: SubscriberList, every_byte: object) -> None:
     )
     assert missing == [], "adds lost"
     assert sorted(run.erased & set(status)) == []
+    ids = {r.email: r.id for r in records}
+    flips = sorted(a for a, first in run.ids.items() if a in ids and ids[a] != first)
+    assert flips == [], "ids changed after they were read (a mailed link would stop working)"
+    assert len(run.ids) >= ENOUGH[0]  # the observer did read the list
     erased = re.compile("|".join(rf"(?<![\w.+-]){re.escape(a)}(?![\w-])" for a in run.erased))
     for name, data in every_byte():  # type: ignore[operator]
         assert not erased.search(data.decode("utf-8", "replace")), name

@@ -271,7 +271,8 @@ def erase(
         )
         print(f"  also blanked the text that quoted them in {where}")
     if outbox:
-        print(f"  also removed {outbox:,} messages to them from the outbox")
+        messages = "message" if outbox == 1 else "messages"
+        print(f"  also removed {outbox:,} {messages} to them from the outbox")
     print("  only a keyed hash is kept, so no import or add puts them back")
 
 
