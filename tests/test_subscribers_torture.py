@@ -173,7 +173,8 @@ def _writer(run: Run) -> None:
                 line = process.stdout.readline()
         except BrokenPipeError:
             line = ""
-        if not line:  # killed: start another and repeat the command it did not acknowledge
+        if not line.endswith("\n"):  # killed (mid-line, perhaps): start another and repeat
+            process.kill()  # the command it did not acknowledge
             process.wait()
             process = run.start(WRITER, stdin=True)
             continue
