@@ -103,7 +103,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
             row.state = "sending"
             row.detail = (
                 f"{entry['accepted']} of {entry['recipients']} sent, {entry['failed']} failed, "
-                f"{entry['unknown']} unknown, {entry['pending']} to send" + _sender_detail(entry)
+                f"{entry['unknown']} unknown, {entry['pending']} to send" + sender_note(entry)
             )
         elif issue.date > today:
             row.state = "scheduled"
@@ -162,8 +162,9 @@ def _schedule_warning(settings: Settings, today: dt.date, result: Overview) -> N
         )
 
 
-def _sender_detail(entry: dict[str, Any]) -> str:
-    """ "(sending now)", or who stopped without finishing and when they were last seen."""
+def sender_note(entry: dict[str, Any]) -> str:
+    """What to add after a campaign's counts: that a send holds it now, or that the one that
+    held it stopped without finishing (who, and when it was last seen)."""
     if entry["sending_now"]:
         return " (sending now)"
     if entry.get("sender_stopped"):

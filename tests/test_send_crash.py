@@ -4,6 +4,7 @@ subscriber once between them."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -99,3 +100,58 @@ def test_two_sends_of_one_issue_started_together_mail_each_subscriber_once(
     assert len(loser) == 1  # the other sent nothing: refused, or found the list done
     code, _out, err = loser[0]
     assert code == 0 or (code == 1 and "is being sent by another sphere send" in err), err
+
+
+def _sphere(project: Path, trial: str, *args: str) -> subprocess.Popen[str]:
+    env = {**_env(project, trial), "SPHERE_SEND_RATE": "1000"}
+    return subprocess.Popen(
+        [SPHERE, *args], cwd=project, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def test_a_publish_killed_mid_send_is_resumed_by_the_next_publish_once_its_lease_expires(
+    project: Path,
+) -> None:
+    """A publish job killed mid-send (a runner lost): the next scheduled `sphere publish`
+    resumes it by itself once the lease's time to live has passed, with no --take-over."""
+    trial = "publish-killed"
+    settings = _settings(project, trial)
+    add_subscribers(settings, [(f"r{n:04d}@example.org", "") for n in range(2000)])
+    campaign = project / ".sphere" / f"store-{trial}" / "campaigns" / SLUG
+    process = _sphere(project, trial, "publish")
+    deadline = time.monotonic() + 60
+    while not ((campaign / "log").exists() and any((campaign / "log").iterdir())):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.01)
+    time.sleep(0.5)  # the whole send takes about two seconds at this rate
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+
+    early = _sphere(project, trial, "publish")  # within the lease's two minutes
+    _out, err = early.communicate(timeout=120)
+    assert early.returncode != 0
+    assert "stopped without finishing: it is resumed by the first send or publish after its " in err
+    status = _sphere(project, trial, "status", SLUG)
+    out, _err = status.communicate(timeout=60)
+    assert (
+        f"(stopped: pid {process.pid} on " in out and "the next publish or send resumes it)" in out
+    )
+
+    # The time to live passes. Another process's clock cannot be moved, so the lease is aged as
+    # two minutes and more without a renewal would leave it.
+    lease = json.loads((campaign / "lease.json").read_text())
+    lease.update(renewed=lease["renewed"] - 300, expires=lease["expires"] - 300)
+    (campaign / "lease.json").write_text(json.dumps(lease))
+    later = _sphere(project, trial, "publish")
+    _out, err = later.communicate(timeout=120)
+    assert later.returncode == 0, err
+    assert f"{SLUG}: took the send over from pid {process.pid} on " in err
+    mailed = count_mailed(project / ".sphere" / f"outbox-{trial}")
+    assert max(mailed.values()) == 1  # nobody twice
+    final = Ledger(open_store(settings), SLUG).load()
+    assert final is not None and final.counts()["pending"] == 0
+    by_id = {p.id: p.email for p in people(settings).values()}
+    unknown = {by_id[final.ids[i]] for i, s in final.last.items() if s == "unknown"}
+    assert set(mailed) | unknown == set(by_id.values())  # everyone mailed once, or unknown
+    assert len(unknown) <= CONCURRENCY + 200  # at most one chunk (docs/sending.md)

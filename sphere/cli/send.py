@@ -124,6 +124,7 @@ def status(
     ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
     from sphere.cli import load
     from sphere.send.run import campaign_status
+    from sphere.status import sender_note
 
     if issue is None:  # the table of all issues (issue 12): sphere/status.py
         from sphere.cli.publish import print_overview
@@ -140,9 +141,7 @@ def status(
         if not entry["started"]:
             print(f"{entry['issue']}: not sent yet")
             continue
-        busy = " (a send is running now)" if entry["sending_now"] else ""
-        if entry.get("sender_stopped"):
-            busy = f" (a send stopped without finishing: {entry['sender']})"
+        busy = sender_note(entry)
         print(
             f"{entry['issue']}: {entry['recipients']} recipients since {entry['created']}: "
             f"{entry['accepted']} sent, {entry['failed']} failed, {entry['skipped']} skipped, "
