@@ -39,9 +39,11 @@ from sphere.store.blobs import open_store
 from sphere.subscribers.list import SubscriberList
 
 SEED = 20261126
-SECONDS = 3.0  # of random operations and kills, per store, at least ...
+# Of random operations and kills, per store, at least ... (TORTURE_SECONDS=300 for a long run,
+# with `pytest -s` to see its figures.)
+SECONDS = float(os.environ.get("TORTURE_SECONDS", "3"))
 ENOUGH = (24, 5, 2)  # ... and until this many adds, unsubscribes and erasures (a slow machine)
-LIMIT = 40.0  # seconds, whatever happens
+LIMIT = SECONDS + 37  # seconds, whatever happens
 KILLS = 8  # SIGKILLs at least (a loaded machine needs longer than SECONDS to deal them)
 WRITERS = 3
 KEY = b"torture"
@@ -257,6 +259,10 @@ def _torture(url: str, every_byte: object) -> None:
     assert run.problems == []
     assert run.kills >= KILLS and run.enough()
 
+    print(  # noqa: T201 - the run's figures, seen with `pytest -s`
+        f"\n{url}: {len(run.added)} adds, {len(run.removed)} unsubscribes and {len(run.erased)} "
+        f"erasures acknowledged, {run.kills} SIGKILLs, {len(run.ids)} ids watched"
+    )
     subscribers = SubscriberList(open_store(url), key=lambda: KEY)
     for address in sorted(run.erased):  # running erase again finishes an interrupted one
         subscribers.erase(address)
