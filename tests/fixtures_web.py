@@ -90,9 +90,11 @@ class Endpoint:
         return sorted(folder.glob("*.eml")) if folder.is_dir() else []
 
 
-def start_serve(root: Path, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start `sphere -v serve` in `root`; return once it answers."""
-    command = [sys.executable, "-m", "sphere", "-v", "serve", "--port", str(port)]
+def start_serve(
+    root: Path, env: dict[str, str], port: int, log: Path, args: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start `sphere -v serve` (with `args`) in `root`; return once it answers."""
+    command = [sys.executable, "-m", "sphere", "-v", "serve", "--port", str(port), *args]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=sink, stderr=sink)
     deadline = time.monotonic() + 30
@@ -126,21 +128,22 @@ StartEndpoint = Callable[..., Endpoint]
 
 @pytest.fixture
 def serve_endpoint(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartEndpoint]:
-    """`start(**SPHERE_env)`: a `sphere serve` for the `project` copy (stopped after the test).
+    """`start(*args, **SPHERE_env)`: a `sphere serve` for the `project` copy (stopped after the
+    test), with `args` after `sphere serve`.
 
     This process is given the same SPHERE_* settings, so the library and `sphere` commands run
     in the test see the server's store and URLs.
     """
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(**extra: str) -> Endpoint:
+    def start(*args: str, **extra: str) -> Endpoint:
         port = free_port()
         env = serve_env(project, port, **extra)
         for key, value in env.items():
             if key.startswith("SPHERE_"):
                 monkeypatch.setenv(key, value)
         log = project / "serve.log"
-        process = start_serve(project, env, port, log)
+        process = start_serve(project, env, port, log, args)
         started.append(process)
         return Endpoint(f"http://127.0.0.1:{port}/", project, env, log, process)
 

@@ -49,6 +49,10 @@ class TooLarge(Exception):
     """The request's body is larger than MAX_BODY."""
 
 
+class Incomplete(Exception):
+    """The client stopped sending its body (the server's read timed out)."""
+
+
 class Endpoints:
     """The WSGI app: `Endpoints(settings, members=..., tokens=..., mailer=...)`."""
 
@@ -91,6 +95,8 @@ class Endpoints:
             return handler(environ)
         except TooLarge:
             return self.page("413 Content Too Large", "invalid", purpose="form")
+        except Incomplete:
+            return self.page("408 Request Timeout", "invalid", purpose="form")
         except SphereError as error:  # the store or the mail is down: say so, change nothing
             log.error("%s %s failed: %s", method, path, type(error).__name__)
             return self.page("503 Service Unavailable", "unavailable")
@@ -208,7 +214,12 @@ def _form(environ: dict[str, Any]) -> dict[str, str]:
         length = 0
     if length > MAX_BODY:
         raise TooLarge
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+    except OSError:  # TimeoutError: `sphere serve`'s read timeout
+        raise Incomplete from None
+    if len(body) < length:  # the reads were cut at the request's deadline
+        raise Incomplete
     if kind != "application/x-www-form-urlencoded":
         return {}  # a one-click POST in multipart/form-data: the token is in the URL
     text = body.decode("utf-8", "replace")
