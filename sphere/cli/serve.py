@@ -16,7 +16,7 @@ def serve(
     host: Host = "127.0.0.1",
     timeout: Annotated[
         float,
-        typer.Option(min=0.1, help="Seconds a client has to send its whole request."),
+        typer.Option(min=0.1, metavar="SECONDS", help="Seconds a client has to send its request."),
     ] = 10.0,
 ) -> None:
     """Serve the unsubscribe, subscribe and confirm endpoints until stopped.
