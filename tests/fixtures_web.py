@@ -27,7 +27,8 @@ SECRET = "test-secret-for-the-endpoints-0123456789abcdef"
 def call_app(
     app: Callable[..., Iterable[bytes]], method: str, path: str, query: str = "", body: bytes = b""
 ) -> str:
-    """Call a WSGI app in-process with a form body, as a browser posts it; return its status."""
+    """Call a WSGI app in-process with a form body, as a browser posts it; return its status
+    (once the app's work after the answer is done too)."""
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -38,7 +39,11 @@ def call_app(
         "REMOTE_ADDR": "192.0.2.7",
     }
     status: list[str] = []
-    b"".join(app(environ, lambda s, h: status.append(s)))
+    result = app(environ, lambda s, h: status.append(s))
+    b"".join(result)
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()  # as every WSGI server does once the answer is sent
     return status[0]
 
 
@@ -68,13 +73,23 @@ class Endpoint:
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Reply:
-        """One HTTP request on a new connection (as a mail client or a browser sends it)."""
+        """One HTTP request on a new connection (as a mail client or a browser sends it).
+
+        Returns once the server has closed the connection: a subscribe's work is done after
+        its answer is sent (sphere/web/app.py), and the test then looks at what it did.
+        """
         target = urlsplit(self.url)
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
         try:
             connection.request(method, path, body=body, headers=headers or {})
+            assert connection.sock is not None
+            closed = connection.sock.dup()  # outlives http.client's own close
             response = connection.getresponse()
             text = response.read().decode("utf-8")
+            closed.settimeout(30)
+            with closed:
+                while closed.recv(4096):
+                    pass
             return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
         finally:
             connection.close()

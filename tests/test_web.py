@@ -395,3 +395,37 @@ def test_a_client_trickling_its_request_is_cut_off_at_the_deadline(
             time.sleep(0.5)  # 10 s in all, were it never cut
         if not closed:
             assert _answer_within(connection, 1) == b""
+
+
+# --- the form cannot flood an inbox (issue 21) ------------------------------------------------
+
+ONE_INBOX = [
+    *(f"victim+{n}@gmail.com" for n in range(20)),
+    *(f"Victim+news{n}@googlemail.com" for n in range(5)),
+    "v.ictim@gmail.com", "vi.ctim@gmail.com", "vic.tim@gmail.com", "vict.im@gmail.com",
+    "victi.m@gmail.com", "v.i.c.t.i.m@gmail.com", "V.ICTIM@GMAIL.COM", "victim@gmail.com",
+    "v.ictim+a@googlemail.com", "vi.ctim+b@gmail.com", "victim+@gmail.com",
+    "vic.tim+x.y@gmail.com", "victim+1+2@gmail.com", "victim@googlemail.com", "VICTIM@gmail.com",
+]  # fmt: skip
+
+
+def test_forty_spellings_of_one_inbox_get_one_confirmation(endpoint: Endpoint) -> None:
+    """Plus-tags, Gmail's dots and googlemail.com: one inbox, one email a day, one record."""
+    assert len(ONE_INBOX) == 40
+    replies = {endpoint.post_form("/subscribe", {"email": address}).text for address in ONE_INBOX}
+
+    assert len(replies) == 1
+    assert len(endpoint.outbox()) == 1
+    assert list(people(endpoint.root)) == ["victim+0@gmail.com"]
+
+
+def test_one_client_gets_five_confirmations_an_hour(endpoint: Endpoint) -> None:
+    """Eight different people asked for by one client: five emails; the others wait."""
+    replies = {
+        endpoint.post_form("/subscribe", {"email": f"person{n}@example.org"}).text for n in range(8)
+    }
+
+    assert len(replies) == 1
+    assert len(endpoint.outbox()) == 5
+    stored = b"".join(p.read_bytes() for p in (endpoint.root / "store" / "web").rglob("*.json"))
+    assert b"127.0.0.1" not in stored  # the bucket is named by a keyed hash
