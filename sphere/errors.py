@@ -6,6 +6,7 @@ prints `str(error)`, which is always a single line a user can act on.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from pathlib import Path
 
@@ -123,11 +124,30 @@ class SendError(SphereError):
 
 
 def display_path(path: Path) -> str:
-    """Show a path relative to the working directory when it is below it, else as given."""
+    """Show a path relative to the working directory when it is below it, else as given;
+    control characters escaped (a file's name is anyone's text, see `printable`)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return printable(str(path.resolve().relative_to(Path.cwd().resolve())))
     except (ValueError, OSError):  # OSError: the working directory itself is gone
-        return str(path)
+        return printable(str(path))
+
+
+# What a terminal, a log or a Markdown summary would act on rather than show: C0 and C1
+# controls (a newline starts a forged line, ESC rewrites the screen), DEL, the line and
+# paragraph separators, and the bidirectional overrides and isolates ("Trojan Source").
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\n`, `\\x1b`, `\\u202e`),
+    for one line of text output that a file name or a message cannot break or disguise."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    return named or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
 
 
 class SubscriberError(LocatedError):

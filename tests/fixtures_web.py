@@ -27,7 +27,8 @@ SECRET = "test-secret-for-the-endpoints-0123456789abcdef"
 def call_app(
     app: Callable[..., Iterable[bytes]], method: str, path: str, query: str = "", body: bytes = b""
 ) -> str:
-    """Call a WSGI app in-process with a form body, as a browser posts it; return its status."""
+    """Call a WSGI app in-process with a form body, as a browser posts it; return its status
+    (once the app's work after the answer is done too)."""
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -38,7 +39,11 @@ def call_app(
         "REMOTE_ADDR": "192.0.2.7",
     }
     status: list[str] = []
-    b"".join(app(environ, lambda s, h: status.append(s)))
+    result = app(environ, lambda s, h: status.append(s))
+    b"".join(result)
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()  # as every WSGI server does once the answer is sent
     return status[0]
 
 
@@ -68,13 +73,23 @@ class Endpoint:
     def request(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Reply:
-        """One HTTP request on a new connection (as a mail client or a browser sends it)."""
+        """One HTTP request on a new connection (as a mail client or a browser sends it).
+
+        Returns once the server has closed the connection: a subscribe's work is done after
+        its answer is sent (sphere/web/app.py), and the test then looks at what it did.
+        """
         target = urlsplit(self.url)
         connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
         try:
             connection.request(method, path, body=body, headers=headers or {})
+            assert connection.sock is not None
+            closed = connection.sock.dup()  # outlives http.client's own close
             response = connection.getresponse()
             text = response.read().decode("utf-8")
+            closed.settimeout(30)
+            with closed:
+                while closed.recv(4096):
+                    pass
             return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, text)
         finally:
             connection.close()
@@ -90,9 +105,11 @@ class Endpoint:
         return sorted(folder.glob("*.eml")) if folder.is_dir() else []
 
 
-def start_serve(root: Path, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """Start `sphere -v serve` in `root`; return once it answers."""
-    command = [sys.executable, "-m", "sphere", "-v", "serve", "--port", str(port)]
+def start_serve(
+    root: Path, env: dict[str, str], port: int, log: Path, args: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start `sphere -v serve` (with `args`) in `root`; return once it answers."""
+    command = [sys.executable, "-m", "sphere", "-v", "serve", "--port", str(port), *args]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=sink, stderr=sink)
     deadline = time.monotonic() + 30
@@ -126,21 +143,22 @@ StartEndpoint = Callable[..., Endpoint]
 
 @pytest.fixture
 def serve_endpoint(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StartEndpoint]:
-    """`start(**SPHERE_env)`: a `sphere serve` for the `project` copy (stopped after the test).
+    """`start(*args, **SPHERE_env)`: a `sphere serve` for the `project` copy (stopped after the
+    test), with `args` after `sphere serve`.
 
     This process is given the same SPHERE_* settings, so the library and `sphere` commands run
     in the test see the server's store and URLs.
     """
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(**extra: str) -> Endpoint:
+    def start(*args: str, **extra: str) -> Endpoint:
         port = free_port()
         env = serve_env(project, port, **extra)
         for key, value in env.items():
             if key.startswith("SPHERE_"):
                 monkeypatch.setenv(key, value)
         log = project / "serve.log"
-        process = start_serve(project, env, port, log)
+        process = start_serve(project, env, port, log, args)
         started.append(process)
         return Endpoint(f"http://127.0.0.1:{port}/", project, env, log, process)
 

@@ -13,10 +13,11 @@ from fixtures_project import Result, write_issue
 
 from sphere.errors import DeployError
 from sphere.settings import load_settings
-from sphere.site.deploy import MANIFEST, deploy
+from sphere.site.deploy import DEPLOYS, MANIFEST, StoredManifest, deploy
 from sphere.site.files import ASSET_CACHE, LONG_CACHE, SHORT_CACHE, cache_control, content_type
 from sphere.site.targets import FolderSite
 from sphere.store import aws
+from sphere.store.local import LocalStore
 
 SLUG = "hard-sell-or-soft-sell"  # the seed issue, due 2026-12-01 (the project's today)
 
@@ -38,7 +39,7 @@ def site_bucket(project: Path, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_the_archive_lands_in_s3_with_types_and_caching(
-    site_bucket: str, sphere: Callable[..., Result]
+    site_bucket: str, project: Path, sphere: Callable[..., Result]
 ) -> None:
     result = sphere("deploy")
 
@@ -46,9 +47,15 @@ def test_the_archive_lands_in_s3_with_types_and_caching(
     assert result.out.startswith(f"s3://{site_bucket}/site/: 8 files uploaded (")
     objects = _objects(site_bucket)
     assert sorted(objects) == [
-        MANIFEST, "404.html", "feed.xml", "images/card.png", "index.html",
-        f"issues/{SLUG}/index.html", "sitemap.xml", "static/favicon.svg", "static/style.css",
-    ]  # fmt: skip
+        "404.html",
+        "feed.xml",
+        "images/card.png",
+        "index.html",
+        f"issues/{SLUG}/index.html",
+        "sitemap.xml",
+        "static/favicon.svg",
+        "static/style.css",
+    ]  # fmt: skip (the manifest is not public: it is in the store)
     served = {key: (head["ContentType"], head["CacheControl"]) for key, head in objects.items()}
     assert served["index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
     assert served[f"issues/{SLUG}/index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
@@ -57,7 +64,8 @@ def test_the_archive_lands_in_s3_with_types_and_caching(
     assert served["static/style.css"] == ("text/css; charset=utf-8", ASSET_CACHE)
     assert served["static/favicon.svg"] == ("image/svg+xml; charset=utf-8", ASSET_CACHE)
     assert served["images/card.png"] == ("image/png", ASSET_CACHE)
-    assert served[MANIFEST] == ("application/json; charset=utf-8", "no-store")
+    (stored,) = (project / ".sphere" / "store" / "deploys").glob("*.json")
+    assert json.loads(stored.read_bytes())["site"] == f"s3://{site_bucket}/site/"
 
 
 def test_fingerprinted_assets_are_cached_for_a_year() -> None:
@@ -78,7 +86,7 @@ def test_a_second_deploy_uploads_nothing_in_two_requests(
     assert again.status == 0, again.err
     report = json.loads(again.out)
     assert (report["upload"], report["remove"], report["unchanged"]) == ([], [], 8)
-    assert report["requests"] == 2  # one listing and the manifest: never one per file
+    assert report["requests"] == 1  # one listing (the manifest is in the store): never one per file
     assert {key: head["ETag"] for key, head in _objects(site_bucket).items()} == before
 
 
@@ -199,6 +207,11 @@ def _site(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}  # fmt: skip
 
 
+def _kept(tmp: Path, target: FolderSite) -> StoredManifest:
+    """The target's manifest, in a store folder of the test's own."""
+    return StoredManifest(LocalStore(tmp / "store"), target.url)
+
+
 def _build(tmp: Path, files: dict[str, str]) -> Path:
     for key, text in files.items():
         (tmp / key).parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +224,7 @@ def test_an_interrupted_deploy_completes_on_the_next_run(tmp_path: Path) -> None
     target_folder = tmp_path / "public"
     target_folder.mkdir()
     (target_folder / "mine.txt").write_text("the web server's own", encoding="utf-8")
-    deploy(first, FolderSite(target_folder))
+    deploy(first, FolderSite(target_folder), manifest=_kept(tmp_path, FolderSite(target_folder)))
     second = _build(
         tmp_path / "two",
         {"index.html": "2", "issues/a/index.html": "a2", "style.css": "s", "issues/c/index.html": "c"},
@@ -219,16 +232,16 @@ def test_an_interrupted_deploy_completes_on_the_next_run(tmp_path: Path) -> None
 
     dying = _Dies(target_folder, left=2)
     with pytest.raises(KeyboardInterrupt):
-        deploy(second, dying)
+        deploy(second, dying, manifest=_kept(tmp_path, dying))
     assert dying.written == ["style.css", "issues/a/index.html"]  # assets, then pages
 
     resumed = _Dies(target_folder, left=100)
-    plan = deploy(second, resumed)
+    plan = deploy(second, resumed, manifest=_kept(tmp_path, resumed))
 
     assert resumed.written == ["issues/c/index.html", "index.html"]  # the rest, not again
     assert plan.remove == ["issues/b/index.html"]
     site = _site(target_folder)
-    manifest = json.loads(site.pop(MANIFEST))
+    manifest = json.loads(_kept(tmp_path, resumed).read() or b"")
     assert sorted(manifest["files"]) == sorted(_site(second))
     assert site == {**_site(second), "mine.txt": b"the web server's own"}
     assert not (target_folder / "issues" / "b").exists()  # emptied folders go too
@@ -236,14 +249,17 @@ def test_an_interrupted_deploy_completes_on_the_next_run(tmp_path: Path) -> None
 
 def test_a_file_removed_during_an_interrupted_deploy_is_removed_later(tmp_path: Path) -> None:
     target = tmp_path / "public"
-    deploy(_build(tmp_path / "one", {"a.html": "a", "b.html": "b"}), FolderSite(target))
+    kept = _kept(tmp_path, FolderSite(target))
+    deploy(
+        _build(tmp_path / "one", {"a.html": "a", "b.html": "b"}), FolderSite(target), manifest=kept
+    )
     smaller = _build(tmp_path / "two", {"a.html": "a2"})
     with pytest.raises(KeyboardInterrupt):
-        deploy(smaller, _Dies(target, left=0))  # died before its first write
+        deploy(smaller, _Dies(target, left=0), manifest=kept)  # died before its first write
 
-    deploy(smaller, FolderSite(target))
+    deploy(smaller, FolderSite(target), manifest=kept)
 
-    assert sorted(_site(target)) == [MANIFEST, "a.html"]
+    assert sorted(_site(target)) == ["a.html"]
 
 
 def test_bad_site_settings_are_one_line_errors(
@@ -268,8 +284,29 @@ def test_a_damaged_manifest_stops_the_deploy(tmp_path: Path) -> None:
     (target / MANIFEST).write_text("{not json", encoding="utf-8")
 
     with pytest.raises(DeployError, match=r"\.sphere-deploy\.json is damaged"):
-        deploy(_build(tmp_path / "one", {"a.html": "a"}), FolderSite(target))
+        deploy(
+            _build(tmp_path / "one", {"a.html": "a"}), FolderSite(target),
+            manifest=_kept(tmp_path, FolderSite(target)),
+        )  # fmt: skip
     assert sorted(_site(target)) == [MANIFEST]
+
+
+def test_an_older_sites_manifest_is_adopted_and_taken_off_the_site(tmp_path: Path) -> None:
+    """Older Sphere kept the manifest at the (public) site: it moves into the store."""
+    target = tmp_path / "public"
+    target.mkdir()
+    (target / "old.html").write_text("deployed by an older Sphere", encoding="utf-8")
+    (target / "mine.txt").write_text("the web server's own", encoding="utf-8")
+    legacy = {"format": 1, "files": {"old.html": "x text/html; charset=utf-8 short"}}
+    (target / MANIFEST).write_text(json.dumps(legacy), encoding="utf-8")
+    kept = _kept(tmp_path, FolderSite(target))
+
+    plan = deploy(_build(tmp_path / "one", {"a.html": "a"}), FolderSite(target), manifest=kept)
+
+    assert plan.remove == ["old.html"]  # it was Sphere's: the old manifest said so
+    assert sorted(_site(target)) == ["a.html", "mine.txt"]
+    assert sorted(json.loads(kept.read() or b"")["files"]) == ["a.html"]
+    assert kept.key.startswith(DEPLOYS)
 
 
 KILL_AFTER_UPLOADS = """
@@ -310,15 +347,15 @@ def test_a_deploy_killed_midway_completes_on_the_next_run(
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = _objects(site_bucket)
-    assert MANIFEST in partial and 3 <= len(partial) - 1 < 20  # died midway
+    assert 3 <= len(partial) < 20  # died midway
 
     resumed = json.loads(sphere("deploy", "--json").out)
 
-    every = sorted(key for key in _objects(site_bucket) if key != MANIFEST)
+    every = sorted(_objects(site_bucket))
     assert len(every) == 20  # 13 issue pages, index, feed, sitemap, 404, style, icon, card
     assert sorted(resumed["upload"]) == sorted(set(every) - set(partial))  # the rest only
-    manifest = aws.client("s3").get_object(Bucket=site_bucket, Key=f"site/{MANIFEST}")
-    assert sorted(json.loads(manifest["Body"].read())["files"]) == every
+    (manifest,) = (project / ".sphere" / "store" / "deploys").glob("*.json")
+    assert sorted(json.loads(manifest.read_bytes())["files"]) == every
 
 
 @pytest.mark.parametrize(

@@ -134,6 +134,8 @@ def flow(tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> Flow:
     shutil.copy(REPO / "pyproject.toml", origin / "pyproject.toml")
     shutil.copytree(REPO / "templates", origin / "templates")
     shutil.copytree(REPO / "content" / "images", origin / "content" / "images")
+    (origin / "tools").mkdir()
+    shutil.copy(REPO / "tools" / "fenced.sh", origin / "tools" / "fenced.sh")  # the summary's
     (origin / "content" / "issues" / ".gitkeep").write_text("", encoding="utf-8")
     _git(origin, "init", "-q", "-b", "main")
     _git(origin, "add", "-A")

@@ -50,8 +50,11 @@ def test_github_pages_is_the_alternative_chosen_by_a_variable() -> None:
     pages = jobs["pages"]
     assert "vars.SITE_HOST == 'pages'" in pages["if"]
     uses = [step.get("uses", "") for step in pages["steps"]]
-    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    assert any(u.startswith("actions/upload-artifact@") for u in uses)  # as github-pages
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
+    upload = next(step for step in pages["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))  # fmt: skip
+    assert upload["with"]["name"] == "github-pages"
+    assert "--exclude=.sphere-deploy.json" in _step(pages, "Package the archive for Pages")["run"]
     assert jobs["publish"]["needs"] == "pages"  # the archive is up before anything is sent
 
 
@@ -71,3 +74,44 @@ def test_a_content_only_pull_request_skips_the_test_suite() -> None:
     assert "pytest" not in runs and "mypy" not in runs
     for job in (content, full):
         assert _step(job, "Summary")["run"] == "bash tools/ci-summary.sh"
+
+
+def test_the_signing_secret_is_given_to_the_publish_step_alone() -> None:
+    """Third-party actions run in the same job: a job-level secret would be theirs too."""
+    for name in ("publish.yml", "ci.yml"):
+        workflow = _load(name)
+        assert "secrets." not in str(workflow.get("env", {})), name
+        for job_name, job in workflow["jobs"].items():
+            assert "secrets." not in str(job.get("env", {})), (name, job_name)
+            for step in job["steps"]:
+                if "SPHERE_SECRET" in str(step.get("env", {})):
+                    assert (name, job_name, step.get("name")) == (
+                        "publish.yml",
+                        "publish",
+                        "Publish",
+                    )
+                if "uses" in step:
+                    assert "secrets." not in str(step.get("with", {})), step["uses"]
+
+
+# Every action the workflows use, checked by hand for actions inside it: a JavaScript action
+# runs its own bundled code; a composite action's `uses:` lines are pinned or not by its
+# author, whatever our pin. actions/upload-pages-artifact is composite and calls
+# actions/upload-artifact@v4 by tag, so publish.yml does its two steps itself.
+REVIEWED_ACTIONS = {
+    "actions/checkout": "node",
+    "actions/setup-node": "node",
+    "actions/upload-artifact": "node",
+    "actions/deploy-pages": "node",
+    "astral-sh/setup-uv": "node",
+    "aws-actions/configure-aws-credentials": "node",
+}
+
+
+def test_every_action_used_is_one_that_runs_no_unpinned_action() -> None:
+    for name in ("publish.yml", "ci.yml"):
+        for job in _load(name)["jobs"].values():
+            for step in job["steps"]:
+                if "uses" in step:
+                    action = step["uses"].split("@", 1)[0]
+                    assert REVIEWED_ACTIONS.get(action) == "node", (name, action)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import re
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -359,3 +361,88 @@ def test_an_erased_person_can_come_back_only_by_confirming(endpoint: Endpoint) -
     assert (record.status, record.consent_method) == ("subscribed", "form")
     assert (record.consent_evidence or {})["confirm_ip"] == "127.0.0.1"
     assert not waiting[0].exists(), "the request outlived its confirmation"
+
+
+def _answer_within(connection: socket.socket, seconds: float) -> bytes:
+    """What the server sends until it closes the connection (at most `seconds` of waiting)."""
+    connection.settimeout(seconds)
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"POST /subscribe HTTP/1.1\r\nHost: x\r\n",  # stops inside the headers
+        b"POST /subscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-"
+        b"urlencoded\r\nContent-Length: 200\r\n\r\nemail=slow%40example.org",  # in the body
+    ],
+)
+def test_a_client_that_stops_half_way_is_cut_off(
+    serve_endpoint: Callable[..., Endpoint], sent: bytes
+) -> None:
+    endpoint = serve_endpoint("--timeout", "1")
+    port = int(endpoint.url.rsplit(":", 1)[1].strip("/"))
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(sent)
+        received = _answer_within(connection, 6)  # the server closes it after 1 s
+
+    assert received == b"" or received.startswith(b"HTTP/1.0 408 ")  # dropped, or told why
+    assert endpoint.outbox() == []  # the half a form did nothing
+    # and the server still answers everyone else
+    assert endpoint.request("GET", "/subscribe").status == 200
+
+
+def test_a_client_trickling_its_request_is_cut_off_at_the_deadline(
+    serve_endpoint: Callable[..., Endpoint],
+) -> None:
+    """A byte every half-second never trips the read timeout alone: the request's deadline does."""
+    endpoint = serve_endpoint("--timeout", "1")
+    port = int(endpoint.url.rsplit(":", 1)[1].strip("/"))
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        closed = False
+        for byte in b"GET /subscribe HTTP/1.1\r\nX-Slow: " + b"a" * 20:
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.5)  # 10 s in all, were it never cut
+        if not closed:
+            assert _answer_within(connection, 1) == b""
+
+
+# --- the form cannot flood an inbox (issue 21) ------------------------------------------------
+
+ONE_INBOX = [
+    *(f"victim+{n}@gmail.com" for n in range(20)),
+    *(f"Victim+news{n}@googlemail.com" for n in range(5)),
+    "v.ictim@gmail.com", "vi.ctim@gmail.com", "vic.tim@gmail.com", "vict.im@gmail.com",
+    "victi.m@gmail.com", "v.i.c.t.i.m@gmail.com", "V.ICTIM@GMAIL.COM", "victim@gmail.com",
+    "v.ictim+a@googlemail.com", "vi.ctim+b@gmail.com", "victim+@gmail.com",
+    "vic.tim+x.y@gmail.com", "victim+1+2@gmail.com", "victim@googlemail.com", "VICTIM@gmail.com",
+]  # fmt: skip
+
+
+def test_forty_spellings_of_one_inbox_get_one_confirmation(endpoint: Endpoint) -> None:
+    """Plus-tags, Gmail's dots and googlemail.com: one inbox, one email a day, one record."""
+    assert len(ONE_INBOX) == 40
+    replies = {endpoint.post_form("/subscribe", {"email": address}).text for address in ONE_INBOX}
+
+    assert len(replies) == 1
+    assert len(endpoint.outbox()) == 1
+    assert list(people(endpoint.root)) == ["victim+0@gmail.com"]
+
+
+def test_one_client_gets_five_confirmations_an_hour(endpoint: Endpoint) -> None:
+    """Eight different people asked for by one client: five emails; the others wait."""
+    replies = {
+        endpoint.post_form("/subscribe", {"email": f"person{n}@example.org"}).text for n in range(8)
+    }
+
+    assert len(replies) == 1
+    assert len(endpoint.outbox()) == 5
+    stored = b"".join(p.read_bytes() for p in (endpoint.root / "store" / "web").rglob("*.json"))
+    assert b"127.0.0.1" not in stored  # the bucket is named by a keyed hash

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -193,3 +194,46 @@ def test_the_sam_template_runs_this_handler_with_settings_sphere_reads() -> None
     known = {f"SPHERE_{key.upper()}" for key in setting_names()} | set(setting_names())
     for variable in function["Environment"]["Variables"]:
         assert variable in known or variable == "SPHERE_SECRET_PARAMETER", variable
+
+
+def _subscribe(handler: Any, address: str) -> dict[str, Any]:
+    form = urlencode({"email": address}).encode()
+    kind = {"content-type": "application/x-www-form-urlencoded"}
+    answer: dict[str, Any] = handler(url_event("POST", "/subscribe", "", form, **kind), None)
+    return answer
+
+
+def test_the_limits_hold_across_lambda_containers(
+    project: Path, lambda_env: dict[str, str]
+) -> None:
+    """Each container is a stranger to the others: the limits live in the S3 store."""
+    containers = [
+        make_handler(lambda_env, answer_floor=0),
+        make_handler(lambda_env, answer_floor=0),
+    ]
+
+    for n in range(8):  # one client, alternating containers
+        assert _subscribe(containers[n % 2], f"person{n}@example.org")["statusCode"] == 200
+    for n in range(6):  # one inbox, many spellings
+        _subscribe(containers[n % 2], f"victim+{n}@gmail.com")
+
+    assert len(list((project / "outbox").glob("*.eml"))) == 5  # the client's five, no more
+
+
+def test_every_subscribe_answer_takes_the_same_time_on_lambda(
+    project: Path, lambda_env: dict[str, str]
+) -> None:
+    """apig-wsgi answers once the work is done, so each answer is padded to the floor: a
+    known address (no work) and a new one (a record and an email) take it alike."""
+    add_subscribers(load_settings(project, lambda_env), [("known@example.org", "")])
+    handler = make_handler(lambda_env, answer_floor=0.5)
+
+    answers, took = [], []
+    for address in ("known@example.org", "new@example.org"):
+        started = time.monotonic()
+        answers.append(_subscribe(handler, address)["body"])
+        took.append(time.monotonic() - started)
+
+    assert answers[0] == answers[1]
+    assert min(took) >= 0.5
+    assert len(list((project / "outbox").glob("*.eml"))) == 1

@@ -34,6 +34,7 @@ from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
 from sphere.errors import display_path
 from sphere.output import files_below
+from sphere.private import create_private, private_folder, write_private
 from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
 
@@ -145,8 +146,8 @@ class RenderCache:
         if self._pack is None:
             self._pack_name = _pack_name()
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._pack = (self.folder / self._pack_name).open("xb", buffering=0)
+                private_folder(self.folder)
+                self._pack = create_private(self.folder / self._pack_name, buffering=0)
             except OSError as error:
                 self._give_up(error)
                 return None
@@ -216,7 +217,7 @@ def _compact(folder: Path, entries: Mapping[str, Location]) -> dict[str, Locatio
     name = _pack_name()
     moved: dict[str, Location] = {}
     with contextlib.ExitStack() as files:
-        out = files.enter_context((folder / name).open("xb"))
+        out = files.enter_context(create_private(folder / name))
         packs: dict[str, IO[bytes]] = {}
         for key, (source, offset, length) in sorted(entries.items(), key=lambda kv: kv[1]):
             if source not in packs:
@@ -233,10 +234,8 @@ def _pack_name() -> str:
 
 def _write_index(folder: Path, entries: Mapping[str, Location]) -> None:
     data = {"format": _FORMAT, "entries": {key: list(where) for key, where in entries.items()}}
-    temporary = folder / f".{INDEX}.tmp-{os.getpid()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    temporary.replace(folder / INDEX)
+    private_folder(folder)
+    write_private(folder / INDEX, json.dumps(data).encode("utf-8"))
 
 
 _TEXTS = ("body_html", "email_html", "email_text")

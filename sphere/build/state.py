@@ -16,12 +16,12 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sphere.build.cache import CACHE_DIR
 from sphere.output import files_below
+from sphere.private import private_folder, write_private
 from sphere.settings import Settings
 
 STATE_FILE = CACHE_DIR / "build.json"
@@ -92,14 +92,9 @@ def record(
         "files": files,
         "warnings": warnings,
     }
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(state), encoding="utf-8")
-        temporary.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+    with contextlib.suppress(OSError):  # (write_private leaves no temporary file behind)
+        private_folder(path.parent)
+        write_private(path, json.dumps(state).encode("utf-8"))
 
 
 def forget(settings: Settings) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sphere.errors import LocatedError, display_path
+from sphere.errors import LocatedError, display_path, printable
 
 
 class Level(StrEnum):
@@ -80,7 +80,8 @@ class Finding:
         return display_path(self.path)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.level}: {self.rule} {self.message}"
+        """One line, whatever the file's name or the message hold (see `printable`)."""
+        return f"{self.file}:{self.line}: {self.level}: {self.rule} {printable(self.message)}"
 
 
 def finding(rule: str, path: Path, line: int | None, message: str) -> Finding:

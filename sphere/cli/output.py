@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sphere.errors import Interrupted, SphereError, display_path
+from sphere.errors import Interrupted, SphereError, display_path, printable
 
 # -q: errors only; default: warnings; -v: what each step did; -vv: everything (HTTP requests).
 LEVELS = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
@@ -22,7 +22,7 @@ LEVELS = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEB
 
 def print_error(error: SphereError) -> None:
     """Print `error` on standard error, each of its lines compiler-style."""
-    for line in str(error).splitlines():
+    for line in map(printable, str(error).rstrip("\n").split("\n")):  # a line per problem
         # Located errors read `file:line: error: ...`; the others get the same word.
         located = line.startswith("error:") or ": error: " in line
         plain = located or isinstance(error, Interrupted)
@@ -42,7 +42,7 @@ class _Formatter(logging.Formatter):
             record.args = tuple(
                 display_path(arg) if isinstance(arg, Path) else arg for arg in record.args
             )
-        message = record.getMessage()
+        message = printable(record.getMessage())  # a name or a message cannot forge a line
         if record.exc_info and record.exc_info[1] is not None:
             if self.tracebacks:
                 message += "\n" + self.formatException(record.exc_info)

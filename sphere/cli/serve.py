@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import Annotated
 
 import typer
 
@@ -13,6 +14,10 @@ from sphere.cli.options import Host, Port
 def serve(
     port: Port = 8801,
     host: Host = "127.0.0.1",
+    timeout: Annotated[
+        float,
+        typer.Option(min=0.1, metavar="SECONDS", help="Seconds a client has to send its request."),
+    ] = 10.0,
 ) -> None:
     """Serve the unsubscribe, subscribe and confirm endpoints until stopped.
 
@@ -25,7 +30,7 @@ def serve(
     from sphere.web.server import make_web_server
 
     settings = load()
-    server = make_web_server(make_app(settings), host, port)
+    server = make_web_server(make_app(settings), host, port, timeout=timeout)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         bound_host, bound_port = str(server.server_address[0]), server.server_address[1]

@@ -233,13 +233,21 @@ def count(as_json: Json = False) -> None:
 
 @subscribers_app.command()
 def compact() -> None:
-    """Fold recent changes into the snapshot (safe to run at any time, and alongside writers)."""
-    report = _list().compact()
+    """Fold recent changes into the snapshot (safe to run at any time, and alongside writers).
+
+    Also removes what the endpoints kept that has expired: erased people's unconfirmed
+    requests, old daily-limit marks, full rate-limit buckets."""
+    from sphere.web.sweep import sweep_web
+
+    subscribers = _list()
+    report = subscribers.compact()
     print(
         f"folded {_plural(report.folded, 'change')}; "
         f"{_plural(report.subscribers, 'subscriber')}; "
         f"{_plural(report.left, 'recent change')} left for next time"
     )
+    if swept := sweep_web(subscribers.store, now=subscribers.clock.now()):
+        print(f"removed {_plural(swept, 'expired object')} the endpoints kept (docs/endpoints.md)")
 
 
 def _plural(count: int, noun: str) -> str:

@@ -12,7 +12,6 @@ Transports are used from several worker threads at once: each keeps what is not 
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import secrets
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from sphere.errors import SendError, TransportError
+from sphere.private import private_folder, write_private
 from sphere.send.outcome import Outcome
 
 
@@ -67,7 +67,8 @@ class OutboxTransport:
     """Writes each message to FOLDER as its own .eml file: to look at, never to deliver.
 
     Files are written to a temporary name and renamed into place, so a crash never leaves
-    half a message that looks whole.
+    half a message that looks whole. They hold addresses and working links: files are 0600
+    in a 0700 folder (sphere/private.py).
     """
 
     def __init__(self, folder: Path):
@@ -78,17 +79,15 @@ class OutboxTransport:
 
     def check(self) -> None:
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            private_folder(self.folder)
         except OSError as error:
             reason = error.strerror
             raise TransportError(f"cannot create the outbox {self.folder}: {reason}") from None
 
     def send(self, *, sender: str, to: str, message: bytes) -> Outcome:  # noqa: ARG002 (Transport's keywords)
         name = f"{self._prefix}-{next(self._counter):07d}.eml"
-        temporary = self.folder / f".{name}.tmp"
         try:
-            temporary.write_bytes(message)
-            os.replace(temporary, self.folder / name)
+            write_private(self.folder / name, message)
         except OSError as error:
             return Outcome.stop(f"cannot write to the outbox {self.folder}: {error.strerror}")
         return Outcome.accepted(name)
@@ -97,7 +96,7 @@ class OutboxTransport:
         """Remove the messages (and interrupted writes) that name a person being erased: an
         outbox message holds their address and a working unsubscribe link. How many."""
         removed = 0
-        for path in sorted(self.folder.glob("*.eml")) + sorted(self.folder.glob(".*.eml.tmp")):
+        for path in sorted(self.folder.glob("*.eml")) + sorted(self.folder.glob(".*.eml.tmp-*")):
             try:
                 if mentions.search(path.read_bytes().decode("utf-8", "replace")):
                     path.unlink()

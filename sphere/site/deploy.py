@@ -1,7 +1,10 @@
 """`sphere deploy`: make SPHERE_SITE hold exactly the built archive, touching only its own files.
 
-A manifest kept at the site (`.sphere-deploy.json`) records every key Sphere wrote and the
-fingerprint (MD5, type, cache rule) it wrote it with. A deploy
+A manifest records every key Sphere wrote to a site and the fingerprint (MD5, type, cache rule)
+it wrote it with. It is kept in the store (`deploys/<hash of the site's URL>.json`), never at
+the site: the site is public, and the manifest is for Sphere alone. (Older Sphere kept it at
+the site as `.sphere-deploy.json`: the first deploy reads it from there, and removes it.) A
+deploy
 
 1. takes one inventory of the site and plans: upload what is missing or differs, remove what
    Sphere deployed earlier and the archive no longer has. A file Sphere did not deploy is never
@@ -18,11 +21,12 @@ A deploy with nothing to do makes two requests: the listing and the manifest's r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sphere.errors import DeployError
 from sphere.site.files import SiteFile, scan, upload_order
@@ -31,10 +35,12 @@ from sphere.site.targets import SiteTarget
 if TYPE_CHECKING:
     from sphere.content.issues import Issue
     from sphere.settings import Settings
+    from sphere.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
-MANIFEST = ".sphere-deploy.json"
+MANIFEST = ".sphere-deploy.json"  # where older Sphere kept it, at the site
+DEPLOYS = "deploys/"  # in the store
 _FORMAT = 1
 LIST_AT_MOST = 20  # keys named one by one in a plan
 
@@ -80,26 +86,55 @@ class Plan:
         }
 
 
-def read_manifest(target: SiteTarget) -> dict[str, str]:
-    """The keys Sphere deployed to `target`, with their fingerprints ({} before the first)."""
-    data = target.read(MANIFEST)
+class Manifest(Protocol):
+    """Where a site's manifest is kept: `where` names it in messages."""
+
+    where: str
+
+    def read(self) -> bytes | None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+
+class StoredManifest:
+    """A site's manifest in the store, one object per site (by a hash of the site's URL)."""
+
+    def __init__(self, store: BlobStore, site_url: str):
+        digest = hashlib.sha256(site_url.encode()).hexdigest()[:24]
+        self.store, self.key = store, f"{DEPLOYS}{digest}.json"
+        self.where = f"{store.url.rstrip('/')}/{self.key}"
+
+    def read(self) -> bytes | None:
+        blob = self.store.get(self.key)
+        return None if blob is None else blob.data
+
+    def write(self, data: bytes) -> None:
+        self.store.put(self.key, data)
+
+
+def read_manifest(target: SiteTarget, manifest: Manifest) -> tuple[dict[str, str], bool]:
+    """The keys Sphere deployed to `target` with their fingerprints ({} before the first), and
+    whether they came from an older Sphere's manifest at the site (to be moved)."""
+    data, where, legacy = manifest.read(), manifest.where, False
     if data is None:
-        return {}
+        data, where, legacy = target.read(MANIFEST), f"{target.url}{MANIFEST}", True
+    if data is None:
+        return {}, False
     try:
-        manifest = json.loads(data)
-        files = manifest["files"]
-        if manifest.get("format") != _FORMAT or not isinstance(files, dict):
+        parsed = json.loads(data)
+        files = parsed["files"]
+        if parsed.get("format") != _FORMAT or not isinstance(files, dict):
             raise ValueError("unknown format")
     except (ValueError, KeyError, TypeError) as problem:
         raise DeployError(
-            f"{target.url}{MANIFEST} is damaged ({problem}); Sphere will not guess which files "
+            f"{where} is damaged ({problem}); Sphere will not guess which files "
             "are its own: restore it, or deploy to an empty SPHERE_SITE"
         ) from None
-    return {str(key): str(value) for key, value in files.items()}
+    return {str(key): str(value) for key, value in files.items()}, legacy
 
 
-def _manifest_bytes(files: dict[str, str]) -> bytes:
-    body = {"format": _FORMAT, "files": dict(sorted(files.items()))}
+def _manifest_bytes(site: str, files: dict[str, str]) -> bytes:
+    body = {"format": _FORMAT, "site": site, "files": dict(sorted(files.items()))}
     return json.dumps(body, indent=1).encode("utf-8") + b"\n"
 
 
@@ -135,7 +170,11 @@ def plan(local: dict[str, SiteFile], target: SiteTarget, deployed: dict[str, str
 
 
 def apply(
-    result: Plan, target: SiteTarget, deployed: dict[str, str], final: dict[str, str]
+    result: Plan,
+    target: SiteTarget,
+    manifest: Manifest,
+    deployed: dict[str, str],
+    final: dict[str, str],
 ) -> None:
     """Carry out `result`: manifest first (every key at stake), uploads, removals, and the
     `final` manifest (every key of the archive with its fingerprint)."""
@@ -147,24 +186,26 @@ def apply(
         # MD5 says so; a type-only change keeps its old entry until the upload is done.
         if claimed.get(file.key, "").split(" ")[0] != file.md5:
             claimed[file.key] = file.fingerprint
-    target.write(MANIFEST, _manifest_bytes(claimed), **_MANIFEST_SERVING)
+    manifest.write(_manifest_bytes(target.url, claimed))
     target.upload(result.upload)
     for key in result.remove:
         target.remove(key)
-    target.write(MANIFEST, _manifest_bytes(final), **_MANIFEST_SERVING)
+    manifest.write(_manifest_bytes(target.url, final))
 
 
-_MANIFEST_SERVING = {"content_type": "application/json; charset=utf-8", "cache_control": "no-store"}
-
-
-def deploy(folder: Path, target: SiteTarget, *, dry_run: bool = False) -> Plan:
-    """Make `target` hold the archive built in `folder`; with `dry_run`, only plan."""
+def deploy(folder: Path, target: SiteTarget, *, manifest: Manifest, dry_run: bool = False) -> Plan:
+    """Make `target` hold the archive built in `folder`, keeping what Sphere deployed in
+    `manifest`; with `dry_run`, only plan."""
     local = scan(folder)
-    deployed = read_manifest(target)
+    deployed, legacy = read_manifest(target, manifest)
     result = plan(local, target, deployed)
     if not dry_run:
         final = {key: file.fingerprint for key, file in local.items()}
-        apply(result, target, deployed, final)
+        if legacy:  # moved out of the public site: into the store first, then gone from there
+            manifest.write(_manifest_bytes(target.url, deployed))
+        apply(result, target, manifest, deployed, final)
+        if legacy:
+            target.remove(MANIFEST)
         log.info("deployed to %s: %d uploaded", target.url, len(result.upload))
     result.requests = target.requests
     return result
@@ -195,16 +236,17 @@ def deploy_archive(
     from sphere.site.targets import open_site
 
     refuse_undue_pages(folder, load_issues(settings.content_dir, drafts=True), settings.today())
-    target = target or open_site(settings.site, root=settings.root)
-    _refuse_the_store(settings, target)
-    return deploy(folder, target, dry_run=dry_run)
-
-
-def _refuse_the_store(settings: Settings, target: SiteTarget) -> None:
-    """The public archive never goes into the store (subscribers, ledgers), nor around it."""
     from sphere.store.blobs import open_store
 
-    store = open_store(settings).url.rstrip("/") + "/"
+    target = target or open_site(settings.site, root=settings.root)
+    store = open_store(settings)
+    _refuse_the_store(store, target)
+    return deploy(folder, target, manifest=StoredManifest(store, target.url), dry_run=dry_run)
+
+
+def _refuse_the_store(blobs: BlobStore, target: SiteTarget) -> None:
+    """The public archive never goes into the store (subscribers, ledgers), nor around it."""
+    store = blobs.url.rstrip("/") + "/"
     site = target.url.rstrip("/") + "/"
     if store.startswith(site) or site.startswith(store):
         raise DeployError(

@@ -14,8 +14,11 @@ if TYPE_CHECKING:
     from sphere.web.app import Endpoints
 
 
-def make_app(settings: Settings) -> Endpoints:
-    """The endpoints' WSGI app for these settings (SPHERE_SECRET required but for the outbox)."""
+def make_app(settings: Settings, *, answer_floor: float = 0.0) -> Endpoints:
+    """The endpoints' WSGI app for these settings (SPHERE_SECRET required but for the outbox).
+
+    `answer_floor`: the seconds every subscribe answer takes at least, for servers that answer
+    only once the work behind it is done (Lambda; see sphere/web/app.py)."""
     from sphere.mail.personalise import tokens_for
     from sphere.web.app import Endpoints
     from sphere.web.members import Members
@@ -26,4 +29,5 @@ def make_app(settings: Settings) -> Endpoints:
         members=Members.open(settings),
         tokens=tokens_for(settings),
         mailer=TransportMailer(settings),
+        answer_floor=answer_floor,
     )

@@ -10,12 +10,20 @@
 Repeating any POST is harmless. A bad, tampered or expired token gets a friendly page and
 changes nothing. The app never redirects, so it cannot be made an open redirect, and builds
 every URL from settings, never from the Host header.
+
+A subscribe POST is answered before its work is done: the page is the same for everyone, and
+the work (looking the address up, the limits, the pending record, the email) runs when the
+server closes the answer (the WSGI iterable's `close()`), after `sphere serve` has sent it
+whole. So the time to the answer says nothing of the list. Where the adapter waits for
+`close()` before it answers (apig-wsgi on Lambda), `answer_floor` pads every subscribe answer
+to the same time instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +35,7 @@ from sphere.web.pages import Pages, security_headers
 if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
     from sphere.settings import Settings
+    from sphere.web.limits import Limits
     from sphere.web.members import Members
     from sphere.web.optin import Mailer
 
@@ -43,21 +52,64 @@ class Answer:
     status: str
     body: bytes
     allow: str = ""
+    after: Callable[[], object] | None = None  # work done once the answer is sent
+
+
+class _ThenWork:
+    """A WSGI body that does `work` when the server closes it: after the answer is sent
+    (`sphere serve`), and padded to `floor` seconds from `started` (for Lambda)."""
+
+    def __init__(self, body: bytes, work: Callable[[], object], started: float, floor: float):
+        self.body, self.work, self.started, self.floor = body, work, started, floor
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+
+    def close(self) -> None:
+        try:
+            outcome = self.work()
+            log.info("subscribe: %s", outcome)
+        except Exception as error:  # noqa: BLE001 (the answer is gone: log, never a traceback)
+            log.error("subscribe failed after its answer: %s", type(error).__name__)
+        finally:
+            rest = self.started + self.floor - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)
 
 
 class TooLarge(Exception):
     """The request's body is larger than MAX_BODY."""
 
 
+class Incomplete(Exception):
+    """The client stopped sending its body (the server's read timed out)."""
+
+
 class Endpoints:
     """The WSGI app: `Endpoints(settings, members=..., tokens=..., mailer=...)`."""
 
-    def __init__(self, settings: Settings, *, members: Members, tokens: Tokens, mailer: Mailer):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        members: Members,
+        tokens: Tokens,
+        mailer: Mailer,
+        limits: Limits | None = None,
+        answer_floor: float = 0.0,
+    ):
+        from sphere.web.limits import Limits
+        from sphere.web.sweep import Sweeper
+
         self.settings = settings
         self.members = members
         self.tokens = tokens
         self.pages = Pages(settings)
-        self.optin = OptIn(settings, members, tokens, self.pages.env, mailer)
+        store = members.subscribers.store
+        limits = limits or Limits(store, members.subscribers.hash, members.clock)
+        self.optin = OptIn(settings, members, tokens, self.pages.env, mailer, limits)
+        self.sweeper = Sweeper(store, members.clock)
+        self.answer_floor = answer_floor
         self.prefix = urlsplit(settings.endpoint_url).path.rstrip("/")
         self.headers = security_headers(settings)
         self.routes: dict[str, dict[str, Callable[[dict[str, Any]], Answer]]] = {
@@ -68,12 +120,15 @@ class Endpoints:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        started = time.monotonic()
         answer = self.answer(environ, "GET" if method == "HEAD" else method)
         headers = [("Content-Type", "text/html; charset=utf-8"), *self.headers]
         headers.append(("Content-Length", str(len(answer.body))))
         if answer.allow:
             headers.append(("Allow", answer.allow))
         start_response(answer.status, headers)
+        if answer.after is not None:
+            return _ThenWork(answer.body, answer.after, started, self.answer_floor)
         return [b""] if method == "HEAD" else [answer.body]
 
     def answer(self, environ: dict[str, Any], method: str) -> Answer:
@@ -91,6 +146,8 @@ class Endpoints:
             return handler(environ)
         except TooLarge:
             return self.page("413 Content Too Large", "invalid", purpose="form")
+        except Incomplete:
+            return self.page("408 Request Timeout", "invalid", purpose="form")
         except SphereError as error:  # the store or the mail is down: say so, change nothing
             log.error("%s %s failed: %s", method, path, type(error).__name__)
             return self.page("503 Service Unavailable", "unavailable")
@@ -135,15 +192,25 @@ class Endpoints:
         return self.page("200 OK", "subscribe")
 
     def subscribe(self, environ: dict[str, Any]) -> Answer:
-        """Start double opt-in. Every submission gets the very same page."""
+        """Start double opt-in. Every submission gets the very same page, at once: the work
+        is done after the answer is sent (see the module's docstring)."""
         form = _form(environ)
         ip = str(environ.get("REMOTE_ADDR", ""))
         if form.get("t"):  # the unsubscribed page's "subscribe again" button
-            outcome = self._resubscribe(form["t"], ip)
+            token = form["t"]
+            work: Callable[[], object] = lambda: self._resubscribe(token, ip)  # noqa: E731
         else:
-            outcome = self.optin.request(self._request(form, ip))
-        log.info("subscribe: %s", outcome)
-        return self.page("200 OK", "subscribe-sent")
+            request = self._request(form, ip)
+            work = lambda: self.optin.request(request)  # noqa: E731
+        return Answer("200 OK", self.pages.render("subscribe-sent"), after=self._then(work))
+
+    def _then(self, work: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            outcome = work()
+            self.sweeper.maybe()  # an erased person's expired request goes, whoever asks
+            return outcome
+
+        return run
 
     def _request(self, form: dict[str, str], ip: str) -> Request:
         from sphere.subscribers.model import clean_name, normalise_email
@@ -212,7 +279,12 @@ def _form(environ: dict[str, Any]) -> dict[str, str]:
         length = 0
     if length > MAX_BODY:
         raise TooLarge
-    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+    except OSError:  # TimeoutError: `sphere serve`'s read timeout
+        raise Incomplete from None
+    if len(body) < length:  # the reads were cut at the request's deadline
+        raise Incomplete
     if kind != "application/x-www-form-urlencoded":
         return {}  # a one-click POST in multipart/form-data: the token is in the URL
     text = body.decode("utf-8", "replace")

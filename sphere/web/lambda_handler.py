@@ -20,6 +20,10 @@ from typing import Any
 from sphere.errors import SettingsError
 
 SECRET_PARAMETER = "SPHERE_SECRET_PARAMETER"  # noqa: S105 (a variable's name, not a secret)
+# apig-wsgi answers only once the app's work is done, so a subscribe's answer would take longer
+# for a new address (a record, an email) than for a known one: every subscribe answer takes
+# this long instead. Above the work's usual time on S3 and SES (a few hundred ms).
+ANSWER_FLOOR = 1.5
 _handler: list[Callable[[dict[str, Any], Any], dict[str, Any]]] = []  # made on the first call
 
 
@@ -31,9 +35,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def make_handler(
-    environ: Mapping[str, str], *, ssm: Any = None
+    environ: Mapping[str, str], *, ssm: Any = None, answer_floor: float = ANSWER_FLOOR
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A Lambda handler for the settings `environ` describes (an SSM client may be passed)."""
+    """A Lambda handler for the settings `environ` describes (an SSM client may be passed);
+    every subscribe answer takes `answer_floor` seconds at least."""
     from apig_wsgi import make_lambda_handler
 
     from sphere.settings import load_settings
@@ -44,7 +49,7 @@ def make_handler(
         env["SPHERE_SECRET"] = secret_from_ssm(env[SECRET_PARAMETER], ssm)
     root = env.get("SPHERE_ROOT") or env.get("LAMBDA_TASK_ROOT")
     settings = load_settings(None if root is None else Path(root), env)
-    app = make_app(settings)
+    app = make_app(settings, answer_floor=answer_floor)
     return make_lambda_handler(app, binary_support=False)
 
 

@@ -1,11 +1,13 @@
 """Double opt-in: what a subscribe request does, and the confirmation email it sends.
 
 The form's answer is the same page whatever happens here (a new address, a known one, an
-unsubscribed one, nonsense, a bot filling the honeypot), so nobody can learn from it who is on
-the list. The work behind it differs: only a new or unsubscribed address gets a confirmation
-email, at most one per address per day, and that email holds nothing the visitor typed (not
-even the name): only our own words and the signed link, so the form cannot be used to send
-someone a message of the visitor's choosing.
+unsubscribed one, nonsense, a bot filling the honeypot), and it is sent before any of this
+work starts (sphere/web/app.py), so nobody can learn from it, nor from how long it took, who is
+on the list. The work behind it differs: only a new or unsubscribed address gets a
+confirmation email, at most one per mailbox per day, within the per-client and overall limits
+(sphere/web/limits.py), and that email holds nothing the visitor typed (not even the name):
+only our own words and the signed link, so the form cannot be used to send someone a message
+of the visitor's choosing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from sphere.clock import utc
 from sphere.mail.tokens import CONFIRM_DAYS
 from sphere.render.urls import confirm_url
+from sphere.web.limits import canonical_mailbox
 
 if TYPE_CHECKING:
     import jinja2
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from sphere.send.transports import Transport
     from sphere.settings import Settings
     from sphere.subscribers.model import Subscriber
+    from sphere.web.limits import Limits
     from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
@@ -62,6 +66,7 @@ class OptIn:
     tokens: Tokens
     env: jinja2.Environment
     mailer: Mailer
+    limits: Limits
 
     def request(self, request: Request) -> str:
         """Handle a subscribe request; returns what happened, for tests and counters only."""
@@ -69,13 +74,18 @@ class OptIn:
             return "trap"
         if not request.address:
             return "invalid"
+        if not self.limits.allow_client(request.ip):  # before the list: every request counts
+            return "client-limited"
         record, erased = self.members.by_address(request.address)
         if record is not None and record.status in ("subscribed", "bounced", "complained"):
             return record.status
         evidence = {"requested_at": self.members.now(), "request_ip": request.ip}
         if request.page:
             evidence["request_page"] = request.page
-        if not self.members.claim_mail(request.address, every=MAIL_EVERY):
+        if not self.limits.allow_overall():
+            return "overall-limited"
+        # NOTE: keyed on the inbox, not the spelling: victim+1@, v.ictim@ are one mailbox.
+        if not self.members.claim_mail(canonical_mailbox(request.address), every=MAIL_EVERY):
             return "throttled"
         source = request.page or "subscribe form"
         if record is not None:
