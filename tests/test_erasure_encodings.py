@@ -16,6 +16,7 @@ from sphere.store.blobs import BlobStore, open_store
 from sphere.subscribers.erasure import mentions
 from sphere.subscribers.events import creation_event
 from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.model import new_id
 
 ADDRESS = "bob@exämple.org"  # as the list keeps it: the domain in Unicode
 SPELLINGS = [
@@ -73,7 +74,7 @@ def test_erasure_leaves_no_spelling_of_the_address(store: BlobStore, compact_fir
     now = subscribers.now()
     for n, text in enumerate(SPELLINGS):
         event = creation_event(
-            "add", f"reader{n}@example.com", at=now, status="subscribed", name=f"Reader {n}",
+            "add", f"reader{n}@example.com", id=new_id(), at=now, status="subscribed", name=f"Reader {n}",
             consent=(now, "form", text), evidence={"referrer": text, "ip": "192.0.2.9"},
         )  # fmt: skip
         subscribers.append([event])
@@ -111,7 +112,7 @@ def test_compaction_finishes_an_interrupted_erasure_whatever_the_spelling(
     now = subscribers.now()
     for n, text in enumerate(SPELLINGS):
         event = creation_event(
-            "add", f"reader{n}@example.com", at=now, status="subscribed", name="",
+            "add", f"reader{n}@example.com", id=new_id(), at=now, status="subscribed", name="",
             consent=(now, "form", text),
         )  # fmt: skip
         subscribers.append([event])

@@ -63,7 +63,7 @@ def test_a_damaged_list_object_stops_every_command_and_stays(
     elif what == "head":
         path = listed / "subscribers" / "snapshot.json"
     else:
-        path = next((listed / "subscribers" / "shards").iterdir())
+        path = next((listed / "subscribers" / "shards").glob("*-all.json"))
     damaged = _damage(path, kind)
     before = sorted(p.relative_to(listed) for p in listed.rglob("*") if p.is_file())
     key = path.relative_to(listed).as_posix()
@@ -73,6 +73,15 @@ def test_a_damaged_list_object_stops_every_command_and_stays(
     assert path.read_bytes() == damaged  # left in place for a person to look at
     after = sorted(p.relative_to(listed) for p in listed.rglob("*") if p.is_file())
     assert after == before  # nothing folded away, nothing deleted
+
+
+def test_a_damaged_id_index_is_named_too(listed: Path, sphere: Callable[..., Result]) -> None:
+    path = next((listed / "subscribers" / "shards").glob("*-i.json"))
+    damaged = _damage(path, "truncated")
+    key = path.relative_to(listed).as_posix()
+    for command in (["subscribers", "count"], ["subscribers", "compact"]):
+        _one_error_line(sphere(*command), key)
+    assert path.read_bytes() == damaged
 
 
 def test_a_zero_byte_change_is_never_folded_away(

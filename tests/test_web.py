@@ -361,6 +361,10 @@ def test_an_erased_person_can_come_back_only_by_confirming(endpoint: Endpoint) -
     assert (record.status, record.consent_method) == ("subscribed", "form")
     assert (record.consent_evidence or {})["confirm_ip"] == "127.0.0.1"
     assert not waiting[0].exists(), "the request outlived its confirmation"
+    open_list(load_settings(endpoint.root)).counts()  # a read finishes erasures: not this one
+    assert people(endpoint.root)["back@example.org"].status == "subscribed"
+    folder = endpoint.root / "store" / CHANGES
+    assert any(b"back@example.org" in path.read_bytes() for path in folder.iterdir())
 
 
 def _answer_within(connection: socket.socket, seconds: float) -> bytes:

@@ -23,6 +23,7 @@ from sphere.subscribers.events import CreationEvent, Event
 from sphere.subscribers.model import COLUMNS, SUPPRESSED, Status, Subscriber
 
 FORMAT = 2  # a head and shards (1: one file)
+INDEX = "i"  # the id index's shards are named with it in the head (address shards: hex only)
 
 
 def shard_of(email: str, width: int) -> str:
@@ -75,6 +76,23 @@ class Fold:
         }
         return json.dumps(head, ensure_ascii=False, indent=0).encode()
 
+    def index(self) -> dict[str, bytes]:
+        """The id index's shards, by shard id (`i` and the first hex digit of the id's
+        SHA-256; one, `i`, for a small list): each id with the address shard its record is in
+        (the first two hex digits of the address's SHA-256), and never the address itself, so
+        an erasure has nothing to remove from it. A look-up by id reads one index shard and
+        one address shard instead of the whole list."""
+        width = 0 if len(self.records) < 1_000 else 1
+        rows: dict[str, list[list[str]]] = {}
+        for email, record in self.records.items():
+            rows.setdefault(INDEX + shard_of(record.id, width), []).append(
+                [record.id, shard_of(email, 2)]
+            )
+        return {
+            shard: json.dumps({"ids": sorted(found)}, separators=(",", ":")).encode()
+            for shard, found in sorted(rows.items())
+        }
+
     def add_shard(self, data: bytes) -> None:
         """Add the records and suppressions of one shard."""
         shard = json.loads(data)
@@ -117,11 +135,12 @@ class Fold:
 
     def erased_in(self, events: list[Event]) -> set[str]:
         """The erased addresses that these events still name (bytes an erasure must remove:
-        a change that landed after the erasure had scrubbed, from a slow writer)."""
+        a change that landed after the erasure had scrubbed, from a slow writer). Not a person
+        who came back by confirming: their events are theirs again."""
         if not self.erased:
             return set()
         named = {event["email"] for event in events if event["op"] != "erase"}
-        return {email for email in named if self.is_erased(email)}
+        return {e for e in named if e not in self.records and self.is_erased(e)}
 
     def apply(self, event: Event) -> None:
         """Apply one event. Deterministic; applying the same object twice changes nothing more."""

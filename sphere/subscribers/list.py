@@ -25,10 +25,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sphere.clock import SYSTEM, Clock
-from sphere.errors import DamagedObject, PreconditionFailed, StoreError, SubscriberError
+from sphere.errors import DamagedObject, StoreError, SubscriberError
 from sphere.store.blobs import BlobStore, get_many, open_store
 from sphere.subscribers import erasure, snapshot
 from sphere.subscribers.events import (
@@ -56,14 +56,12 @@ from sphere.subscribers.snapshot import SNAPSHOT, Stored
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
+    from sphere.subscribers.erase import EraseReport
 
 log = logging.getLogger(__name__)
 
 SETTLE_SECONDS = 2.0  # compaction leaves younger changes alone, so keys are folded in order
 STALE_SECONDS = 600.0  # a temporary file this old belongs to a write that will never finish
-_RETRIES = 200  # erasure's attempts at a rewrite that another writer keeps changing
-_ERASE_PASSES = 5  # erasure reads the store again until nothing names the person, at most so
-_PERSONAL = (CHANGES, snapshot.SHARDS, erasure.HELD_REQUESTS)  # where an address can be
 
 
 @dataclass
@@ -75,16 +73,6 @@ class CompactReport:
     left: int = 0  # changes younger than the settle time, left for next time
     subscribers: int = 0
     written: bool = False
-
-
-@dataclass
-class EraseReport:
-    """What `erase` did; the address itself is not kept here."""
-
-    found: bool = False
-    rewritten: int = 0  # change objects that mentioned the address and were rewritten
-    removed: int = 0  # change objects that held nothing else and were deleted
-    others: int = 0  # other people's records and changes that quoted the address, scrubbed
 
 
 @dataclass
@@ -114,19 +102,20 @@ class SubscriberList:
         self._key = key
 
     @functools.cached_property
-    def _hmac_key(self) -> bytes:
+    def key_bytes(self) -> bytes:
+        """The erasure key (for the hashes of erased addresses, ids and key checks)."""
         return self._key()
 
     def hash(self, email: str) -> str:
         """The keyed hash kept for an erased address (HMAC-SHA256)."""
-        return hmac.new(self._hmac_key, email.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self.key_bytes, email.encode(), hashlib.sha256).hexdigest()
 
     def id_for(self, address: str) -> str:
         """The opaque id of a (normalised) address: the same whoever creates the record and
         whenever, so two writers that both add an address at once give it one id, and a link
         already mailed never stops resolving (a random id per creation could change when a
         compaction folded the two creations in another order than readers had)."""
-        digest = hmac.new(self._hmac_key, b"subscriber id\0" + address.encode(), hashlib.sha256)
+        digest = hmac.new(self.key_bytes, b"subscriber id\0" + address.encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(digest.digest()[:16]).rstrip(b"=").decode()
 
     def now(self) -> str:
@@ -199,7 +188,7 @@ class SubscriberList:
         for key, events in changes:
             for address in sorted(fold.erased_in(events)):
                 try:
-                    self._scrub_change(key, address, erasure.mentions(address), EraseReport())
+                    self.scrub_change(key, address)
                     log.info("removed an erased address from %s, which landed late", key)
                 except StoreError as error:
                     log.warning("%s still names an erased address: %s", key, error)
@@ -207,12 +196,46 @@ class SubscriberList:
     def _check_key(self, fold: Fold) -> None:
         """Refuse to work with another erasure key than the erasures were made with: its
         hashes would not recognise the people erased, and an import would add them back."""
-        if fold.key_checks and fold.key_checks != {erasure.key_check(self._hmac_key)}:
+        if fold.key_checks and fold.key_checks != {erasure.key_check(self.key_bytes)}:
             raise SubscriberError(
                 f"the erasure key differs from the one the erasures in {self.store.url} were "
                 "made with (was SPHERE_SECRET changed?): restore it, or erased people could be "
                 "added back"
             )
+
+    def find_id(self, subscriber_id: str) -> Subscriber | None:
+        """The record with this opaque id, or None: the id index's shard, the one address
+        shard it names and the changes not yet folded, then `lookup` of that address (the
+        one-click unsubscribe of a list of 100,000 costs a few requests, not the list)."""
+        address = self._address_of(subscriber_id)
+        if address is None:
+            return None
+        record = self.lookup(address).records.get(address)
+        return record if record is not None and record.id == subscriber_id else None
+
+    def _address_of(self, subscriber_id: str) -> str | None:
+        for attempt in range(10):
+            keys = self.store.list(CHANGES)
+            found = snapshot.find_id(self.store, subscriber_id)
+            if found is None:  # a newer snapshot replaced a shard since the head was read
+                self.clock.sleep(0.01 * attempt)
+                continue
+            if not found.indexed:  # a snapshot from before the index: the whole list
+                records = self.read()[0].records.values()
+                return next((r.email for r in records if r.id == subscriber_id), None)
+            if found.address is not None:
+                return found.address
+            folded = set(found.folded)
+            pending = [k for k in keys if k not in folded]
+            blobs = list(get_many(self.store, pending, workers=16))
+            if any(b is None for b in blobs):
+                continue  # folded and removed since we listed: read again
+            for key, blob in zip(pending, blobs, strict=True):
+                for event in read_change(self.store, key, blob.data):  # type: ignore[union-attr]
+                    if event.get("id") == subscriber_id:
+                        return str(event["email"])  # type: ignore[typeddict-item]
+            return None
+        raise self._stuck()
 
     def all(self, *, status: str | None = None) -> list[Subscriber]:
         """Every subscriber (with `status`, only those), by address."""
@@ -310,102 +333,17 @@ class SubscriberList:
                     erasure.scrub_record(record, erasure.mentions(quoted))
 
     def erase(self, email: str) -> EraseReport:
-        """Remove a person's data from every object in the store; keep only a keyed hash.
+        """Remove a person's data from every object in the store; keep only a keyed hash
+        (`sphere.subscribers.erase`, which says how)."""
+        from sphere.subscribers.erase import erase
 
-        No compaction is needed (a busy compactor cannot starve it): the erase change goes in
-        first, so no fold brings the person back; then each change object and the snapshot is
-        rewritten without them, and the store is read again until no object names them.
-        Writing the head also makes every compaction that read an older head lose its race,
-        so the shards it wrote, which may still name the person, can be deleted
-        (`snapshot.sweep`). A change that a slow writer lands later still is the erase
-        change's to finish: every read scrubs it (`_finish_erasures`).
-        """
-        address = _address(email)
-        report = EraseReport(found=self.lookup(address).status_of(address) is not None)
-        digest = self.hash(address)
-        check = erasure.key_check(self._hmac_key)
-        self.append([{"op": "erase", "hash": digest, "key_check": check}])
-        pattern = erasure.mentions(address)
-        for _ in range(_ERASE_PASSES):
-            for key in self._naming(CHANGES, pattern):
-                self._scrub_change(key, address, pattern, report)
-            self._scrub_snapshot(address, digest, check, pattern, report)
-            for key in self._naming(erasure.HELD_REQUESTS, pattern):
-                self.store.delete(key)
-                report.removed += 1
-            if not any(self._naming(prefix, pattern) for prefix in _PERSONAL):
-                break
-        else:
-            log.warning(
-                "%s: objects still named the erased address after %s passes; the next command "
-                "that reads the list finishes the erasure",
-                self.store.url, _ERASE_PASSES,
-            )  # fmt: skip
-        for _ in range(40):  # a killed writer's temporary copy goes once old enough to be dead
-            if not self.store.sweep(older_than=5, matching=lambda d: _mentions(d, pattern)):
-                break
-            self.clock.sleep(0.25)
-        return report
+        return erase(self, _address(email))
 
-    def _naming(self, prefix: str, pattern: Any) -> list[str]:
-        """The keys under `prefix` whose objects mention the address `pattern` matches."""
-        keys = self.store.list(prefix)
-        blobs = get_many(self.store, keys)
-        return [k for k, b in zip(keys, blobs, strict=True) if b and _mentions(b.data, pattern)]
+    def scrub_change(self, key: str, address: str, report: EraseReport | None = None) -> None:
+        """Rewrite (or delete) one change object so it no longer names an erased address."""
+        from sphere.subscribers.erase import EraseReport, scrub_change
 
-    def _scrub_change(self, key: str, address: str, pattern: Any, report: EraseReport) -> None:
-        """Rewrite (or delete) one change object so it no longer mentions the address."""
-        for attempt in range(_RETRIES):
-            blob = self.store.get(key)
-            if blob is None or not _mentions(blob.data, pattern):
-                return  # compacted away, or clean
-            events = read_change(self.store, key, blob.data)
-            others = [event for event in events if event.get("email") != address]
-            kept = [erasure.scrub_event(dict(event), pattern) for event in others]
-            if kept == events:
-                return  # the address was only part of another address
-            try:
-                if kept:
-                    self.store.put(key, encode(kept), if_match=blob.etag)  # type: ignore[arg-type]
-                    report.rewritten += 1
-                    report.others += sum(a != b for a, b in zip(others, kept, strict=True))
-                else:
-                    self.store.delete(key)
-                    report.removed += 1
-                return
-            except PreconditionFailed:  # another erasure rewrote it: read it again
-                self.clock.sleep(0.01 * min(attempt, 10))
-        raise StoreError(f"{key} kept changing while it was erased from; run erase again")
-
-    def _scrub_snapshot(
-        self, address: str, digest: str, check: str, pattern: Any, report: EraseReport
-    ) -> None:
-        """Write the snapshot again without the person (and with their hash as erased),
-        retrying until no compaction intervenes. Written even when no shard named them: a
-        new head is what retires the shards of compactions still running (see `erase`)."""
-        for attempt in range(_RETRIES):
-            stored = snapshot.load(
-                self.store, self.hash, mentioning=lambda data: _mentions(data, pattern)
-            )
-            if stored is None:
-                continue
-            fold = stored.fold  # only the shards that mention the address
-            fold.records.pop(address, None), fold.suppressions.pop(address, None)
-            quoting = sum(erasure.scrub_record(r, pattern) for r in fold.records.values())
-            fold.erased.add(digest)
-            fold.key_checks.add(check)
-            try:
-                snapshot.save(self.store, stored, fold, now_ns=self.keys.now_ns())
-            except PreconditionFailed:  # a compaction won: its snapshot is scrubbed next
-                self.clock.sleep(0.01 * min(attempt, 10))
-                continue
-            report.others += quoting
-            return
-        raise StoreError(f"{SNAPSHOT} kept changing while it was erased from; run erase again")
-
-
-def _mentions(data: bytes, pattern: Any) -> bool:
-    return bool(pattern.search(data.decode("utf-8", "replace")))
+        scrub_change(self, key, address, erasure.mentions(address), report or EraseReport())
 
 
 def _delete_all(store: BlobStore, keys: list[str]) -> None:

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from sphere.errors import PreconditionFailed
 from sphere.store.blobs import BlobStore, get_many, parsed
-from sphere.subscribers.fold import FORMAT, Fold, shard_of, width_for
+from sphere.subscribers.fold import FORMAT, INDEX, Fold, shard_of, width_for
 from sphere.subscribers.model import Subscriber
 
 SNAPSHOT = "subscribers/snapshot.json"
@@ -91,12 +91,59 @@ def load(
     for shard, shard_blob in zip(wanted, blobs, strict=True):
         data = shard_blob.data  # type: ignore[union-attr]
         stored.data[shard] = data
+        if shard.startswith(INDEX):  # derived from the records: `save` compares it
+            parsed(store, keys[shard], functools.partial(_index_rows, data))
+            continue
         if mentioning is None or mentioning(data):
             parsed(store, keys[shard], functools.partial(fold.add_shard, data))
             read.add(shard)
     if only is not None or mentioning is not None:
         stored.loaded = frozenset(read)
     return stored
+
+
+@dataclass
+class Found:
+    """What the snapshot says of an id: its address (None when no record has it), and the
+    change keys the snapshot folded (the caller looks for the id in the others)."""
+
+    address: str | None
+    folded: list[str]
+    indexed: bool = True  # False: a snapshot from before the id index (read it whole)
+
+
+def find_id(store: BlobStore, subscriber_id: str) -> Found | None:
+    """Where the snapshot keeps `subscriber_id`: one index shard, then one address shard.
+    None if a shard vanished since the head was read (a newer snapshot: read again)."""
+    blob = store.get(SNAPSHOT)
+    if blob is None:
+        return Found(None, [])
+    head = parse_head(store, blob.data)
+    keys: dict[str, str] = head.get("shards", {})
+    index = [shard for shard in keys if shard.startswith(INDEX)]
+    if head["format"] == 1 or (not index and keys):
+        return Found(None, head["folded"], indexed=False)
+    width = len(index[0]) - len(INDEX) if index else 0
+    key = keys.get(INDEX + shard_of(subscriber_id, width))
+    if key is None:
+        return Found(None, head["folded"])
+    if (found := store.get(key)) is None:
+        return None
+    rows = parsed(store, key, functools.partial(_index_rows, found.data))
+    if (hh := rows.get(subscriber_id)) is None or (key := keys.get(hh[: head["width"]])) is None:
+        return Found(None, head["folded"])
+    if (shard := store.get(key)) is None:
+        return None
+    records = parsed(store, key, lambda: json.loads(shard.data)["subscribers"])
+    address = next((str(row[1]) for row in records if row[0] == subscriber_id), None)
+    return Found(address, head["folded"])
+
+
+def _index_rows(data: bytes) -> dict[str, str]:
+    rows = json.loads(data)["ids"]
+    if not all(isinstance(row, list) and len(row) == 2 for row in rows):
+        raise ValueError("an id index row is not [id, shard]")
+    return dict(rows)
 
 
 def parse_head(store: BlobStore, data: bytes) -> dict[str, Any]:
@@ -130,7 +177,10 @@ def save(store: BlobStore, stored: Stored, fold: Fold, *, now_ns: int) -> None:
         keys = {shard: key for shard, key in stored.keys.items() if shard not in stored.loaded}
         width = stored.width
     new: list[tuple[str, bytes]] = []
-    for shard, data in fold.shards(width).items():
+    shards = fold.shards(width)
+    if stored.loaded is None:  # the whole list: its id index too (a partial fold keeps it)
+        shards.update(fold.index())
+    for shard, data in shards.items():
         if stored.data.get(shard) == data:
             keys[shard] = stored.keys[shard]
         else:

@@ -48,10 +48,8 @@ class Members:
 
     def by_id(self, subscriber_id: str) -> Subscriber | None:
         """The record with this opaque id (or an erased person's waiting request), or None."""
-        for record in self._records().values():
-            if record.id == subscriber_id:
-                return record
-        return self._waiting(subscriber_id)
+        record = self.subscribers.find_id(subscriber_id)  # an index shard, not the list
+        return record if record is not None else self._waiting(subscriber_id)
 
     def _waiting(self, subscriber_id: str) -> Subscriber | None:
         from sphere.subscribers.model import Subscriber
