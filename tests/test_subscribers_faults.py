@@ -411,3 +411,32 @@ def test_every_write_slow_while_erase_runs_loses_nothing_acknowledged(tmp_path: 
     _head_is_whole(slow)
     _nothing_names(slow, PEOPLE[7])
     assert fresh.lookup(PEOPLE[8]).records[PEOPLE[8]].name == ""  # the quote was scrubbed
+
+
+def test_a_person_who_came_back_by_confirming_is_not_scrubbed_by_any_read(
+    paused: Paused,
+) -> None:
+    from sphere.subscribers.events import creation_event
+
+    subscribers = _list(paused)
+    subscribers.add("other@example.org")
+    subscribers.add("back@example.org")
+    subscribers.erase("back@example.org")
+    now = subscribers.now()
+    subscribers.append(
+        [
+            creation_event(
+                "confirm",
+                "back@example.org",
+                id="waiting-id",
+                at=now,
+                status="subscribed",
+                consent=(now, "form", "the form"),
+            )  # fmt: skip
+        ]
+    )
+    reader = _list(paused)
+    reader.lookup("other@example.org")  # a fold of another address knows nothing of theirs
+    assert reader.find_id("waiting-id") is not None
+    reader.counts()
+    assert reader.lookup("back@example.org").status_of("back@example.org") == "subscribed"

@@ -133,13 +133,16 @@ class Fold:
             if only is None or event["op"] == "erase" or event["email"] == only:
                 self.apply(event)
 
-    def erased_in(self, events: list[Event]) -> set[str]:
+    def erased_in(self, events: list[Event], *, only: str | None = None) -> set[str]:
         """The erased addresses that these events still name (bytes an erasure must remove:
         a change that landed after the erasure had scrubbed, from a slow writer). Not a person
-        who came back by confirming: their events are theirs again."""
+        who came back by confirming: their events are theirs again. With `only` (a fold of one
+        address), that address alone: the fold knows nothing of the others."""
         if not self.erased:
             return set()
         named = {event["email"] for event in events if event["op"] != "erase"}
+        if only is not None:
+            named &= {only}
         return {e for e in named if e not in self.records and self.is_erased(e)}
 
     def apply(self, event: Event) -> None:

@@ -163,7 +163,7 @@ class SubscriberList:
             fold.newest = max([fold.newest, *map(key_ns, pending)])
             self.keys.saw(max([fold.newest, *map(key_ns, keys)]))
             self._check_key(fold)
-            self._finish_erasures(fold, changes)
+            self._finish_erasures(fold, changes, only=only)
             return fold, stored, keys
         raise self._stuck()
 
@@ -180,13 +180,15 @@ class SubscriberList:
                     )
         return StoreError(f"the subscriber list in {self.store.url} kept changing; try again")
 
-    def _finish_erasures(self, fold: Fold, changes: list[tuple[str, list[Event]]]) -> None:
+    def _finish_erasures(
+        self, fold: Fold, changes: list[tuple[str, list[Event]]], *, only: str | None
+    ) -> None:
         """Scrub an erased address from change objects that still name it: a writer that
         was slow to land its change after the erasure had finished. Any command that reads
         the list finishes the erasure so (best effort: a reader that may not write leaves it
         to the next one)."""
         for key, events in changes:
-            for address in sorted(fold.erased_in(events)):
+            for address in sorted(fold.erased_in(events, only=only)):
                 try:
                     self.scrub_change(key, address)
                     log.info("removed an erased address from %s, which landed late", key)
