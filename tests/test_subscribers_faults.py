@@ -432,7 +432,7 @@ def test_a_person_who_came_back_by_confirming_is_not_scrubbed_by_any_read(
                 at=now,
                 status="subscribed",
                 consent=(now, "form", "the form"),
-            )  # fmt: skip
+            )
         ]
     )
     reader = _list(paused)
