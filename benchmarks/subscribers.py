@@ -7,7 +7,8 @@ For each store:
 
 1. one address on a list of `--rows`, while another process compacts in a loop: `add` then
    `remove` of a new address, `--rounds` times, in one warm process (as the unsubscribe
-   endpoint's Lambda runs it: start-up excluded); p50, p95, min and max in seconds;
+   endpoint's Lambda runs it: start-up excluded); p50, p95, min and max in seconds; then the
+   one-click POST's look-up of a subscriber by the token's id, `--rounds` times, likewise;
 2. the whole `sphere subscribers add` command (start-up included), five times: min and median;
 3. `erase` of one address on that list, with the compactor still running: seconds;
 4. import of `--import-rows` rows into an empty store: wall seconds and peak memory (MB).
@@ -55,6 +56,17 @@ elif what == "ops":
             began = time.perf_counter()
             operation(address)
             times.append(time.perf_counter() - began)
+    result["times"] = times
+elif what == "by-id":
+    from sphere.subscribers.members import Members
+    members = Members(subscribers)
+    wanted = [subscribers.id_for(f"p{n}@ex{n % 500}.com") for n in range(0, 100_000, 997)]
+    members.by_id(wanted[0])  # imports and connections, as a warm Lambda
+    times = []
+    for subscriber_id in wanted[1 : int(arg) + 1]:
+        began = time.perf_counter()
+        assert members.by_id(subscriber_id) is not None
+        times.append(time.perf_counter() - began)
     result["times"] = times
 elif what == "erase":
     result["found"] = subscribers.erase(arg).found
@@ -122,6 +134,13 @@ def run(label: str, url: str, folder: Path, args: argparse.Namespace) -> None:
             f"{label:5} add/remove one address, warm, compactor running: "
             f"p50 {statistics.median(times):.3f} s  p95 {p95:.3f} s  "
             f"min {times[0]:.3f} s  max {times[-1]:.3f} s  ({len(times)} operations)"
+        )
+        times = sorted(child("by-id", url, str(args.rounds))["times"])  # type: ignore[type-var]
+        p95 = times[int(0.95 * (len(times) - 1))]
+        print(
+            f"{label:5} one-click look-up by id, warm, compactor running: "
+            f"p50 {statistics.median(times):.3f} s  p95 {p95:.3f} s  "
+            f"min {times[0]:.3f} s  max {times[-1]:.3f} s  ({len(times)} look-ups)"
         )
         commands = [command(url) for _ in range(5)]
         print(
