@@ -12,8 +12,9 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -21,13 +22,15 @@ from typing import Any, Literal
 from sphere.errors import SubscriberError
 from sphere.subscribers.events import CreationEvent, creation_event
 from sphere.subscribers.list import SubscriberList
-from sphere.subscribers.model import SUPPRESSED, Status, clean_name
+from sphere.subscribers.model import STATUSES, SUPPRESSED, Status, clean_name
 from sphere.subscribers.model import normalise_email as _normalise
 
 MAX_BYTES = 1024 * 1024 * 1024  # 1 GB: a 1,000,000-row Mailchimp export is about 350 MB
 
 # Mailchimp's consent evidence, kept with each subscriber it came with.
 _MAILCHIMP_EVIDENCE = ("OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "LAST_CHANGED")
+# A row's own status in Mailchimp's exports, strongest first (cleaned: it cannot be delivered).
+_MAILCHIMP_MARKS = (("CLEAN_TIME", Status.BOUNCED), ("UNSUB_TIME", Status.UNSUBSCRIBED))
 _SUBSTACK_MARKERS = {"active_subscription", "email_disabled", "subscription_created_at", "plan"}
 _EMAIL_COLUMNS = ("email", "email address", "e-mail", "email_address", "mail")
 
@@ -41,9 +44,10 @@ class Row:
     line: int
     email: str
     name: str = ""
-    status: str = Status.SUBSCRIBED  # or a suppressed status, from a suppression export
+    status: str = Status.SUBSCRIBED  # decided from the row's own cells (see `_status_of`)
     consent_at: str = ""
     evidence: dict[str, str] | None = None
+    why: str = ""  # the cells that decided the status, for --dry-run's examples
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +58,37 @@ class Format:
     row: Callable[[list[str], int], Row]
 
 
+class Undecided(ValueError):
+    """A row whose status its cells do not settle: the whole file is refused, naming the column."""
+
+    def __init__(self, column: str, value: str, expected: str) -> None:
+        super().__init__(
+            f"cannot tell this row's status from {column} {value!r}: expected {expected}"
+        )
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """How many rows of the file have one status, and the first of them (for --dry-run)."""
+
+    count: int
+    line: int
+    email: str
+    why: str
+
+
 @dataclass
 class Parsed:
     """A CSV file checked whole: its detected format, its rows (parsed one at a time as they
-    are used, so a million rows are never all in memory), and the rows rejected so far."""
+    are used, so a million rows are never all in memory), the rows rejected so far, and how
+    many rows have each status (decided in the check, before anything is written)."""
 
     format: str
     lines: int  # rows in the file, about (for progress: a quoted field may span lines)
     rows: Iterator[Row] = field(default_factory=lambda: iter(()))
     rejected: list[SubscriberError] = field(default_factory=list)
+    statuses: dict[str, Example] = field(default_factory=dict)
 
 
 def read_csv(path: Path) -> Parsed:
@@ -87,8 +113,6 @@ def read_csv(path: Path) -> Parsed:
             "the file is empty: expected a header such as 'email,name'", path=path
         )
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    for _ in _cells(path, delimiter):  # the whole file's syntax, before anything is used
-        pass
     reader = _cells(path, delimiter)
     try:
         line, header = next(reader)
@@ -102,8 +126,39 @@ def read_csv(path: Path) -> Parsed:
     else:
         kind, first_row = _detect(path, header, names), []
     parsed = Parsed(kind.name, lines - (line if not first_row else line - 1))
-    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, reader))
+    # The whole file's syntax and every row's status, before anything is written.
+    parsed.statuses = _statuses(path, kind, itertools.chain(first_row, reader))
+    records = itertools.dropwhile(lambda record: record[0] <= line, _cells(path, delimiter))
+    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, records))
     return parsed
+
+
+def _statuses(
+    path: Path, kind: Format, records: Iterable[tuple[int, list[str]]]
+) -> dict[str, Example]:
+    """Each status's count and first row, or SubscriberError naming the line and the column
+    of the first row whose status its cells do not decide (nothing is imported then: guessing
+    would subscribe people who left, or suppress for good people who did not)."""
+    found: dict[str, Example] = {}
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        try:
+            row = kind.row(cells, line)
+        except Undecided as error:
+            raise SubscriberError(
+                f"{error}; nothing was imported (split the file by status, or fix the column)",
+                path=path,
+                line=line,
+            ) from None
+        if not row.email.strip():
+            continue
+        seen = found.get(row.status)
+        if seen is None:
+            found[row.status] = Example(1, line, row.email.strip(), row.why)
+        else:
+            found[row.status] = Example(seen.count + 1, seen.line, seen.email, seen.why)
+    return dict(sorted(found.items(), key=lambda item: STATUSES.index(item[0])))
 
 
 def _check_text(path: Path) -> tuple[int, str]:
@@ -173,15 +228,18 @@ def _detect(path: Path, header: list[str], names: list[str]) -> Format:
             path=path,
             line=1,
         )
+    stated = _stated(header, columns)
     if _SUBSTACK_MARKERS & set(columns):
-        return _substack(columns, email)
+        return _substack(columns, email, stated)
+    _refuse_unread_status(path, header, columns)
     return _plain(
         [
             email,
             columns.get("name", -1),
             columns.get("first name", columns.get("first_name", -1)),
             columns.get("last name", columns.get("last_name", -1)),
-        ]
+        ],
+        stated,
     )
 
 
@@ -189,54 +247,125 @@ def _cell(cells: list[str], index: int) -> str:
     return cells[index].strip() if 0 <= index < len(cells) else ""
 
 
-def _plain(indexes: list[int]) -> Format:
+# --- each row's status ---------------------------------------------------------------------------
+
+Decide = Callable[[list[str]], tuple[str, str]]  # a row's cells -> (status, the cells that said so)
+
+# A generic status column (ConvertKit, beehiiv, Buttondown and hand-made files), its words.
+_STATUS_COLUMNS = ("status", "member_status", "subscriber_status", "subscription_status")
+_STATUS_WORDS = {
+    **dict.fromkeys(("subscribed", "active", "confirmed", "regular"), Status.SUBSCRIBED),
+    **dict.fromkeys(
+        ("unsubscribed", "inactive", "cancelled", "canceled", "opted out", "opted-out"),
+        Status.UNSUBSCRIBED,
+    ),
+    **dict.fromkeys(("bounced", "cleaned", "undeliverable"), Status.BOUNCED),
+    **dict.fromkeys(("complained", "spam", "spam complaint"), Status.COMPLAINED),
+    **dict.fromkeys(("pending", "unconfirmed", "unactivated"), Status.PENDING),
+}
+_WORDS_SHOWN = "subscribed, unsubscribed, bounced (or cleaned), complained or pending"
+# Column names that speak of a status a plain file's reader would otherwise ignore.
+_STATUS_LIKE = re.compile(r"unsub|bounce|clean|complain|suppress|status|disabled|opt.?out|spam")
+
+
+def _stated(header: list[str], columns: dict[str, int]) -> Decide | None:
+    """The file's status column read strictly (an unknown word or an empty cell is Undecided),
+    or None without one."""
+    index = next((columns[n] for n in _STATUS_COLUMNS if n in columns), None)
+    if index is None:
+        return None
+    column = header[index].strip()
+
+    def decide(cells: list[str]) -> tuple[str, str]:
+        value = _cell(cells, index)
+        status = _STATUS_WORDS.get(value.lower())
+        if status is None:
+            raise Undecided(column, value, _WORDS_SHOWN)
+        return status, f"{column} {value}"
+
+    return decide
+
+
+def _refuse_unread_status(path: Path, header: list[str], columns: dict[str, int]) -> None:
+    """A plain file with a status-like column Sphere does not read (`unsubscribed_at`, ...)
+    is refused: importing it would subscribe everyone in it."""
+    read = {*_EMAIL_COLUMNS, *_STATUS_COLUMNS}
+    for name, index in columns.items():
+        if name not in read and _STATUS_LIKE.search(name):
+            raise SubscriberError(
+                f"cannot tell the rows' status: Sphere does not read the column "
+                f"{header[index].strip()!r}; give the file a 'status' column ({_WORDS_SHOWN}), "
+                "or take the rows that are not subscribed out of it",
+                path=path,
+                line=1,
+            )
+
+
+def _plain(indexes: list[int], stated: Decide | None = None) -> Format:
     email, name, first, last = indexes or [0, 1, -1, -1]
 
     def make(cells: list[str], line: int) -> Row:
         full = _cell(cells, name) or " ".join(
             filter(None, (_cell(cells, first), _cell(cells, last)))
         )
-        return Row(line, _cell(cells, email), full)
+        status, why = stated(cells) if stated else (Status.SUBSCRIBED, "no status column")
+        return Row(line, _cell(cells, email), full, status, why=why)
 
     return Format("plain", make)
 
 
 def _mailchimp(header: list[str], columns: dict[str, int]) -> Format:
+    """Mailchimp's exports, one status or all contacts at once: a row with a `CLEAN_TIME` was
+    cleaned (bounced), one with an `UNSUB_TIME` unsubscribed, and one with both empty (or
+    without the columns) is subscribed."""
     upper = {cell.strip().upper(): index for index, cell in enumerate(header)}
-    status = "unsubscribed" if "UNSUB_TIME" in upper else "bounced" if "CLEAN_TIME" in upper else ""
-    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == Status.UNSUBSCRIBED else ("CLEAN_TIME",)
+    marks = [(name, upper[name], status) for name, status in _MAILCHIMP_MARKS if name in upper]
+    extra = ("UNSUB_TIME", "UNSUB_REASON", "CLEAN_TIME")
     kept = [(name, upper[name]) for name in (*_MAILCHIMP_EVIDENCE, *extra) if name in upper]
     email, first, last = (
         columns["email address"],
         columns.get("first name", -1),
         columns.get("last name", -1),
     )
+    stated = _stated(header, columns)
+    unmarked = " and ".join(name for name, _, _ in marks) + " empty" if marks else "subscribed"
+
+    def decide(cells: list[str]) -> tuple[str, str]:
+        for name, index, status in marks:
+            if when := _cell(cells, index):
+                return status, f"{name} {when}"
+        return stated(cells) if stated else (Status.SUBSCRIBED, unmarked)
 
     def make(cells: list[str], line: int) -> Row:
         evidence = {name: value for name, index in kept if (value := _cell(cells, index))}
         name = " ".join(filter(None, (_cell(cells, first), _cell(cells, last))))
         when = evidence.get("CONFIRM_TIME") or evidence.get("OPTIN_TIME") or ""
-        return Row(line, _cell(cells, email), name, status or "subscribed", when, evidence or None)
+        status, why = decide(cells)
+        return Row(line, _cell(cells, email), name, status, when, evidence or None, why)
 
-    return Format(f"mailchimp {status}".strip(), make)
+    return Format("mailchimp", make)
 
 
-def _substack(columns: dict[str, int], email: int) -> Format:
+def _substack(columns: dict[str, int], email: int, stated: Decide | None) -> Format:
+    """Substack's export: `email_disabled` true is unsubscribed, false (or empty) subscribed."""
     created = columns.get("created_at", columns.get("subscription_created_at", -1))
     disabled, name = columns.get("email_disabled", -1), columns.get("name", -1)
 
+    def decide(cells: list[str]) -> tuple[str, str]:
+        value = _cell(cells, disabled)
+        if value.lower() in ("true", "1", "yes"):
+            return Status.UNSUBSCRIBED, f"email_disabled {value}"
+        if disabled >= 0 and value.lower() not in ("false", "0", "no", ""):
+            raise Undecided("email_disabled", value, "true or false")
+        if stated:
+            return stated(cells)
+        return Status.SUBSCRIBED, f"email_disabled {value or 'empty'}"
+
     def make(cells: list[str], line: int) -> Row:
         when = _cell(cells, created)
-        off = _cell(cells, disabled).lower() in ("true", "1", "yes")
         evidence = {"created_at": when} if when else None
-        return Row(
-            line,
-            _cell(cells, email),
-            _cell(cells, name),
-            Status.UNSUBSCRIBED if off else Status.SUBSCRIBED,
-            when,
-            evidence,
-        )
+        status, why = decide(cells)
+        return Row(line, _cell(cells, email), _cell(cells, name), status, when, evidence, why)
 
     return Format("substack", make)
 
@@ -258,10 +387,13 @@ class ImportReport:
     skipped_erased: int = 0  # erased at the person's request: kept off the list
     rejected: list[SubscriberError] = field(default_factory=list)
     changes: int = 0  # change objects written
+    statuses: dict[str, Example] = field(default_factory=dict)  # in the file, by status
 
     def as_dict(self) -> dict[str, Any]:
-        """The report for --json: counts, and each rejected row as file, line and reason."""
-        data = {k: v for k, v in vars(self).items() if k != "rejected"}
+        """The report for --json: counts, the file's statuses with an example row of each,
+        and each rejected row as file, line and reason."""
+        data = {k: v for k, v in vars(self).items() if k not in ("rejected", "statuses")}
+        data["statuses"] = {status: asdict(example) for status, example in self.statuses.items()}
         data["rejected"] = [
             {"file": str(e.path), "line": e.line, "reason": e.message} for e in self.rejected
         ]
@@ -282,7 +414,7 @@ def import_file(
     hears ("writing", rows written, rows in the file) after each batch and every 5,000 rows.
     """
     parsed = read_csv(path)
-    report = ImportReport(str(path), parsed.format, dry_run=dry_run)
+    report = ImportReport(str(path), parsed.format, dry_run=dry_run, statuses=parsed.statuses)
     fold = subscribers.read()[0]
     now = subscribers.now()
     source = f"{parsed.format} import of {path.name}"
@@ -295,6 +427,10 @@ def import_file(
         try:
             address, name = _normalise(row.email), clean_name(row.name)
             _check_times(row)
+            if row.status == Status.PENDING:
+                raise ValueError(
+                    f"{row.why}: never confirmed, so not imported (they can subscribe on the form)"
+                )
         except ValueError as error:
             parsed.rejected.append(SubscriberError(str(error), path=path, line=row.line))
             continue
