@@ -143,21 +143,79 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["send"] == [{"issue": SLUG, "date": "2026-12-01", "why": "new", "recipients": 4}]
 
 
-def test_a_broken_issue_stops_publish_before_anything_goes_out(
+def test_a_broken_due_issue_fails_the_run_after_the_rest_goes_out(
     project: Path, sphere: Callable[..., Result]
 ) -> None:
     _subscribe(1)
-    write_issue(project, "2026-11-01-broken", date="1/11/2026")
+    write_issue(project, "2026-11-01-broken", date="1/11/2026")  # ready: it may be due
 
     result = sphere("publish")
 
     assert result.status == 1
-    assert "content/issues/2026-11-01-broken.md:3: error:" in result.err
-    assert result.err.splitlines()[-1].startswith(
-        "error: not publishing: checked 2 issues: 1 error"
-    )
+    assert result.err.splitlines() == [
+        "content/issues/2026-11-01-broken.md:3: error: content/invalid 'date' must be "
+        "YYYY-MM-DD, got '1/11/2026'",
+        "error: not sent: content/issues/2026-11-01-broken.md is due and has errors (above); "
+        "everything else was published; fix it and publish again",
+    ]
+    assert (project / SITE / "issues" / SLUG / "index.html").is_file()
+    assert _subjects_by_recipient(project) == [
+        ("r0@example.org", "To Hard Sell or to Soft Sell? That is the Question")
+    ]
+
+
+def test_a_broken_draft_is_a_warning_and_the_due_issue_goes_out(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    write_issue(project, "2027-01-broken", date="1/2/2027", status="draft")
+
+    result = sphere("publish")
+
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        "content/issues/2027-01-broken.md:3: warning: content/invalid 'date' must be "
+        "YYYY-MM-DD, got '1/2/2027'",
+        "warning: content/issues/2027-01-broken.md is not due and has errors: left out of this "
+        "publish; fix it before its date",
+    ]
+    assert f"sent {SLUG}: 1 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 1)" in result.out
+    assert sorted(p.name for p in (project / SITE / "issues").iterdir()) == [SLUG]
+    # `sphere check`, on a pull request, stays strict about the very same file.
+    assert sphere("check").status == 1
+
+
+def test_an_error_outside_the_issues_still_stops_everything(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    footer = project / "templates" / "email" / "issue.mjml.j2"
+    footer.write_text("{% if %}", encoding="utf-8")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.splitlines()[-1].startswith("error: not publishing: checked 1 issue: 1 error")
     assert not (project / SITE).exists()
     assert _outbox(project) == []
+
+
+def test_a_sent_issue_broken_later_stops_everything_rather_than_drop_its_page(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    assert sphere("publish").status == 0
+    issue = project / "content" / "issues" / "2026-12-01-hard-sell-or-soft-sell.md"
+    issue.write_text(issue.read_text().replace("date: 2026-12-01", "date: 1/12/2026"))
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.splitlines()[-1] == (
+        "error: not publishing: content/issues/2026-12-01-hard-sell-or-soft-sell.md went out "
+        "already and has errors: the archive would lose its page; fix the errors above"
+    )
+    assert (project / SITE / "issues" / SLUG / "index.html").is_file()
 
 
 def _parts(message: EmailMessage) -> tuple[str, str]:

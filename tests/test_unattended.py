@@ -1,0 +1,79 @@
+"""Publishing with nobody watching (issue 19), end to end: S3 and SES on moto in server mode,
+SMTP through aiosmtpd. Each test is a day in an operator's life that once needed a person."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fixtures_aws import AWS_TEST_ENV
+from fixtures_project import Result, write_issue
+from fixtures_send import add_subscribers
+from fixtures_smtp import SmtpServer
+
+from sphere.settings import load_settings
+from sphere.store import aws as sphere_aws
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
+)
+SLUG = "hard-sell-or-soft-sell"  # the seed issue, due 2026-12-01 (the project's today)
+SECRET = "a-long-random-test-secret-0123456789"
+POSTAL = "Jim Wigg, 1 High Street, Bath BA1 1AA, United Kingdom"
+
+
+def _bucket() -> str:
+    name = f"sphere-test-{secrets.token_hex(6)}"
+    sphere_aws.client("s3").create_bucket(
+        Bucket=name,
+        CreateBucketConfiguration={"LocationConstraint": AWS_TEST_ENV["AWS_DEFAULT_REGION"]},
+    )
+    return name
+
+
+def _site_keys(bucket: str) -> list[str]:
+    listed = sphere_aws.client("s3").list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listed.get("Contents", []))
+
+
+@pytest.fixture
+def on_s3(project: Path, s3_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The project with its store and site in S3 (moto); the site's bucket name."""
+    site = _bucket()
+    for key, value in {
+        "SPHERE_STORE": s3_url,
+        "SPHERE_SITE": f"s3://{site}/",
+        "SPHERE_SECRET": SECRET,
+        "SPHERE_POSTAL_ADDRESS": POSTAL,
+        "SPHERE_SEND_RATE": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return site
+
+
+def test_a_broken_draft_next_to_a_due_issue_holds_nothing_back(
+    on_s3: str,
+    project: Path,
+    smtp_server: SmtpServer,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPHERE_TRANSPORT", smtp_server.url)
+    add_subscribers(load_settings(), [("ann@example.org", "Ann"), ("bob@example.org", "Bob")])
+    write_issue(project, "2027-01-broken", date="1/2/2027", status="draft")
+
+    result = sphere("publish")
+
+    assert result.status == 0, result.err
+    assert "warning: content/issues/2027-01-broken.md is not due and has errors" in result.err
+    assert f"issues/{SLUG}/index.html" in _site_keys(on_s3)
+    assert not any("broken" in key for key in _site_keys(on_s3))
+    recipients = sorted(to for _, tos, _ in smtp_server.recorder.messages for to in tos)
+    assert recipients == ["ann@example.org", "bob@example.org"]
+    # The next scheduled run finds it all done, the draft still only a warning.
+    again = sphere("publish")
+    assert again.status == 0, again.err
+    assert "nothing to send: no ready issue is due and unsent" in again.out
+    assert len(smtp_server.recorder.messages) == 2
