@@ -11,6 +11,8 @@ notification), in either of SES's two shapes: `notificationType` (identity notif
   complaint whose feedback type is `not-spam` is ignored).
 - A transient bounce counts; `soft_bounce_limit` distinct ones mark the address `bounced`.
 - Deliveries and everything else change nothing; addresses not on the list are ignored.
+- Mail to `unsubscribe_mailto` (SES receiving, `Received`) unsubscribes the reader its
+  subject's token names, or its authenticated sender (sphere.inbound).
 - A processed message is deleted from the queue. A message that is not a notification is
   reported and left in the queue (its redrive policy moves it to the dead-letter queue), so
   nothing is lost. Processing the same notification twice changes nothing more.
@@ -26,11 +28,14 @@ from dataclasses import asdict, dataclass, field
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
-from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed
+from sphere import inbound
+from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed, TokenError
+from sphere.inbound import Request
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
+    from sphere.subscribers.model import Subscriber
     from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
@@ -44,10 +49,11 @@ _CAMPAIGNS = "feedback/campaigns/"  # per issue: ids of its permanent bounces an
 class Notice:
     """What one SES notification says: its kind, its recipients, and an id that names it."""
 
-    kind: str  # permanent | transient | complaint | ignored
+    kind: str  # permanent | transient | complaint | unsubscribe | ignored
     addresses: tuple[str, ...]
     feedback_id: str
     campaign: str = ""  # the issue's slug, from the message's SES `campaign` tag
+    request: Request | None = None  # an unsubscribe by mail (kind "unsubscribe")
 
 
 @dataclass
@@ -57,6 +63,7 @@ class FeedbackReport:
     received: int = 0
     bounced: int = 0  # addresses newly marked bounced
     complained: int = 0  # addresses newly marked complained
+    unsubscribed: int = 0  # addresses newly unsubscribed by mail to unsubscribe_mailto
     transient: int = 0  # transient bounces counted, below the limit
     unchanged: int = 0  # recipients already marked, or not on the list
     ignored: int = 0  # deliveries and other notifications
@@ -79,6 +86,8 @@ def parse(body: str) -> Notice:
         raise ValueError("no notificationType or eventType")
     mail = inner.get("mail") or {}
     mail_id = str(mail.get("messageId", ""))
+    if kind == "Received":
+        return Notice("unsubscribe", (), mail_id, request=inbound.request(inner))
     if kind == "Bounce":
         notice = _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
     elif kind == "Complaint":
@@ -127,6 +136,8 @@ class FeedbackSync:
                 "SPHERE_FEEDBACK_QUEUE_URL (see docs/aws.md)"
             )
         self.queue = settings.feedback_queue_url
+        self.mailbox = settings.unsubscribe_mailto.lower()
+        self.secret = settings.secret
         self.limit = settings.soft_bounce_limit
         self.client = client
         self.members = members
@@ -160,6 +171,9 @@ class FeedbackSync:
         if notice.kind == "ignored":
             report.ignored += 1
             return
+        if notice.request is not None:
+            self._unsubscribe(notice.request, report)
+            return
         from sphere.subscribers.model import normalise_email
 
         self._tally(notice)
@@ -187,6 +201,40 @@ class FeedbackSync:
                     report.complained += status == "complained"
                 else:
                     report.unchanged += 1
+
+    def _unsubscribe(self, request: Request, report: FeedbackReport) -> None:
+        """Unsubscribe whoever a mail to `unsubscribe_mailto` names (sphere.inbound)."""
+        if request.unwanted or not self.mailbox or self.mailbox not in request.recipients:
+            report.ignored += 1
+            return
+        record = self._by_token(request.tokens) or self._by_sender(request)
+        if record is not None and self.members.set_status(record, "unsubscribed"):
+            report.unsubscribed += 1
+        else:
+            report.unchanged += 1
+
+    def _by_token(self, tokens: tuple[str, ...]) -> Subscriber | None:
+        from sphere.mail.tokens import Tokens
+
+        for token in tokens if self.secret else ():
+            try:
+                subscriber_id = Tokens(self.secret).check_unsubscribe(token)
+            except TokenError:
+                continue
+            record = self.members.by_id(subscriber_id)
+            if record is not None:
+                return record
+        return None
+
+    def _by_sender(self, request: Request) -> Subscriber | None:
+        from sphere.subscribers.model import normalise_email
+
+        if not request.authentic or not request.sender:
+            return None  # a From anyone can write must not unsubscribe someone else
+        try:
+            return self.members.by_address(normalise_email(request.sender))[0]
+        except ValueError:
+            return None
 
     def _count_transient(self, address: str, feedback_id: str) -> int:
         """Record this transient bounce (once per id); how many distinct ones there are."""

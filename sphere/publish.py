@@ -82,10 +82,11 @@ class PublishReport:
         """The report for people."""
         lines = self.deploy.lines(done=not self.dry_run)
         if self.feedback is not None:
+            by_mail = self.feedback.unsubscribed
             lines.append(
                 f"feedback: {self.feedback.received} notifications read, "
                 f"{self.feedback.bounced} bounced and {self.feedback.complained} complaining "
-                "addresses marked"
+                "addresses marked" + (f", {by_mail} unsubscribed by mail" if by_mail else "")
             )
         for report in self.sent:
             lines.append(

@@ -125,7 +125,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "postal_address": ("postal_address", parse.required_text, None),
     "base_url": ("base_url", parse.base_url, None),
     "endpoint_url": ("endpoint_url", parse.base_url, None),
-    "unsubscribe_mailto": ("unsubscribe_mailto", parse.bare_address, None),
+    "unsubscribe_mailto": ("unsubscribe_mailto", parse.allow_empty(parse.bare_address), ""),
     "privacy_url": ("privacy_url", parse.url, None),
     "list_id": ("list_id", parse.list_id, None),
     "language": ("language", parse.language, "en-GB"),

@@ -110,6 +110,21 @@ def test_the_role_deletes_nothing_in_the_data_prefix_but_a_lease() -> None:
     assert not allowed(ROLE, "s3:PutBucketPolicy", DATA)
 
 
+def test_the_role_reads_the_feedback_queue_and_nothing_else_of_sqs() -> None:
+    # publish syncs feedback (bounces, complaints, mailed unsubscribes) before every send.
+    queue = "arn:aws:sqs:eu-west-2:123456789012:sphere-feedback"
+    assert allowed(ROLE, "sqs:ReceiveMessage", queue)
+    assert allowed(ROLE, "sqs:DeleteMessage", queue)
+    for action in (
+        "sqs:SendMessage",
+        "sqs:PurgeQueue",
+        "sqs:DeleteQueue",
+        "sqs:SetQueueAttributes",
+    ):
+        assert not allowed(ROLE, action, queue), action
+    assert not allowed(ROLE, "sqs:ReceiveMessage", "arn:aws:sqs:eu-west-2:123456789012:other")
+
+
 def test_the_role_can_deploy_the_site() -> None:
     assert allowed(ROLE, "s3:ListBucket", SITE)
     for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from fixtures_aws import AWS_TEST_ENV
+from fixtures_aws import AWS_TEST_ENV, FeedbackQueue, ses_received
 from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_smtp import SmtpServer
 
 from sphere.settings import load_settings
 from sphere.store import aws as sphere_aws
+from sphere.subscribers.list import open_list
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
@@ -77,3 +80,35 @@ def test_a_broken_draft_next_to_a_due_issue_holds_nothing_back(
     assert again.status == 0, again.err
     assert "nothing to send: no ready issue is due and unsent" in again.out
     assert len(smtp_server.recorder.messages) == 2
+
+
+def test_the_mailto_in_list_unsubscribe_unsubscribes_through_the_feedback_queue(
+    on_s3: str,
+    smtp_server: SmtpServer,
+    feedback_queue: FeedbackQueue,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPHERE_TRANSPORT", smtp_server.url)
+    monkeypatch.setenv("SPHERE_FEEDBACK_QUEUE_URL", feedback_queue.url)
+    add_subscribers(load_settings(), [("ann@example.org", "Ann"), ("bob@example.org", "Bob")])
+    assert sphere("publish").status == 0
+    to_ann = next(
+        message_from_bytes(data, policy=policy.default)
+        for _, tos, data in smtp_server.recorder.messages
+        if tos == ["ann@example.org"]
+    )
+    # Ann's mail client writes to the mailto as List-Unsubscribe gives it: SES receives it and
+    # its receipt rule's SNS action puts the notification in the feedback queue.
+    links = [link.strip(" <>") for link in str(to_ann["List-Unsubscribe"]).split(",")]
+    mailto = urlsplit(next(link for link in links if link.startswith("mailto:")))
+    subject = unquote(parse_qs(mailto.query)["subject"][0])
+    assert mailto.path == "unsubscribe@jimwigg.com" and subject.startswith("unsubscribe ")
+    feedback_queue.publish(ses_received("ann.private@elsewhere.example", subject, to=mailto.path))
+
+    synced = sphere("feedback", "sync")
+
+    assert synced.status == 0, synced.err
+    assert "1 unsubscribed by mail" in synced.out
+    people = {r.email: r.status for r in open_list(load_settings()).all()}
+    assert people == {"ann@example.org": "unsubscribed", "bob@example.org": "subscribed"}

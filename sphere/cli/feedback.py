@@ -32,7 +32,8 @@ def sync(
         return
     print(
         f"{report.received} notifications: {report.bounced} bounced, "
-        f"{report.complained} complained, {report.transient} transient bounces counted, "
+        f"{report.complained} complained, {report.unsubscribed} unsubscribed by mail, "
+        f"{report.transient} transient bounces counted, "
         f"{report.ignored} ignored, {report.unchanged} unchanged; {report.deleted} deleted"
     )
     if report.malformed:
