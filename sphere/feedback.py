@@ -10,7 +10,10 @@ notification), in either of SES's two shapes: `notificationType` (identity notif
 - A permanent bounce marks the address `bounced`; a complaint marks it `complained` (but a
   complaint whose feedback type is `not-spam` is ignored).
 - A transient bounce counts; `soft_bounce_limit` distinct ones mark the address `bounced`.
-- Deliveries and everything else change nothing; addresses not on the list are ignored.
+- Deliveries and everything else change no one's status; addresses not on the list are
+  ignored. But every event tagged with a campaign and a recipient (SES's `Send` and
+  `Delivery` above all) settles that recipient's outcome where a crashed send left it
+  unknown (sphere.send.settle).
 - Mail to `unsubscribe_mailto` (SES receiving, `Received`) unsubscribes the reader its
   subject's token names, or its authenticated sender (sphere.inbound).
 - A processed message is deleted from the queue. A message that is not a notification is
@@ -54,6 +57,8 @@ class Notice:
     feedback_id: str
     campaign: str = ""  # the issue's slug, from the message's SES `campaign` tag
     request: Request | None = None  # an unsubscribe by mail (kind "unsubscribe")
+    recipient: str = ""  # the subscriber's opaque id, from the message's `recipient` tag
+    mail_id: str = ""  # SES's message id
 
 
 @dataclass
@@ -64,6 +69,8 @@ class FeedbackReport:
     bounced: int = 0  # addresses newly marked bounced
     complained: int = 0  # addresses newly marked complained
     unsubscribed: int = 0  # addresses newly unsubscribed by mail to unsubscribe_mailto
+    settled: int = 0  # unknown outcomes of a crashed send, now known to be accepted
+    unknown_left: dict[str, int] = field(default_factory=dict)  # slug -> unknowns no event named
     transient: int = 0  # transient bounces counted, below the limit
     unchanged: int = 0  # recipients already marked, or not on the list
     ignored: int = 0  # deliveries and other notifications
@@ -88,19 +95,29 @@ def parse(body: str) -> Notice:
     mail_id = str(mail.get("messageId", ""))
     if kind == "Received":
         return Notice("unsubscribe", (), mail_id, request=inbound.request(inner))
+    campaign = _tag(mail, "campaign")
+    # What SES accepted: any event but a rejection (then SES did not send it after all).
+    recipient = _tag(mail, "recipient") if kind not in _NOT_SENT else ""
     if kind == "Bounce":
         notice = _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
     elif kind == "Complaint":
         notice = _notice(inner.get("complaint"), "complainedRecipients", mail_id, _complaint_kind)
     else:
-        return Notice("ignored", (), mail_id)
-    return Notice(notice.kind, notice.addresses, notice.feedback_id, _campaign(mail))
+        notice = Notice("ignored", (), mail_id)
+    return Notice(
+        notice.kind, notice.addresses, notice.feedback_id, campaign,
+        recipient=recipient, mail_id=mail_id,
+    )  # fmt: skip
 
 
-def _campaign(mail: dict[str, Any]) -> str:
-    """The `campaign` tag SES sent the message with (event publishing keeps message tags)."""
+_NOT_SENT = frozenset({"Reject", "Rendering Failure"})
+
+
+def _tag(mail: dict[str, Any], name: str) -> str:
+    """A tag SES sent the message with (event publishing keeps message tags): `campaign`,
+    `recipient`; "" without one."""
     tags = mail.get("tags") if isinstance(mail, dict) else None
-    values = tags.get("campaign") if isinstance(tags, dict) else None
+    values = tags.get(name) if isinstance(tags, dict) else None
     return str(values[0]) if isinstance(values, list) and values else ""
 
 
@@ -143,7 +160,10 @@ class FeedbackSync:
         self.members = members
 
     def run(self) -> FeedbackReport:
+        from sphere.send.settle import Settler
+
         report = FeedbackReport()
+        settler = Settler(self.members.subscribers.store)
         seen: set[str] = set()
         while True:
             messages = [m for m in self._receive() if m["MessageId"] not in seen]
@@ -161,8 +181,11 @@ class FeedbackSync:
                                 "the queue", message["MessageId"], why)  # fmt: skip
                     continue
                 self.apply(notice, report)
+                settler.add(notice.campaign, notice.recipient, notice.mail_id)
                 done.append(message)
+            report.settled += settler.flush()  # NOTE: before the events leave the queue
             self._delete(done, report)
+        report.unknown_left = settler.left()
         log.info("feedback: %s", report)
         return report
 

@@ -3,18 +3,28 @@ SMTP through aiosmtpd. Each test is a day in an operator's life that once needed
 
 from __future__ import annotations
 
+import json
 import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-from fixtures_aws import AWS_TEST_ENV, FeedbackQueue, ses_received
+from fixtures_aws import AWS_TEST_ENV, FeedbackQueue, ses_notification, ses_received
 from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_smtp import SmtpServer
 
+from sphere.send.ledger import Ledger
+from sphere.send.seams import open_store
 from sphere.settings import load_settings
 from sphere.store import aws as sphere_aws
 from sphere.subscribers.list import open_list
@@ -112,3 +122,86 @@ def test_the_mailto_in_list_unsubscribe_unsubscribes_through_the_feedback_queue(
     assert "1 unsubscribed by mail" in synced.out
     people = {r.email: r.status for r in open_list(load_settings()).all()}
     assert people == {"ann@example.org": "unsubscribed", "bob@example.org": "subscribed"}
+
+
+# --- a send killed mid-way: SES's events settle what it left unknown -------------------------
+
+SPHERE = str(Path(sys.executable).parent / "sphere")
+
+
+def _moto_messages(endpoint: str, sender: str) -> list[dict[str, Any]]:
+    """What moto's SES accepted from `sender`, in order: the messages that really went out."""
+    with urllib.request.urlopen(endpoint + "/moto-api/data.json") as answer:  # noqa: S310
+        stored = json.load(answer)["ses"]["RawMessage"]
+    return [item for item in stored if item["source"] == sender]
+
+
+def _send_event(message: dict[str, Any], recipient_id: str) -> str:
+    """The `Send` event SES publishes for an accepted message, with the tags Sphere sent it
+    with (moto keeps no tags and publishes no events: this is what AWS would put in the
+    queue, from what moto did accept)."""
+    to = message["destinations"][0]
+    body = json.loads(ses_notification("Send", to, shape="eventType", campaign=SLUG))
+    body["mail"]["messageId"] = message["id"]
+    body["mail"]["tags"]["recipient"] = [recipient_id]
+    body.pop("delivery", None)
+    body["send"] = {}
+    return json.dumps(body)
+
+
+def test_a_killed_send_leaves_unknowns_that_ses_events_settle(
+    on_s3: str, project: Path, feedback_queue: FeedbackQueue, aws: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    domain = f"t{secrets.token_hex(4)}.example"
+    sphere_aws.client("sesv2").create_email_identity(EmailIdentity=domain)
+    sender = f"newsletter@{domain}"
+    for key, value in {
+        "SPHERE_TRANSPORT": "ses", "SPHERE_FROM": f"Jim Wigg <{sender}>",
+        "SPHERE_SES_CONFIGURATION_SET": "sphere", "SPHERE_FEEDBACK_QUEUE_URL": feedback_queue.url,
+        "SPHERE_SEND_CONCURRENCY": "4",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    ids = add_subscribers(settings, [(f"r{n:03d}@example.org", "") for n in range(40)])
+    ledger = Ledger(open_store(settings), SLUG)
+    # 5 a second: each recorded attempt (a batch of 10) takes 2 s to send, so the kill lands
+    # inside one, as a runner lost mid-send does.
+    process = subprocess.Popen(
+        [SPHERE, "send", SLUG, "--now", "--rate", "5"], cwd=project,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (state := ledger.load()) is None or state.counts()["unknown"] == 0:
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.6)  # some of the chunk goes out
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    killed = ledger.load()
+    assert killed is not None
+    unknown_at_kill = killed.counts()["unknown"]
+    accepted = _moto_messages(aws, sender)
+    by_address = {address: subscriber for address, subscriber in ids.items()}
+    feedback_queue.publish(*(_send_event(m, by_address[m["destinations"][0]]) for m in accepted))
+
+    synced = subprocess.run(
+        [SPHERE, "feedback", "sync"], cwd=project, capture_output=True, text=True, check=False
+    )
+
+    assert synced.returncode == 0, synced.stderr
+    settled = ledger.load()
+    assert settled is not None
+    still = {settled.ids[i] for i, s in settled.last.items() if s == "unknown"}
+    mailed = {by_address[m["destinations"][0]] for m in accepted}
+    assert 0 < unknown_at_kill <= 10 and still.isdisjoint(mailed)  # SES took none of those
+    assert len(still) < unknown_at_kill, "the kill left no unknown that SES had accepted"
+    assert f"{unknown_at_kill - len(still)} unknown outcomes of an interrupted send settled" in synced.stdout  # fmt: skip
+    # What is left was never accepted: resending exactly those mails nobody twice.
+    resumed = subprocess.run(
+        [SPHERE, "send", SLUG, "--now", "--take-over", "--resend-unknown"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    everyone = Counter(m["destinations"][0] for m in _moto_messages(aws, sender))
+    assert set(everyone) == set(ids) and max(everyone.values()) == 1

@@ -36,6 +36,14 @@ def sync(
         f"{report.transient} transient bounces counted, "
         f"{report.ignored} ignored, {report.unchanged} unchanged; {report.deleted} deleted"
     )
+    if report.settled:
+        print(f"{report.settled} unknown outcomes of an interrupted send settled as sent")
+    for slug, count in report.unknown_left.items():
+        print(
+            f"{slug}: {count} outcomes still unknown: no SES event names them, so SES did not "
+            f"take them if its events have had a few minutes to arrive; then `sphere send "
+            f"{slug} --resend-unknown` sends to exactly those"
+        )
     if report.malformed:
         count = len(report.malformed)
         what = (
