@@ -287,7 +287,7 @@ def publish(
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
-        sent = _send(settings, store, item, today=today, transport=transport)
+        sent = _send(settings, item, today=today, transport=transport)
         report.sent.append(sent)
         if sent.paused:  # the circuit breaker: its reason says how to resume
             raise SendStopped(sent.stopped)
@@ -299,29 +299,12 @@ def publish(
     return report
 
 
-def _send(
-    settings: Settings,
-    store: BlobStore,
-    item: Due,
-    *,
-    today: dt.date,
-    transport: Transport | None,
-) -> Report:
-    """Record the email as it goes out, send it, and mark the campaign complete when it is."""
-    from sphere.mail.issue import issue_message
-    from sphere.render.email import Renderer
-    from sphere.send.ledger import Ledger
+def _send(settings: Settings, item: Due, *, today: dt.date, transport: Transport | None) -> Report:
+    """Send the issue (send_issue keeps its record and marks it complete when it is)."""
     from sphere.send.run import SendRequest, send_issue
 
-    rendered = Renderer(settings).render(item.issue)
-    commit = records.git_commit(settings.root)
-    records.keep_record(store, rendered, issue_message(settings, rendered), commit=commit)
     request = SendRequest(issue=str(item.issue.path))
-    report = send_issue(settings, request, today=today, transport=transport)
-    state = Ledger(store, item.issue.slug).load()
-    if state is not None and not state.todo() and not report.stopped:
-        records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
-    return report
+    return send_issue(settings, request, today=today, transport=transport)
 
 
 def _seed_check(
