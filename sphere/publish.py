@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sphere.site.deploy import Plan
     from sphere.site.targets import SiteTarget
     from sphere.store.blobs import BlobStore
+    from sphere.subscribers.list import CompactReport
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class PublishReport:
     rate: float = 0.0  # messages per second the sends would go at (dry run)
     quota_left: int | None = None  # what the 24-hour quota still allows (dry run)
     feedback: FeedbackReport | None = None  # what the feedback sync before sending did
+    compacted: CompactReport | None = None  # the subscriber list's compaction, if it was due
 
     @property
     def sending(self) -> list[Due]:
@@ -87,6 +89,11 @@ class PublishReport:
                 f"feedback: {self.feedback.received} notifications read, "
                 f"{self.feedback.bounced} bounced and {self.feedback.complained} complaining "
                 "addresses marked" + (f", {by_mail} unsubscribed by mail" if by_mail else "")
+            )
+        if self.compacted is not None:
+            lines.append(
+                f"subscribers: {self.compacted.folded} changes folded into the snapshot "
+                f"({self.compacted.subscribers} subscribers)"
             )
         for report in self.sent:
             lines.append(
@@ -143,6 +150,7 @@ class PublishReport:
             "rate": self.rate,
             "quota_left": self.quota_left,
             "feedback": self.feedback.as_dict() if self.feedback is not None else None,
+            "compacted": self.compacted.folded if self.compacted is not None else None,
         }
 
 
@@ -284,6 +292,7 @@ def publish(
         from sphere.feedback import sync
 
         report.feedback = sync(settings)
+    report.compacted = _compact(settings)  # after the sync's changes, before the sends read
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
@@ -305,6 +314,14 @@ def _send(settings: Settings, item: Due, *, today: dt.date, transport: Transport
 
     request = SendRequest(issue=str(item.issue.path))
     return send_issue(settings, request, today=today, transport=transport)
+
+
+def _compact(settings: Settings) -> CompactReport | None:
+    """Fold the subscriber list's changes in when enough wait (sphere.subscribers.upkeep)."""
+    from sphere.subscribers.list import open_list
+    from sphere.subscribers.upkeep import compact_if_worth_it
+
+    return compact_if_worth_it(open_list(settings))
 
 
 def _seed_check(

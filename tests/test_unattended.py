@@ -27,7 +27,9 @@ from sphere.send.ledger import Ledger
 from sphere.send.seams import open_store
 from sphere.settings import load_settings
 from sphere.store import aws as sphere_aws
-from sphere.subscribers.list import open_list
+from sphere.subscribers.events import CHANGES
+from sphere.subscribers.list import SETTLE_SECONDS, open_list
+from sphere.subscribers.upkeep import COMPACT_AFTER
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
@@ -205,3 +207,28 @@ def test_a_killed_send_leaves_unknowns_that_ses_events_settle(
     assert resumed.returncode == 0, resumed.stderr
     everyone = Counter(m["destinations"][0] for m in _moto_messages(aws, sender))
     assert set(everyone) == set(ids) and max(everyone.values()) == 1
+
+
+def test_publish_compacts_the_list_once_enough_changes_wait(
+    on_s3: str, project: Path, sphere: Callable[..., Result]
+) -> None:
+    settings = load_settings()
+    for n in range(COMPACT_AFTER - 1):  # one change object each, as endpoint requests write
+        add_subscribers(settings, [(f"r{n:03d}@example.org", "")])
+    time.sleep(SETTLE_SECONDS)  # compaction leaves younger changes to settle
+    store = open_store(settings)
+
+    first = sphere("publish")
+
+    assert first.status == 0, first.err
+    assert "subscribers:" not in first.out  # 49 waiting: not yet worth a whole read
+    assert len(store.list(CHANGES)) == COMPACT_AFTER - 1
+    add_subscribers(settings, [("last@example.org", "")])
+    time.sleep(SETTLE_SECONDS)
+
+    second = sphere("publish")
+
+    assert second.status == 0, second.err
+    assert f"subscribers: {COMPACT_AFTER} changes folded into the snapshot" in second.out
+    assert store.list(CHANGES) == []
+    assert len(open_list(settings).all()) == COMPACT_AFTER
