@@ -27,6 +27,7 @@ def hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends
     if not new:
         return
     if not _anyone_subscribed(settings):
+        refuse_a_wrong_store(settings, store, sends)
         for item in new:
             item.why = "nobody"
             log.warning(
@@ -44,6 +45,31 @@ def hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends
                 "(a new issue needs a subject of its own)",
                 item.issue.slug, earlier,
             )  # fmt: skip
+
+
+def refuse_a_wrong_store(settings: Settings, store: BlobStore, sends: Sends | None) -> None:
+    """SettingsError, before anything is deployed or sent, for a SPHERE_STORE that cannot be
+    the newsletter's: one with no subscriber list where earlier sends from it recorded one,
+    or one named in SPHERE_STORE that holds nothing at all (a typo, a wrong prefix). An
+    empty list in a store that has one, or the local default on a fresh project, is only
+    held back (the warning): nobody may have subscribed yet."""
+    from sphere.errors import SettingsError
+
+    if store.list("subscribers/"):
+        return
+    sends = sends or _read_sends(store)
+    earlier = sends.started | sends.complete
+    if earlier:
+        raise SettingsError(
+            f"SPHERE_STORE ({store.url}) has no subscriber list, but {len(earlier)} earlier "
+            "sends from it recorded one: is it the right store? Nothing was deployed or sent"
+        )
+    if "store" in settings.from_env and not store.list(""):
+        raise SettingsError(
+            f"SPHERE_STORE ({store.url}) holds nothing: no subscriber list and no earlier "
+            "send (a typo?); check it, or add subscribers there first. Nothing was deployed "
+            "or sent"
+        )
 
 
 def sent_subjects(store: BlobStore, started: Collection[str]) -> dict[str, str]:

@@ -32,7 +32,7 @@ def settings(
     project: Path, feedback_queue: FeedbackQueue, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
-    monkeypatch.setenv("SPHERE_SECRET", "feedback-test-secret-0123456789")
+    monkeypatch.setenv("SPHERE_SECRET", "feedback-test-secret-0123456789-abcdef")
     monkeypatch.setenv("SPHERE_FEEDBACK_QUEUE_URL", feedback_queue.url)
     settings = load_settings(project)
     add_subscribers(settings, [(address, "") for address in PEOPLE])

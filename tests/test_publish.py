@@ -7,6 +7,7 @@ transport); tests/test_publish_flow.py runs the author's whole flow against S3 a
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -278,6 +279,57 @@ def test_a_placeholder_setting_stops_publish_before_the_upload(
         "error: pyproject.toml: refusing to send: postal_address is still a placeholder"
     )
     assert not (project / SITE).exists()
+
+
+def test_a_placeholder_from_the_environment_names_the_variable(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe(1)
+    monkeypatch.setenv("SPHERE_TRANSPORT", "ses")
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    monkeypatch.setenv("SPHERE_POSTAL_ADDRESS", "TODO: our address")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.startswith(
+        "error: refusing to send: SPHERE_POSTAL_ADDRESS is still a placeholder "
+        "('TODO: our address'): the law wants"
+    )
+
+
+def test_a_store_with_nothing_in_it_named_in_sphere_store_stops_publish_before_the_upload(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe(1)  # in the right store, .sphere/store
+    monkeypatch.setenv("SPHERE_STORE", ".sphere/stor")  # a typo
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err == (
+        f"error: SPHERE_STORE ({project / '.sphere' / 'stor'}) holds nothing: no subscriber "
+        "list and no earlier send (a typo?); check it, or add subscribers there first. "
+        "Nothing was deployed or sent\n"
+    )
+    assert not (project / SITE).exists() and not (project / ".sphere" / "stor").exists()
+
+
+def test_a_store_whose_list_is_gone_after_earlier_sends_stops_publish(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    assert sphere("publish").status == 0
+    shutil.rmtree(project / ".sphere" / "store" / "subscribers")
+    write_issue(project, "2026-11-30-next", title="Next", date="2026-11-30")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.endswith(
+        "has no subscriber list, but 1 earlier sends from it recorded one: is it the right "
+        "store? Nothing was deployed or sent\n"
+    )
 
 
 def test_an_empty_list_does_not_use_an_issue_up(

@@ -232,3 +232,16 @@ def test_publish_compacts_the_list_once_enough_changes_wait(
     assert f"subscribers: {COMPACT_AFTER} changes folded into the snapshot" in second.out
     assert store.list(CHANGES) == []
     assert len(open_list(settings).all()) == COMPACT_AFTER
+
+
+def test_a_mistyped_store_prefix_on_s3_deploys_and_sends_nothing(
+    on_s3: str, s3_url: str, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_subscribers(load_settings(), [("ann@example.org", "Ann")])
+    monkeypatch.setenv("SPHERE_STORE", s3_url + "-typo")  # once: deployed, warned, exit 0
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.startswith(f"error: SPHERE_STORE ({s3_url}-typo/) holds nothing")
+    assert _site_keys(on_s3) == []

@@ -102,21 +102,25 @@ def refuse_unready(issue: Issue, *, today: dt.date, now: bool) -> None:
 
 def refuse_placeholders(settings: Settings) -> None:
     """A real send needs a real postal address and a reachable unsubscribe endpoint."""
-    problems = []
+    problems, named = [], settings.from_env
     postal = settings.postal_address
     if postal in PLACEHOLDER_POSTAL_ADDRESSES or _PLACEHOLDER_TEXT.search(postal):
         problems.append(
-            f"postal_address is still a placeholder ({postal!r}): the law wants the sender's "
-            "real postal address in every message"
+            f"{named.get('postal_address', 'postal_address')} is still a placeholder "
+            f"({postal!r}): the law wants the sender's real postal address in every message"
         )
     host = urlsplit(settings.endpoint_url).hostname or ""
     if _PLACEHOLDER_HOSTS.search(host) or settings.endpoint_url.startswith("http://"):
         problems.append(
-            f"endpoint_url is not a public HTTPS address ({settings.endpoint_url!r}): "
-            "readers' unsubscribe links would not work"
+            f"{named.get('endpoint_url', 'endpoint_url')} is not a public HTTPS address "
+            f"({settings.endpoint_url!r}): readers' unsubscribe links would not work"
         )
     if problems:
-        raise SendError(f"{settings.source.name}: refusing to send: " + "; ".join(problems))
+        # The file is named where a value came from it; a variable names itself.
+        where = (
+            "" if all(p.startswith("SPHERE_") for p in problems) else f"{settings.source.name}: "
+        )
+        raise SendError(f"{where}refusing to send: " + "; ".join(problems))
 
 
 def render_issue(settings: Settings, issue: Issue, *, test: bool = False) -> MessageTemplate:
