@@ -63,6 +63,12 @@ def test_user_mistakes_are_one_line_without_traceback(project: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (
         1, "", "error: nobody@example.com is not on the list\n",
     )  # fmt: skip
+    result = run("add", "josé@example.com")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: 'josé@example.com' has letters before the @ that are not plain ASCII (such as "
+        "é): Amazon SES and most mail servers cannot deliver to it; use another address\n",
+    )
     result = run("add", "not-an-address")
     assert result.returncode == 1
     assert result.stderr == (

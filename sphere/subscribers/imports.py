@@ -23,7 +23,7 @@ from sphere.subscribers.events import CreationEvent, creation_event
 from sphere.subscribers.formats import EMAIL_COLUMNS, Format, Row, Undecided, detect, plain
 from sphere.subscribers.list import SubscriberList
 from sphere.subscribers.model import STATUSES, SUPPRESSED, Status, clean_name
-from sphere.subscribers.model import normalise_email as _normalise
+from sphere.subscribers.model import deliverable_email as _normalise
 
 MAX_BYTES = 1024 * 1024 * 1024  # 1 GB: a 1,000,000-row Mailchimp export is about 350 MB
 
