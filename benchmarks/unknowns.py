@@ -13,7 +13,7 @@ store and bucket:
    runs `sphere feedback sync`; counts the unknowns again (after: those SES never accepted);
 4. `sphere send ISSUE --take-over --resend-unknown` finishes the list; times it from the kill
    (the time from a killed send to the next one finishing, lease take-over included), and
-   checks that nobody got two messages and nobody none.
+   counts the unknowns left, who got two messages, and who none (targets: 0, 0, 0).
 
 Prints each round, then min and median of each figure.
 """
@@ -148,10 +148,14 @@ def one_round(
     sphere("send", SLUG, "--now", "--take-over", "--resend-unknown", "--rate", str(args.rate))
     finished = time.perf_counter() - killed_at
     mailed = Counter(_destination(m) for m in _accepted(endpoint, sender))
-    if set(mailed) != set(ids) or max(mailed.values()) != 1:
-        most = max(mailed.values())
-        raise SystemExit(f"went wrong: {len(mailed)} of {len(ids)} mailed, {most} at most")
-    return {"unknown_before": before, "unknown_after_sync": after, "kill_to_finished_s": finished}
+    return {
+        "unknown_before": before,
+        "unknown_after_sync": after,
+        "unknown_after_resume": _unknowns(ledger),
+        "mailed_twice": sum(1 for count in mailed.values() if count > 1),
+        "never_mailed": len(set(ids) - set(mailed)),
+        "kill_to_finished_s": finished,
+    }
 
 
 def main() -> None:

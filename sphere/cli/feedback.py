@@ -10,7 +10,9 @@ from sphere.cli.group import SphereGroup
 from sphere.cli.options import Json
 
 feedback_app = typer.Typer(
-    cls=SphereGroup, help="Bounces and complaints reported by SES.", no_args_is_help=True
+    cls=SphereGroup,
+    help="Bounces, complaints, mailed unsubscribes and send events reported by SES.",
+    no_args_is_help=True,
 )
 
 
@@ -20,8 +22,10 @@ def sync(
 ) -> None:
     """Mark bounced and complaining subscribers from the SES notifications in the SQS queue.
 
-    Reads feedback_queue_url to the end, deletes what it processed, and leaves messages that
-    are not SES notifications in the queue (reported). Running it twice changes nothing more.
+    Also unsubscribes whoever mailed the List-Unsubscribe mailto (SES receiving), and settles
+    the unknown outcomes of an interrupted send from SES's send and delivery events. Reads
+    feedback_queue_url to the end, deletes what it processed, and leaves messages that are not
+    SES notifications in the queue (reported). Running it twice changes nothing more.
     """
     from sphere.cli import load
     from sphere.feedback import sync as run_sync
