@@ -82,6 +82,17 @@ def test_an_all_contacts_mailchimp_export_gives_each_row_its_own_status(
     )
 
 
+def test_mailchimps_non_subscribed_export_is_refused(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    # Its columns are the subscribed export's: only the name says these people never joined.
+    path = tmp_path / "nonsubscribed_email_audience_export_1a2b3c.csv"
+    path.write_bytes((DATA / "mailchimp_subscribed.csv").read_bytes())
+    with pytest.raises(SubscriberError, match="never subscribed, so none of them is imported"):
+        import_file(subscribers, path)
+    assert subscribers.store.list("") == []
+
+
 def test_a_status_column_decides_each_row(subscribers: SubscriberList, tmp_path: Path) -> None:
     path = tmp_path / "convertkit.csv"
     path.write_text(

@@ -60,6 +60,7 @@ def detect(path: Path, header: list[str], names: list[str]) -> Format:
     SubscriberError when it has no email column or a status column Sphere cannot read."""
     columns = {name: index for index, name in reversed(list(enumerate(names)))}
     if "email address" in columns:
+        _refuse_nonsubscribed(path)
         return _mailchimp(header, columns)
     email = next((columns[n] for n in EMAIL_COLUMNS if n in columns), None)
     if email is None:
@@ -141,6 +142,20 @@ def _refuse_unread_status(path: Path, header: list[str], columns: dict[str, int]
                 path=path,
                 line=1,
             )
+
+
+def _refuse_nonsubscribed(path: Path) -> None:
+    """Mailchimp's export of non-subscribed contacts (`nonsubscribed_...csv`: people who never
+    joined the list, such as shop customers) has the subscribed export's columns, so its rows
+    would read as subscribed: only its name tells it apart."""
+    name = path.name.lower().replace("-", "").replace("_", "")
+    if "nonsubscribed" in name or "transactional" in name:
+        raise SubscriberError(
+            "this is Mailchimp's export of non-subscribed contacts: they never subscribed, "
+            "so none of them is imported (import the subscribed, unsubscribed and cleaned "
+            "exports)",
+            path=path,
+        )
 
 
 def plain(indexes: list[int], stated: Decide | None = None) -> Format:
