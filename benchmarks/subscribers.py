@@ -106,7 +106,7 @@ def write_csv(path: Path, rows: int) -> None:
 
 def command(url: str) -> float:
     """Seconds for one whole `sphere subscribers add` (start-up included)."""
-    env = {**os.environ, "SPHERE_STORE": url, "SPHERE_SECRET": "benchmark"}
+    env = {**os.environ, "SPHERE_STORE": url, "SPHERE_SECRET": "benchmark-secret-0123456789abcdef"}
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "sphere", "subscribers", "add", f"cmd-{time.time_ns()}@example.com"],

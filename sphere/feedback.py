@@ -10,7 +10,12 @@ notification), in either of SES's two shapes: `notificationType` (identity notif
 - A permanent bounce marks the address `bounced`; a complaint marks it `complained` (but a
   complaint whose feedback type is `not-spam` is ignored).
 - A transient bounce counts; `soft_bounce_limit` distinct ones mark the address `bounced`.
-- Deliveries and everything else change nothing; addresses not on the list are ignored.
+- Deliveries and everything else change no one's status; addresses not on the list are
+  ignored. But every event tagged with a campaign and a recipient (SES's `Send` and
+  `Delivery` above all) settles that recipient's outcome where a crashed send left it
+  unknown (sphere.send.settle).
+- Mail to `unsubscribe_mailto` (SES receiving, `Received`) unsubscribes the reader its
+  subject's token names, or its authenticated sender (sphere.inbound).
 - A processed message is deleted from the queue. A message that is not a notification is
   reported and left in the queue (its redrive policy moves it to the dead-letter queue), so
   nothing is lost. Processing the same notification twice changes nothing more.
@@ -26,11 +31,14 @@ from dataclasses import asdict, dataclass, field
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
-from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed
+from sphere import inbound
+from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed, TokenError
+from sphere.inbound import Request
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
+    from sphere.subscribers.model import Subscriber
     from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
@@ -44,10 +52,13 @@ _CAMPAIGNS = "feedback/campaigns/"  # per issue: ids of its permanent bounces an
 class Notice:
     """What one SES notification says: its kind, its recipients, and an id that names it."""
 
-    kind: str  # permanent | transient | complaint | ignored
+    kind: str  # permanent | transient | complaint | unsubscribe | ignored
     addresses: tuple[str, ...]
     feedback_id: str
     campaign: str = ""  # the issue's slug, from the message's SES `campaign` tag
+    request: Request | None = None  # an unsubscribe by mail (kind "unsubscribe")
+    recipient: str = ""  # the subscriber's opaque id, from the message's `recipient` tag
+    mail_id: str = ""  # SES's message id
 
 
 @dataclass
@@ -57,6 +68,9 @@ class FeedbackReport:
     received: int = 0
     bounced: int = 0  # addresses newly marked bounced
     complained: int = 0  # addresses newly marked complained
+    unsubscribed: int = 0  # addresses newly unsubscribed by mail to unsubscribe_mailto
+    settled: int = 0  # unknown outcomes of a crashed send, now known to be accepted
+    unknown_left: dict[str, int] = field(default_factory=dict)  # slug -> unknowns no event named
     transient: int = 0  # transient bounces counted, below the limit
     unchanged: int = 0  # recipients already marked, or not on the list
     ignored: int = 0  # deliveries and other notifications
@@ -79,19 +93,31 @@ def parse(body: str) -> Notice:
         raise ValueError("no notificationType or eventType")
     mail = inner.get("mail") or {}
     mail_id = str(mail.get("messageId", ""))
+    if kind == "Received":
+        return Notice("unsubscribe", (), mail_id, request=inbound.request(inner))
+    campaign = _tag(mail, "campaign")
+    # What SES accepted: any event but a rejection (then SES did not send it after all).
+    recipient = _tag(mail, "recipient") if kind not in _NOT_SENT else ""
     if kind == "Bounce":
         notice = _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
     elif kind == "Complaint":
         notice = _notice(inner.get("complaint"), "complainedRecipients", mail_id, _complaint_kind)
     else:
-        return Notice("ignored", (), mail_id)
-    return Notice(notice.kind, notice.addresses, notice.feedback_id, _campaign(mail))
+        notice = Notice("ignored", (), mail_id)
+    return Notice(
+        notice.kind, notice.addresses, notice.feedback_id, campaign,
+        recipient=recipient, mail_id=mail_id,
+    )  # fmt: skip
 
 
-def _campaign(mail: dict[str, Any]) -> str:
-    """The `campaign` tag SES sent the message with (event publishing keeps message tags)."""
+_NOT_SENT = frozenset({"Reject", "Rendering Failure"})
+
+
+def _tag(mail: dict[str, Any], name: str) -> str:
+    """A tag SES sent the message with (event publishing keeps message tags): `campaign`,
+    `recipient`; "" without one."""
     tags = mail.get("tags") if isinstance(mail, dict) else None
-    values = tags.get("campaign") if isinstance(tags, dict) else None
+    values = tags.get(name) if isinstance(tags, dict) else None
     return str(values[0]) if isinstance(values, list) and values else ""
 
 
@@ -127,12 +153,17 @@ class FeedbackSync:
                 "SPHERE_FEEDBACK_QUEUE_URL (see docs/aws.md)"
             )
         self.queue = settings.feedback_queue_url
+        self.mailbox = settings.unsubscribe_mailto.lower()
+        self.secret = settings.secret
         self.limit = settings.soft_bounce_limit
         self.client = client
         self.members = members
 
     def run(self) -> FeedbackReport:
+        from sphere.send.settle import Settler
+
         report = FeedbackReport()
+        settler = Settler(self.members.subscribers.store)
         seen: set[str] = set()
         while True:
             messages = [m for m in self._receive() if m["MessageId"] not in seen]
@@ -150,8 +181,11 @@ class FeedbackSync:
                                 "the queue", message["MessageId"], why)  # fmt: skip
                     continue
                 self.apply(notice, report)
+                settler.add(notice.campaign, notice.recipient, notice.mail_id)
                 done.append(message)
+            report.settled += settler.flush()  # NOTE: before the events leave the queue
             self._delete(done, report)
+        report.unknown_left = settler.left()
         log.info("feedback: %s", report)
         return report
 
@@ -159,6 +193,9 @@ class FeedbackSync:
         """Mark each recipient as the notice says (idempotent)."""
         if notice.kind == "ignored":
             report.ignored += 1
+            return
+        if notice.request is not None:
+            self._unsubscribe(notice.request, report)
             return
         from sphere.subscribers.model import normalise_email
 
@@ -187,6 +224,40 @@ class FeedbackSync:
                     report.complained += status == "complained"
                 else:
                     report.unchanged += 1
+
+    def _unsubscribe(self, request: Request, report: FeedbackReport) -> None:
+        """Unsubscribe whoever a mail to `unsubscribe_mailto` names (sphere.inbound)."""
+        if request.unwanted or not self.mailbox or self.mailbox not in request.recipients:
+            report.ignored += 1
+            return
+        record = self._by_token(request.tokens) or self._by_sender(request)
+        if record is not None and self.members.set_status(record, "unsubscribed"):
+            report.unsubscribed += 1
+        else:
+            report.unchanged += 1
+
+    def _by_token(self, tokens: tuple[str, ...]) -> Subscriber | None:
+        from sphere.mail.tokens import Tokens
+
+        for token in tokens if self.secret else ():
+            try:
+                subscriber_id = Tokens(self.secret).check_unsubscribe(token)
+            except TokenError:
+                continue
+            record = self.members.by_id(subscriber_id)
+            if record is not None:
+                return record
+        return None
+
+    def _by_sender(self, request: Request) -> Subscriber | None:
+        from sphere.subscribers.model import normalise_email
+
+        if not request.authentic or not request.sender:
+            return None  # a From anyone can write must not unsubscribe someone else
+        try:
+            return self.members.by_address(normalise_email(request.sender))[0]
+        except ValueError:
+            return None
 
     def _count_transient(self, address: str, feedback_id: str) -> int:
         """Record this transient bounce (once per id); how many distinct ones there are."""

@@ -18,7 +18,6 @@ skipped from one listing of the campaign records (sphere.records).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sphere import records
 from sphere.errors import SendStopped, SettingsError
+from sphere.held import hold_back
+from sphere.held import sent_subjects as sent_subjects  # where sphere.status looks
 
 if TYPE_CHECKING:
     from sphere.checks import CheckReport
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from sphere.site.deploy import Plan
     from sphere.site.targets import SiteTarget
     from sphere.store.blobs import BlobStore
+    from sphere.subscribers.list import CompactReport
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class PublishReport:
     rate: float = 0.0  # messages per second the sends would go at (dry run)
     quota_left: int | None = None  # what the 24-hour quota still allows (dry run)
     feedback: FeedbackReport | None = None  # what the feedback sync before sending did
+    compacted: CompactReport | None = None  # the subscriber list's compaction, if it was due
 
     @property
     def sending(self) -> list[Due]:
@@ -81,10 +84,16 @@ class PublishReport:
         """The report for people."""
         lines = self.deploy.lines(done=not self.dry_run)
         if self.feedback is not None:
+            by_mail = self.feedback.unsubscribed
             lines.append(
                 f"feedback: {self.feedback.received} notifications read, "
                 f"{self.feedback.bounced} bounced and {self.feedback.complained} complaining "
-                "addresses marked"
+                "addresses marked" + (f", {by_mail} unsubscribed by mail" if by_mail else "")
+            )
+        if self.compacted is not None:
+            lines.append(
+                f"subscribers: {self.compacted.folded} changes folded into the snapshot "
+                f"({self.compacted.subscribers} subscribers)"
             )
         for report in self.sent:
             lines.append(
@@ -141,6 +150,7 @@ class PublishReport:
             "rate": self.rate,
             "quota_left": self.quota_left,
             "feedback": self.feedback.as_dict() if self.feedback is not None else None,
+            "compacted": self.compacted.folded if self.compacted is not None else None,
         }
 
 
@@ -193,13 +203,14 @@ def due_issues(
     allow_late: Collection[str] = (),
     record: bool = True,
     sends: Sends | None = None,
+    exclude: Collection[Path] = (),
 ) -> list[Due]:
     """Ready issues whose date has come and whose send is not complete, oldest first.
 
     Two listings of the store (`sends`) decide for every issue; a ledger is read only for a
     campaign that started and has no completion record (sent by `sphere send`, or
     interrupted). With `record`, such a campaign found complete gets its record, so the next
-    run skips it unread.
+    run skips it unread. `exclude`: broken issue files left out (sphere.broken).
     """
     from sphere.content.issues import load_issues
     from sphere.send.ledger import Ledger
@@ -207,7 +218,8 @@ def due_issues(
     sends = sends or Sends.read(store)
     done, started = sends.complete, sends.started
     found = []
-    for issue in sorted(load_issues(settings.content_dir), key=lambda item: item.date):
+    issues = load_issues(settings.content_dir, exclude=exclude)
+    for issue in sorted(issues, key=lambda item: item.date):
         if not issue.is_due(today) or issue.slug in done:
             continue
         if issue.slug in started:
@@ -234,10 +246,12 @@ def publish(
     transport: Transport | None = None,
     today: dt.date | None = None,
     sends: Sends | None = None,
+    exclude: Collection[Path] = (),
 ) -> PublishReport:
     """Deploy the archive built in `site_folder`, then send what is due (see the module).
 
     `sends`: the campaigns' state as `check_before_publish` read it (default: read it here).
+    `exclude`: broken issue files to leave out, as the build did (sphere.broken).
     """
     from sphere.send import seams
     from sphere.send.run import is_real, refuse_placeholders
@@ -246,9 +260,15 @@ def publish(
     today = today or settings.today()
     store = seams.open_store(settings)
     due = due_issues(
-        settings, store, today=today, allow_late=allow_late, record=not dry_run, sends=sends
+        settings,
+        store,
+        today=today,
+        allow_late=allow_late,
+        record=not dry_run,
+        sends=sends,
+        exclude=exclude,
     )
-    _hold_back(settings, store, [item for item in due if item.why == "new"], sends)
+    hold_back(settings, store, [item for item in due if item.why == "new"], sends)
     if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
         refuse_placeholders(settings)  # before anything is uploaded, not after
     if settings.seed_list and not settings.feedback_queue_url:
@@ -256,7 +276,7 @@ def publish(
             "seed_list is set but feedback_queue_url is not: the seed send's bounces and "
             "complaints could not be read; set feedback_queue_url, or empty seed_list"
         )
-    plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target)
+    plan = deploy_archive(settings, site_folder, dry_run=dry_run, target=target, exclude=exclude)
     report = PublishReport(deploy=plan, due=due, dry_run=dry_run)
     report.late = [item for item in due if item.why == "late"]
     for item in report.late:
@@ -272,10 +292,11 @@ def publish(
         from sphere.feedback import sync
 
         report.feedback = sync(settings)
+    report.compacted = _compact(settings)  # after the sync's changes, before the sends read
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
-        sent = _send(settings, store, item, today=today, transport=transport)
+        sent = _send(settings, item, today=today, transport=transport)
         report.sent.append(sent)
         if sent.paused:  # the circuit breaker: its reason says how to resume
             raise SendStopped(sent.stopped)
@@ -287,29 +308,20 @@ def publish(
     return report
 
 
-def _send(
-    settings: Settings,
-    store: BlobStore,
-    item: Due,
-    *,
-    today: dt.date,
-    transport: Transport | None,
-) -> Report:
-    """Record the email as it goes out, send it, and mark the campaign complete when it is."""
-    from sphere.mail.issue import issue_message
-    from sphere.render.email import Renderer
-    from sphere.send.ledger import Ledger
+def _send(settings: Settings, item: Due, *, today: dt.date, transport: Transport | None) -> Report:
+    """Send the issue (send_issue keeps its record and marks it complete when it is)."""
     from sphere.send.run import SendRequest, send_issue
 
-    rendered = Renderer(settings).render(item.issue)
-    commit = records.git_commit(settings.root)
-    records.keep_record(store, rendered, issue_message(settings, rendered), commit=commit)
     request = SendRequest(issue=str(item.issue.path))
-    report = send_issue(settings, request, today=today, transport=transport)
-    state = Ledger(store, item.issue.slug).load()
-    if state is not None and not state.todo() and not report.stopped:
-        records.mark_complete(store, item.issue.slug, ids=state.ids, counts=state.counts())
-    return report
+    return send_issue(settings, request, today=today, transport=transport)
+
+
+def _compact(settings: Settings) -> CompactReport | None:
+    """Fold the subscriber list's changes in when enough wait (sphere.subscribers.upkeep)."""
+    from sphere.subscribers.list import open_list
+    from sphere.subscribers.upkeep import compact_if_worth_it
+
+    return compact_if_worth_it(open_list(settings))
 
 
 def _seed_check(
@@ -334,51 +346,6 @@ def _duration(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends | None) -> None:
-    """Hold back new sends that would mail the list by mistake: with nobody subscribed (a
-    wrong SPHERE_STORE), or with the subject of a campaign that went out already (a renamed
-    issue file would otherwise look like a new issue). Only read when there is a new send."""
-    if not new:
-        return
-    if not _anyone_subscribed(settings):
-        for item in new:
-            item.why = "nobody"
-            log.warning(
-                "nobody is subscribed in %s: not starting the send of %s (check SPHERE_STORE)",
-                store.url, item.issue.slug,
-            )  # fmt: skip
-        return
-    subjects = sent_subjects(store, (sends or Sends.read(store)).started)
-    for item in new:
-        earlier = subjects.get(item.issue.subject)
-        if earlier is not None:
-            item.why = "resent"
-            log.warning(
-                "%s has the subject of %s, which went out already: not sending it again "
-                "(a new issue needs a subject of its own)",
-                item.issue.slug, earlier,
-            )  # fmt: skip
-
-
-def sent_subjects(store: BlobStore, started: Collection[str]) -> dict[str, str]:
-    """The subject of every campaign that started, to the slug it went out under."""
-    from sphere.store.blobs import get_many
-
-    slugs = sorted(started)
-    keys = [f"campaigns/{slug}/campaign.json" for slug in slugs]
-    return {
-        json.loads(blob.data)["subject"]: slug
-        for slug, blob in zip(slugs, get_many(store, keys), strict=True)
-        if blob is not None
-    }
-
-
-def _anyone_subscribed(settings: Settings) -> bool:
-    from sphere.send import seams
-
-    return any(person.status == "subscribed" for person in seams.people(settings).values())
 
 
 def _estimate(settings: Settings, report: PublishReport, transport: Transport | None) -> None:

@@ -149,6 +149,23 @@ def mark_complete(
     store.put(f"{PREFIX}{slug}/complete.json", _dumps(body))
 
 
+def read_complete(store: BlobStore, slug: str) -> dict[str, Any] | None:
+    """The campaign's completion record, or None while its send is not complete."""
+    blob = store.get(f"{PREFIX}{slug}/complete.json")
+    return json.loads(blob.data) if blob is not None else None
+
+
+def count_settled(store: BlobStore, slug: str, settled: int) -> None:
+    """Move `settled` recipients from unknown to accepted in the completion record, if any
+    (SES's events showed they were mailed: sphere.send.settle)."""
+    complete = read_complete(store, slug)
+    if complete is None:
+        return
+    complete["unknown"] = max(0, int(complete.get("unknown", 0)) - settled)
+    complete["accepted"] = int(complete.get("accepted", 0)) + settled
+    store.put(f"{PREFIX}{slug}/complete.json", _dumps(complete))
+
+
 def read(store: BlobStore, slug: str) -> Kept:
     """A campaign's record and completion, as far as they exist."""
     found = []

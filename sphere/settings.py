@@ -70,6 +70,9 @@ class Settings:
     # The one clock (sphere.clock): "now" for everything that asks the settings. Not a setting
     # of the newsletter, so neither shown nor compared (the build cache keys on the repr).
     clock: Clock = field(default=SYSTEM, repr=False, compare=False)
+    # Which settings came from an environment variable (attribute -> its name), so that an
+    # error about a value names the variable it must be fixed in, not pyproject.toml.
+    from_env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     send_rate: float  # messages per second (0: ask the transport)
     send_concurrency: int
     # sending (issue 10)
@@ -125,7 +128,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "postal_address": ("postal_address", parse.required_text, None),
     "base_url": ("base_url", parse.base_url, None),
     "endpoint_url": ("endpoint_url", parse.base_url, None),
-    "unsubscribe_mailto": ("unsubscribe_mailto", parse.bare_address, None),
+    "unsubscribe_mailto": ("unsubscribe_mailto", parse.allow_empty(parse.bare_address), ""),
     "privacy_url": ("privacy_url", parse.url, None),
     "list_id": ("list_id", parse.list_id, None),
     "language": ("language", parse.language, "en-GB"),
@@ -198,6 +201,7 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
 
     errors: list[SettingsError] = []
     values: dict[str, Any] = {}
+    from_env: dict[str, str] = {}
     for key in table:
         if key not in _FILE_KEYS:
             hint = (
@@ -210,6 +214,7 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
         env_name = ENV_PREFIX + key.upper()
         if env_name in env:
             raw, where = env[env_name], f"environment variable {env_name}"
+            from_env[attribute] = env_name
         elif key in table:
             raw, where = table[key], f"[tool.sphere].{key}"
         elif default is not None:
@@ -226,6 +231,9 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
                 errors.append(_error(source, text, key, f"{where}: {problem}"))
     for attribute, (env_name, default) in _ENV_ONLY.items():
         values[attribute] = env.get(env_name, default).strip()
+        if env_name in env:
+            from_env[attribute] = env_name
+    errors += _check_environment(env, values)
     if values["fixed_today"] and not parse.is_date(values["fixed_today"]):
         errors.append(
             SettingsError(
@@ -237,7 +245,33 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
         raise SettingsErrors(errors)
     for key in _PATH_KEYS:
         values[key] = (root / values[key]).resolve()
-    return Settings(root=root, source=source, **values)
+    return Settings(root=root, source=source, from_env=from_env, **values)
+
+
+MIN_SECRET = 32  # characters: a guessable secret lets anyone unsubscribe anyone
+
+
+def _check_environment(env: Mapping[str, str], values: dict[str, Any]) -> list[SettingsError]:
+    """What the SPHERE_* variables alone can get wrong: a store set but empty (it would be the
+    project folder itself), a secret too short to keep links from being forged."""
+    errors = []
+    if "SPHERE_STORE" in env and not values["store"]:
+        errors.append(
+            SettingsError(
+                "environment variable SPHERE_STORE is set but empty: set it to a folder or "
+                "s3://bucket/prefix, or unset it for the local default (.sphere/store)"
+            )
+        )
+    secret = values["secret"]
+    if secret and len(secret) < MIN_SECRET:
+        errors.append(
+            SettingsError(
+                f"environment variable SPHERE_SECRET is {len(secret)} characters long, fewer "
+                f"than {MIN_SECRET}: anyone who guesses it can forge unsubscribe links; use a "
+                "long random value, e.g. `openssl rand -base64 48`"
+            )
+        )
+    return errors
 
 
 def _error(source: Path, text: str, key: str | None, message: str) -> SettingsError:

@@ -213,3 +213,54 @@ def ses_notification(
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         }
     return json.dumps(body)
+
+
+def ses_received(
+    sender: str,
+    subject: str,
+    *,
+    to: str = "unsubscribe@jimwigg.com",
+    authentic: bool = True,
+    spam: bool = False,
+) -> str:
+    """An SES receiving notification (an SNS receipt-rule action), shaped like AWS's documented
+    example: the mail's common headers and the receipt's verdicts (`authentic`: SPF, DKIM and
+    DMARC pass, or all fail)."""
+    verdict = "PASS" if authentic else "FAIL"
+    message_id = f"{secrets.token_hex(16)}"
+    body = {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": "2026-12-02T08:00:00.000Z",
+            "source": sender,
+            "messageId": message_id,
+            "destination": [to],
+            "headersTruncated": False,
+            "headers": [{"name": "Subject", "value": subject}],
+            "commonHeaders": {
+                "returnPath": sender,
+                "from": [f"Reader <{sender}>"],
+                "date": "Wed, 02 Dec 2026 08:00:00 +0000",
+                "to": [to],
+                "messageId": f"<{message_id}@mail.example>",
+                "subject": subject,
+            },
+        },
+        "receipt": {
+            "timestamp": "2026-12-02T08:00:00.000Z",
+            "processingTimeMillis": 574,
+            "recipients": [to],
+            "spamVerdict": {"status": "FAIL" if spam else "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": verdict},
+            "dkimVerdict": {"status": verdict},
+            "dmarcVerdict": {"status": verdict},
+            "action": {
+                "type": "SNS",
+                "topicArn": "arn:aws:sns:eu-west-2:123456789012:sphere-feedback",
+                "encoding": "UTF8",
+            },
+        },
+        "content": f"From: Reader <{sender}>\r\nTo: {to}\r\nSubject: {subject}\r\n\r\n",
+    }
+    return json.dumps(body)

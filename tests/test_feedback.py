@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fixtures_aws import FeedbackQueue
+from fixtures_aws import FeedbackQueue, ses_received
 from fixtures_aws import ses_notification as notification
 from fixtures_project import Result
 from fixtures_send import add_subscribers
@@ -31,7 +32,7 @@ def settings(
     project: Path, feedback_queue: FeedbackQueue, monkeypatch: pytest.MonkeyPatch
 ) -> Settings:
     monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
-    monkeypatch.setenv("SPHERE_SECRET", "feedback-test-secret-0123456789")
+    monkeypatch.setenv("SPHERE_SECRET", "feedback-test-secret-0123456789-abcdef")
     monkeypatch.setenv("SPHERE_FEEDBACK_QUEUE_URL", feedback_queue.url)
     settings = load_settings(project)
     add_subscribers(settings, [(address, "") for address in PEOPLE])
@@ -172,8 +173,8 @@ def test_the_command_reports_counts_and_logs_no_address(
 
     assert result.status == 0, result.err
     assert result.out == (
-        "3 notifications: 1 bounced, 1 complained, 0 transient bounces counted, 0 ignored, "
-        "0 unchanged; 2 deleted\n1 message was not an SES notification: left in the queue for inspection\n"
+        "3 notifications: 1 bounced, 1 complained, 0 unsubscribed by mail, 0 transient bounces "
+        "counted, 0 ignored, 0 unchanged; 2 deleted\n1 message was not an SES notification: left in the queue for inspection\n"
     )
     assert "example.org" not in result.err + caplog.text
     assert "not an SES notification" in result.err
@@ -197,3 +198,78 @@ def test_parse_refuses_what_is_not_a_notification(body: str) -> None:
 def test_a_not_spam_complaint_is_ignored() -> None:
     notice = parse(notification("Complaint", "a@example.org", complaintFeedbackType="not-spam"))
     assert notice.kind == "ignored"
+
+
+# --- unsubscribe requests by mail (List-Unsubscribe's mailto, through SES receiving) ----------
+
+
+def _token_of(settings: Settings, address: str) -> str:
+    from sphere.mail.tokens import Tokens
+
+    record = next(r for r in open_list(settings).all() if r.email == address)
+    return Tokens(settings.secret).unsubscribe(record.id)
+
+
+def test_a_mail_whose_subject_carries_a_token_unsubscribes_that_reader(
+    settings: Settings, feedback_queue: FeedbackQueue
+) -> None:
+    token = _token_of(settings, "soft@example.org")
+    # Sent from another address (a forward, an alias): the token names the reader.
+    feedback_queue.publish(
+        ses_received("alias@elsewhere.example", f"Re: unsubscribe {token}", authentic=False)
+    )
+
+    report = sync(settings)
+
+    assert (report.received, report.unsubscribed, report.deleted) == (1, 1, 1)
+    assert statuses(settings)["soft@example.org"] == "unsubscribed"
+    assert queue_depth(feedback_queue) == 0
+
+
+def test_a_mail_from_a_subscriber_unsubscribes_them_only_if_the_sender_is_authentic(
+    settings: Settings, feedback_queue: FeedbackQueue
+) -> None:
+    feedback_queue.publish(
+        ses_received("Fine@Example.org", "please take me off", authentic=False),
+        ses_received("hard@example.org", "unsubscribe"),
+    )
+
+    report = sync(settings)
+
+    assert (report.unsubscribed, report.unchanged) == (1, 1)
+    found = statuses(settings)
+    # A forged From (SPF, DKIM and DMARC failed) unsubscribes nobody.
+    assert (found["fine@example.org"], found["hard@example.org"]) == ("subscribed", "unsubscribed")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "subject"),
+    [
+        ({"spam": True}, "unsubscribe {token}"),
+        ({"to": "jim@jimwigg.com"}, "unsubscribe {token}"),
+    ],
+    ids=["spam", "another mailbox"],
+)
+def test_spam_and_mail_for_other_mailboxes_are_ignored(
+    settings: Settings, feedback_queue: FeedbackQueue, kwargs: dict[str, Any], subject: str
+) -> None:
+    token = _token_of(settings, "soft@example.org")
+    feedback_queue.publish(ses_received("soft@example.org", subject.format(token=token), **kwargs))
+
+    report = sync(settings)
+
+    assert (report.ignored, report.unsubscribed, report.deleted) == (1, 0, 1)
+    assert statuses(settings)["soft@example.org"] == "subscribed"
+
+
+def test_a_forged_token_unsubscribes_nobody(
+    settings: Settings, feedback_queue: FeedbackQueue
+) -> None:
+    token = _token_of(settings, "soft@example.org")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    feedback_queue.publish(ses_received("x@elsewhere.example", f"unsubscribe {forged}"))
+
+    report = sync(settings)
+
+    assert (report.unsubscribed, report.unchanged) == (0, 1)
+    assert statuses(settings)["soft@example.org"] == "subscribed"

@@ -36,7 +36,7 @@ def settings(
 ) -> Settings:
     monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
     monkeypatch.setenv("SPHERE_TRANSPORT", "outbox:outbox")
-    monkeypatch.setenv("SPHERE_SECRET", "breaker-test-secret-0123456789")
+    monkeypatch.setenv("SPHERE_SECRET", "breaker-test-secret-0123456789-abcdef")
     monkeypatch.setenv("SPHERE_FEEDBACK_QUEUE_URL", feedback_queue.url)
     settings = load_settings(project)
     add_subscribers(settings, [(address, "") for address in PEOPLE])

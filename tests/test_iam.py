@@ -8,6 +8,7 @@ its conditions hold, and no Deny statement matches.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -97,10 +98,15 @@ def test_the_role_sends_only_as_the_newsletter() -> None:
     assert [s["Action"] for s in wide] == ["ses:GetAccount"]  # it has no resource to name
 
 
-def test_the_role_deletes_nothing_in_the_data_prefix_but_a_lease() -> None:
-    assert allowed(ROLE, "s3:DeleteObject", f"{DATA}/sphere/campaigns/an-issue/lease.json")
+def test_the_role_deletes_nothing_in_the_data_prefix_but_what_compaction_folded() -> None:
+    # A finished send marks its lease released with a conditional write: it deletes nothing.
+    assert not allowed(ROLE, "s3:DeleteObject", f"{DATA}/sphere/campaigns/an-issue/lease.json")
+    # publish compacts the list (sphere.subscribers.upkeep): the changes it folded and the
+    # shards it replaced go, only after the new snapshot is written.
+    for key in ("subscribers/changes/0001-ab.jsonl", "subscribers/shards/0001-ab-0f.json"):
+        assert allowed(ROLE, "s3:DeleteObject", f"{DATA}/sphere/{key}"), key
     for key in (
-        "subscribers/snapshot.json", "subscribers/changes/0001.jsonl", "campaigns/an-issue/campaign.json",
+        "subscribers/snapshot.json", "campaigns/an-issue/campaign.json",
         "campaigns/an-issue/log/1-1.jsonl", "published/an-issue/record.json", "key-fingerprint.json",
     ):  # fmt: skip
         assert not allowed(ROLE, "s3:DeleteObject", f"{DATA}/sphere/{key}"), key
@@ -108,6 +114,21 @@ def test_the_role_deletes_nothing_in_the_data_prefix_but_a_lease() -> None:
     assert not allowed(ROLE, "s3:GetObject", f"{DATA}/elsewhere/thing.json")
     assert not allowed(ROLE, "s3:DeleteBucket", DATA)
     assert not allowed(ROLE, "s3:PutBucketPolicy", DATA)
+
+
+def test_the_role_reads_the_feedback_queue_and_nothing_else_of_sqs() -> None:
+    # publish syncs feedback (bounces, complaints, mailed unsubscribes) before every send.
+    queue = "arn:aws:sqs:eu-west-2:123456789012:sphere-feedback"
+    assert allowed(ROLE, "sqs:ReceiveMessage", queue)
+    assert allowed(ROLE, "sqs:DeleteMessage", queue)
+    for action in (
+        "sqs:SendMessage",
+        "sqs:PurgeQueue",
+        "sqs:DeleteQueue",
+        "sqs:SetQueueAttributes",
+    ):
+        assert not allowed(ROLE, action, queue), action
+    assert not allowed(ROLE, "sqs:ReceiveMessage", "arn:aws:sqs:eu-west-2:123456789012:other")
 
 
 def test_the_role_can_deploy_the_site() -> None:
@@ -166,23 +187,34 @@ class _Recording:
         self.seen["s3:DeleteObject"].add(key)
         self.store.delete(key)
 
+    def __getattr__(self, name: str) -> Any:  # what no IAM action is checked for (sweep)
+        return getattr(self.store, name)
+
 
 def test_the_role_allows_every_store_call_publish_makes(
     project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sphere.send.seams as seams
+    import sphere.subscribers.list as subscriber_list
     from sphere.store.blobs import open_store
+    from sphere.subscribers.list import SETTLE_SECONDS
+    from sphere.subscribers.upkeep import COMPACT_AFTER
 
     seen: dict[str, set[str]] = {"s3:GetObject": set(), "s3:PutObject": set(), "s3:DeleteObject": set()}  # fmt: skip
-    monkeypatch.setattr(
-        seams, "open_store", lambda settings: _Recording(open_store(settings), seen)
-    )
-    add_subscribers(load_settings(), [("a@example.org", "A")])
+    for module in (seams, subscriber_list):
+        monkeypatch.setattr(
+            module, "open_store", lambda settings: _Recording(open_store(settings), seen)
+        )
+    for n in range(COMPACT_AFTER):  # enough changes waiting that publish compacts the list
+        add_subscribers(load_settings(), [(f"a{n}@example.org", "A")])
+    time.sleep(SETTLE_SECONDS)  # compaction leaves changes younger than this to settle
 
     assert sphere("publish").status == 0
     assert sphere("publish").status == 0
 
-    assert seen["s3:DeleteObject"], "publish released no lease: the test saw nothing"
+    assert any(key.endswith("/lease.json") for key in seen["s3:PutObject"])  # released
+    assert not any(key.startswith("campaigns/") for key in seen["s3:DeleteObject"])
+    assert any(key.startswith("subscribers/changes/") for key in seen["s3:DeleteObject"])
     for action, keys in seen.items():
         for key in keys:
             assert allowed(ROLE, action, f"{DATA}/sphere/{key}"), (action, key)

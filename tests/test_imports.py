@@ -42,9 +42,9 @@ def test_mailchimp_unsubscribed_and_cleaned_exports_import_as_suppressed(
 ) -> None:
     import_file(subscribers, DATA / "mailchimp_subscribed.csv")
     report = import_file(subscribers, DATA / "mailchimp_unsubscribed.csv")
-    assert (report.format, report.suppressed) == ("mailchimp unsubscribed", 2)
+    assert (report.format, report.suppressed) == ("mailchimp", 2)
     report = import_file(subscribers, DATA / "mailchimp_cleaned.csv")
-    assert (report.format, report.suppressed) == ("mailchimp bounced", 1)
+    assert (report.format, report.suppressed) == ("mailchimp", 1)
     statuses = {r.email: r.status for r in subscribers.all()}
     assert statuses == {
         "ann@example.com": "unsubscribed",
@@ -58,6 +58,107 @@ def test_mailchimp_unsubscribed_and_cleaned_exports_import_as_suppressed(
     assert subscribers.counts()["unsubscribed"] == 2
 
 
+def test_an_all_contacts_mailchimp_export_gives_each_row_its_own_status(
+    subscribers: SubscriberList,
+) -> None:
+    # UNSUB_TIME and CLEAN_TIME columns in every row, empty for the active ones: once read as
+    # an unsubscribed export, which suppressed everyone for good.
+    report = import_file(subscribers, DATA / "mailchimp_all_contacts.csv")
+    assert (report.added, report.suppressed, report.rejected) == (2, 2, [])
+    assert {r.email: r.status for r in subscribers.all()} == {
+        "ann@example.com": "subscribed",
+        "bob@example.com": "subscribed",
+        "carol@example.com": "unsubscribed",
+        "dead@example.com": "bounced",  # cleaned: Mailchimp could not deliver to it
+    }
+    assert {s: (e.count, e.line, e.why) for s, e in report.statuses.items()} == {
+        "subscribed": (2, 2, "CLEAN_TIME and UNSUB_TIME empty"),
+        "unsubscribed": (1, 3, "UNSUB_TIME 2022-05-05 12:00:00"),
+        "bounced": (1, 4, "CLEAN_TIME 2022-07-07 07:07:07"),
+    }
+    carol = next(r for r in subscribers.all() if r.email == "carol@example.com")
+    assert carol.consent_evidence and carol.consent_evidence["UNSUB_REASON"] == (
+        "No longer interested"
+    )
+
+
+def test_mailchimps_non_subscribed_export_is_refused(
+    subscribers: SubscriberList, tmp_path: Path
+) -> None:
+    # Its columns are the subscribed export's: only the name says these people never joined.
+    path = tmp_path / "nonsubscribed_email_audience_export_1a2b3c.csv"
+    path.write_bytes((DATA / "mailchimp_subscribed.csv").read_bytes())
+    with pytest.raises(SubscriberError, match="never subscribed, so none of them is imported"):
+        import_file(subscribers, path)
+    assert subscribers.store.list("") == []
+
+
+def test_a_status_column_decides_each_row(subscribers: SubscriberList, tmp_path: Path) -> None:
+    path = tmp_path / "convertkit.csv"
+    path.write_text(
+        "email,first_name,status\n"
+        "a@example.com,A,active\n"
+        "b@example.com,B,Cancelled\n"
+        "c@example.com,C,bounced\n"
+        "d@example.com,D,complained\n"
+        "e@example.com,E,unconfirmed\n"
+    )
+    report = import_file(subscribers, path)
+    assert {r.email: r.status for r in subscribers.all()} == {
+        "a@example.com": "subscribed",
+        "b@example.com": "unsubscribed",
+        "c@example.com": "bounced",
+        "d@example.com": "complained",
+    }
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (6, "status unconfirmed: never confirmed, so not imported (they can subscribe on the form)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "message"),
+    [
+        (
+            "email,status\na@example.com,active\nb@example.com,archived\n",
+            3,
+            "cannot tell this row's status from status 'archived': expected subscribed, "
+            "unsubscribed, bounced (or cleaned), complained or pending; nothing was imported "
+            "(split the file by status, or fix the column)",
+        ),
+        (
+            "email,Status\na@example.com,active\nb@example.com,\n",
+            3,
+            "cannot tell this row's status from Status '': expected subscribed, unsubscribed, "
+            "bounced (or cleaned), complained or pending; nothing was imported (split the file "
+            "by status, or fix the column)",
+        ),
+        (
+            "email,email_disabled,created_at\na@example.com,false,\nb@example.com,maybe,\n",
+            3,
+            "cannot tell this row's status from email_disabled 'maybe': expected true or false; "
+            "nothing was imported (split the file by status, or fix the column)",
+        ),
+        (
+            "email,name,Unsubscribed At\na@example.com,A,\nb@example.com,B,2024-01-01\n",
+            1,
+            "cannot tell the rows' status: Sphere does not read the column 'Unsubscribed At'; "
+            "give the file a 'status' column (subscribed, unsubscribed, bounced (or cleaned), "
+            "complained or pending), or take the rows that are not subscribed out of it",
+        ),
+    ],
+    ids=["unknown word", "empty cell", "substack flag", "unread column"],
+)
+def test_a_file_whose_status_cannot_be_decided_is_refused_naming_the_column(
+    subscribers: SubscriberList, tmp_path: Path, content: str, line: int, message: str
+) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(content)
+    with pytest.raises(SubscriberError) as raised:
+        import_file(subscribers, path)
+    assert (raised.value.line, raised.value.message) == (line, message)
+    assert subscribers.store.list("") == []
+
+
 def test_substack_export(subscribers: SubscriberList) -> None:
     report = import_file(subscribers, DATA / "substack.csv")
     assert (report.format, report.added, report.suppressed) == ("substack", 1, 1)
@@ -68,11 +169,18 @@ def test_substack_export(subscribers: SubscriberList) -> None:
 
 def test_semicolons_and_idn_domains(subscribers: SubscriberList) -> None:
     report = import_file(subscribers, DATA / "semicolon.csv")
-    assert report.added == 3, report.rejected
+    assert report.added == 2
     assert [r.email for r in subscribers.all()] == [
         "frank@example.com",
-        "josé@münchen.de",
-        "x@münchen.de",  # the punycode spelling of the same domain
+        "x@münchen.de",  # the punycode spelling of the same domain: kept in Unicode
+    ]
+    # SES cannot deliver to a non-ASCII local part: it would fail every send.
+    assert [(e.line, e.message) for e in report.rejected] == [
+        (
+            3,
+            "'josé@münchen.de' has letters before the @ that are not plain ASCII (such as é): "
+            "Amazon SES and most mail servers cannot deliver to it; use another address",
+        )
     ]
 
 

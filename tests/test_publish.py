@@ -7,6 +7,7 @@ transport); tests/test_publish_flow.py runs the author's whole flow against S3 a
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -143,21 +144,79 @@ def test_dry_run_shows_the_plan_and_does_nothing(
     assert plan["send"] == [{"issue": SLUG, "date": "2026-12-01", "why": "new", "recipients": 4}]
 
 
-def test_a_broken_issue_stops_publish_before_anything_goes_out(
+def test_a_broken_due_issue_fails_the_run_after_the_rest_goes_out(
     project: Path, sphere: Callable[..., Result]
 ) -> None:
     _subscribe(1)
-    write_issue(project, "2026-11-01-broken", date="1/11/2026")
+    write_issue(project, "2026-11-01-broken", date="1/11/2026")  # ready: it may be due
 
     result = sphere("publish")
 
     assert result.status == 1
-    assert "content/issues/2026-11-01-broken.md:3: error:" in result.err
-    assert result.err.splitlines()[-1].startswith(
-        "error: not publishing: checked 2 issues: 1 error"
-    )
+    assert result.err.splitlines() == [
+        "content/issues/2026-11-01-broken.md:3: error: content/invalid 'date' must be "
+        "YYYY-MM-DD, got '1/11/2026'",
+        "error: not sent: content/issues/2026-11-01-broken.md is due and has errors (above); "
+        "everything else was published; fix it and publish again",
+    ]
+    assert (project / SITE / "issues" / SLUG / "index.html").is_file()
+    assert _subjects_by_recipient(project) == [
+        ("r0@example.org", "To Hard Sell or to Soft Sell? That is the Question")
+    ]
+
+
+def test_a_broken_draft_is_a_warning_and_the_due_issue_goes_out(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    write_issue(project, "2027-01-broken", date="1/2/2027", status="draft")
+
+    result = sphere("publish")
+
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        "content/issues/2027-01-broken.md:3: warning: content/invalid 'date' must be "
+        "YYYY-MM-DD, got '1/2/2027'",
+        "warning: content/issues/2027-01-broken.md is not due and has errors: left out of this "
+        "publish; fix it before its date",
+    ]
+    assert f"sent {SLUG}: 1 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 1)" in result.out
+    assert sorted(p.name for p in (project / SITE / "issues").iterdir()) == [SLUG]
+    # `sphere check`, on a pull request, stays strict about the very same file.
+    assert sphere("check").status == 1
+
+
+def test_an_error_outside_the_issues_still_stops_everything(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    footer = project / "templates" / "email" / "issue.mjml.j2"
+    footer.write_text("{% if %}", encoding="utf-8")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.splitlines()[-1].startswith("error: not publishing: checked 1 issue: 1 error")
     assert not (project / SITE).exists()
     assert _outbox(project) == []
+
+
+def test_a_sent_issue_broken_later_stops_everything_rather_than_drop_its_page(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    assert sphere("publish").status == 0
+    issue = project / "content" / "issues" / "2026-12-01-hard-sell-or-soft-sell.md"
+    issue.write_text(issue.read_text().replace("date: 2026-12-01", "date: 1/12/2026"))
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.splitlines()[-1] == (
+        "error: not publishing: content/issues/2026-12-01-hard-sell-or-soft-sell.md went out "
+        "already and has errors: the archive would lose its page; fix the errors above"
+    )
+    assert (project / SITE / "issues" / SLUG / "index.html").is_file()
 
 
 def _parts(message: EmailMessage) -> tuple[str, str]:
@@ -220,6 +279,57 @@ def test_a_placeholder_setting_stops_publish_before_the_upload(
         "error: pyproject.toml: refusing to send: postal_address is still a placeholder"
     )
     assert not (project / SITE).exists()
+
+
+def test_a_placeholder_from_the_environment_names_the_variable(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe(1)
+    monkeypatch.setenv("SPHERE_TRANSPORT", "ses")
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    monkeypatch.setenv("SPHERE_POSTAL_ADDRESS", "TODO: our address")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.startswith(
+        "error: refusing to send: SPHERE_POSTAL_ADDRESS is still a placeholder "
+        "('TODO: our address'): the law wants"
+    )
+
+
+def test_a_store_with_nothing_in_it_named_in_sphere_store_stops_publish_before_the_upload(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _subscribe(1)  # in the right store, .sphere/store
+    monkeypatch.setenv("SPHERE_STORE", ".sphere/stor")  # a typo
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err == (
+        f"error: SPHERE_STORE ({project / '.sphere' / 'stor'}) holds nothing: no subscriber "
+        "list and no earlier send (a typo?); check it, or add subscribers there first. "
+        "Nothing was deployed or sent\n"
+    )
+    assert not (project / SITE).exists() and not (project / ".sphere" / "stor").exists()
+
+
+def test_a_store_whose_list_is_gone_after_earlier_sends_stops_publish(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    _subscribe(1)
+    assert sphere("publish").status == 0
+    shutil.rmtree(project / ".sphere" / "store" / "subscribers")
+    write_issue(project, "2026-11-30-next", title="Next", date="2026-11-30")
+
+    result = sphere("publish")
+
+    assert result.status == 1
+    assert result.err.endswith(
+        "has no subscriber list, but 1 earlier sends from it recorded one: is it the right "
+        "store? Nothing was deployed or sent\n"
+    )
 
 
 def test_an_empty_list_does_not_use_an_issue_up(

@@ -11,6 +11,7 @@ import pytest
 from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 
+from sphere import records
 from sphere.send.ledger import Ledger
 from sphere.settings import load_settings
 from sphere.status import add_months
@@ -32,7 +33,7 @@ def test_one_table_of_every_issue(
     Ledger(open_store(load_settings()), "half-way").freeze(["x1", "x2"], subject="Half way")
     sent = sphere("send", SLUG, "--now")
     assert sent.status == 0, sent.err
-    sphere("publish")  # records the seed issue's campaign as complete; resumes half-way
+    sphere("publish")  # resumes half-way
     write_issue(project, "2027-02-01-later", title="Later", date="2027-02-01")
     write_issue(project, "2026-12-10-idea", title="Idea", date="2026-12-10", status="draft")
     write_issue(project, "2026-09-01-old-news", title="Old news", date="2026-09-01")
@@ -52,6 +53,32 @@ def test_one_table_of_every_issue(
     assert "stale, never sent: publish --allow-late to send" in rows["old-news"]
     assert lines[-1] == "next issue due by 2027-02-01 (the cadence)"
     assert result.err == ""
+
+
+def test_a_finished_send_keeps_the_same_record_as_publish_with_its_own_finish_time(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Once, `sphere send` left "sending ... 0 to send" and no record; the next publish wrote
+    # the record, with its own time.
+    add_subscribers(load_settings(), [("a@example.org", "A"), ("b@example.org", "B")])
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    assert sphere("send", SLUG, "--now").status == 0
+    after = dt.datetime.now(dt.UTC)
+
+    row = sphere("status").out.splitlines()[1]
+
+    assert row.split()[:3] == [SLUG, "2026-12-01", "sent"]
+    assert row.endswith(": 2 sent, 0 failed, 0 unknown")
+    kept = records.read(open_store(load_settings()), SLUG)
+    assert kept.record is not None
+    assert kept.record["subject"] == "To Hard Sell or to Soft Sell? That is the Question"
+    assert kept.complete is not None
+    finished = dt.datetime.strptime(kept.complete["finished"], "%Y-%m-%dT%H:%M:%SZ")
+    assert before <= finished.replace(tzinfo=dt.UTC) <= after
+    # A later publish finds it complete and leaves its record as the send wrote it.
+    monkeypatch.setenv("SPHERE_TODAY", "2026-12-02")
+    assert sphere("publish").status == 0
+    assert records.read(open_store(load_settings()), SLUG) == kept
 
 
 def test_a_started_send_shows_its_progress(project: Path, sphere: Callable[..., Result]) -> None:

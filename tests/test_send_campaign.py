@@ -62,12 +62,12 @@ class Scripted(OutboxTransport):
         self.calls = 0
         self.lock = threading.Lock()
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
         with self.lock:
             self.calls += 1
             number = self.calls
         scripted = self.script(to, number)
-        return scripted if scripted is not None else super().send(sender=sender, to=to, message=message)  # fmt: skip
+        return scripted if scripted is not None else super().send(sender=sender, to=to, message=message, recipient=recipient)  # fmt: skip
 
 
 def _campaign(
@@ -211,10 +211,10 @@ def test_a_transport_failing_mid_run_leaves_the_rest_to_send(
     outbox = tmp_path / "outbox"
 
     class Expiring(Scripted):
-        def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
             if self.calls >= 7:
                 raise TransportError("Amazon SES refused our credentials (ExpiredTokenException)")
-            return super().send(sender=sender, to=to, message=message)
+            return super().send(sender=sender, to=to, message=message, recipient=recipient)
 
     with pytest.raises(TransportError):
         _campaign(settings, Expiring(outbox), concurrency=1).run()

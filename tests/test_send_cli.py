@@ -124,13 +124,14 @@ def test_an_issue_not_yet_due_waits_unless_now(
         ),
         (
             {"SPHERE_POSTAL_ADDRESS": "Sphere, c/o Jim Wigg, United Kingdom"},
-            "error: pyproject.toml: refusing to send: postal_address is still a placeholder "
+            # Set in the environment: the error names the variable to fix, not pyproject.toml.
+            "error: refusing to send: SPHERE_POSTAL_ADDRESS is still a placeholder "
             "('Sphere, c/o Jim Wigg, United Kingdom'): the law wants the sender's real postal "
             "address in every message\n",
         ),
         (
             {"SPHERE_ENDPOINT_URL": "https://newsletter.example.com/api/"},
-            "error: pyproject.toml: refusing to send: endpoint_url is not a public HTTPS address "
+            "error: refusing to send: SPHERE_ENDPOINT_URL is not a public HTTPS address "
             "('https://newsletter.example.com/api/'): readers' unsubscribe links would not work\n",
         ),
     ],

@@ -140,9 +140,9 @@ def test_with_a_rate_of_50_no_second_holds_more_than_50_sends(
     times: list[float] = []
 
     class Timed(SesTransport):
-        def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+        def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
             times.append(time.monotonic())
-            return super().send(sender=sender, to=to, message=message)
+            return super().send(sender=sender, to=to, message=message, recipient=recipient)
 
     report = _campaign(settings, Timed(ses_client()), rate=50, concurrency=8).run()
     assert report.sent == 150

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 from fixtures_project import SEED_ISSUE
 
+from sphere.content.issues import load_issue
 from sphere.errors import SendError, TokenError
 from sphere.mail.issue import issue_message
 from sphere.mail.message import MessageTemplate
@@ -45,6 +46,8 @@ REFUSED = [
 @pytest.fixture
 def settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("SPHERE_SECRET", SECRET)
+    # The mailbox is read (SES receiving into the feedback queue): the mailto is offered.
+    monkeypatch.setenv("SPHERE_FEEDBACK_QUEUE_URL", "https://sqs.eu-west-2.amazonaws.com/1/q")
     return load_settings(project)
 
 
@@ -80,6 +83,25 @@ def test_every_hostile_record_gets_a_well_formed_message_with_exactly_the_list_h
         assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message["List-Id"] == f"Sphere <{settings.list_id}>"
+
+
+def test_without_a_feedback_queue_no_mailto_is_offered(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing would read the mailbox: a request sent there would go unheard (issue 19).
+    monkeypatch.setenv("SPHERE_SECRET", SECRET)
+    settings = load_settings(project)
+    template = issue_message(
+        settings,
+        Renderer(settings).render(load_issue(settings.root / SEED_ISSUE)),
+    )
+    personaliser = Personaliser.from_settings(settings)
+    message = _parse(
+        template.render(personaliser.recipient(subscriber_id="a" * 22, address="a@example.org"))
+    )
+    header = str(message["List-Unsubscribe"])
+    assert header.startswith(f"<{settings.endpoint_url}unsubscribe?t=")
+    assert "mailto" not in header and "," not in header
 
 
 def test_the_unsubscribe_link_and_mailto_carry_a_token_for_that_subscriber_only(

@@ -233,6 +233,33 @@ def test_ses_sends_raw_messages_that_moto_accepts_once_each(aws: str, ses_sender
         assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+class _RecordingClient:
+    """The real moto client, noting each `send_email` request: moto accepts EmailTags and
+    drops them, so this is the one place the tags SES would get can be seen."""
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.requests: list[dict[str, Any]] = []
+
+    def send_email(self, **request: Any) -> Any:
+        self.requests.append(request)
+        return self.client.send_email(**request)
+
+
+def test_ses_tags_each_message_with_its_campaign_and_recipient(aws: str, ses_sender: str) -> None:
+    (to, message), = _messages(1, sender=ses_sender)  # fmt: skip
+    client = _RecordingClient(ses_client())
+    transport = SesTransport(client, configuration_set="sphere", tags={"campaign": "an-issue"})
+    outcome = transport.send(sender=ses_sender, to=to, message=message, recipient="Id_0123-abc")
+    assert outcome.kind is Kind.ACCEPTED
+    (request,) = client.requests
+    assert request["ConfigurationSetName"] == "sphere"
+    assert request["EmailTags"] == [
+        {"Name": "campaign", "Value": "an-issue"},
+        {"Name": "recipient", "Value": "Id_0123-abc"},
+    ]
+
+
 def test_ses_an_unverified_sender_stops_the_run(aws: str) -> None:
     (to, message), = _messages(1)  # fmt: skip
     outcome = SesTransport(ses_client()).send(sender="x@unverified.example", to=to, message=message)

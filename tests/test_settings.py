@@ -134,6 +134,34 @@ def test_a_bad_environment_variable_is_named(project: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SPHERE_STORE": ""},
+            # Once taken as the project folder itself: "the store folder ... can be read by
+            # others", then "SPHERE_SITE overlaps SPHERE_STORE".
+            "environment variable SPHERE_STORE is set but empty: set it to a folder or "
+            "s3://bucket/prefix, or unset it for the local default (.sphere/store)",
+        ),
+        (
+            {"SPHERE_SECRET": "x" * 31},
+            "environment variable SPHERE_SECRET is 31 characters long, fewer than 32: anyone "
+            "who guesses it can forge unsubscribe links; use a long random value, e.g. "
+            "`openssl rand -base64 48`",
+        ),
+    ],
+    ids=["empty store", "short secret"],
+)
+def test_bad_environment_settings_are_refused_at_load(
+    project: Path, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsErrors) as raised:
+        load_settings(project, env=env)
+    assert [str(e) for e in raised.value.errors] == [f"error: {message}"]
+    assert load_settings(project, env={"SPHERE_SECRET": "x" * 32}).secret == "x" * 32
+
+
 def test_today_is_the_newsletter_s_date_in_its_time_zone(project: Path) -> None:
     late_evening = dt.datetime(2026, 12, 1, 23, 30, tzinfo=dt.UTC)
     london = load_settings(project, env={})

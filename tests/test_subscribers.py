@@ -287,10 +287,14 @@ def test_a_store_others_can_read_is_reported(tmp_path: Path) -> None:
 
 def test_a_changed_erasure_key_is_refused(project: Path, s3_url: str) -> None:
     """Hashes made with one key do not recognise the erased under another: refuse, loudly."""
-    before = open_list(load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "one"}))
+    before = open_list(
+        load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "one" * 11})
+    )
     before.add("gone@example.com")
     before.erase("gone@example.com")
-    after = open_list(load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "two"}))
+    after = open_list(
+        load_settings(project, env={"SPHERE_STORE": s3_url, "SPHERE_SECRET": "two" * 11})
+    )
     with pytest.raises(SubscriberError, match="the erasure key differs"):
         after.add("gone@example.com")
     assert before.add("gone@example.com").result == "erased"

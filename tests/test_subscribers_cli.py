@@ -9,9 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fixtures_project import Result
+from fixtures_smtp import SmtpServer
 
 DATA = Path(__file__).parent / "data" / "subscribers"
 
@@ -60,6 +63,12 @@ def test_user_mistakes_are_one_line_without_traceback(project: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (
         1, "", "error: nobody@example.com is not on the list\n",
     )  # fmt: skip
+    result = run("add", "josé@example.com")
+    assert (result.returncode, result.stderr) == (
+        1,
+        "error: 'josé@example.com' has letters before the @ that are not plain ASCII (such as "
+        "é): Amazon SES and most mail servers cannot deliver to it; use another address\n",
+    )
     result = run("add", "not-an-address")
     assert result.returncode == 1
     assert result.stderr == (
@@ -91,6 +100,41 @@ def test_import_prints_rejected_rows_and_a_summary(project: Path) -> None:
     assert (dry["dry_run"], dry["added"], dry["already"]) == (True, 0, 1)
     reason = "invalid address 'nope': An email address must have an @-sign."
     assert dry["rejected"] == [{"file": "list.csv", "line": 3, "reason": reason}]
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
+)
+def test_an_all_contacts_mailchimp_export_on_s3_mails_only_its_active_rows(
+    project: Path,
+    s3_url: str,
+    smtp_server: SmtpServer,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPHERE_STORE", s3_url)
+    export = str(DATA / "mailchimp_all_contacts.csv")
+    dry = sphere("subscribers", "import", export, "--dry-run")
+    assert dry.status == 0, dry.err
+    assert dry.out.endswith(
+        "  rows by status in the file:\n"
+        "    subscribed: 2 (e.g. line 2, ann@example.com: CLEAN_TIME and UNSUB_TIME empty)\n"
+        "    unsubscribed: 1 (e.g. line 3, carol@example.com: UNSUB_TIME 2022-05-05 12:00:00)\n"
+        "    bounced: 1 (e.g. line 4, dead@example.com: CLEAN_TIME 2022-07-07 07:07:07)\n"
+    )
+    assert sphere("subscribers", "count").out.endswith("total: 0\n")  # the dry run wrote nothing
+    assert sphere("subscribers", "import", export).status == 0
+    for key, value in {
+        "SPHERE_TRANSPORT": smtp_server.url,
+        "SPHERE_SECRET": "a-long-random-test-secret-0123456789",
+        "SPHERE_POSTAL_ADDRESS": "Jim Wigg, 1 High Street, Bath BA1 1AA, United Kingdom",
+        "SPHERE_SEND_RATE": "0",
+    }.items():
+        monkeypatch.setenv(key, value)
+    sent = sphere("send", "hard-sell-or-soft-sell", "--now")
+    assert sent.status == 0, sent.err
+    recipients = sorted(to for _, tos, _ in smtp_server.recorder.messages for to in tos)
+    assert recipients == ["ann@example.com", "bob@example.com"]
 
 
 def test_compact_and_erase(project: Path) -> None:

@@ -21,7 +21,7 @@ from sphere.render.email import Renderer
 from sphere.render.environment import DERIVED_SETTINGS, PRIVATE_SETTINGS, PUBLIC_SETTINGS
 from sphere.settings import Settings, load_settings
 
-SECRET = "sphere-test-secret-8c1f0e2a9d"
+SECRET = "sphere-test-secret-8c1f0e2a9d-7b3e5c4f"
 NAME = "2026-10-01-guest"
 ISSUE = f"content/issues/{NAME}.md"
 BODY = 8  # the first body line of a write_issue file

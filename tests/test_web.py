@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import html
 import re
 import socket
 import time
@@ -169,6 +170,16 @@ def test_every_subscribe_submission_gets_the_same_answer(endpoint: Endpoint) -> 
     assert everyone["reader@example.org"].status == "subscribed"
     assert everyone["gone@example.org"].status == "unsubscribed"  # until they confirm
     assert "bot@example.org" not in everyone
+
+
+def test_an_address_no_send_could_reach_is_refused_with_a_clear_line(endpoint: Endpoint) -> None:
+    # A browser's type="email" field refuses it already; a plain POST must not get past.
+    reply = endpoint.post_form("/subscribe", {"email": "josé@example.org"})
+
+    assert reply.status == 400
+    assert "letters before the @ that are not plain ASCII" in html.unescape(reply.text)
+    assert 'name="email"' in reply.text  # the form again, to give another address
+    assert endpoint.outbox() == [] and "josé@example.org" not in people(endpoint.root)
 
 
 def test_the_confirmation_email_holds_nothing_the_visitor_typed(endpoint: Endpoint) -> None:

@@ -136,3 +136,25 @@ def test_a_reader_joins_from_the_archive_and_leaves_with_one_press(
     shot(page, tmp_path, "6-unsubscribed")
     assert status_of(endpoint.root, ADDRESS)[0] == "unsubscribed"
     context.close()
+
+
+def test_an_address_no_send_could_reach_gets_one_clear_line_in_the_browser(
+    serve_endpoint: StartEndpoint, browser: Browser, tmp_path: Path
+) -> None:
+    endpoint = serve_endpoint()
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    answer = page.goto(f"{endpoint.url}subscribe")
+    assert answer is not None and answer.status == 200, page.content()[:500]
+    page.fill("#subscribe-email", "josé@example.org")
+    # Chromium's own check of type="email" refuses it already...
+    assert page.eval_on_selector("#subscribe-email", "field => field.validity.valid") is False
+    # ...and a client without that check (or with it switched off) gets the server's answer.
+    page.eval_on_selector("form.subscribe-form", "form => { form.noValidate = true; }")
+    page.click("form.subscribe-form button[type=submit]")
+    alert = page.wait_for_selector("[role=alert]")
+    assert alert is not None and "not plain ASCII" in alert.inner_text()
+    assert page.is_visible("#subscribe-email")  # the form again, for another address
+    shot(page, tmp_path, "undeliverable-address")
+    assert endpoint.outbox() == []
+    context.close()

@@ -15,7 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,6 +82,7 @@ def build_all(
     cache: bool = True,
     strict: bool = False,
     today: dt.date | None = None,
+    exclude: Collection[Path] = (),
 ) -> BuildReport:
     """Render everything into `out` (default: the `output_dir` setting), replacing it whole.
 
@@ -93,12 +94,13 @@ def build_all(
     call an error and the build sees in passing (an email Gmail will clip) is a warning in the
     report, or, with `strict`, an error that stops the build. `today` (default: the
     newsletter's today) decides which issues the archive holds: those whose date has come, and
-    with `drafts` (a preview) every other one too, marked as such.
+    with `drafts` (a preview) every other one too, marked as such. `exclude`: issue files to
+    leave out (resolved paths: the broken ones a publish passes over).
     """
     out = (out or settings.output_dir).resolve()
     check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     today = today or settings.today()
-    issues = load_issues(settings.content_dir, drafts=drafts)
+    issues = load_issues(settings.content_dir, drafts=drafts, exclude=exclude)
     archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
     context = fingerprint(settings) if cache else None
     key = ""

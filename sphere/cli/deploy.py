@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,16 +17,17 @@ if TYPE_CHECKING:
 DEPLOY_BUILD = ".sphere/deploy"  # the build deployed: never `dist/`, which may hold drafts
 
 
-def build_public_archive(settings: Settings) -> Path:
+def build_public_archive(settings: Settings, *, exclude: Collection[Path] = ()) -> Path:
     """Build the archive as the public may see it (no drafts, no scheduled issue); its folder.
 
     It is built into a folder of its own, so a preview build in `dist/` (drafts included)
-    can never be what gets deployed. Unchanged issues come from the build cache.
+    can never be what gets deployed. Unchanged issues come from the build cache. `exclude`:
+    broken issue files that publish passes over (sphere.broken).
     """
     from sphere.build.pipeline import build_all
 
     out = settings.root / DEPLOY_BUILD
-    build_all(settings, out=out, drafts=False, screenshots=False, cache=True)
+    build_all(settings, out=out, drafts=False, screenshots=False, cache=True, exclude=exclude)
     return out / "site"
 
 

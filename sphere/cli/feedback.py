@@ -10,7 +10,9 @@ from sphere.cli.group import SphereGroup
 from sphere.cli.options import Json
 
 feedback_app = typer.Typer(
-    cls=SphereGroup, help="Bounces and complaints reported by SES.", no_args_is_help=True
+    cls=SphereGroup,
+    help="Bounces, complaints, mailed unsubscribes and send events reported by SES.",
+    no_args_is_help=True,
 )
 
 
@@ -20,8 +22,10 @@ def sync(
 ) -> None:
     """Mark bounced and complaining subscribers from the SES notifications in the SQS queue.
 
-    Reads feedback_queue_url to the end, deletes what it processed, and leaves messages that
-    are not SES notifications in the queue (reported). Running it twice changes nothing more.
+    Also unsubscribes whoever mailed the List-Unsubscribe mailto (SES receiving), and settles
+    the unknown outcomes of an interrupted send from SES's send and delivery events. Reads
+    feedback_queue_url to the end, deletes what it processed, and leaves messages that are not
+    SES notifications in the queue (reported). Running it twice changes nothing more.
     """
     from sphere.cli import load
     from sphere.feedback import sync as run_sync
@@ -32,9 +36,18 @@ def sync(
         return
     print(
         f"{report.received} notifications: {report.bounced} bounced, "
-        f"{report.complained} complained, {report.transient} transient bounces counted, "
+        f"{report.complained} complained, {report.unsubscribed} unsubscribed by mail, "
+        f"{report.transient} transient bounces counted, "
         f"{report.ignored} ignored, {report.unchanged} unchanged; {report.deleted} deleted"
     )
+    if report.settled:
+        print(f"{report.settled} unknown outcomes of an interrupted send settled as sent")
+    for slug, count in report.unknown_left.items():
+        print(
+            f"{slug}: {count} outcomes still unknown: no SES event names them, so SES did not "
+            f"take them if its events have had a few minutes to arrive; then `sphere send "
+            f"{slug} --resend-unknown` sends to exactly those"
+        )
     if report.malformed:
         count = len(report.malformed)
         what = (

@@ -40,6 +40,7 @@ def publish(
     mail service refused us, 4 when a send stopped early (run it again). See
     docs/publishing.md.
     """
+    from sphere.broken import pass_over
     from sphere.checks import FORMATS
     from sphere.cli import load
     from sphere.cli.deploy import build_public_archive
@@ -50,18 +51,33 @@ def publish(
     late = tuple(allow_late or ())
     sends = read_sends(settings)
     checked = check_before_publish(settings, allow_late=late, sends=sends)
-    if checked.failed(strict=False):
+    try:
+        broken = pass_over(
+            checked,
+            issues_dir=settings.content_dir / "issues",
+            today=settings.today(),
+            started=sends.started | sends.complete,
+        )
+    except ContentError:
         sys.stderr.write(FORMATS["text"](checked.findings))
-        raise ContentError(f"not publishing: {checked.summary()}; fix the errors above")
-    site = build_public_archive(settings)
-    report = run_publish(settings, site, dry_run=dry_run, allow_late=late, sends=sends)
+        raise
+    for line in broken.warning_lines():
+        print(line, file=sys.stderr)
+    sys.stderr.write(FORMATS["text"](broken.errors))
+    site = build_public_archive(settings, exclude=broken.files)
+    report = run_publish(
+        settings, site, dry_run=dry_run, allow_late=late, sends=sends, exclude=broken.files
+    )
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
-        return
-    for line in report.lines():
-        print(line)
-    if dry_run:
-        print("dry run: nothing was uploaded or sent")
+    else:
+        for line in report.lines():
+            print(line)
+        if dry_run:
+            print("dry run: nothing was uploaded or sent")
+    failure = broken.failure()
+    if failure is not None:
+        raise failure
 
 
 def print_overview(settings: Settings, *, as_json: bool) -> None:

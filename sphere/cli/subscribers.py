@@ -168,6 +168,12 @@ def _summary(report: ImportReport) -> list[str]:
     lines.extend(
         f"  {label}: {count}" for label, count in counts if count or label != "marked as suppressed"
     )
+    if report.dry_run:  # what each row would become, to check before anything is written
+        lines.append("  rows by status in the file:")
+        lines.extend(
+            f"    {status}: {e.count} (e.g. line {e.line}, {e.email}: {e.why})"
+            for status, e in report.statuses.items()
+        )
     return lines
 
 

@@ -10,7 +10,7 @@ import calendar
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -103,9 +103,15 @@ def issue_files(content_dir: Path) -> list[Path]:
     return sorted(folder.glob("*.md"))
 
 
-def load_issues(content_dir: Path, *, drafts: bool = False) -> list[Issue]:
-    """Load every issue, newest first; drafts only when asked. Slugs must be unique."""
-    issues = [load_issue(path) for path in issue_files(content_dir)]
+def load_issues(
+    content_dir: Path, *, drafts: bool = False, exclude: Collection[Path] = ()
+) -> list[Issue]:
+    """Load every issue, newest first; drafts only when asked. Slugs must be unique.
+
+    `exclude`: resolved paths of files to leave out (broken ones `sphere publish` passes over).
+    """
+    files = issue_files(content_dir)
+    issues = [load_issue(path) for path in files if not exclude or path.resolve() not in exclude]
     check_unique_slugs(issues)
     chosen = [issue for issue in issues if drafts or not issue.is_draft]
     return sorted(chosen, key=lambda issue: (issue.date, issue.slug), reverse=True)

@@ -42,9 +42,17 @@ class Recipient:
     name: str = ""
     unsubscribe_url: str  # the HTTPS one-click link, with the recipient's signed token
     unsubscribe_mailto: str  # mailto: URL that identifies the recipient without their address
+    # ("" where no mailbox is read: then List-Unsubscribe offers the HTTPS link alone)
 
     def values(self) -> dict[str, str]:
         return {UNSUBSCRIBE_URL: self.unsubscribe_url}
+
+
+def _unsubscribe_header(recipient: Recipient) -> str:
+    """List-Unsubscribe: the HTTPS link, then the mailto where one is offered (RFC 2369)."""
+    if not recipient.unsubscribe_mailto:
+        return f"<{recipient.unsubscribe_url}>"
+    return f"<{recipient.unsubscribe_url}>,\r\n <{recipient.unsubscribe_mailto}>"
 
 
 @dataclass(frozen=True)
@@ -141,10 +149,7 @@ class MessageTemplate:
             _header("To", _mailbox(recipient))
             + _header("Date", date or _date_header(clock))
             + _header("Message-ID", message_id or self.new_message_id())
-            + _header(
-                "List-Unsubscribe",
-                f"<{recipient.unsubscribe_url}>,\r\n <{recipient.unsubscribe_mailto}>",
-            )
+            + _header("List-Unsubscribe", _unsubscribe_header(recipient))
         )
         delimiter = b"--" + self.boundary.encode("ascii")
         return b"".join(

@@ -34,7 +34,7 @@ class Personaliser:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Personaliser:
-        return cls(settings.endpoint_url, settings.unsubscribe_mailto, tokens_for(settings))
+        return cls(settings.endpoint_url, offered_mailto(settings), tokens_for(settings))
 
     def recipient(self, *, subscriber_id: str, address: str, name: str = "") -> Recipient:
         """The recipient with their unsubscribe URL and mailto filled in."""
@@ -51,8 +51,21 @@ class Personaliser:
         return f"{self.endpoint_url}unsubscribe?t={token}"
 
     def mailto(self, token: str) -> str:
-        """A mailto: that unsubscribes whoever sends it, identified by the token alone."""
+        """A mailto: that unsubscribes whoever sends it, identified by the token alone; ""
+        when no mailbox is offered."""
+        if not self.unsubscribe_mailto:
+            return ""
         return f"mailto:{self.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
+
+
+def offered_mailto(settings: Settings) -> str:
+    """The unsubscribe mailbox List-Unsubscribe offers, or "" for none.
+
+    Only where something reads it: SES receiving puts the mail for `unsubscribe_mailto` into
+    the feedback queue (docs/aws.md), which `sphere feedback sync` reads. Without
+    `feedback_queue_url` nobody would, and a request sent there would go unheard.
+    """
+    return settings.unsubscribe_mailto if settings.feedback_queue_url else ""
 
 
 def tokens_for(settings: Settings) -> Tokens:
@@ -74,4 +87,4 @@ def envelope_address(address: str) -> str:
     return f"{local}@{domain if domain.isascii() else domain.encode('idna').decode('ascii')}"
 
 
-__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "envelope_address", "tokens_for"]
+__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "envelope_address", "offered_mailto", "tokens_for"]

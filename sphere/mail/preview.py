@@ -22,8 +22,16 @@ def preview_recipient(settings: Settings) -> Recipient:
         address=PREVIEW_RECIPIENT_ADDRESS,
         name="Preview Reader",
         unsubscribe_url=preview_unsubscribe_url(settings),
-        unsubscribe_mailto=f"mailto:{settings.unsubscribe_mailto}?subject=unsubscribe%20PREVIEW",
+        unsubscribe_mailto=_preview_mailto(settings),
     )
+
+
+def _preview_mailto(settings: Settings) -> str:
+    """The mailto as readers would get it (none where no mailbox is read), with a fake token."""
+    from sphere.mail.personalise import offered_mailto
+
+    address = offered_mailto(settings)
+    return f"mailto:{address}?subject=unsubscribe%20PREVIEW" if address else ""
 
 
 def preview_email(settings: Settings, item: RenderedIssue) -> tuple[str, str]:

@@ -333,7 +333,9 @@ class Campaign:
             if self._stop.is_set():
                 return _Result(index, Outcome.stop(""))
             try:
-                outcome = self.transport.send(sender=self.sender, to=to, message=message)
+                outcome = self.transport.send(
+                    sender=self.sender, to=to, message=message, recipient=person.id
+                )
             except TransportError as error:
                 self._stop.set()
                 return _Result(index, Outcome.stop(str(error)), error)

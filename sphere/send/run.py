@@ -103,21 +103,25 @@ def refuse_unready(issue: Issue, *, today: dt.date, now: bool) -> None:
 
 def refuse_placeholders(settings: Settings) -> None:
     """A real send needs a real postal address and a reachable unsubscribe endpoint."""
-    problems = []
+    problems, named = [], settings.from_env
     postal = settings.postal_address
     if postal in PLACEHOLDER_POSTAL_ADDRESSES or _PLACEHOLDER_TEXT.search(postal):
         problems.append(
-            f"postal_address is still a placeholder ({postal!r}): the law wants the sender's "
-            "real postal address in every message"
+            f"{named.get('postal_address', 'postal_address')} is still a placeholder "
+            f"({postal!r}): the law wants the sender's real postal address in every message"
         )
     host = urlsplit(settings.endpoint_url).hostname or ""
     if _PLACEHOLDER_HOSTS.search(host) or settings.endpoint_url.startswith("http://"):
         problems.append(
-            f"endpoint_url is not a public HTTPS address ({settings.endpoint_url!r}): "
-            "readers' unsubscribe links would not work"
+            f"{named.get('endpoint_url', 'endpoint_url')} is not a public HTTPS address "
+            f"({settings.endpoint_url!r}): readers' unsubscribe links would not work"
         )
     if problems:
-        raise SendError(f"{settings.source.name}: refusing to send: " + "; ".join(problems))
+        # The file is named where a value came from it; a variable names itself.
+        where = (
+            "" if all(p.startswith("SPHERE_") for p in problems) else f"{settings.source.name}: "
+        )
+        raise SendError(f"{where}refusing to send: " + "; ".join(problems))
 
 
 def render_issue(settings: Settings, issue: Issue, *, test: bool = False) -> MessageTemplate:
@@ -146,7 +150,10 @@ def send_issue(
     """Send the issue to its campaign's recipients (resuming an earlier run).
 
     With `feedback_queue_url` set, the circuit breaker (sphere.breaker) is checked before
-    each batch, and pauses the send when the issue's bounces or complaints run high.
+    each batch, and pauses the send when the issue's bounces or complaints run high. `sphere
+    send` and `sphere publish` both come here, so both keep the same record of what went out
+    (before the first message) and of the send's end (when the list is done, at its own
+    finish time): sphere.records.
     """
     from sphere.breaker import breaker_for
     from sphere.mail.personalise import Personaliser
@@ -157,7 +164,7 @@ def send_issue(
     if is_real(settings):
         refuse_placeholders(settings)
     personaliser = Personaliser.from_settings(settings)  # no secret for a real transport: refuse
-    template = render_issue(settings, issue)
+    template = render_and_record(settings, issue)
     transport = transport or open_transport(settings, campaign=issue.slug)
     limits = transport.limits()
     rate = request.rate if request.rate is not None else settings.send_rate
@@ -187,7 +194,39 @@ def send_issue(
         on_batch=on_batch,
         should_pause=breaker.should_pause if breaker else None,
     )
-    return campaign.run()
+    report = campaign.run()
+    if not report.stopped:
+        record_finish(settings, issue.slug)
+    return report
+
+
+def render_and_record(settings: Settings, issue: Issue) -> MessageTemplate:
+    """Render the issue's message once, and keep it as sent (sphere.records) unless an earlier
+    run kept it already."""
+    from sphere import records
+    from sphere.mail.issue import issue_message
+    from sphere.render.email import Renderer
+
+    rendered = Renderer(settings).render(issue)
+    template = issue_message(settings, rendered)
+    commit = records.git_commit(settings.root)
+    records.keep_record(seams.open_store(settings), rendered, template, commit=commit)
+    return template
+
+
+def record_finish(settings: Settings, slug: str) -> None:
+    """Say the campaign is complete, at this moment, if its list is done (its completion
+    record then lets publish and status skip the ledger)."""
+    from sphere import records
+    from sphere.clock import utc
+    from sphere.send.ledger import Ledger
+
+    store = seams.open_store(settings)
+    state = Ledger(store, slug).load()
+    if state is not None and not state.todo():
+        records.mark_complete(
+            store, slug, ids=state.ids, counts=state.counts(), now=utc(settings.clock)
+        )
 
 
 def send_test(

@@ -69,15 +69,18 @@ class SesTransport:
     def check(self) -> None:
         """Nothing to open: SES is stateless, and credentials are checked by the first send."""
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
         request: dict[str, Any] = {
             "FromEmailAddress": sender,
             "Destination": {"ToAddresses": [to]},
             "Content": {"Raw": {"Data": message}},
         }
         if self.configuration_set:
+            # The events SES publishes carry the tags: `campaign` counts bounces for the
+            # breaker, `recipient` (an opaque id) lets `feedback sync` settle an unknown.
+            tags = {**self.tags, **({"recipient": recipient} if recipient else {})}
             request["ConfigurationSetName"] = self.configuration_set
-            request["EmailTags"] = [{"Name": k, "Value": v} for k, v in self.tags.items()]
+            request["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
         try:
             response = self.client.send_email(**request)
         except Exception as error:  # noqa: BLE001 (`classify` sorts botocore's, re-raises others)

@@ -54,7 +54,7 @@ class SmtpTransport:
                 f"cannot connect to {self.description}: {_reason(error)}"
             ) from None
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:  # noqa: ARG002 (Transport's keywords; SMTP carries no tags)
         try:
             connection = self._connection()
         except (*_DROPPED, smtplib.SMTPException) as error:

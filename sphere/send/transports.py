@@ -50,8 +50,12 @@ class Transport(Protocol):
         """Connect (and log in) once before the first message; TransportError if it cannot."""
         ...
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:
-        """Hand over one message for one envelope recipient (both ASCII addresses)."""
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
+        """Hand over one message for one envelope recipient (both ASCII addresses).
+
+        `recipient`: the subscriber's opaque id, for a service that can tag the message with
+        it (SES: its events then name the recipient, and settle a crash's unknowns).
+        """
         ...
 
     def close(self) -> None:
@@ -84,7 +88,7 @@ class OutboxTransport:
             reason = error.strerror
             raise TransportError(f"cannot create the outbox {self.folder}: {reason}") from None
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:  # noqa: ARG002 (Transport's keywords)
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:  # noqa: ARG002 (Transport's keywords)
         name = f"{self._prefix}-{next(self._counter):07d}.eml"
         try:
             write_private(self.folder / name, message)
@@ -125,7 +129,7 @@ class NullTransport:
     def check(self) -> None:
         pass
 
-    def send(self, *, sender: str, to: str, message: bytes) -> Outcome:  # noqa: ARG002 (Transport's keywords)
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:  # noqa: ARG002 (Transport's keywords)
         with self._lock:
             self.sent += 1
         return Outcome.accepted(f"null-{next(self._counter)}")

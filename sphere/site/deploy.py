@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -229,13 +230,20 @@ def refuse_undue_pages(folder: Path, issues: list[Issue], today: dt.date) -> Non
 
 
 def deploy_archive(
-    settings: Settings, folder: Path, *, dry_run: bool = False, target: SiteTarget | None = None
+    settings: Settings,
+    folder: Path,
+    *,
+    dry_run: bool = False,
+    target: SiteTarget | None = None,
+    exclude: Collection[Path] = (),
 ) -> Plan:
-    """Deploy the archive built in `folder` to SPHERE_SITE, once sure it holds no early page."""
+    """Deploy the archive built in `folder` to SPHERE_SITE, once sure it holds no early page
+    (`exclude`: broken issue files publish passes over, as the build did)."""
     from sphere.content.issues import load_issues
     from sphere.site.targets import open_site
 
-    refuse_undue_pages(folder, load_issues(settings.content_dir, drafts=True), settings.today())
+    issues = load_issues(settings.content_dir, drafts=True, exclude=exclude)
+    refuse_undue_pages(folder, issues, settings.today())
     from sphere.store.blobs import open_store
 
     target = target or open_site(settings.site, root=settings.root)

@@ -13,56 +13,44 @@ import codecs
 import csv
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from sphere.errors import SubscriberError
 from sphere.subscribers.events import CreationEvent, creation_event
+from sphere.subscribers.formats import EMAIL_COLUMNS, Format, Row, Undecided, detect, plain
 from sphere.subscribers.list import SubscriberList
-from sphere.subscribers.model import SUPPRESSED, Status, clean_name
-from sphere.subscribers.model import normalise_email as _normalise
+from sphere.subscribers.model import STATUSES, SUPPRESSED, Status, clean_name
+from sphere.subscribers.model import deliverable_email as _normalise
 
 MAX_BYTES = 1024 * 1024 * 1024  # 1 GB: a 1,000,000-row Mailchimp export is about 350 MB
-
-# Mailchimp's consent evidence, kept with each subscriber it came with.
-_MAILCHIMP_EVIDENCE = ("OPTIN_TIME", "OPTIN_IP", "CONFIRM_TIME", "CONFIRM_IP", "LAST_CHANGED")
-_SUBSTACK_MARKERS = {"active_subscription", "email_disabled", "subscription_created_at", "plan"}
-_EMAIL_COLUMNS = ("email", "email address", "e-mail", "email_address", "mail")
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-@dataclass(slots=True)
-class Row:
-    """One subscriber as the file gives it, before validation."""
+@dataclass(frozen=True, slots=True)
+class Example:
+    """How many rows of the file have one status, and the first of them (for --dry-run)."""
 
+    count: int
     line: int
     email: str
-    name: str = ""
-    status: str = Status.SUBSCRIBED  # or a suppressed status, from a suppression export
-    consent_at: str = ""
-    evidence: dict[str, str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Format:
-    """A kind of CSV file: its name (in reports and consent records) and how to read a row."""
-
-    name: str
-    row: Callable[[list[str], int], Row]
+    why: str
 
 
 @dataclass
 class Parsed:
     """A CSV file checked whole: its detected format, its rows (parsed one at a time as they
-    are used, so a million rows are never all in memory), and the rows rejected so far."""
+    are used, so a million rows are never all in memory), the rows rejected so far, and how
+    many rows have each status (decided in the check, before anything is written)."""
 
     format: str
     lines: int  # rows in the file, about (for progress: a quoted field may span lines)
     rows: Iterator[Row] = field(default_factory=lambda: iter(()))
     rejected: list[SubscriberError] = field(default_factory=list)
+    statuses: dict[str, Example] = field(default_factory=dict)
 
 
 def read_csv(path: Path) -> Parsed:
@@ -87,8 +75,6 @@ def read_csv(path: Path) -> Parsed:
             "the file is empty: expected a header such as 'email,name'", path=path
         )
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    for _ in _cells(path, delimiter):  # the whole file's syntax, before anything is used
-        pass
     reader = _cells(path, delimiter)
     try:
         line, header = next(reader)
@@ -97,13 +83,44 @@ def read_csv(path: Path) -> Parsed:
     except StopIteration:
         raise SubscriberError("the file is empty", path=path) from None
     names = [cell.strip().lower() for cell in header]
-    if "@" in "".join(header) and not any(n in _EMAIL_COLUMNS for n in names):
-        kind, first_row = _plain([]), [(line, header)]  # no header: already a subscriber
+    if "@" in "".join(header) and not any(n in EMAIL_COLUMNS for n in names):
+        kind, first_row = plain([]), [(line, header)]  # no header: already a subscriber
     else:
-        kind, first_row = _detect(path, header, names), []
+        kind, first_row = detect(path, header, names), []
     parsed = Parsed(kind.name, lines - (line if not first_row else line - 1))
-    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, reader))
+    # The whole file's syntax and every row's status, before anything is written.
+    parsed.statuses = _statuses(path, kind, itertools.chain(first_row, reader))
+    records = itertools.dropwhile(lambda record: record[0] <= line, _cells(path, delimiter))
+    parsed.rows = _rows(parsed, path, kind, itertools.chain(first_row, records))
     return parsed
+
+
+def _statuses(
+    path: Path, kind: Format, records: Iterable[tuple[int, list[str]]]
+) -> dict[str, Example]:
+    """Each status's count and first row, or SubscriberError naming the line and the column
+    of the first row whose status its cells do not decide (nothing is imported then: guessing
+    would subscribe people who left, or suppress for good people who did not)."""
+    found: dict[str, Example] = {}
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue
+        try:
+            row = kind.row(cells, line)
+        except Undecided as error:
+            raise SubscriberError(
+                f"{error}; nothing was imported (split the file by status, or fix the column)",
+                path=path,
+                line=line,
+            ) from None
+        if not row.email.strip():
+            continue
+        seen = found.get(row.status)
+        if seen is None:
+            found[row.status] = Example(1, line, row.email.strip(), row.why)
+        else:
+            found[row.status] = Example(seen.count + 1, seen.line, seen.email, seen.why)
+    return dict(sorted(found.items(), key=lambda item: STATUSES.index(item[0])))
 
 
 def _check_text(path: Path) -> tuple[int, str]:
@@ -160,87 +177,6 @@ def _rows(
             yield row
 
 
-def _detect(path: Path, header: list[str], names: list[str]) -> Format:
-    columns = {name: index for index, name in reversed(list(enumerate(names)))}
-    if "email address" in columns:
-        return _mailchimp(header, columns)
-    email = next((columns[n] for n in _EMAIL_COLUMNS if n in columns), None)
-    if email is None:
-        shown = ", ".join(repr(cell) for cell in header[:8])
-        raise SubscriberError(
-            f"no email column: expected 'email' (a plain file), 'Email Address' (Mailchimp) or "
-            f"'email' (Substack); found {shown}",
-            path=path,
-            line=1,
-        )
-    if _SUBSTACK_MARKERS & set(columns):
-        return _substack(columns, email)
-    return _plain(
-        [
-            email,
-            columns.get("name", -1),
-            columns.get("first name", columns.get("first_name", -1)),
-            columns.get("last name", columns.get("last_name", -1)),
-        ]
-    )
-
-
-def _cell(cells: list[str], index: int) -> str:
-    return cells[index].strip() if 0 <= index < len(cells) else ""
-
-
-def _plain(indexes: list[int]) -> Format:
-    email, name, first, last = indexes or [0, 1, -1, -1]
-
-    def make(cells: list[str], line: int) -> Row:
-        full = _cell(cells, name) or " ".join(
-            filter(None, (_cell(cells, first), _cell(cells, last)))
-        )
-        return Row(line, _cell(cells, email), full)
-
-    return Format("plain", make)
-
-
-def _mailchimp(header: list[str], columns: dict[str, int]) -> Format:
-    upper = {cell.strip().upper(): index for index, cell in enumerate(header)}
-    status = "unsubscribed" if "UNSUB_TIME" in upper else "bounced" if "CLEAN_TIME" in upper else ""
-    extra = ("UNSUB_TIME", "UNSUB_REASON") if status == Status.UNSUBSCRIBED else ("CLEAN_TIME",)
-    kept = [(name, upper[name]) for name in (*_MAILCHIMP_EVIDENCE, *extra) if name in upper]
-    email, first, last = (
-        columns["email address"],
-        columns.get("first name", -1),
-        columns.get("last name", -1),
-    )
-
-    def make(cells: list[str], line: int) -> Row:
-        evidence = {name: value for name, index in kept if (value := _cell(cells, index))}
-        name = " ".join(filter(None, (_cell(cells, first), _cell(cells, last))))
-        when = evidence.get("CONFIRM_TIME") or evidence.get("OPTIN_TIME") or ""
-        return Row(line, _cell(cells, email), name, status or "subscribed", when, evidence or None)
-
-    return Format(f"mailchimp {status}".strip(), make)
-
-
-def _substack(columns: dict[str, int], email: int) -> Format:
-    created = columns.get("created_at", columns.get("subscription_created_at", -1))
-    disabled, name = columns.get("email_disabled", -1), columns.get("name", -1)
-
-    def make(cells: list[str], line: int) -> Row:
-        when = _cell(cells, created)
-        off = _cell(cells, disabled).lower() in ("true", "1", "yes")
-        evidence = {"created_at": when} if when else None
-        return Row(
-            line,
-            _cell(cells, email),
-            _cell(cells, name),
-            Status.UNSUBSCRIBED if off else Status.SUBSCRIBED,
-            when,
-            evidence,
-        )
-
-    return Format("substack", make)
-
-
 # --- importing -----------------------------------------------------------------------------------
 
 
@@ -258,10 +194,13 @@ class ImportReport:
     skipped_erased: int = 0  # erased at the person's request: kept off the list
     rejected: list[SubscriberError] = field(default_factory=list)
     changes: int = 0  # change objects written
+    statuses: dict[str, Example] = field(default_factory=dict)  # in the file, by status
 
     def as_dict(self) -> dict[str, Any]:
-        """The report for --json: counts, and each rejected row as file, line and reason."""
-        data = {k: v for k, v in vars(self).items() if k != "rejected"}
+        """The report for --json: counts, the file's statuses with an example row of each,
+        and each rejected row as file, line and reason."""
+        data = {k: v for k, v in vars(self).items() if k not in ("rejected", "statuses")}
+        data["statuses"] = {status: asdict(example) for status, example in self.statuses.items()}
         data["rejected"] = [
             {"file": str(e.path), "line": e.line, "reason": e.message} for e in self.rejected
         ]
@@ -282,7 +221,7 @@ def import_file(
     hears ("writing", rows written, rows in the file) after each batch and every 5,000 rows.
     """
     parsed = read_csv(path)
-    report = ImportReport(str(path), parsed.format, dry_run=dry_run)
+    report = ImportReport(str(path), parsed.format, dry_run=dry_run, statuses=parsed.statuses)
     fold = subscribers.read()[0]
     now = subscribers.now()
     source = f"{parsed.format} import of {path.name}"
@@ -295,6 +234,10 @@ def import_file(
         try:
             address, name = _normalise(row.email), clean_name(row.name)
             _check_times(row)
+            if row.status == Status.PENDING:
+                raise ValueError(
+                    f"{row.why}: never confirmed, so not imported (they can subscribe on the form)"
+                )
         except ValueError as error:
             parsed.rejected.append(SubscriberError(str(error), path=path, line=row.line))
             continue

@@ -50,6 +50,7 @@ from sphere.subscribers.model import (
     Status,
     Subscriber,
     clean_name,
+    deliverable_email,
     normalise_email,
 )
 from sphere.subscribers.snapshot import SNAPSHOT, Stored
@@ -260,7 +261,7 @@ class SubscriberList:
 
     def add(self, email: str, *, name: str = "", source: str = "sphere subscribers add") -> Outcome:
         """Subscribe an address on the author's word (consent method `cli`)."""
-        address, name = _address(email), _name(name)
+        address, name = _address(email, joining=True), _name(name)
         fold = self.lookup(address)
         if (record := fold.records.get(address)) is not None:
             result = "suppressed" if record.status in SUPPRESSED else "already"
@@ -357,9 +358,9 @@ def _delete_all(store: BlobStore, keys: list[str]) -> None:
         list(pool.map(store.delete, keys))
 
 
-def _address(text: str) -> str:
+def _address(text: str, *, joining: bool = False) -> str:
     try:
-        return normalise_email(text)
+        return deliverable_email(text) if joining else normalise_email(text)
     except ValueError as error:
         raise SubscriberError(str(error)) from None
 

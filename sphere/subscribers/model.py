@@ -89,6 +89,22 @@ def normalise_email(text: str) -> str:
         raise ValueError(f"invalid address {text!r}: {error}") from None
 
 
+def deliverable_email(text: str) -> str:
+    """`normalise_email`, refusing too an address whose part before the @ is not ASCII.
+
+    Such an address (`josé@example.com`) needs SMTPUTF8 all the way: Amazon SES does not
+    offer it, nor do most servers, so it would fail every send. It is refused where people
+    join (add, import, the form); one already on the list can still be removed or erased.
+    """
+    address = normalise_email(text)
+    if not address.rpartition("@")[0].isascii():
+        raise ValueError(
+            f"{address!r} has letters before the @ that are not plain ASCII (such as é): "
+            "Amazon SES and most mail servers cannot deliver to it; use another address"
+        )
+    return address
+
+
 @functools.lru_cache(maxsize=65536)
 def _domain(domain: str) -> str:
     from email_validator import validate_email

@@ -199,6 +199,10 @@ class Endpoints:
         if form.get("t"):  # the unsubscribed page's "subscribe again" button
             token = form["t"]
             work: Callable[[], object] = lambda: self._resubscribe(token, ip)  # noqa: E731
+        elif _undeliverable(form.get("email", "")[:320]):
+            # Said plainly: it is about how the address is written, not whether it is listed.
+            log.info("subscribe: undeliverable")
+            return self.page("400 Bad Request", "subscribe", problem=UNDELIVERABLE)
         else:
             request = self._request(form, ip)
             work = lambda: self.optin.request(request)  # noqa: E731
@@ -263,6 +267,27 @@ class Endpoints:
             self.members.confirm(record, source=source, evidence=evidence)
             log.info("confirm: done")
         return self.page("200 OK", "confirmed")
+
+
+UNDELIVERABLE = (
+    "That address has letters before the @ that are not plain ASCII (such as é): our mail "
+    "service cannot deliver to it. Please use another address."
+)
+
+
+def _undeliverable(text: str) -> bool:
+    """A valid address that no send could reach (sphere.subscribers.model.deliverable_email)."""
+    from sphere.subscribers.model import deliverable_email, normalise_email
+
+    try:
+        normalise_email(text)
+    except ValueError:
+        return False  # not an address at all: the usual page, as for every other request
+    try:
+        deliverable_email(text)
+    except ValueError:
+        return True
+    return False
 
 
 def _query(environ: dict[str, Any]) -> dict[str, str]:
