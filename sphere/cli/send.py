@@ -123,31 +123,32 @@ def status(
     as_json: Json = False,
 ) -> None:
     """Show every issue (draft, scheduled, sending, sent) and when the next is due; or, with
-    ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
+    ISSUE, how its campaign did: recipients, accepted, failed, skipped, unknown, pending; from
+    the feedback, delivered, bounced, complained and unsubscribed through its links, with
+    rates; when it was sent, and from which commit and CI run."""
     from sphere.cli import load
-    from sphere.send.run import campaign_status
+    from sphere.send.run import campaign_results, campaign_status
 
     if issue is None:  # the table of all issues (issue 12): sphere/status.py
         from sphere.cli.publish import print_overview
 
         print_overview(load(), as_json=as_json)
         return
-    found = campaign_status(load(), issue)
     if as_json:
-        print(json.dumps(found, indent=2))
+        print(json.dumps(campaign_status(load(), issue), indent=2))
         return
-    if not found:
-        print("no campaign has started yet")
-    for entry in found:
-        if not entry["started"]:
-            print(f"{entry['issue']}: not sent yet")
+    for slug, result in campaign_results(load(), issue):
+        if result is None:
+            print(f"{slug}: not sent yet")
             continue
-        busy = " (a send is running now)" if entry["sending_now"] else ""
+        busy = " (a send is running now)" if result.sending_now else ""
         print(
-            f"{entry['issue']}: {entry['recipients']} recipients since {entry['created']}: "
-            f"{entry['accepted']} sent, {entry['failed']} failed, {entry['skipped']} skipped, "
-            f"{entry['unknown']} unknown, {entry['pending']} to send{busy}"
+            f"{slug}: {result.recipients} recipients since {result.started}: "
+            f"{result.accepted} sent, {result.failed} failed, {result.skipped} skipped, "
+            f"{result.unknown} unknown, {result.pending} to send{busy}"
         )
+        for line in result.lines():
+            print(line)
 
 
 def _print_report(report: Report, *, as_json: bool) -> None:

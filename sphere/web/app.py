@@ -117,11 +117,16 @@ class Endpoints:
         form = _form(environ)
         token = _query(environ).get("t") or form.get("t", "")
         try:
-            subscriber_id = self.tokens.check_unsubscribe(token)
+            subscriber_id, issue = self.tokens.unsubscribe_origin(token)
         except TokenError:
             return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
         record = self.members.by_id(subscriber_id)
         changed = record is not None and self.members.set_status(record, "unsubscribed")
+        if changed:  # counted against the issue whose link it was (sphere.issue_feedback)
+            from sphere.issue_feedback import record_unsubscribe
+
+            record_unsubscribe(self.members.subscribers.store, issue, subscriber_id,
+                               at=self.members.now())  # fmt: skip
         log.info("unsubscribe: %s", "done" if changed else "nothing to change")
         return self.page("200 OK", "unsubscribed", token=token)
 
