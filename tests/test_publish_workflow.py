@@ -71,3 +71,17 @@ def test_a_content_only_pull_request_skips_the_test_suite() -> None:
     assert "pytest" not in runs and "mypy" not in runs
     for job in (content, full):
         assert _step(job, "Summary")["run"] == "bash tools/ci-summary.sh"
+
+
+def test_the_job_summary_holds_the_issue_table_and_the_report_page_is_kept() -> None:
+    job = _load("publish.yml")["jobs"]["publish"]
+    names = [step.get("name") for step in job["steps"]]
+    assert names.index("Publish") < names.index("Report") < names.index("Summary")
+    report = _step(job, "Report")
+    assert report["run"] == "uv run sphere report --out report"
+    assert report["if"] == "${{ !cancelled() }}" and report["continue-on-error"] is True
+    assert "cat report/summary.md" in _step(job, "Summary")["run"]
+    upload = _step(job, "Upload the report page")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "report/"
+    assert "steps.report.outcome == 'success'" in upload["if"]
