@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,11 +22,17 @@ from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_web import call_app
 
-from sphere.errors import TokenError
+from sphere.errors import StoreError, TokenError
 from sphere.feedback import sync
 from sphere.mail.tokens import Tokens
 from sphere.settings import Settings, load_settings
+from sphere.store.blobs import open_store
+from sphere.subscribers.erasure import erasure_key
+from sphere.subscribers.list import SubscriberList, open_list
 from sphere.web import make_app
+from sphere.web.app import Endpoints
+from sphere.web.members import Members
+from sphere.web.optin import TransportMailer
 
 SLUG = "hard-sell-or-soft-sell"  # the seed issue, due 2026-12-01
 OTHER = "an-older-issue"
@@ -177,3 +184,40 @@ def test_a_link_that_names_an_issue_cannot_be_moved_to_another() -> None:
         tokens.unsubscribe_origin(moved)
     old = tokens.unsubscribe("Id_0123-abcdefgh")  # tokens made before: still valid, no issue
     assert tokens.unsubscribe_origin(old) == ("Id_0123-abcdefgh", "")
+
+
+class _RefusingCampaigns:
+    """The local store, refusing writes under campaigns/ as an endpoint role scoped without
+    them would (a stand-in: a local folder has no IAM, and moto's server enforces none)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+
+    def put(self, key: str, data: bytes, **conditions: Any) -> Any:
+        if key.startswith("campaigns/"):
+            raise StoreError(f"AccessDenied on {key}")
+        return self.store.put(key, data, **conditions)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_an_unsubscribe_that_cannot_be_counted_still_unsubscribes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_SECRET", SECRET)
+    settings = load_settings(project)
+    ids = add_subscribers(settings, [(PEOPLE[0], "")])
+    store = _RefusingCampaigns(open_store(settings))
+    members = Members(SubscriberList(store, key=lambda: erasure_key(SECRET, store)))  # type: ignore[arg-type]
+    app = Endpoints(
+        settings, members=members, tokens=Tokens(SECRET), mailer=TransportMailer(settings)
+    )
+    token = Tokens(SECRET).unsubscribe(ids[PEOPLE[0]], issue=SLUG)
+
+    status = call_app(app, "POST", "/unsubscribe", f"t={token}", b"List-Unsubscribe=One-Click")
+
+    assert status == "200 OK"
+    assert [r.status for r in open_list(settings).all()] == ["unsubscribed"]
+    assert not (project / "store" / "campaigns").exists()
