@@ -15,7 +15,9 @@ reader's opaque id, sphere/send/ses.py); the unsubscribe endpoint and the sync (
 unsubscribes) write the second, from the issue the signed token names (sphere.mail.tokens). A
 reader counts once per kind however often SES reports them, so counts are distinct readers,
 and the rates are shares of the messages the transport accepted. An event without those tags
-(an older send, SES identity notifications) is counted against no issue.
+(an older send, SES identity notifications) is counted against no issue. As in the ledger,
+erasing a person leaves nothing here to remove: an id is opaque once the record that tied it
+to an address is gone.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -128,9 +129,4 @@ def _merge(seen: dict[str, set[str]], body: Any) -> None:
             seen[kind].update(str(item) for item in ids)
 
 
-def read_many(store: BlobStore, slugs: Iterable[str]) -> dict[str, IssueFeedback]:
-    """Each issue's feedback (see `read`)."""
-    return {slug: read(store, slug) for slug in slugs}
-
-
-__all__ = ["KINDS", "Collector", "IssueFeedback", "read", "read_many", "record_unsubscribe"]
+__all__ = ["KINDS", "Collector", "IssueFeedback", "read", "record_unsubscribe"]

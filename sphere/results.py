@@ -57,8 +57,9 @@ class IssueResult:
         lines = []
         when = f"started {self.started}" + (f", finished {self.finished}" if self.finished else "")
         who = [f"commit {self.commit[:12]}"] if self.commit else []
-        run = self.finished_by or self.run
-        who.append(f"run {run.get('url') or run['id']}" if run.get("id") else "not from CI")
+        who.append(f"run {_run(self.run)}" if self.run.get("id") else "not from CI")
+        if self.finished_by.get("id") and self.finished_by.get("id") != self.run.get("id"):
+            who.append(f"finished by run {_run(self.finished_by)}")  # a resumed send
         lines.append(f"  {when}; {', '.join(who)}")
         fb, rate = self.feedback, self.rates()
         delivered = (
@@ -73,6 +74,10 @@ class IssueResult:
             f"unsubscribed through its links {fb.unsubscribed:,}{_share(rate['unsubscribed'])}"
         )
         return lines
+
+
+def _run(run: dict[str, str]) -> str:
+    return run.get("url") or run["id"]
 
 
 def _share(rate: float | None) -> str:
