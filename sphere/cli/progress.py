@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from sphere.send.campaign import Report
 
-EVERY = 10.0  # seconds between two log lines, at most (a line is also due at each STEP)
+EVERY = 5.0  # seconds between two log lines, at most (a line is also due at each STEP)
 STEP = 0.05  # of the recipients this run sends to
 
 
