@@ -75,7 +75,8 @@ def one_round(store: str, size: int) -> tuple[float, float, float]:
 
     from sphere.mail.personalise import tokens_for
     from sphere.settings import load_settings
-    from sphere.subscribers.list import creation_event, open_list
+    from sphere.subscribers.events import creation_event
+    from sphere.subscribers.list import open_list
 
     with tempfile.TemporaryDirectory() as folder:
         root = project(Path(folder))
@@ -87,9 +88,9 @@ def one_round(store: str, size: int) -> tuple[float, float, float]:
         consent = (now, "cli", "benchmark")
         events = [
             creation_event(
-                "add", f"reader{n}@example.org", at=now, status="subscribed", consent=consent
+                "add", a, id=people.id_for(a), at=now, status="subscribed", consent=consent
             )
-            for n in range(size)
+            for a in (f"reader{n}@example.org" for n in range(size))
         ]
         people.append(events)
         people.compact(settle=0)

@@ -52,7 +52,7 @@ _CAMPAIGNS = "feedback/campaigns/"  # per issue: ids of its permanent bounces an
 class Notice:
     """What one SES notification says: its kind, its recipients, and an id that names it."""
 
-    kind: str  # permanent | transient | complaint | unsubscribe | ignored
+    kind: str  # permanent | transient | complaint | unsubscribe | delivery | ignored
     addresses: tuple[str, ...]
     feedback_id: str
     campaign: str = ""  # the issue's slug, from the message's SES `campaign` tag
@@ -102,8 +102,8 @@ def parse(body: str) -> Notice:
         notice = _notice(inner.get("bounce"), "bouncedRecipients", mail_id, _bounce_kind)
     elif kind == "Complaint":
         notice = _notice(inner.get("complaint"), "complainedRecipients", mail_id, _complaint_kind)
-    else:
-        notice = Notice("ignored", (), mail_id)
+    else:  # a delivery changes no one's status, but counts for its issue (sphere.issue_feedback)
+        notice = Notice("delivery" if kind == "Delivery" else "ignored", (), mail_id)
     return Notice(
         notice.kind, notice.addresses, notice.feedback_id, campaign,
         recipient=recipient, mail_id=mail_id,
@@ -160,10 +160,12 @@ class FeedbackSync:
         self.members = members
 
     def run(self) -> FeedbackReport:
+        from sphere.issue_feedback import Collector
         from sphere.send.settle import Settler
 
         report = FeedbackReport()
         settler = Settler(self.members.subscribers.store)
+        tally = Collector(self.members.subscribers.store)
         seen: set[str] = set()
         while True:
             messages = [m for m in self._receive() if m["MessageId"] not in seen]
@@ -182,8 +184,10 @@ class FeedbackSync:
                     continue
                 self.apply(notice, report)
                 settler.add(notice.campaign, notice.recipient, notice.mail_id)
+                tally.add(notice.campaign, notice.kind, notice.recipient or notice.feedback_id)
                 done.append(message)
             report.settled += settler.flush()  # NOTE: before the events leave the queue
+            tally.flush()
             self._delete(done, report)
         report.unknown_left = settler.left()
         log.info("feedback: %s", report)
@@ -191,7 +195,7 @@ class FeedbackSync:
 
     def apply(self, notice: Notice, report: FeedbackReport) -> None:
         """Mark each recipient as the notice says (idempotent)."""
-        if notice.kind == "ignored":
+        if notice.kind in ("ignored", "delivery"):
             report.ignored += 1
             return
         if notice.request is not None:
@@ -230,24 +234,30 @@ class FeedbackSync:
         if request.unwanted or not self.mailbox or self.mailbox not in request.recipients:
             report.ignored += 1
             return
-        record = self._by_token(request.tokens) or self._by_sender(request)
+        from sphere.issue_feedback import record_unsubscribe
+
+        record, issue = self._by_token(request.tokens)
+        record = record or self._by_sender(request)
         if record is not None and self.members.set_status(record, "unsubscribed"):
             report.unsubscribed += 1
+            record_unsubscribe(self.members.subscribers.store, issue, record.id,
+                               at=self.members.now())  # fmt: skip
         else:
             report.unchanged += 1
 
-    def _by_token(self, tokens: tuple[str, ...]) -> Subscriber | None:
+    def _by_token(self, tokens: tuple[str, ...]) -> tuple[Subscriber | None, str]:
+        """The reader a token names, and the issue it came in ("" if it names none)."""
         from sphere.mail.tokens import Tokens
 
         for token in tokens if self.secret else ():
             try:
-                subscriber_id = Tokens(self.secret).check_unsubscribe(token)
+                subscriber_id, issue = Tokens(self.secret).unsubscribe_origin(token)
             except TokenError:
                 continue
             record = self.members.by_id(subscriber_id)
             if record is not None:
-                return record
-        return None
+                return record, issue
+        return None, ""
 
     def _by_sender(self, request: Request) -> Subscriber | None:
         from sphere.subscribers.model import normalise_email

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import Any
 
-_TOKEN = re.compile(r"unsubscribe\s+([A-Za-z0-9_.-]+)", re.IGNORECASE)
+_TOKEN = re.compile(r"unsubscribe\s+([A-Za-z0-9_.~-]+)", re.IGNORECASE)  # sphere.mail.tokens
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -247,8 +247,11 @@ def publish(
     today: dt.date | None = None,
     sends: Sends | None = None,
     exclude: Collection[Path] = (),
+    on_batch: Callable[[Report], None] | None = None,
 ) -> PublishReport:
     """Deploy the archive built in `site_folder`, then send what is due (see the module).
+
+    `on_batch` hears each send's report after every batch (the CLI's progress lines).
 
     `sends`: the campaigns' state as `check_before_publish` read it (default: read it here).
     `exclude`: broken issue files to leave out, as the build did (sphere.broken).
@@ -296,7 +299,7 @@ def publish(
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
-        sent = _send(settings, item, today=today, transport=transport)
+        sent = _send(settings, item, today=today, transport=transport, on_batch=on_batch)
         report.sent.append(sent)
         if sent.paused:  # the circuit breaker: its reason says how to resume
             raise SendStopped(sent.stopped)
@@ -308,12 +311,19 @@ def publish(
     return report
 
 
-def _send(settings: Settings, item: Due, *, today: dt.date, transport: Transport | None) -> Report:
+def _send(
+    settings: Settings,
+    item: Due,
+    *,
+    today: dt.date,
+    transport: Transport | None,
+    on_batch: Callable[[Report], None] | None,
+) -> Report:
     """Send the issue (send_issue keeps its record and marks it complete when it is)."""
     from sphere.send.run import SendRequest, send_issue
 
     request = SendRequest(issue=str(item.issue.path))
-    return send_issue(settings, request, today=today, transport=transport)
+    return send_issue(settings, request, today=today, transport=transport, on_batch=on_batch)
 
 
 def _compact(settings: Settings) -> CompactReport | None:

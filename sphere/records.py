@@ -57,6 +57,24 @@ def git_commit(root: Path) -> str:
     return done.stdout.strip()
 
 
+def ci_run() -> dict[str, str]:
+    """The GitHub Actions run this process is part of ({} outside Actions): who sent an issue,
+    beside the commit. Its id, attempt, workflow and address; no person's name."""
+    env = os.environ
+    if not env.get("GITHUB_RUN_ID"):
+        return {}
+    found = {
+        "id": env["GITHUB_RUN_ID"],
+        "attempt": env.get("GITHUB_RUN_ATTEMPT", ""),
+        "workflow": env.get("GITHUB_WORKFLOW", ""),
+        "event": env.get("GITHUB_EVENT_NAME", ""),
+    }
+    if env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        found["url"] = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    return {key: value for key, value in found.items() if value}
+
+
 @dataclass(frozen=True)
 class Kept:
     """What a campaign's record says."""
@@ -103,6 +121,7 @@ def keep_record(
         "subject": item.issue.subject,
         "issue_date": item.issue.date.isoformat(),
         "commit": commit,
+        "run": ci_run(),
         "recorded": (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "sha256": {"html": sha256(html), "text": sha256(text), "eml": sha256(eml)},
     }
@@ -137,10 +156,14 @@ def mark_complete(
     ids: list[str],
     counts: dict[str, int],
     now: dt.datetime | None = None,  # default: the system clock (a test passes its own)
+    commit: str = "",
 ) -> None:
-    """Say the send is complete, with the recipient list's hash and the final counts."""
+    """Say the send is complete, with the recipient list's hash and the final counts, and
+    the commit and CI run that finished it."""
     body = {
         "slug": slug,
+        "commit": commit,
+        "run": ci_run(),
         "finished": (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "recipients": len(ids),
         "recipients_sha256": sha256("\n".join(ids).encode("utf-8")),

@@ -103,7 +103,12 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
             row.state = "sending"
             row.detail = (
                 f"{entry['accepted']} of {entry['recipients']} sent, {entry['failed']} failed, "
-                f"{entry['unknown']} unknown, {entry['pending']} to send" + sender_note(entry)
+                f"{entry['unknown']} unknown, {entry['pending']} to send"
+                + sender_note(
+                    sending_now=entry["sending_now"],
+                    stopped=entry["sender_stopped"],
+                    sender=entry["sender"],
+                )
             )
         elif issue.date > today:
             row.state = "scheduled"
@@ -162,11 +167,11 @@ def _schedule_warning(settings: Settings, today: dt.date, result: Overview) -> N
         )
 
 
-def sender_note(entry: dict[str, Any]) -> str:
+def sender_note(*, sending_now: bool, stopped: bool, sender: str) -> str:
     """What to add after a campaign's counts: that a send holds it now, or that the one that
     held it stopped without finishing (who, and when it was last seen)."""
-    if entry["sending_now"]:
+    if sending_now:
         return " (sending now)"
-    if entry.get("sender_stopped"):
-        return f" (stopped: {entry['sender']}; the next publish or send resumes it)"
+    if stopped:
+        return f" (stopped: {sender}; the next publish or send resumes it)"
     return ""

@@ -154,7 +154,8 @@ def feedback_queue(aws: str) -> FeedbackQueue:
     return FeedbackQueue(url, topic)
 
 
-def _mail(to: str, *, shape: str, campaign: str) -> dict[str, Any]:
+def _mail(to: str, *, shape: str, campaign: str, recipient: str = "") -> dict[str, Any]:
+    tags = {"campaign": [campaign], **({"recipient": [recipient]} if recipient else {})}
     return {
         "timestamp": "2026-12-01T09:00:00.000Z",
         "source": "newsletter@jimwigg.com",
@@ -164,7 +165,7 @@ def _mail(to: str, *, shape: str, campaign: str) -> dict[str, Any]:
         "destination": [to],
         "headersTruncated": False,
         "commonHeaders": {"from": ["Jim Wigg <newsletter@jimwigg.com>"], "to": [to]},
-        **({"tags": {"campaign": [campaign]}} if shape == "eventType" else {}),
+        **({"tags": tags} if shape == "eventType" else {}),
     }
 
 
@@ -174,11 +175,14 @@ def ses_notification(
     *,
     shape: str = "notificationType",
     campaign: str = "hard-sell-or-soft-sell",
+    recipient: str = "",
     **detail: Any,
 ) -> str:
     """An SES notification as JSON, shaped like AWS's documented examples (`kind`: Bounce,
-    Complaint or Delivery; `shape`: notificationType, or eventType with the message's tags)."""
-    body: dict[str, Any] = {shape: kind, "mail": _mail(to, shape=shape, campaign=campaign)}
+    Complaint or Delivery; `shape`: notificationType, or eventType with the message's tags:
+    the campaign, and `recipient`, the reader's opaque id, when given)."""
+    mail = _mail(to, shape=shape, campaign=campaign, recipient=recipient)
+    body: dict[str, Any] = {shape: kind, "mail": mail}
     feedback_id = f"0102018c{secrets.token_hex(12)}-000000"
     if kind == "Bounce":
         body["bounce"] = {

@@ -170,7 +170,7 @@ def test_the_top_level_help_names_only_commands_that_exist(sphere: Callable[...,
     listed = re.findall(r"^  (\w+)  ", text[text.index("Commands:") :], re.MULTILINE)
 
     assert listed == [
-        "build", "check", "preview", "send", "status", "serve", "deploy", "publish",
+        "build", "check", "preview", "send", "status", "serve", "deploy", "publish", "report",
         "subscribers", "feedback",
     ]  # fmt: skip
 

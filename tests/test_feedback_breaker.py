@@ -68,7 +68,7 @@ def test_a_high_bounce_rate_pauses_sphere_send_until_resumed_past_the_breaker(
 
     first = outbox(project)
     assert paused.status == 4 and 50 <= first < len(PEOPLE), (paused.status, first)
-    assert paused.err == (
+    assert paused.err.splitlines(keepends=True)[-1] == (
         f"error: sending paused: 10 bounces among the {first} messages of {SLUG} sent so far "
         f"({10 / first:.1%}, over breaker_bounce_rate 5.0%); find out why, then resume with "
         f"`sphere send {SLUG} --resume-past-breaker`\n"
@@ -77,7 +77,8 @@ def test_a_high_bounce_rate_pauses_sphere_send_until_resumed_past_the_breaker(
     assert {statuses[a] for a in PEOPLE[:10]} == {"bounced"}  # marked by the sync it ran
 
     again = sphere("send", SLUG, "--now", "--rate", "1000")  # a plain rerun pauses at once
-    assert (again.status, again.err) == (4, paused.err)  # same counts: nothing more went out
+    # The same counts: nothing more went out (and no batch, so no progress line either).
+    assert (again.status, again.err) == (4, paused.err.splitlines(keepends=True)[-1])
     assert outbox(project) == first
 
     resumed = sphere("send", SLUG, "--now", "--rate", "1000", "--resume-past-breaker")

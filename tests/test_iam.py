@@ -218,3 +218,20 @@ def test_the_role_allows_every_store_call_publish_makes(
     for action, keys in seen.items():
         for key in keys:
             assert allowed(ROLE, action, f"{DATA}/sphere/{key}"), (action, key)
+
+
+def test_the_endpoint_may_count_an_unsubscribe_against_its_issue_and_nothing_more() -> None:
+    """iam/endpoint-writes.json: the one write under campaigns/ the endpoint makes
+    (sphere.issue_feedback.record_unsubscribe); the ledgers, leases and SES counts stay out."""
+    from sphere.issue_feedback import prefix
+
+    writes = _policy("endpoint-writes.json")
+    key = f"{prefix('an-issue')}unsubscribed/Id_0123-abcdefgh.json"
+    assert allowed(writes, "s3:PutObject", f"{DATA}/sphere/{key}")
+    for other in (
+        "campaigns/an-issue/campaign.json", "campaigns/an-issue/lease.json",
+        "campaigns/an-issue/log/1-1.jsonl", f"{prefix('an-issue')}ses/1-00000.json",
+        "published/an-issue/complete.json",
+    ):  # fmt: skip
+        assert not allowed(writes, "s3:PutObject", f"{DATA}/sphere/{other}"), other
+    assert not allowed(writes, "s3:GetObject", f"{DATA}/sphere/{key}")

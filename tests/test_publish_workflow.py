@@ -115,3 +115,17 @@ def test_every_action_used_is_one_that_runs_no_unpinned_action() -> None:
                 if "uses" in step:
                     action = step["uses"].split("@", 1)[0]
                     assert REVIEWED_ACTIONS.get(action) == "node", (name, action)
+
+
+def test_the_job_summary_holds_the_issue_table_and_the_report_page_is_kept() -> None:
+    job = _load("publish.yml")["jobs"]["publish"]
+    names = [step.get("name") for step in job["steps"]]
+    assert names.index("Publish") < names.index("Report") < names.index("Summary")
+    report = _step(job, "Report")
+    assert report["run"] == "uv run sphere report --out report"
+    assert report["if"] == "${{ !cancelled() }}" and report["continue-on-error"] is True
+    assert "cat report/summary.md" in _step(job, "Summary")["run"]
+    upload = _step(job, "Upload the report page")
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["with"]["path"] == "report/"
+    assert "steps.report.outcome == 'success'" in upload["if"]

@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "feedback": ("feedback",),
     "deploy": ("deploy",),
     "publish": ("publish",),
+    "report": ("report",),
 }
 # The options before a command: those that take a value, and the flags.
 _VALUE_OPTIONS = ("--root",)

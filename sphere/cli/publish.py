@@ -44,6 +44,7 @@ def publish(
     from sphere.checks import FORMATS
     from sphere.cli import load
     from sphere.cli.deploy import build_public_archive
+    from sphere.cli.progress import Progress
     from sphere.publish import check_before_publish, read_sends
     from sphere.publish import publish as run_publish
 
@@ -65,9 +66,14 @@ def publish(
         print(line, file=sys.stderr)
     sys.stderr.write(FORMATS["text"](broken.errors))
     site = build_public_archive(settings, exclude=broken.files)
-    report = run_publish(
-        settings, site, dry_run=dry_run, allow_late=late, sends=sends, exclude=broken.files
-    )
+    progress = Progress()
+    try:
+        report = run_publish(
+            settings, site, dry_run=dry_run, allow_late=late, sends=sends,
+            exclude=broken.files, on_batch=progress.update,
+        )  # fmt: skip
+    finally:
+        progress.finish()  # a stopped send's summary line too
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,6 +80,7 @@ def send(
     breaker): run it again to resume. See docs/sending.md.
     """
     from sphere.cli import load
+    from sphere.cli.progress import Progress
     from sphere.errors import SendStopped
     from sphere.send.run import SendRequest, send_issue, send_test
     from sphere.send.run import dry_run as run_dry
@@ -103,9 +102,12 @@ def send(
     if dry_run:
         _print_dry_run(run_dry(settings, request), as_json=as_json)
         return
-    progress = _Progress(enabled=not as_json and sys.stderr.isatty())
-    report = send_issue(settings, request, on_batch=progress.update)
-    progress.finish()
+    progress = None if as_json else Progress()
+    try:
+        report = send_issue(settings, request, on_batch=progress.update if progress else None)
+    finally:
+        if progress:
+            progress.finish()
     _print_report(report, as_json=as_json)
     if report.paused:  # the breaker's reason says how to resume
         raise SendStopped(report.stopped)
@@ -121,9 +123,11 @@ def status(
     as_json: Json = False,
 ) -> None:
     """Show every issue (draft, scheduled, sending, sent) and when the next is due; or, with
-    ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
+    ISSUE, how its campaign did: recipients, accepted, failed, skipped, unknown, pending; from
+    the feedback, delivered, bounced, complained and unsubscribed through its links, with
+    rates; when it was sent, and from which commit and CI run."""
     from sphere.cli import load
-    from sphere.send.run import campaign_status
+    from sphere.send.run import campaign_results, campaign_status
     from sphere.status import sender_note
 
     if issue is None:  # the table of all issues (issue 12): sphere/status.py
@@ -131,49 +135,23 @@ def status(
 
         print_overview(load(), as_json=as_json)
         return
-    found = campaign_status(load(), issue)
     if as_json:
-        print(json.dumps(found, indent=2))
+        print(json.dumps(campaign_status(load(), issue), indent=2))
         return
-    if not found:
-        print("no campaign has started yet")
-    for entry in found:
-        if not entry["started"]:
-            print(f"{entry['issue']}: not sent yet")
+    for slug, result in campaign_results(load(), issue):
+        if result is None:
+            print(f"{slug}: not sent yet")
             continue
-        busy = sender_note(entry)
+        busy = sender_note(
+            sending_now=result.sending_now, stopped=result.sender_stopped, sender=result.sender
+        )
         print(
-            f"{entry['issue']}: {entry['recipients']} recipients since {entry['created']}: "
-            f"{entry['accepted']} sent, {entry['failed']} failed, {entry['skipped']} skipped, "
-            f"{entry['unknown']} unknown, {entry['pending']} to send{busy}"
+            f"{slug}: {result.recipients} recipients since {result.started}: "
+            f"{result.accepted} sent, {result.failed} failed, {result.skipped} skipped, "
+            f"{result.unknown} unknown, {result.pending} to send{busy}"
         )
-
-
-class _Progress:
-    """One status line on a terminal, rewritten after each batch."""
-
-    def __init__(self, *, enabled: bool):
-        self.enabled = enabled
-        self.shown = False
-
-    def update(self, report: Report) -> None:
-        if not self.enabled:
-            return
-        total = report.recipients - report.done_before - report.unknown_before
-        done = report.sent + report.failed + report.unknown + report.skipped
-        rate = done / report.elapsed if report.elapsed > 0 else 0.0
-        eta = time.strftime("%H:%M:%S", time.gmtime(report.left / rate)) if rate else "--:--:--"
-        line = (
-            f"\rsent {report.sent}/{total}  failed {report.failed}  unknown {report.unknown}  "
-            f"{rate:.1f}/s  ETA {eta} "
-        )
-        sys.stderr.write(line)
-        sys.stderr.flush()
-        self.shown = True
-
-    def finish(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
+        for line in result.lines():
+            print(line)
 
 
 def _print_report(report: Report, *, as_json: bool) -> None:

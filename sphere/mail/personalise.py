@@ -31,14 +31,15 @@ class Personaliser:
     endpoint_url: str  # ends in "/"
     unsubscribe_mailto: str  # a bare address
     tokens: Tokens
+    issue: str = ""  # the slug the tokens name, so an unsubscribe counts against its issue
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Personaliser:
-        return cls(settings.endpoint_url, offered_mailto(settings), tokens_for(settings))
+    def from_settings(cls, settings: Settings, *, issue: str = "") -> Personaliser:
+        return cls(settings.endpoint_url, offered_mailto(settings), tokens_for(settings), issue)
 
     def recipient(self, *, subscriber_id: str, address: str, name: str = "") -> Recipient:
         """The recipient with their unsubscribe URL and mailto filled in."""
-        token = self.tokens.unsubscribe(subscriber_id)
+        token = self.tokens.unsubscribe(subscriber_id, issue=self.issue)
         return Recipient(
             address=address,
             name=name,

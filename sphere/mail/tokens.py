@@ -9,6 +9,10 @@ Signing is itsdangerous's (HMAC-SHA256, keys derived per purpose, signatures com
 constant time) rather than our own HMAC code. A token reads `ID.SIGNATURE`, or
 `ID.TIMESTAMP.SIGNATURE` for a confirmation; all URL-safe.
 
+An unsubscribe token may also say which issue's message it came in (`ID~SLUG.SIGNATURE`, the
+slug signed with the id), so the unsubscribe is counted against that issue (sphere.outcome);
+a token made before issues were named in it (`ID.SIGNATURE`) stays valid, counted against none.
+
 A token has exactly one spelling. itsdangerous writes the signature and the timestamp in
 unpadded base64, whose last character carries bits that decoding drops, so three other
 letters in that place decode to the same bytes and `unsign` alone would accept them. That
@@ -34,6 +38,9 @@ CONFIRM = "confirm"
 CONFIRM_DAYS = 7  # how long a confirmation link works
 _SALT = "sphere.token."
 _ID = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")  # what `subscribers.list.new_id` makes
+ISSUE_MARK = "~"  # between the id and the issue's slug: in neither, and unreserved in URLs
+_ISSUE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")  # a slug (sphere.content.issues)
+MAX_ISSUE = 80  # characters of a slug a token carries; a longer one is left out
 
 
 class Tokens:
@@ -51,9 +58,13 @@ class Tokens:
             secret, salt=_SALT + CONFIRM, key_derivation="hmac", digest_method=hashlib.sha256
         )
 
-    def unsubscribe(self, subscriber_id: str) -> str:
-        """A token for the personal unsubscribe link; it never expires."""
-        return self._unsubscribe.sign(_checked(subscriber_id)).decode("ascii")
+    def unsubscribe(self, subscriber_id: str, *, issue: str = "") -> str:
+        """A token for the personal unsubscribe link; it never expires. With `issue` (the
+        slug of the issue whose message carries it), the token names that issue too."""
+        value = _checked(subscriber_id)
+        if issue and len(issue) <= MAX_ISSUE and _ISSUE.match(issue):
+            value += ISSUE_MARK + issue
+        return self._unsubscribe.sign(value).decode("ascii")
 
     def confirm(self, subscriber_id: str) -> str:
         """A token for a double opt-in confirmation link; it expires after CONFIRM_DAYS."""
@@ -61,10 +72,18 @@ class Tokens:
 
     def check_unsubscribe(self, token: str) -> str:
         """The subscriber id an unsubscribe token was made for, or TokenError."""
+        return self.unsubscribe_origin(token)[0]
+
+    def unsubscribe_origin(self, token: str) -> tuple[str, str]:
+        """(subscriber id, issue slug) of an unsubscribe token, the slug "" for a token that
+        names no issue; or TokenError."""
         try:
-            return self._unsubscribe.unsign(_one_spelling(token)).decode("ascii")
+            value = self._unsubscribe.unsign(_one_spelling(token)).decode("ascii")
         except (BadSignature, UnicodeError):
             raise TokenError("this unsubscribe link is not valid") from None
+        subscriber_id, _, issue = value.partition(ISSUE_MARK)
+        # Signed by us, so a slug; checked again all the same, since it becomes part of a key.
+        return subscriber_id, issue if _ISSUE.match(issue) else ""
 
     def check_confirm(self, token: str, *, max_days: float = CONFIRM_DAYS) -> str:
         """The subscriber id a confirmation token was made for, or TokenError (also if old)."""

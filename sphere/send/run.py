@@ -26,9 +26,9 @@ from sphere.send.outcome import Outcome, redact
 if TYPE_CHECKING:
     from sphere.content.issues import Issue
     from sphere.mail.message import MessageTemplate
+    from sphere.results import IssueResult
     from sphere.send.transports import Transport
     from sphere.settings import Settings
-    from sphere.store.blobs import BlobStore
 
 # The seed project's postal address, which its pyproject.toml says to replace before sending.
 PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
@@ -163,7 +163,8 @@ def send_issue(
     refuse_unready(issue, today=today or settings.today(), now=request.now)
     if is_real(settings):
         refuse_placeholders(settings)
-    personaliser = Personaliser.from_settings(settings)  # no secret for a real transport: refuse
+    # No secret for a real transport: refused here. The links name the issue (sphere.outcome).
+    personaliser = Personaliser.from_settings(settings, issue=issue.slug)
     template = render_and_record(settings, issue)
     transport = transport or open_transport(settings, campaign=issue.slug)
     limits = transport.limits()
@@ -225,8 +226,9 @@ def record_finish(settings: Settings, slug: str) -> None:
     state = Ledger(store, slug).load()
     if state is not None and not state.todo():
         records.mark_complete(
-            store, slug, ids=state.ids, counts=state.counts(), now=utc(settings.clock)
-        )
+            store, slug, ids=state.ids, counts=state.counts(), now=utc(settings.clock),
+            commit=records.git_commit(settings.root),
+        )  # fmt: skip
 
 
 def send_test(
@@ -267,7 +269,7 @@ def dry_run(settings: Settings, request: SendRequest) -> DryRun:
     from sphere.mail.personalise import Personaliser
 
     issue = find_issue(settings, request.issue)
-    personaliser = Personaliser.from_settings(settings)
+    personaliser = Personaliser.from_settings(settings, issue=issue.slug)  # sizes as sent
     template = render_issue(settings, issue)
     report = DryRun(issue.slug)
     started = time.perf_counter()
@@ -290,42 +292,31 @@ def dry_run(settings: Settings, request: SendRequest) -> DryRun:
     return report
 
 
-def campaign_status(settings: Settings, ref: str | None) -> list[dict[str, Any]]:
-    """The ledger's counts for one issue's campaign, or for every campaign in the store."""
-    from sphere.send.ledger import Ledger
+def campaign_results(settings: Settings, ref: str | None) -> list[tuple[str, IssueResult | None]]:
+    """How one issue's campaign did (sphere.results), or every campaign in the store; None
+    for an issue not sent yet."""
+    from sphere.results import issue_result
 
     store = seams.open_store(settings)
     if ref is not None:
         slugs = [find_issue(settings, ref).slug]
     else:
         slugs = sorted({key.split("/")[1] for key in store.list("campaigns/")})
-    found = []
-    for slug in slugs:
-        state = Ledger(store, slug).load()
-        entry: dict[str, Any] = {"issue": slug, "started": bool(state)}
-        if state is not None:
-            entry.update(created=state.created, recipients=len(state.ids), **state.counts())
-        entry.update(_sender_state(store, f"campaigns/{slug}/lease.json"))
+    return [(slug, issue_result(store, slug)) for slug in slugs]
+
+
+def campaign_status(settings: Settings, ref: str | None) -> list[dict[str, Any]]:
+    """`campaign_results` as plain data (`sphere status ISSUE --json`): the ledger's counts,
+    the feedback with rates, when, and from which commit and CI run."""
+    found: list[dict[str, Any]] = []
+    for slug, result in campaign_results(settings, ref):
+        if result is None:
+            found.append({"issue": slug, "started": False, "sending_now": False})
+            continue
+        entry = result.as_dict()
+        entry.update(started=True, started_at=result.started, created=result.started)
         found.append(entry)
     return found
-
-
-def _sender_state(store: BlobStore, key: str) -> dict[str, Any]:
-    """Whether a send holds the campaign now, and if one stopped without finishing, who it
-    was and when it was last seen (a killed process leaves its lease until it expires)."""
-    from sphere.send.lease import describe, read_lease, state
-
-    blob = store.get(key)
-    if blob is None:
-        return {"sending_now": False}
-    holder = read_lease(store, key, blob.data)
-    now = time.time()
-    found = state(holder, now)
-    entry: dict[str, Any] = {"sending_now": found == "sending"}
-    if found != "released":
-        entry["sender"] = describe(holder, now)
-        entry["sender_stopped"] = found == "stopped"
-    return entry
 
 
 def _sender(settings: Settings) -> str:
@@ -337,6 +328,7 @@ def _sender(settings: Settings) -> str:
 __all__ = [
     "DryRun",
     "SendRequest",
+    "campaign_results",
     "campaign_status",
     "dry_run",
     "find_issue",

@@ -174,7 +174,7 @@ class Endpoints:
         form = _form(environ)
         token = _query(environ).get("t") or form.get("t", "")
         try:
-            subscriber_id = self.tokens.check_unsubscribe(token)
+            subscriber_id, issue = self.tokens.unsubscribe_origin(token)
         except TokenError:
             return self.page("400 Bad Request", "invalid", purpose="unsubscribe")
         record = self.members.by_id(subscriber_id)
@@ -183,8 +183,24 @@ class Endpoints:
             why = "this link's address is not on the list (it may have been erased)"
             return self.page("404 Not Found", "invalid", purpose="unsubscribe", why=why)
         changed = self.members.set_status(record, "unsubscribed")
+        if changed:
+            self._count_against(issue, subscriber_id)
         log.info("unsubscribe: %s", "done" if changed else "nothing to change")
         return self.page("200 OK", "unsubscribed", token=token)
+
+    def _count_against(self, issue: str, subscriber_id: str) -> None:
+        """Count the unsubscribe against the issue whose link it was (sphere.issue_feedback).
+
+        The reader is unsubscribed already: a store that refuses this write (a role without
+        it, an outage) costs a count, never the unsubscribe's answer.
+        """
+        from sphere.issue_feedback import record_unsubscribe
+
+        try:
+            record_unsubscribe(self.members.subscribers.store, issue, subscriber_id,
+                               at=self.members.now())  # fmt: skip
+        except SphereError as error:
+            log.warning("unsubscribe: not counted against its issue (%s)", type(error).__name__)
 
     # --- subscribe -------------------------------------------------------------------------
 
