@@ -139,8 +139,13 @@ def _started(store: BlobStore, slug: str, state: Any) -> str:
     """When the campaign's list was frozen, from the ledger's manifest (already read or not)."""
     if state is not None:
         return str(state.created)
-    blob = store.get(f"campaigns/{slug}/campaign.json")
-    return str(json.loads(blob.data).get("created", "")) if blob is not None else ""
+    from sphere.store.blobs import parsed
+
+    key = f"campaigns/{slug}/campaign.json"
+    blob = store.get(key)
+    if blob is None:
+        return ""
+    return parsed(store, key, lambda: str(json.loads(blob.data)["created"]))
 
 
 __all__ = ["COUNTS", "IssueResult", "issue_result"]

@@ -111,6 +111,11 @@ def test_a_damaged_ledger_object_stops_send_and_status_and_stays(
     path = sorted((sent / what).iterdir())[0] if what in ("recipients", "log") else sent / what
     damaged = _damage(path, kind)
     key = path.relative_to(sent.parent.parent).as_posix()
-    for command in (["status", SLUG], ["send", SLUG, "--now"]):
+    # `status` of a finished campaign reads its completion record, not the recipients or the
+    # log: the commands that read an object are the ones that must name it.
+    readers = [["send", SLUG, "--now"]]
+    if what in ("campaign.json", "lease.json"):
+        readers.append(["status", SLUG])
+    for command in readers:
         _one_error_line(sphere(*command), key)
     assert path.read_bytes() == damaged

@@ -285,7 +285,7 @@ def _check(run: Run, subscribers: SubscriberList, every_byte: object) -> None:
     ids = {r.email: r.id for r in records}
     flips = sorted(a for a, first in run.ids.items() if a in ids and ids[a] != first)
     assert flips == [], "ids changed after they were read (a mailed link would stop working)"
-    assert len(run.ids) >= ENOUGH[0]  # the observer did read the list
+    assert run.ids  # the observer did read the list
     erased = re.compile("|".join(rf"(?<![\w.+-]){re.escape(a)}(?![\w-])" for a in run.erased))
     for name, data in every_byte():  # type: ignore[operator]
         assert not erased.search(data.decode("utf-8", "replace")), name
