@@ -20,20 +20,28 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from sphere.content.blocks import guard_blocks
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
 from sphere.content.images import ImageProblem, find_image, is_local
-from sphere.content.inline import InlineGuard
 from sphere.content.issues import Issue
-from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
 
-# Smart quotes and dashes come from sphere.content.typography: the same output as Python-Markdown's
-# `smarty` for prose, in half the time of a whole conversion.
-EXTENSIONS = ["footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr"]
+EXTENSIONS = ["footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr", "smarty"]
 EXTENSION_CONFIGS = {
     # The footnote back-link must not be an emoji, which some mail clients draw in colour.
     "footnotes": {"BACKLINK_TEXT": "↩&#xFE0E;", "SEPARATOR": "-"},
+    # Curly quotes and dashes as the characters themselves rather than `&ldquo;` and the like:
+    # the plain-text part and the feed read them as they are, and the email stays smaller.
+    "smarty": {
+        "substitutions": {
+            "mdash": "\u2014",
+            "ndash": "\u2013",
+            "ellipsis": "\u2026",
+            "left-single-quote": "\u2018",
+            "right-single-quote": "\u2019",
+            "left-double-quote": "\u201c",
+            "right-double-quote": "\u201d",
+        }
+    },
 }
 EMAIL_CONTENT_WIDTH = 552  # 600 px wide email minus 24 px padding on each side
 
@@ -83,7 +91,15 @@ class _CollectExtension(Extension):  # type: ignore[misc]
 def _extensions() -> list[Extension]:
     """EXTENSIONS as objects: named, Markdown finds them by scanning every installed package's
     entry points, which costs about 40 ms per converter (one per build process)."""
-    from markdown.extensions import abbr, attr_list, def_list, footnotes, sane_lists, tables
+    from markdown.extensions import (
+        abbr,
+        attr_list,
+        def_list,
+        footnotes,
+        sane_lists,
+        smarty,
+        tables,
+    )
 
     classes: dict[str, type[Extension]] = {
         "footnotes": footnotes.FootnoteExtension,
@@ -92,33 +108,22 @@ def _extensions() -> list[Extension]:
         "sane_lists": sane_lists.SaneListExtension,
         "def_list": def_list.DefListExtension,
         "abbr": abbr.AbbrExtension,
+        "smarty": smarty.SmartyExtension,
     }
     return [classes[name](**EXTENSION_CONFIGS.get(name, {})) for name in EXTENSIONS]
 
 
 class MarkdownRenderer:
-    """One configured Markdown converter, reused for every issue (building it costs ms).
+    """One configured Markdown converter, reused for every issue (building it costs ms)."""
 
-    `guarded`: skip the block tests and inline patterns that cannot match (see
-    sphere/content/blocks.py and inline.py); False gives Python-Markdown's own passes, which
-    tests compare with.
-    """
-
-    def __init__(self, content_dir: Path, *, guarded: bool = True):
+    def __init__(self, content_dir: Path):
         self.content_dir = content_dir
         self.images: list[Image] = []
         self.links: list[str] = []
         self._issue: Issue | None = None
-        guard = [InlineGuard()] if guarded else []
         self._md = markdown.Markdown(
-            extensions=[*_extensions(), *guard, SmartPunctuation(), _CollectExtension(self)],
-            output_format="html",
+            extensions=[*_extensions(), _CollectExtension(self)], output_format="html"
         )
-        if guarded:
-            guard_blocks(self._md)
-            # Asked of every element (prettify, attr_list, serialising) and only ever with
-            # `in` once the extensions are in: a set rather than a list of 60 names.
-            self._md.block_level_elements = frozenset(self._md.block_level_elements)
 
     def render(self, issue: Issue) -> Body:
         """The body of `issue` as HTML; ContentError for a missing or unusable image."""
