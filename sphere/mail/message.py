@@ -2,7 +2,7 @@
 
 Building and serialising an `EmailMessage` costs milliseconds; a send to thousands of readers
 cannot afford that per recipient. `MessageTemplate.build` does the expensive part once: it
-quoted-printable-encodes the static stretches of the text and HTML parts between the
+quoted-printable-encodes (binascii) the static stretches of the text and HTML parts between the
 placeholders. `MessageTemplate.render` then joins those bytes with each recipient's values,
 encoded for where they land (HTML-escaped in the HTML part, quoted-printable in both bodies),
 with soft line breaks around them so no encoded line passes 76 characters and no placeholder can
@@ -11,6 +11,7 @@ be split by folding.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import html
@@ -25,8 +26,9 @@ from email.utils import formataddr, formatdate, parseaddr
 
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
-from sphere.mail.quoted_printable import CRLF, SOFT_BREAK, b2a_qp_crlf
 
+CRLF = b"\r\n"
+SOFT_BREAK = b"=\r\n"  # a quoted-printable line break that is not in the text
 # Placeholders are plain ASCII that neither Markdown, MJML nor quoted-printable alters.
 UNSUBSCRIBE_URL = "%%sphere:unsubscribe_url%%"
 PLACEHOLDERS = (UNSUBSCRIBE_URL,)
@@ -178,7 +180,8 @@ def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
 
 def qp_encode(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends whose last line leaves room for a soft break."""
-    encoded = b2a_qp_crlf(data)
+    # istext: the text's line ends stay line ends (CRLF in the message, as SMTP wants them).
+    encoded = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True).replace(b"\n", CRLF)
     head, _, last = encoded.rpartition(CRLF)
     if len(last) <= 75:
         return encoded
