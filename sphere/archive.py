@@ -32,7 +32,6 @@ from sphere.render.environment import (
     issue_fields,
     site_fields,
     template_error,
-    template_record,
 )
 from sphere.render.theme import load_theme
 from sphere.render.urls import archive_url, asset_url, issue_path
@@ -44,7 +43,6 @@ FEED_TEMPLATE = "web/feed.xml.j2"
 THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
 
 
-@template_record
 @dataclass(frozen=True)
 class FeedEntry:
     issue: IssueFields
@@ -52,14 +50,12 @@ class FeedEntry:
     html: str
 
 
-@template_record
 @dataclass(frozen=True)
 class SitemapPage:
     url: str
     date: Any = None
 
 
-@template_record
 @dataclass(frozen=True)
 class CardImage:
     """The picture a link preview shows (og:image), absolute, with its size."""
