@@ -91,7 +91,7 @@ class RenderCache:
         self.settings = settings
         self.folder = settings.root / CACHE_DIR
         self._index = index
-        self._pack: IO[bytes] | None = None  # unbuffered: a pool's worker ends with os._exit
+        self._pack: IO[bytes] | None = None  # unbuffered: pool workers exit unflushed
         self._written = 0
         self._pack_name = ""  # named when first written, by the process that writes it
         self._broken = False

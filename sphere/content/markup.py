@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import markdown
@@ -26,7 +27,7 @@ from sphere.content.issues import Issue
 from sphere.errors import ContentError
 
 EXTENSIONS = ["footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr", "smarty"]
-EXTENSION_CONFIGS = {
+EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     # The footnote back-link must not be an emoji, which some mail clients draw in colour.
     "footnotes": {"BACKLINK_TEXT": "↩&#xFE0E;", "SEPARATOR": "-"},
     # Curly quotes and dashes as the characters themselves rather than `&ldquo;` and the like:
