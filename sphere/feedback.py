@@ -32,7 +32,7 @@ from sphere.store import aws
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
-    from sphere.web.members import Members
+    from sphere.subscribers.members import Members
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ def _translated(error: Exception, queue: str) -> FeedbackError:
 
 def sync(settings: Settings) -> FeedbackReport:
     """Read and apply every SES notification waiting in `feedback_queue_url`."""
-    from sphere.web.members import Members
+    from sphere.subscribers.members import Members
 
     client = aws.client("sqs")
     return FeedbackSync(settings, client=client, members=Members.open(settings)).run()

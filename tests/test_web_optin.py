@@ -15,8 +15,8 @@ from sphere.mail.tokens import Tokens
 from sphere.settings import load_settings
 from sphere.store.local import LocalStore
 from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
-from sphere.web.members import Members
 
 
 class Clock:

@@ -22,8 +22,8 @@ from fixtures_web import call_app
 from sphere.errors import TokenError
 from sphere.mail.tokens import CONFIRM_DAYS, Tokens
 from sphere.settings import load_settings
+from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
-from sphere.web.members import Members
 
 SECRET = "property-test-secret-0123456789abcdefghij"
 ALPHABET = string.ascii_letters + string.digits + "-_"

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 def make_app(settings: Settings) -> Endpoints:
     """The endpoints' WSGI app for these settings (SPHERE_SECRET required but for the outbox)."""
     from sphere.mail.personalise import tokens_for
+    from sphere.subscribers.members import Members
     from sphere.web.app import Endpoints
-    from sphere.web.members import Members
     from sphere.web.optin import TransportMailer
 
     return Endpoints(

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
     from sphere.send.transports import Transport
     from sphere.settings import Settings
+    from sphere.subscribers.members import Members
     from sphere.subscribers.model import Subscriber
-    from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
 
