@@ -8,8 +8,8 @@ more than `late_after_days` past that was never started waits for `--allow-late 
 restored backup or a forgotten schedule must not mail a stale issue to everyone.
 
 With `feedback_queue_url` set, `sphere feedback sync` runs before any send (who bounced or
-complained is not mailed), each send runs under the circuit breaker, and a new issue goes to
-`seed_list` first, the real send only starting if no seed bounced or complained (sphere.breaker).
+complained is not mailed), each send runs under the bounce guard, and a new issue goes to
+`seed_list` first, the real send only starting if no seed bounced or complained (send/bounce_guard).
 
 Running it again does nothing: the deploy finds nothing changed, and a complete campaign is
 skipped from one listing of the campaign records (sphere.records).
@@ -315,9 +315,9 @@ def _send(
 def _seed_check(
     settings: Settings, store: BlobStore, item: Due, *, transport: Transport | None
 ) -> None:
-    """Send a new issue to `seed_list` first and wait for its feedback (sphere.breaker)."""
-    from sphere.breaker import seed_check
+    """Send a new issue to `seed_list` first and wait for its feedback (the bounce guard's)."""
     from sphere.feedback import sync
+    from sphere.send.bounce_guard import seed_check
     from sphere.send.run import SendRequest, send_test
 
     def send(addresses: Sequence[str]) -> list[tuple[str, Outcome]]:

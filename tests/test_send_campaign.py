@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures_clock import ManualClock
 from fixtures_send import add_subscribers, mailed
 
 from sphere.errors import CampaignBusy, TransportError
@@ -271,13 +272,20 @@ def test_a_dead_senders_lease_is_taken_over_only_when_asked(
     assert _campaign(settings, OutboxTransport(outbox), take_over=True).run().sent == 5
 
 
+class Ticking(ManualClock):
+    """Ten seconds later at each look."""
+
+    def monotonic(self) -> float:
+        self.time += 10
+        return self.time
+
+
 def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(
     settings: Settings, tmp_path: Path
 ) -> None:
     add_subscribers(settings, _people(30))
-    ticks = iter(range(0, 10_000, 10))  # each look at the clock: ten seconds later
     campaign = _campaign(settings, OutboxTransport(tmp_path / "outbox"), batch=5, max_time=35)
-    campaign.clock = lambda: float(next(ticks))
+    campaign.clock = Ticking()  # each look at the clock: ten seconds later
     report = campaign.run()
     assert report.stopped == "the time limit (--max-time) was reached"
     assert 0 < report.sent < 30 and report.left == 30 - report.sent
@@ -308,13 +316,13 @@ def test_a_lease_taken_over_stops_the_sender_that_lost_it(tmp_path: Path) -> Non
     from sphere.store.local import LocalStore
 
     store = LocalStore(tmp_path)
-    now = [1000.0]
-    first = Lease.acquire(store, "campaigns/x/lease.json", what="x", clock=lambda: now[0])
-    now[0] += 31  # a quarter of the lease's life: time to renew
+    clock = ManualClock(1000.0)
+    first = Lease.acquire(store, "campaigns/x/lease.json", what="x", clock=clock)
+    clock.time += 31  # a quarter of the lease's life: time to renew
     first.renew()
     assert json.loads(store.get(first.key).data)["expires"] == 1031 + 120  # type: ignore[union-attr]
-    now[0] += 200  # the first sender hung past its lease; a second takes over
-    second = Lease.acquire(store, first.key, what="x", take_over=True, clock=lambda: now[0])
+    clock.time += 200  # the first sender hung past its lease; a second takes over
+    second = Lease.acquire(store, first.key, what="x", take_over=True, clock=clock)
     with pytest.raises(CampaignBusy, match=r"^another sphere send took over this campaign"):
         first.renew(force=True)
     first.release()  # not ours any more: left alone

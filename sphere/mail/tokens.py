@@ -22,11 +22,10 @@ import base64
 import binascii
 import hashlib
 import re
-import time
-from collections.abc import Callable
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import TokenError
 
 UNSUBSCRIBE = "unsubscribe"
@@ -39,10 +38,9 @@ _ID = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")  # what `subscribers.list.new_id` mak
 class Tokens:
     """Makes and checks tokens with one secret (SPHERE_SECRET); the clock is injectable."""
 
-    def __init__(self, secret: str, *, clock: Callable[[], float] = time.time):
+    def __init__(self, secret: str, *, clock: Clock = SYSTEM):
         if not secret:
             raise TokenError("SPHERE_SECRET is empty: it is needed to sign links")
-        self._clock = clock
         clocked = _clocked_signer(clock)
         self._unsubscribe = Signer(
             secret, salt=_SALT + UNSUBSCRIBE, key_derivation="hmac", digest_method=hashlib.sha256
@@ -99,12 +97,12 @@ def _canonical(part: str) -> bool:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == part
 
 
-def _clocked_signer(clock: Callable[[], float]) -> type[TimestampSigner]:
+def _clocked_signer(clock: Clock) -> type[TimestampSigner]:
     """A TimestampSigner whose "now" is `clock` (tests set a clock rather than sleep)."""
 
     class ClockedSigner(TimestampSigner):
         def get_timestamp(self) -> int:
-            return int(clock())
+            return int(clock.now())
 
     return ClockedSigner
 

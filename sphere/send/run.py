@@ -144,11 +144,11 @@ def send_issue(
 ) -> Report:
     """Send the issue to its campaign's recipients (resuming an earlier run).
 
-    With `feedback_queue_url` set, the circuit breaker (sphere.breaker) is checked before
+    With `feedback_queue_url` set, the bounce guard (sphere.send.bounce_guard) is checked before
     each batch, and pauses the send when the issue's bounces or complaints run high.
     """
-    from sphere.breaker import breaker_for
     from sphere.mail.personalise import Personaliser
+    from sphere.send.bounce_guard import bounce_guard_for
     from sphere.send.transports import open_transport
 
     issue = find_issue(settings, request.issue)
@@ -172,7 +172,7 @@ def send_issue(
         quota_left=limits.left_24h if limits is not None else None,
     )
     store = seams.open_store(settings)
-    breaker = breaker_for(settings, issue.slug, store, from_now=request.resume_past_breaker)
+    guard = bounce_guard_for(settings, issue.slug, store, from_now=request.resume_past_breaker)
     campaign = Campaign(
         store=store,
         slug=issue.slug,
@@ -183,8 +183,9 @@ def send_issue(
         sender=settings.sender_address,
         people=lambda: seams.people(settings),
         options=options,
+        clock=settings.clock,
         on_batch=on_batch,
-        should_pause=breaker.should_pause if breaker else None,
+        should_pause=guard.should_pause if guard else None,
     )
     return campaign.run()
 
