@@ -19,10 +19,11 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
@@ -223,16 +224,18 @@ def _domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "sphere.invalid"
 
 
-_last_date: list[tuple[int, str]] = [(0, "")]  # the last second formatted, and its header
-
-
 def _date_header(clock: Clock) -> str:
-    """The Date header for the clock's second (formatting it costs more than the rest of a
-    message, so a send formats each second once)."""
-    second = int(clock.now())
-    if _last_date[0][0] != second:
-        _last_date[0] = (second, formatdate(second, usegmt=True))
-    return _last_date[0][1]
+    """The Date header for the clock's second."""
+    return date_header(int(clock.now()))
+
+
+@functools.lru_cache(maxsize=8)
+def date_header(second: float) -> str:
+    """An RFC 5322 date in UTC with the numeric zone `+0000` (RFC 5322 calls "GMT" obsolete).
+
+    Remembered (lru_cache is safe across the send's worker threads): formatting a date costs
+    more than the rest of a message, and a send formats each second once."""
+    return format_datetime(datetime.fromtimestamp(int(second), UTC))  # aware: "+0000"
 
 
 @functools.lru_cache(maxsize=16)
@@ -288,4 +291,4 @@ def _mailbox(recipient: Recipient) -> str:
     return formataddr((_clean(recipient.name), address), charset="utf-8")
 
 
-__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "MessageTemplate", "Recipient", "fill"]
+__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "MessageTemplate", "Recipient", "date_header", "fill"]
