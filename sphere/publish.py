@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sphere import records
 from sphere.errors import SendStopped, SettingsError
+from sphere.setting_values import format_duration
 
 if TYPE_CHECKING:
     from sphere.checks import CheckReport
@@ -109,7 +110,7 @@ class PublishReport:
             )
         if total:
             rate = (
-                f"about {_duration(total / self.rate)} at {self.rate:g}/s"
+                f"about {format_duration(total / self.rate)} at {self.rate:g}/s"
                 if self.rate
                 else "no rate limit"
             )
@@ -325,15 +326,6 @@ def _seed_check(
         return send_test(settings, request, transport=transport)
 
     seed_check(settings, item.issue.slug, store=store, send=send, sync=lambda: sync(settings))
-
-
-def _duration(seconds: float) -> str:
-    """`40 s`, `12 min`, `3.5 h`: how long a send takes, as people say it."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _hold_back(settings: Settings, store: BlobStore, new: list[Due], sends: Sends | None) -> None:

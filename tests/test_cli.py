@@ -115,10 +115,19 @@ def test_help_is_plain_and_whole(sphere: Callable[..., Result], name: str) -> No
 
     assert text.startswith(f"Usage: sphere {name}".rstrip() + " ")
     assert not re.search(r"<(str|int|float|path)\b[^>]*>", text), "a vague metavar"
-    assert not re.search(r"--([\w-]+) / --no-\1\b", text), "a --flag / --no-flag pair"
+    pairs = set(re.findall(r"--([\w-]+) / --no-\1\b", text))
+    assert pairs <= {"drafts"}, "a --flag / --no-flag pair (only --drafts has one, as git's do)"
     assert "..." not in text.replace("COMMAND [ARGS]...", ""), "a summary cut off"
     usage = text.splitlines()[0]
     assert not re.search(r"[{\[][a-z]+[}\]]", usage), "an argument not written in capitals"
+    assert "{" not in usage, "a required argument written {ISSUE}, not ISSUE as git and gh do"
+
+
+@pytest.mark.parametrize("name", ["build", "preview"])
+def test_drafts_are_a_pair_of_flags_on_build_and_preview(
+    sphere: Callable[..., Result], name: str
+) -> None:
+    assert "--drafts / --no-drafts" in help_of(sphere, name)
 
 
 def test_dash_h_is_help(sphere: Callable[..., Result]) -> None:

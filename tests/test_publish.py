@@ -272,7 +272,7 @@ def test_dry_run_says_how_long_at_the_rate_and_whether_the_quota_fits(
 
     report = publish(settings, project / "dist" / "site", dry_run=True, transport=SesTransport(account))  # fmt: skip
 
-    assert report.lines()[-1] == f"  3 messages, about 0 s at 11.2/s; {verdict}"
+    assert report.lines()[-1] == f"  3 messages, about 0.3s at 11.2/s; {verdict}"
     assert _outbox(project) == [] and not (project / SITE).exists()
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from sphere.cli.options import Json
+from sphere.cli.options import DryRunFlag, Json
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
@@ -30,14 +30,13 @@ def build_public_archive(settings: Settings) -> Path:
 
 
 def deploy(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan: what would be uploaded, removed.")
-    ] = False,
+    dry_run: DryRunFlag = False,
     as_json: Json = False,
 ) -> None:
     """Upload the web archive to SPHERE_SITE: changed files only, removing only Sphere's own.
 
-    The archive holds only issues whose date has come. See docs/publishing.md.
+    The archive holds only issues whose date has come. --dry-run lists what would be uploaded
+    and removed. See docs/publishing.md.
     """
     from sphere.cli import load
     from sphere.site.deploy import deploy_archive

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sphere.cli.options import Json
+from sphere.cli.group import SphereCommand
+from sphere.cli.options import DryRunFlag, Json
 
 if TYPE_CHECKING:
     from sphere.send.campaign import Report
@@ -23,9 +23,7 @@ IssueRef = Annotated[
 
 def send(
     issue: IssueRef,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Build every message and send none.")
-    ] = False,
+    dry_run: DryRunFlag = False,
     test: Annotated[
         list[str] | None,
         typer.Option(
@@ -61,7 +59,7 @@ def send(
         bool,
         typer.Option(
             "--resume-past-breaker",
-            help="Resume a send the circuit breaker paused, counting only new bounces and "
+            help="Resume a send the bounce guard paused, counting only new bounces and "
             "complaints (find out why it tripped first).",
         ),
     ] = False,
@@ -78,8 +76,9 @@ def send(
     """Send an issue to every subscriber, once: resumable, paced, one sender at a time.
 
     Exit status 0 when the list is done, 1 for a mistake to fix, 3 when the transport
-    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C, the circuit
-    breaker): run it again to resume. See docs/sending.md.
+    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C, the bounce
+    guard): run it again to resume. --dry-run builds every message and sends none.
+    See docs/sending.md.
     """
     from sphere.cli import load
     from sphere.errors import SendStopped
@@ -158,10 +157,12 @@ class _Progress:
     def update(self, report: Report) -> None:
         if not self.enabled:
             return
+        from sphere.setting_values import format_duration
+
         total = report.recipients - report.done_before - report.unknown_before
         done = report.sent + report.failed + report.unknown + report.skipped
         rate = done / report.elapsed if report.elapsed > 0 else 0.0
-        eta = time.strftime("%H:%M:%S", time.gmtime(report.left / rate)) if rate else "--:--:--"
+        eta = format_duration(report.left / rate) if rate else "?"
         line = (
             f"\rsent {report.sent}/{total}  failed {report.failed}  unknown {report.unknown}  "
             f"{rate:.1f}/s  ETA {eta} "
@@ -176,12 +177,14 @@ class _Progress:
 
 
 def _print_report(report: Report, *, as_json: bool) -> None:
+    from sphere.setting_values import format_duration
+
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
         return
     print(
         f"{report.slug}: sent {report.sent}, skipped {report.skipped}, failed {report.failed}, "
-        f"unknown {report.unknown} in {report.elapsed:.1f} s; {report.left} left "
+        f"unknown {report.unknown} in {format_duration(report.elapsed)}; {report.left} left "
         f"(of {report.recipients} recipients; {report.done_before} done by earlier runs)"
     )
     for reason, count in sorted(report.failures.items(), key=lambda item: -item[1]):
@@ -196,12 +199,15 @@ def _print_report(report: Report, *, as_json: bool) -> None:
 
 
 def _print_dry_run(report: DryRun, *, as_json: bool) -> None:
+    from sphere.setting_values import format_duration
+
     if as_json:
         print(json.dumps(vars(report), indent=2))
         return
     average = report.total_bytes // report.messages if report.messages else 0
     print(
-        f"{report.slug}: dry run: built {report.messages} messages in {report.elapsed:.1f} s "
+        f"{report.slug}: dry run: built {report.messages} messages in "
+        f"{format_duration(report.elapsed)} "
         f"(average {average:,} bytes, largest {report.largest:,}); sent none"
     )
     for reason, count in report.refused.items():
@@ -229,5 +235,5 @@ def _print_test(results: list[tuple[str, Outcome]], *, show: bool, as_json: bool
 
 def register(app: typer.Typer) -> None:
     """Add `send` and `status` to the main app."""
-    app.command()(send)
+    app.command(cls=SphereCommand)(send)
     app.command()(status)
