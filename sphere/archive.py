@@ -12,6 +12,7 @@ pages, and never announces them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,10 @@ STATIC = "static"
 FEED_TEMPLATE = "web/feed.xml.j2"
 # Rendered with the theme's colours into the archive's static files (a colour is defined once).
 THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
+# Named by a hash of their content (style.1a2b3c4d5e.css), so that the archive may keep them a
+# year (sphere/site/files.py) and a changed theme is fetched at once all the same. Templates
+# link to them as `static["style.css"]`.
+FINGERPRINTED = frozenset({"style.css"})
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class Pages:
     def __init__(self, settings: Settings, env: jinja2.Environment, output: Output, today: dt.date):
         self.settings, self.env, self.output, self.today = settings, env, output, today
         self.public = site_fields(settings)
+        self.themed = themed_static(settings, env, self.public)
+        self.static = static_names(self.themed)
         self.default_image = _default_image(settings)
         self.default_card = _card(settings, self.default_image) if self.default_image else None
 
@@ -86,7 +93,7 @@ class Pages:
         context.setdefault("card", self.default_card)
         try:
             text = self.env.get_template(template).render(
-                site=self.public, root=root, canonical=canonical, **context
+                site=self.public, root=root, canonical=canonical, static=self.static, **context
             )
         except jinja2.TemplateError as error:
             raise template_error(error, self.settings.templates_dir, template) from None
@@ -131,9 +138,8 @@ class Pages:
             SitemapPage(archive_url(settings, issue.slug), issue.date) for issue in due
         ]
         self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
-        theme = load_theme(settings.templates_dir)
-        for template, name in _themed_static(settings).items():
-            self._page(f"{STATIC}/{name}", template, "", None, theme=theme)
+        for name, text in self.themed.values():
+            self.output.write_text(f"{STATIC}/{name}", text)
 
     def feed(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
         """The Atom feed of the issues due on `today`; `feed_bodies` are `feed_html` of each
@@ -219,6 +225,39 @@ def copy_assets(settings: Settings, images: Iterable[str], output: Output) -> No
             output.copy(f"{STATIC}/{relative}", static / relative)
     for image in sorted(set(images)):
         output.copy(image, settings.content_dir / image)
+
+
+def themed_static(
+    settings: Settings, env: jinja2.Environment, public: dict[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """The theme's static templates that it has, rendered: template -> (name, text)."""
+    themed = _themed_static(settings)
+    if not themed:
+        return {}
+    theme = load_theme(settings.templates_dir)
+    rendered = {}
+    for template, name in themed.items():
+        try:
+            text = env.get_template(template).render(
+                site=public, root="", canonical=None, card=None, theme=theme
+            )
+        except jinja2.TemplateError as error:
+            raise template_error(error, settings.templates_dir, template) from None
+        rendered[template] = (_fingerprinted(name, text) if name in FINGERPRINTED else name, text)
+    return rendered
+
+
+def static_names(themed: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """What templates link to as `static[NAME]`: each themed file's published name (a plain
+    static file keeps its own)."""
+    names = {name: name for name in THEMED_STATIC.values()}
+    names.update({THEMED_STATIC[template]: name for template, (name, _) in themed.items()})
+    return names
+
+
+def _fingerprinted(name: str, text: str) -> str:
+    stem, _, suffix = name.rpartition(".")
+    return f"{stem}.{hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]}.{suffix}"
 
 
 def _themed_static(settings: Settings) -> dict[str, str]:

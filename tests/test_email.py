@@ -245,7 +245,8 @@ def test_a_colour_is_defined_once_in_the_theme(
     theme.write_text(text.replace('"#9b2c2c"', '"#0b5394"'), encoding="utf-8")
     assert sphere("build").status == 0
     html = (project / f"dist/email/{SLUG}.html").read_text(encoding="utf-8")
-    css = (project / "dist/site/static/style.css").read_text(encoding="utf-8")
+    (stylesheet,) = (project / "dist/site/static").glob("style.*.css")
+    css = stylesheet.read_text(encoding="utf-8")
     icon = (project / "dist/site/static/favicon.svg").read_text(encoding="utf-8")
     for output in (html, css, icon):
         assert "#0b5394" in output and "#9b2c2c" not in output.lower()
