@@ -278,7 +278,7 @@ def publish(
             _seed_check(settings, store, item, transport=transport)
         sent = _send(settings, store, item, today=today, transport=transport)
         report.sent.append(sent)
-        if sent.paused:  # the circuit breaker: its reason says how to resume
+        if sent.paused:  # the bounce guard: its reason says how to resume
             raise SendStopped(sent.stopped)
         if sent.stopped:
             raise SendStopped(

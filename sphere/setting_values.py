@@ -163,7 +163,7 @@ def allow_empty(check: Callable[..., Any]) -> Callable[[Any], Any]:
 
 
 def fraction(value: Any) -> float:
-    """A share such as 0.05 (5%), for the circuit breaker's thresholds."""
+    """A share such as 0.05 (5%), for the bounce guard's thresholds."""
     try:
         share = float(value)
     except (TypeError, ValueError):

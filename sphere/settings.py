@@ -148,7 +148,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "late_after_days": ("late_after_days", parse.positive_int, 14),
 }
 
-# subscriber endpoints, feedback, the circuit breaker and the seed list (issue 11)
+# subscriber endpoints, feedback, the bounce guard and the seed list (issue 11)
 _FILE_KEYS.update(
     {
         "feedback_queue_url": ("feedback_queue_url", parse.allow_empty(parse.url), ""),

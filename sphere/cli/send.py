@@ -119,8 +119,9 @@ def status(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Show every issue (draft, scheduled, sending, sent) and when the next is due; or, with
-    ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown, pending."""
+    """Show every issue (draft, scheduled, due, held, sending, sent) and when the next is
+    due; or, with ISSUE, its campaign's ledger: recipients, accepted, failed, skipped, unknown,
+    pending."""
     from sphere.cli import load
     from sphere.send.run import campaign_status
 
