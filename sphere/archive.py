@@ -29,8 +29,10 @@ from sphere.errors import SettingsError
 from sphere.output import Output, files_below
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import (
+    TEMPLATE_FAILURES,
     IssueFields,
     issue_fields,
+    render_limited,
     site_fields,
     template_error,
 )
@@ -91,11 +93,11 @@ class Pages:
         self, name: str, template: str, root: str, canonical: str | None, **context: Any
     ) -> None:
         context.setdefault("card", self.default_card)
+        context.update(site=self.public, root=root, canonical=canonical, static=self.static)
+        spans = max(1, *(len(context.get(key) or ()) for key in ("issues", "entries", "pages")))
         try:
-            text = self.env.get_template(template).render(
-                site=self.public, root=root, canonical=canonical, static=self.static, **context
-            )
-        except jinja2.TemplateError as error:
+            text = render_limited(self.env.get_template(template), context, issues=spans)
+        except TEMPLATE_FAILURES as error:
             raise template_error(error, self.settings.templates_dir, template) from None
         self.output.write_text(name, text)
 
@@ -237,11 +239,10 @@ def themed_static(
     theme = load_theme(settings.templates_dir)
     rendered = {}
     for template, name in themed.items():
+        context = {"site": public, "root": "", "canonical": None, "card": None, "theme": theme}
         try:
-            text = env.get_template(template).render(
-                site=public, root="", canonical=None, card=None, theme=theme
-            )
-        except jinja2.TemplateError as error:
+            text = render_limited(env.get_template(template), context)
+        except TEMPLATE_FAILURES as error:
             raise template_error(error, settings.templates_dir, template) from None
         rendered[template] = (_fingerprinted(name, text) if name in FINGERPRINTED else name, text)
     return rendered

@@ -22,6 +22,7 @@ from sphere.content.issues import (
     issue_from,
     load_issue,
     parse_front_matter,
+    read_issue_text,
     split_front_matter,
 )
 from sphere.content.markup import Body
@@ -83,10 +84,11 @@ class IssueChecker:
             return result
         report = check_body(
             issue,
-            body.html,
+            self.markdown.read,
             content_dir=self.settings.content_dir,
             base_url=self.settings.base_url,
             image_limit=self.image_limit,
+            removed=self.markdown.removed,
         )
         result.findings += report.findings
         if email_html is not None:
@@ -182,7 +184,7 @@ def salvage(path: Path) -> tuple[Issue, list[Finding], frozenset[str]] | None:
     a harmless one (and the rules that need it skip the issue: see `IssueResult.repaired`).
     """
     try:
-        front, body, body_line = split_front_matter(path.read_text(encoding="utf-8"), path)
+        front, body, body_line = split_front_matter(read_issue_text(path), path)
         data, key_lines = parse_front_matter(front, path)
     except (OSError, UnicodeDecodeError, ContentError):
         return None  # the caller reports the error that brought it here

@@ -20,12 +20,14 @@ def build_public_archive(settings: Settings) -> Path:
     """Build the archive as the public may see it (no drafts, no scheduled issue); its folder.
 
     It is built into a folder of its own, so a preview build in `dist/` (drafts included)
-    can never be what gets deployed. Unchanged issues come from the build cache.
+    can never be what gets deployed; and rendered afresh, never from the build cache: a cache
+    committed to the repository or restored by CI could hold anything, and `sphere check`,
+    which renders afresh, would not see it.
     """
     from sphere.build.pipeline import build_all
 
     out = settings.root / DEPLOY_BUILD
-    build_all(settings, out=out, drafts=False, screenshots=False, cache=True)
+    build_all(settings, out=out, drafts=False, screenshots=False, cache=False)
     return out / "site"
 
 

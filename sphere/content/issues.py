@@ -9,7 +9,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ State = Literal["published", "scheduled", "draft"]  # where an issue stands on a
 STATUSES: tuple[Status, ...] = ("draft", "ready")
 KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
+MAX_ISSUE_BYTES = 1024 * 1024
 
 DATE_PREFIX = re.compile(r"\d{4}-\d{2}(-\d{2})?-")  # 2026-12-01-slug.md or 2026-12-slug.md
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # fullmatch: "$" would let a final "\n" through
@@ -150,11 +153,27 @@ def load_issue(path: Path) -> Issue:
 
 
 def read_issue_text(path: Path) -> str:
-    """The file's text, or a ContentError at the line of the first byte that is not UTF-8."""
+    """The file's text, or a ContentError at the line of the first byte that is not UTF-8.
+
+    Only a regular file of at most MAX_ISSUE_BYTES: a link to /dev/zero or a fifo in a
+    guest's pull request would otherwise exhaust the memory or wait for ever.
+    """
     try:
-        data = path.read_bytes()
+        with open(path, "rb", opener=_nonblocking) as stream:  # (Path.open takes no opener)
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise ContentError(
+                    "not a regular file: an issue is a Markdown file", path=path, line=1
+                )
+            data = stream.read(MAX_ISSUE_BYTES + 1)
     except OSError as error:
         raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    if len(data) > MAX_ISSUE_BYTES:
+        raise ContentError(
+            f"the file is over {MAX_ISSUE_BYTES // 1024 // 1024} MB: an issue is text (put "
+            "pictures under content/images/)",
+            path=path,
+            line=1,
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -164,6 +183,11 @@ def read_issue_text(path: Path) -> str:
             path=path,
             line=data[: error.start].count(b"\n") + 1,
         ) from None
+
+
+def _nonblocking(name: str, flags: int) -> int:
+    """Open without waiting: a fifo opened for reading would wait for a writer for ever."""
+    return os.open(name, flags | os.O_NONBLOCK)
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
