@@ -16,9 +16,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jinja2
 from jinja2.exceptions import SecurityError
@@ -258,7 +258,7 @@ def render_limited(
     try:
         with _alarm(limited, RENDER_SECONDS * issues):
             parts, size = [], 0
-            chunks = template.generate(context)
+            chunks = cast(Generator[str, None, None], template.generate(context))
             for part in chunks:
                 size += len(part)
                 if size > limit:
