@@ -27,6 +27,7 @@ from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
 from sphere.output import Output, files_below
+from sphere.render.body import for_archive, for_feed
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import (
     TEMPLATE_FAILURES,
@@ -111,7 +112,8 @@ class Pages:
 
     def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
         """The issue's own page, linking to its `newer` and `older` neighbours."""
-        body = Markup(rebase_images(item.body.html, item.body.images, "../../"))  # noqa: S704
+        html = for_archive(rebase_images(item.body.html, item.body.images, "../../"))
+        body = Markup(html)  # noqa: S704 (sanitised: sphere.content.sanitise)
         self._page(
             f"{issue_path(item.issue.slug)}index.html",
             "web/issue.html.j2",
@@ -201,7 +203,8 @@ def write_archive(
 def feed_html(settings: Settings, item: RenderedIssue) -> str:
     """The issue's body as the feed carries it: every link and image absolute."""
     url = archive_url(settings, item.issue.slug)
-    return absolute_links(rebase_images(item.body.html, item.body.images, settings.base_url), url)
+    html = absolute_links(rebase_images(item.body.html, item.body.images, settings.base_url), url)
+    return for_feed(html, url)
 
 
 def _card(settings: Settings, image: Image) -> CardImage:

@@ -247,6 +247,7 @@ def test_every_rule_has_a_fixture_or_its_own_test() -> None:
     covered = {case[0].split()[0] for case in CASES}
     covered |= {"email/clipped", "email/size", "template/undefined", "link/broken"}
     covered |= {"link/unverified"}  # a 401/403/429 answer: see test_check_urls
+    covered |= {"settings/postal-placeholder"}  # see tests/test_readers.py
     assert covered == set(RULES)
 
 

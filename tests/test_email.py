@@ -11,7 +11,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
-from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
+from fixtures_project import POSTAL_ADDRESS, SEED_ISSUE, Result, png_bytes, write_issue
 
 SLUG = "hard-sell-or-soft-sell"
 SINGLE_HEADERS = [
@@ -119,7 +119,7 @@ def test_every_body_element_carries_its_style_inline(built: Path) -> None:
 def test_footer_says_who_and_why_and_links_out(built: Path) -> None:
     html = (built / "email" / f"{SLUG}.html").read_text(encoding="utf-8")
     assert "You are receiving Sphere because you subscribed" in html
-    assert "Postal address: Sphere, c/o Jim Wigg, United Kingdom" in html
+    assert f"Postal address: {POSTAL_ADDRESS}" in html
     assert 'href="https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/"' in html
     assert 'href="https://www.jimwigg.com/sphere/api/unsubscribe?t=PREVIEW-PERSONAL-LINK"' in html
     assert 'href="https://www.jimwigg.com/privacy"' in html

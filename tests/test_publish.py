@@ -212,6 +212,7 @@ def test_a_placeholder_setting_stops_publish_before_the_upload(
     _subscribe(1)
     monkeypatch.setenv("SPHERE_TRANSPORT", "ses")  # real mail: the footer must be real too
     monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    monkeypatch.delenv("SPHERE_POSTAL_ADDRESS")  # the seed's placeholder, from pyproject.toml
 
     result = sphere("publish")
 

@@ -28,6 +28,7 @@ from sphere.content.markup import (
 )
 from sphere.errors import ContentError, RenderError
 from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.render.body import for_email
 from sphere.render.environment import (
     BODY_LIMIT,
     TEMPLATE_FAILURES,
@@ -110,7 +111,8 @@ class Renderer:
 
     def email_mjml(self, issue: Issue, body: Body) -> str:
         """The email as MJML: the theme's template around the body, its styles inline."""
-        email_body = inline_styles(body.html, self.theme["inline"])
+        email_body = for_email(body.html, self.theme["inline"].get("pre", ""))
+        email_body = inline_styles(email_body, self.theme["inline"])
         email_body = rebase_images(email_body, body.images, self.settings.base_url)
         email_body = absolute_links(email_body, archive_url(self.settings, issue.slug))
         markup = Markup(email_body)  # noqa: S704 (Python-Markdown's output)

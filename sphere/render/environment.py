@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -71,6 +72,8 @@ def site_fields(settings: Settings) -> Site:
     """A plain mapping of the public settings: nothing in it leads to the secret or a file."""
     names = (*PUBLIC_SETTINGS, *DERIVED_SETTINGS)
     fields = Site({name: getattr(settings, name) for name in names})
+    # "email me" needs an address: the reply-to's when no contact address is set.
+    fields["contact_email"] = settings.contact_email or parseaddr(settings.reply_to)[1]
     fields["contact"] = contact_line(settings)
     return fields
 

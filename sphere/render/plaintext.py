@@ -210,7 +210,7 @@ class _Writer:
 
     def listing(self, node: _Node, width: int) -> str:
         items = [c for c in node.children if isinstance(c, _Node) and c.tag == "li"]
-        start = int(node.attrs.get("start", "1") or 1)
+        start = _start(node.attrs.get("start", ""))
         lines = []
         for number, item in enumerate(items, start=start):
             marker = f"{number}. " if node.tag == "ol" else "- "
@@ -228,6 +228,12 @@ class _Writer:
             cells = [c for c in row.children if isinstance(c, _Node) and c.tag in ("td", "th")]
             rows.append(" | ".join(" ".join(self.inline(c).split()) for c in cells))
         return "\n".join(rows)
+
+
+def _start(value: str) -> int:
+    """An <ol start> as browsers read it: a whole number (else 1), `start="x"` included."""
+    match = re.match(r"\s*([+-]?\d{1,9})", value)
+    return int(match.group(1)) if match else 1
 
 
 def _descendants(node: _Node, tag: str) -> list[_Node]:

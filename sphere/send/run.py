@@ -22,6 +22,7 @@ from sphere.errors import ContentError, SendError
 from sphere.send import seams
 from sphere.send.campaign import Campaign, Report, SendOptions
 from sphere.send.outcome import Outcome, redact
+from sphere.settings import placeholder_postal_address
 
 if TYPE_CHECKING:
     from sphere.content.issues import Issue
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
     from sphere.send.transports import Transport
     from sphere.settings import Settings
 
-# The seed project's postal address, which its pyproject.toml says to replace before sending.
-PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
-_PLACEHOLDER_TEXT = re.compile(r"\b(todo|tbd|tbc|changeme|placeholder|example|xxx+)\b", re.I)
 _PLACEHOLDER_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|example|invalid|test|localhost)$")
 TEST_SUBJECT = "[TEST] "
 TEST_SUBSCRIBER_ID = "test-send-not-a-subscriber"
@@ -104,7 +102,7 @@ def refuse_placeholders(settings: Settings) -> None:
     """A real send needs a real postal address and a reachable unsubscribe endpoint."""
     problems = []
     postal = settings.postal_address
-    if postal in PLACEHOLDER_POSTAL_ADDRESSES or _PLACEHOLDER_TEXT.search(postal):
+    if placeholder_postal_address(postal):
         problems.append(
             f"postal_address is still a placeholder ({postal!r}): the law wants the sender's "
             "real postal address in every message"
