@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from sphere.content.images import ImageProblem, find_image
+from sphere.content.images import ImageProblem, find_image, original_of, resized
 from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
@@ -229,7 +229,11 @@ def copy_assets(settings: Settings, images: Iterable[str], output: Output) -> No
         if relative not in themed:
             output.copy(f"{STATIC}/{relative}", static / relative)
     for image in sorted(set(images)):
-        output.copy(image, settings.content_dir / image)
+        original, width = original_of(image)
+        if width is None:
+            output.copy(image, settings.content_dir / image)
+        else:
+            output.write(image, resized(settings.content_dir / original, width))
 
 
 def themed_static(

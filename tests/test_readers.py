@@ -126,7 +126,7 @@ def test_every_image_gets_a_width_and_a_height(built: Path) -> None:
     images = re.findall(r"<img [^>]*>", page.split('<div class="body">')[1])
     assert len(images) == 3
     assert all(' width="' in img and ' height="' in img for img in images)
-    assert 'alt="Sized" src="../../images/hero.png" width="300" height="150"' in page
+    assert 'alt="Sized" src="../../images/hero.600w.png" width="300" height="150"' in page
     # Below the first, the archive's images load as they come into view.
     assert ["loading" in img for img in images] == [False, True, True]
 
@@ -201,3 +201,16 @@ def test_check_warns_about_the_placeholder_postal_address(
         )
     ]
     assert report.findings[0].line == line
+
+
+def test_a_large_image_is_published_as_a_copy_sized_for_the_column(built: Path) -> None:
+    from fixtures_browser import png_size
+
+    # The 2400 px original is shown at 552 px (300 px with {width=300}): copies at twice that
+    # go out instead, in the archive and in the email, and the original is not published.
+    assert png_size((built / "site/images/hero.1104w.png").read_bytes()) == (1104, 552)
+    assert png_size((built / "site/images/hero.600w.png").read_bytes()) == (600, 300)
+    assert not (built / "site/images/hero.png").exists()
+    email = read(built, f"email/{SLUG}.html")
+    assert 'src="../site/images/hero.1104w.png"' in email
+    assert (built / "site/images/raw.png").is_file()  # 800 px: under 2 x 552, as it is

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sphere import __version__
+from sphere.content.images import original_of
 from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
 from sphere.errors import display_path
@@ -176,7 +177,7 @@ class RenderCache:
             return None
 
     def _stamp(self, src: str) -> list[int]:
-        stat = (self.settings.content_dir / src).stat()
+        stat = (self.settings.content_dir / original_of(src)[0]).stat()
         return [stat.st_size, stat.st_mtime_ns]
 
     def _images_unchanged(self, entry: _Entry) -> bool:

@@ -21,7 +21,7 @@ from markdown.extensions import Extension
 
 from sphere.content.elements import Tag, for_every_reader, rewrite, shorten_bare_links
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
-from sphere.content.images import ImageProblem, find_image, is_local
+from sphere.content.images import ImageProblem, find_image, is_local, published_name
 from sphere.content.issues import Issue
 from sphere.content.sanitise import sanitise
 from sphere.content.typography import SmartPunctuation
@@ -137,6 +137,9 @@ class MarkdownRenderer:
         if height is None:
             height = max(1, round(image.height * width / max(image.width, 1)))
         tag.attributes["width"], tag.attributes["height"] = str(width), str(height)
+        name = published_name(image.src, image.width, width)
+        tag.attributes["src"] = name
+        image = Image(src=name, width=image.width, height=image.height)
         # An <img width> inside the email's tables would hold a phone screen open at that
         # width; scaling by style lets it shrink, while Outlook keeps to the attribute.
         own = tag.get("style")
