@@ -58,10 +58,16 @@ def _keep_spaces(line: str) -> str:
 
 
 def _email_cell(tag: Tag, _open: list[str]) -> Tag | None:
-    if tag.name not in ("td", "th"):
-        return None
-    tag.attributes["style"] = f"{EMAIL_CELL_STYLE};{tag.get('style')}".rstrip(";")
-    return tag
+    """Table cells keep words whole; a block of right-to-left text is aligned to its start
+    (MJML's text cell says `text-align: left`, which every block would inherit)."""
+    changed = None
+    if tag.name in ("td", "th"):
+        tag.attributes["style"] = f"{EMAIL_CELL_STYLE};{tag.get('style')}".rstrip(";")
+        changed = tag
+    if tag.get("dir") == "auto" and "text-align" not in tag.get("style"):
+        tag.attributes["style"] = f"text-align:start;{tag.get('style')}".rstrip(";")
+        changed = tag
+    return changed
 
 
 def for_archive(body: str) -> str:
