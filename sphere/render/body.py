@@ -22,16 +22,18 @@ _IMAGE = re.compile(r"<img\s")
 # longest line.
 EMAIL_CODE_STYLE = (
     "margin:0 0 16px;padding:12px;font-family:Menlo,Consolas,monospace;font-size:14px;"
-    "line-height:1.5;word-break:break-all;overflow-wrap:anywhere"
+    "line-height:1.5;word-break:break-all"
 )
 # A table keeps its numbers and words whole ("652,160", not "65 / 2, / 16 / 0": MJML's text
 # cell says `word-break: break-word`), and scrolls sideways when it is wider than a phone. The
 # email's column is a table that grows to its widest content, so the box that scrolls needs a
-# width of its own: the screen's less the column's padding (552 px where calc() is dropped).
+# width of its own: the screen's less the column's padding (552 px where calc() is dropped);
+# and it can be focused, so that a keyboard can scroll it (where a client keeps tabindex).
 EMAIL_TABLE_WRAPPER = (
-    '<div class="sp-scroll" style="overflow-x:auto;max-width:552px;max-width:calc(100vw - 48px)">'
+    '<div class="sp-scroll" tabindex="0" style="overflow-x:auto;max-width:552px;'
+    'max-width:calc(100vw - 48px)">'
 )
-EMAIL_CELL_STYLE = "word-break:normal;overflow-wrap:normal"
+EMAIL_CELL_STYLE = "word-break:normal"
 
 
 def for_email(body: str, code_style: str = "") -> str:
