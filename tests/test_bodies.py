@@ -12,7 +12,7 @@ from fixtures_project import Result, write_issue
 
 from sphere.content.issues import load_issue
 from sphere.errors import ContentError
-from sphere.render import email, environment
+from sphere.render import email, limits
 from sphere.render.email import Renderer
 from sphere.settings import load_settings
 
@@ -64,7 +64,7 @@ def test_a_failing_expression_in_an_issue_is_one_error_at_its_line(
 def test_a_loop_without_end_stops_at_the_time_limit_with_an_error_at_its_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, loop: str
 ) -> None:
-    monkeypatch.setattr(environment, "RENDER_SECONDS", 0.5)
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
     monkeypatch.setattr(email, "BODY_LIMIT", 10**9)  # only the clock can stop it
     path = write_issue(project, NAME, body=f"Fine text.\n\n{loop}\n")
     renderer = Renderer(load_settings(project))
