@@ -138,3 +138,21 @@ def test_the_corpus_reads_at_every_width(
         )
         assert state["broken"] == [], name
         assert state["rtl"] == ["rtl", "rtl", "rtl"], name
+    # The archive's tighter policy (default-src 'none') still lets its stylesheet and the
+    # authors' style attributes apply.
+    page = page_factory(dist / f"site/issues/{SLUG}/index.html", width, color_scheme=scheme)
+    styled = page.evaluate(
+        """() => [getComputedStyle(document.querySelector('main')).maxWidth,
+                  getComputedStyle(document.querySelector('.body img')).maxWidth]"""
+    )
+    assert styled[0] != "none" and styled[1] == "552px"
+
+
+def test_the_archive_allows_no_frames_scripts_or_other_origins(dist: Path) -> None:
+    page = read(dist, f"site/issues/{SLUG}/index.html")
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)
+    assert policy is not None
+    rules = dict(rule.strip().split(" ", 1) for rule in policy.group(1).split(";"))
+    assert rules["default-src"] == "'none'" and rules["frame-src"] == "'none'"
+    assert rules["img-src"] == "'self' https:" and rules["style-src"] == "'self'"
+    assert rules["script-src"] == "'none'" and rules["object-src"] == "'none'"

@@ -264,7 +264,9 @@ def test_pages_carry_security_headers_and_ignore_the_host_header(endpoint: Endpo
     assert reply.headers["cache-control"] == "no-store"
     assert "location" not in reply.headers
     for url in re.findall(r'(?:href|action|src)="([^"]+)"', reply.text):
-        assert url.startswith(("https://www.jimwigg.com", endpoint.url, "#", "tel:", "mailto:")), url
+        assert url.startswith(("https://www.jimwigg.com", endpoint.url, "#", "tel:", "mailto:")), (
+            url
+        )
 
 
 @pytest.mark.parametrize(
