@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fixtures_project import Result, write_issue
 
+from sphere.checks import check_project
 from sphere.content.issues import load_issue
 from sphere.errors import ContentError
 from sphere.render import email, limits
@@ -73,6 +74,21 @@ def test_a_loop_without_end_stops_at_the_time_limit_with_an_error_at_its_line(
         renderer.render(load_issue(path))
     assert time.monotonic() - started < 5
     assert str(raised.value).startswith(f"{ISSUE}:{BODY + 2}: error: rendering took over 0.5 s")
+
+
+def test_check_stops_a_loop_without_end_too(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `check` renders the text a second time, leniently, to check the rest: within limits too.
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    write_issue(
+        project, NAME, date="2026-12-01", body=f"Fine text {{{{ site.nothing }}}}.\n\n{loop}\n"
+    )
+    started = time.monotonic()
+    report = check_project(load_settings(project), jobs=1)
+    assert time.monotonic() - started < 10
+    assert [(f.rule, f.line) for f in report.findings if f.path.name == f"{NAME}.md"] == [
+        ("content/invalid", BODY)
+    ]
 
 
 def test_an_issue_that_writes_too_much_stops_at_the_output_limit(project: Path) -> None:

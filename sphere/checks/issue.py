@@ -29,6 +29,7 @@ from sphere.content.markup import Body
 from sphere.errors import ContentError, LocatedError, SphereError
 from sphere.mail.limits import KB, SIZE_WARNING, clipping, largest_html_size
 from sphere.render.email import Renderer
+from sphere.render.environment import BODY_LIMIT, render_limited
 from sphere.settings import Settings
 
 SUMMARY_LIMIT = 160  # what the widest inbox previews and a search result show of it
@@ -126,7 +127,8 @@ class IssueChecker:
         """The text's `{{ variables }}` with undefined ones empty; None if it does not parse."""
         try:
             template = self.lenient_env.from_string(issue.body)
-            body = template.render(self.renderer.body_context(issue))
+            # Within the same limits as the build: a loop without end would hang the check.
+            body = render_limited(template, self.renderer.body_context(issue), limit=BODY_LIMIT)
         # A syntax error, or an expression of the author's that fails ({{ 1 / 0 }} raises
         # ZeroDivisionError): anything can come out of it, and then there is nothing to check.
         except Exception:  # noqa: BLE001
