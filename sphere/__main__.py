@@ -1,5 +1,5 @@
 """`python -m sphere` runs the same CLI as the `sphere` console script."""
 
-from sphere.cli import run
+from sphere.cli import main
 
-run()
+main()

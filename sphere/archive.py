@@ -12,6 +12,7 @@ pages, and never announces them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +22,20 @@ from urllib.parse import urlsplit
 import jinja2
 from markupsafe import Markup
 
-from sphere.content.images import ImageProblem, find_image
+from sphere.content.images import ImageProblem, find_image, original_of, resized
 from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
 from sphere.errors import SettingsError
 from sphere.output import Output, files_below
+from sphere.render.body import for_archive, for_feed
 from sphere.render.email import RenderedIssue
 from sphere.render.environment import (
+    TEMPLATE_FAILURES,
     IssueFields,
     issue_fields,
+    render_limited,
     site_fields,
     template_error,
-    template_record,
 )
 from sphere.render.theme import load_theme
 from sphere.render.urls import archive_url, asset_url, issue_path
@@ -42,9 +45,12 @@ STATIC = "static"
 FEED_TEMPLATE = "web/feed.xml.j2"
 # Rendered with the theme's colours into the archive's static files (a colour is defined once).
 THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
+# Named by a hash of their content (style.1a2b3c4d5e.css), so that the archive may keep them a
+# year (sphere/site/files.py) and a changed theme is fetched at once all the same. Templates
+# link to them as `static["style.css"]`.
+FINGERPRINTED = frozenset({"style.css"})
 
 
-@template_record
 @dataclass(frozen=True)
 class FeedEntry:
     issue: IssueFields
@@ -52,14 +58,12 @@ class FeedEntry:
     html: str
 
 
-@template_record
 @dataclass(frozen=True)
 class SitemapPage:
     url: str
     date: Any = None
 
 
-@template_record
 @dataclass(frozen=True)
 class CardImage:
     """The picture a link preview shows (og:image), absolute, with its size."""
@@ -77,6 +81,8 @@ class Pages:
     def __init__(self, settings: Settings, env: jinja2.Environment, output: Output, today: dt.date):
         self.settings, self.env, self.output, self.today = settings, env, output, today
         self.public = site_fields(settings)
+        self.themed = themed_static(settings, env, self.public)
+        self.static = static_names(self.themed)
         self.default_image = _default_image(settings)
         self.default_card = _card(settings, self.default_image) if self.default_image else None
 
@@ -88,11 +94,11 @@ class Pages:
         self, name: str, template: str, root: str, canonical: str | None, **context: Any
     ) -> None:
         context.setdefault("card", self.default_card)
+        context.update(site=self.public, root=root, canonical=canonical, static=self.static)
+        spans = max(1, *(len(context.get(key) or ()) for key in ("issues", "entries", "pages")))
         try:
-            text = self.env.get_template(template).render(
-                site=self.public, root=root, canonical=canonical, **context
-            )
-        except jinja2.TemplateError as error:
+            text = render_limited(self.env.get_template(template), context, issues=spans)
+        except TEMPLATE_FAILURES as error:
             raise template_error(error, self.settings.templates_dir, template) from None
         self.output.write_text(name, text)
 
@@ -106,7 +112,8 @@ class Pages:
 
     def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
         """The issue's own page, linking to its `newer` and `older` neighbours."""
-        body = Markup(rebase_images(item.body.html, item.body.images, "../../"))  # noqa: S704
+        html = for_archive(rebase_images(item.body.html, item.body.images, "../../"))
+        body = Markup(html)  # noqa: S704 (sanitised: sphere.content.sanitise)
         self._page(
             f"{issue_path(item.issue.slug)}index.html",
             "web/issue.html.j2",
@@ -135,9 +142,8 @@ class Pages:
             SitemapPage(archive_url(settings, issue.slug), issue.date) for issue in due
         ]
         self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
-        theme = load_theme(settings.templates_dir)
-        for template, name in _themed_static(settings).items():
-            self._page(f"{STATIC}/{name}", template, "", None, theme=theme)
+        for name, text in self.themed.values():
+            self.output.write_text(f"{STATIC}/{name}", text)
 
     def feed(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
         """The Atom feed of the issues due on `today`; `feed_bodies` are `feed_html` of each
@@ -197,7 +203,8 @@ def write_archive(
 def feed_html(settings: Settings, item: RenderedIssue) -> str:
     """The issue's body as the feed carries it: every link and image absolute."""
     url = archive_url(settings, item.issue.slug)
-    return absolute_links(rebase_images(item.body.html, item.body.images, settings.base_url), url)
+    html = absolute_links(rebase_images(item.body.html, item.body.images, settings.base_url), url)
+    return for_feed(html, url)
 
 
 def _card(settings: Settings, image: Image) -> CardImage:
@@ -222,7 +229,43 @@ def copy_assets(settings: Settings, images: Iterable[str], output: Output) -> No
         if relative not in themed:
             output.copy(f"{STATIC}/{relative}", static / relative)
     for image in sorted(set(images)):
-        output.copy(image, settings.content_dir / image)
+        original, width = original_of(image)
+        if width is None:
+            output.copy(image, settings.content_dir / image)
+        else:
+            output.write(image, resized(settings.content_dir / original, width))
+
+
+def themed_static(
+    settings: Settings, env: jinja2.Environment, public: dict[str, Any]
+) -> dict[str, tuple[str, str]]:
+    """The theme's static templates that it has, rendered: template -> (name, text)."""
+    themed = _themed_static(settings)
+    if not themed:
+        return {}
+    theme = load_theme(settings.templates_dir)
+    rendered = {}
+    for template, name in themed.items():
+        context = {"site": public, "root": "", "canonical": None, "card": None, "theme": theme}
+        try:
+            text = render_limited(env.get_template(template), context)
+        except TEMPLATE_FAILURES as error:
+            raise template_error(error, settings.templates_dir, template) from None
+        rendered[template] = (_fingerprinted(name, text) if name in FINGERPRINTED else name, text)
+    return rendered
+
+
+def static_names(themed: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """What templates link to as `static[NAME]`: each themed file's published name (a plain
+    static file keeps its own)."""
+    names = {name: name for name in THEMED_STATIC.values()}
+    names.update({THEMED_STATIC[template]: name for template, (name, _) in themed.items()})
+    return names
+
+
+def _fingerprinted(name: str, text: str) -> str:
+    stem, _, suffix = name.rpartition(".")
+    return f"{stem}.{hashlib.sha256(text.encode('utf-8')).hexdigest()[:10]}.{suffix}"
 
 
 def _themed_static(settings: Settings) -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""The one clock: what time it is, and waiting. Passed in, so that tests can set the time.
+"""The one clock: what time it is, how long something took, and waiting. Passed in, so that
+tests can set the time.
 
 Code that needs the time takes a `Clock` (default `SYSTEM`) instead of calling `time.time()`,
-`datetime.now()` or `time.sleep()` itself. A test gives it a `Clock` of its own (a fixed
-date, a clock that is 30 s behind, a sleep that returns at once).
+`time.monotonic()`, `datetime.now()` or `time.sleep()` itself: the settings, the send's pace,
+campaign loop, lease and ledger, the bounce guard and the signed tokens. A test gives it a
+`Clock` of its own (a fixed date, a clock that is 30 s behind, a sleep that returns at once).
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """Wall-clock time in seconds since the epoch, and a way to wait."""
+    """Wall-clock time in seconds since the epoch, a clock for intervals, and a way to wait."""
 
     def now(self) -> float:
         """Seconds since the epoch (UTC), as `time.time()`."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start, never going back, as `time.monotonic()`: for
+        intervals (a rate, a time limit), which a change of the wall clock must not bend."""
         ...
 
     def sleep(self, seconds: float) -> None:
@@ -30,6 +37,10 @@ class SystemClock:
     def now(self) -> float:
         """`time.time()`."""
         return time.time()
+
+    def monotonic(self) -> float:
+        """`time.monotonic()`."""
+        return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         """`time.sleep()`."""

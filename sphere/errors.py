@@ -245,3 +245,14 @@ class BuildProblems(SphereError):
 
 class WorkerDied(SphereError):
     """A process of the pool ended before finishing its tasks (killed, out of memory)."""
+
+
+class NotConfirmed(SphereError):
+    """A command that cannot be undone was neither confirmed on a terminal nor given `--yes`."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class SubscriberRefused(SphereError):
+    """`subscribers add` of an address the person unsubscribed, or had erased: only they can
+    subscribe it again, so nothing was added (exit 1, so that a script notices)."""

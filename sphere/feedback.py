@@ -34,12 +34,13 @@ from typing import TYPE_CHECKING, Any
 from sphere import inbound
 from sphere.errors import FeedbackError, FeedbackUnavailable, PreconditionFailed, TokenError
 from sphere.inbound import Request
+from sphere.store import aws
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
     from sphere.store.blobs import BlobStore
+    from sphere.subscribers.members import Members
     from sphere.subscribers.model import Subscriber
-    from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,7 @@ class FeedbackSync:
                 WaitTimeSeconds=0,
                 VisibilityTimeout=VISIBILITY,
             )
-        except Exception as error:  # noqa: BLE001 (botocore's, sorted without importing it)
+        except aws.errors() as error:
             raise _translated(error, self.queue) from None
         return list(response.get("Messages", []))
 
@@ -301,7 +302,7 @@ class FeedbackSync:
         ]
         try:
             response = self.client.delete_message_batch(QueueUrl=self.queue, Entries=entries)
-        except Exception as error:  # noqa: BLE001 (botocore's, sorted without importing it)
+        except aws.errors() as error:
             raise _translated(error, self.queue) from None
         report.deleted += len(response.get("Successful", []))
         for failure in response.get("Failed", []):
@@ -346,11 +347,11 @@ def add_id(store: BlobStore, key: str, name: str, item: str, *, keep: int = 0) -
 
 
 def _translated(error: Exception, queue: str) -> FeedbackError:
-    """botocore's error as ours, classified by its response code (no botocore import)."""
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):  # no answer at all: the endpoint is unreachable
+    """An AWS error from the queue as ours."""
+    failure = aws.classify(error)
+    if failure.kind != "answered":  # no answer at all: the endpoint is unreachable
         return FeedbackUnavailable(f"cannot reach the feedback queue {queue}: {error}")
-    code = str(response.get("Error", {}).get("Code", ""))
+    code = failure.code
     if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
         return FeedbackError(f"no such queue: {queue} (check feedback_queue_url)")
     if code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId"):
@@ -360,8 +361,7 @@ def _translated(error: Exception, queue: str) -> FeedbackError:
 
 def sync(settings: Settings) -> FeedbackReport:
     """Read and apply every SES notification waiting in `feedback_queue_url`."""
-    from sphere.store import aws
-    from sphere.web.members import Members
+    from sphere.subscribers.members import Members
 
     client = aws.client("sqs")
     return FeedbackSync(settings, client=client, members=Members.open(settings)).run()

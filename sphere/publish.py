@@ -8,8 +8,8 @@ more than `late_after_days` past that was never started waits for `--allow-late 
 restored backup or a forgotten schedule must not mail a stale issue to everyone.
 
 With `feedback_queue_url` set, `sphere feedback sync` runs before any send (who bounced or
-complained is not mailed), each send runs under the circuit breaker, and a new issue goes to
-`seed_list` first, the real send only starting if no seed bounced or complained (sphere.breaker).
+complained is not mailed), each send runs under the bounce guard, and a new issue goes to
+`seed_list` first, the real send only starting if no seed bounced or complained (send/bounce_guard).
 
 Running it again does nothing: the deploy finds nothing changed, and a complete campaign is
 skipped from one listing of the campaign records (sphere.records).
@@ -28,6 +28,7 @@ from sphere import records
 from sphere.errors import SendStopped, SettingsError
 from sphere.held import hold_back
 from sphere.held import sent_subjects as sent_subjects  # where sphere.status looks
+from sphere.setting_values import format_duration
 
 if TYPE_CHECKING:
     from sphere.checks import CheckReport
@@ -118,7 +119,7 @@ class PublishReport:
             )
         if total:
             rate = (
-                f"about {_duration(total / self.rate)} at {self.rate:g}/s"
+                f"about {format_duration(total / self.rate)} at {self.rate:g}/s"
                 if self.rate
                 else "no rate limit"
             )
@@ -301,7 +302,7 @@ def publish(
             _seed_check(settings, store, item, transport=transport)
         sent = _send(settings, item, today=today, transport=transport, on_batch=on_batch)
         report.sent.append(sent)
-        if sent.paused:  # the circuit breaker: its reason says how to resume
+        if sent.paused:  # the bounce guard: its reason says how to resume
             raise SendStopped(sent.stopped)
         if sent.stopped:
             raise SendStopped(
@@ -337,9 +338,9 @@ def _compact(settings: Settings) -> CompactReport | None:
 def _seed_check(
     settings: Settings, store: BlobStore, item: Due, *, transport: Transport | None
 ) -> None:
-    """Send a new issue to `seed_list` first and wait for its feedback (sphere.breaker)."""
-    from sphere.breaker import seed_check
+    """Send a new issue to `seed_list` first and wait for its feedback (the bounce guard's)."""
     from sphere.feedback import sync
+    from sphere.send.bounce_guard import seed_check
     from sphere.send.run import SendRequest, send_test
 
     def send(addresses: Sequence[str]) -> list[tuple[str, Outcome]]:
@@ -347,15 +348,6 @@ def _seed_check(
         return send_test(settings, request, transport=transport)
 
     seed_check(settings, item.issue.slug, store=store, send=send, sync=lambda: sync(settings))
-
-
-def _duration(seconds: float) -> str:
-    """`40 s`, `12 min`, `3.5 h`: how long a send takes, as people say it."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _estimate(settings: Settings, report: PublishReport, transport: Transport | None) -> None:

@@ -22,7 +22,6 @@ import logging
 import os
 import subprocess
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +101,7 @@ def keep_record(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Store the issue's email as it goes out, unless a first run stored it already."""
-    from sphere.mail.message import Recipient
+    from sphere.mail.message import Recipient, date_header
 
     slug = item.issue.slug
     prefix = f"{PREFIX}{slug}/"
@@ -114,7 +113,7 @@ def keep_record(
         unsubscribe_mailto="mailto:personal@personal.invalid",
     )
     eml = template.render(
-        stand_in, date=formatdate(midnight, usegmt=True), message_id="<personal@personal.invalid>"
+        stand_in, date=date_header(midnight), message_id="<personal@personal.invalid>"
     )
     record = {
         "slug": slug,

@@ -142,13 +142,28 @@ def parse_duration(value: Any) -> float:
     return sum(float(number) * scale[unit] for number, unit in parts)
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as `parse_duration` reads it and every command prints it: `0.4s`, `45s`,
+    `12m5s`, `1h30m` (seconds left out past an hour)."""
+    if seconds < 10:
+        return f"{max(seconds, 0):.1f}s"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
 def allow_empty(check: Callable[..., Any]) -> Callable[[Any], Any]:
     """`check` with `optional=True`: an empty value is "" (unset), anything else is checked."""
     return lambda value: check(value, optional=True)
 
 
 def fraction(value: Any) -> float:
-    """A share such as 0.05 (5%), for the circuit breaker's thresholds."""
+    """A share such as 0.05 (5%), for the bounce guard's thresholds."""
     try:
         share = float(value)
     except (TypeError, ValueError):

@@ -151,7 +151,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "late_after_days": ("late_after_days", parse.positive_int, 14),
 }
 
-# subscriber endpoints, feedback, the circuit breaker and the seed list (issue 11)
+# subscriber endpoints, feedback, the bounce guard and the seed list (issue 11)
 _FILE_KEYS.update(
     {
         "feedback_queue_url": ("feedback_queue_url", parse.allow_empty(parse.url), ""),
@@ -296,6 +296,26 @@ def _line_of(text: str, key: str) -> int | None:
         if pattern.match(line):
             return number
     return start or None
+
+
+# The seed project's postal address, which its pyproject.toml says to replace before sending.
+PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
+_PLACEHOLDER_TEXT = re.compile(r"\b(todo|tbd|tbc|changeme|placeholder|example|xxx+)\b", re.I)
+
+
+def placeholder_postal_address(address: str) -> bool:
+    """Whether `address` is still the seed's, or says it is a placeholder: `send` refuses
+    it, and `check` warns about it."""
+    return address in PLACEHOLDER_POSTAL_ADDRESSES or bool(_PLACEHOLDER_TEXT.search(address))
+
+
+def setting_line(settings: Settings, key: str) -> int:
+    """The line of `key` in the settings' file (1 when it is not found there)."""
+    try:
+        text = settings.source.read_text(encoding="utf-8")
+    except OSError:
+        return 1
+    return _line_of(text, key) or 1
 
 
 def setting_names() -> list[str]:

@@ -13,6 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+POSTAL_ADDRESS = "Sphere, 1 High Street, Bath BA1 1AA, United Kingdom"
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the repository's pyproject, content and templates in a temporary folder.
@@ -27,6 +30,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if key.startswith("SPHERE_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("SPHERE_TODAY", SEED_DATE)  # the seed issue is due, whatever the clock
+    # A real-looking address: the seed's placeholder is a `check` warning (tests/test_readers.py)
+    # and `send` refuses it (tests/test_send_cli.py sets it back to test that).
+    monkeypatch.setenv("SPHERE_POSTAL_ADDRESS", POSTAL_ADDRESS)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

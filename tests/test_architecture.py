@@ -64,6 +64,30 @@ def test_only_the_store_talks_to_aws(name: str) -> None:
     assert not wrong, f"{name} imports {wrong}: boto3 clients come from sphere.store"
 
 
+# botocore's exception classes, which only sphere.store.aws may tell apart.
+BOTOCORE_ERRORS = ("ClientError", "EndpointConnectionError", "ReadTimeoutError",
+                   "ConnectionClosedError", "NoCredentialsError", "HTTPClientError")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_botocore_errors_are_read_by_the_store_only(name: str) -> None:
+    """The edges that call AWS catch `aws.errors()` and ask `aws.classify`, rather than match
+    exceptions by class name under a blind `except Exception`."""
+    if name == "sphere.store.aws" or within(name, "sphere.store"):
+        return
+    text = MODULES[name].read_text(encoding="utf-8")
+    wrong = [word for word in (*BOTOCORE_ERRORS, "__mro__") if f'"{word}' in text]
+    assert not wrong, f"{name} names botocore's errors {wrong}: use sphere.store.aws.classify"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_nothing_below_the_web_imports_it(name: str) -> None:
+    if within(name, "sphere.cli") or within(name, "sphere.web"):
+        return
+    wrong = sorted(m for m in imported(MODULES[name]) if within(m, "sphere.web"))
+    assert not wrong, f"{name} imports {wrong}: the endpoints stand on the library, not under it"
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_nothing_below_the_preview_imports_it(name: str) -> None:
     if within(name, "sphere.cli") or within(name, "sphere.preview"):

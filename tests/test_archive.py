@@ -107,7 +107,8 @@ def test_pages_are_accessible(site: Path) -> None:
         for tag, attrs in parsed.tags:
             if tag == "img":
                 assert "alt" in attrs, page
-    css = (site / "static/style.css").read_text(encoding="utf-8")
+    (stylesheet,) = (site / "static").glob("style.*.css")
+    css = stylesheet.read_text(encoding="utf-8")
     assert ":focus-visible" in css and "prefers-color-scheme: dark" in css and "@media print" in css
 
 
@@ -167,7 +168,7 @@ def test_the_archive_works_under_another_sub_path(
     assert sphere("build").status == 0
     site = project / "dist/site"
     not_found = (site / "404.html").read_text(encoding="utf-8")
-    assert 'href="/newsletters/sphere/static/style.css"' in not_found
+    assert re.search(r'href="/newsletters/sphere/static/style\.[0-9a-f]{10}\.css"', not_found)
     for page in site.rglob("*.html"):
         for url in _parse(page).urls:
             target = _resolve(site, page, url, "/newsletters/sphere/")
@@ -328,3 +329,20 @@ def test_archive_pages_cannot_run_an_author_s_script(site: Path) -> None:
             if tag == "meta" and attrs.get("http-equiv") == "Content-Security-Policy"
         ]
         assert policies and "script-src 'none'" in policies[0], page
+
+
+def test_a_changed_theme_gets_a_new_stylesheet_name_that_every_page_links_to(
+    project: Path, sphere: Callable[..., Result]
+) -> None:
+    """The stylesheet is kept a year by browsers and CDNs (its name is its content's hash), so
+    a theme change must reach readers under a new name, not wait out a cache."""
+    assert sphere("build").status == 0
+    static = project / "dist/site/static"
+    (before,) = static.glob("style.*.css")
+    theme = project / "templates/email/theme.toml"
+    theme.write_text(theme.read_text(encoding="utf-8").replace('"#9b2c2c"', '"#0b5394"'))
+    assert sphere("build").status == 0
+    (after,) = static.glob("style.*.css")
+    assert after.name != before.name and "#0b5394" in after.read_text(encoding="utf-8")
+    for page in (project / "dist/site").rglob("*.html"):
+        assert f"static/{after.name}" in page.read_text(encoding="utf-8"), page

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fixtures_project import SEED_ISSUE, Result, png_bytes, write_issue
 
+from sphere.build.pipeline import build_all
 from sphere.checks import RULES, check_project
 from sphere.checks.findings import Finding
 from sphere.checks.links import check_urls, public_address, url_problems
@@ -26,6 +27,7 @@ from sphere.settings import load_settings
 DATA = Path(__file__).parent / "data" / "check"
 TODAY = dt.date(2026, 10, 15)  # write_issue's default date (2026-10-01) is two weeks before
 NAME = "2026-11-01-broken"
+SLUG = "broken"
 ISSUE = f"content/issues/{NAME}.md"
 MJML = "templates/email/issue.mjml.j2"
 TEXT = "templates/email/issue.txt.j2"
@@ -246,6 +248,7 @@ def test_every_rule_has_a_fixture_or_its_own_test() -> None:
     covered = {case[0].split()[0] for case in CASES}
     covered |= {"email/clipped", "email/size", "template/undefined", "link/broken"}
     covered |= {"link/unverified"}  # a 401/403/429 answer: see test_check_urls
+    covered |= {"settings/postal-placeholder"}  # see tests/test_readers.py
     assert covered == set(RULES)
 
 
@@ -430,8 +433,9 @@ An <a href="https://www.jimwigg.com/" onclick="steal()">onclick</a> link, then
 
 <object data="x.swf"></object> <embed src="x.swf">
 
-Allowed: x<sup>2</sup>, a<br>line, <span style="color:#9b2c2c">red</span>,
-<img src="data:image/png;base64,iVBORw0KGgo=" alt="A dot" width="1">.
+Allowed: x<sup>2</sup>, a<br>line, <span style="color:#9b2c2c">red</span>.
+
+Removed: <img src="data:image/png;base64,iVBORw0KGgo=" alt="A dot" width="1">.
 """
 
 
@@ -441,9 +445,10 @@ def test_raw_html_that_mail_clients_drop_or_that_runs_code_is_an_error_at_its_li
     write_issue(project, NAME, body=UNSAFE_BODY)
     report = check_project(load_settings(project), today=TODAY, jobs=1)
     unsafe = [(f.line - BODY, f.message) for f in report.findings if f.rule == "html/unsafe"]
-    assert [line for line, _ in unsafe] == [2, 4, 5, 5, 7, 9, 9, 11, 11]
+    assert [line for line, _ in unsafe] == [2, 4, 5, 5, 7, 9, 9, 11, 11, 15]
     messages = " / ".join(message for _, message in unsafe)
     for said in (
+        "a data: URL in <img src>: Gmail and Outlook show no embedded picture",
         "raw HTML <iframe>: mail clients drop embedded pages",
         "the onclick attribute on <a> would run code",
         "a javascript: link can run code",
@@ -456,6 +461,39 @@ def test_raw_html_that_mail_clients_drop_or_that_runs_code_is_an_error_at_its_li
     ):
         assert said in messages
     assert all(f.rule != "link/malformed" for f in report.findings)
+
+
+SMUGGLED = """Text.
+
+<!--> <meta http-equiv="refresh" content="0;url=https://evil.invalid/">
+<iframe src="https://evil.invalid/" style="position:fixed;inset:0;width:100%;height:100%"></iframe>
+
+A <span style="color:#9b2c2c;position:fixed">fixed</span> span and a <marquee>marquee</marquee>.
+"""
+
+
+def test_markup_behind_an_empty_comment_is_found_and_removed_from_the_build(
+    project: Path,
+) -> None:
+    # html.parser reads `<!-->` as the start of a comment and so saw nothing after it;
+    # browsers read it as a whole comment, and so do the check and the build now.
+    write_issue(project, NAME, body=SMUGGLED)
+    report = check_project(load_settings(project), today=TODAY, jobs=1)
+    unsafe = [(f.line - BODY, f.message) for f in report.findings if f.rule == "html/unsafe"]
+    assert [line for line, _ in unsafe] == [2, 3, 5, 5]
+    assert unsafe[0][1].startswith("raw HTML <meta>: it changes the archive page's behaviour")
+    assert unsafe[1][1].startswith("raw HTML <iframe>")
+    last = sorted(message for _, message in unsafe[2:])
+    assert last[0] == "raw HTML <marquee>: the build removes it, keeping its text; remove it"
+    assert "sets 'position:fixed'" in last[1]
+    build_all(load_settings(project), today=TODAY)
+    for path in (project / "dist").rglob("*"):
+        if path.suffix in (".html", ".xml", ".txt", ".eml"):
+            text = path.read_text(encoding="utf-8")
+            assert "evil.invalid" not in text and "position:fixed" not in text, path
+            assert "<marquee" not in text, path
+    page = (project / "dist/site/issues" / SLUG / "index.html").read_text(encoding="utf-8")
+    assert '<span style="color:#9b2c2c">fixed</span>' in page
 
 
 def test_an_issue_that_does_not_load_is_checked_as_far_as_it_goes(project: Path) -> None:

@@ -46,6 +46,7 @@ def test_the_archive_lands_in_s3_with_types_and_caching(
     assert result.status == 0, result.err
     assert result.out.startswith(f"s3://{site_bucket}/site/: 8 files uploaded (")
     objects = _objects(site_bucket)
+    (stylesheet,) = [key for key in objects if key.startswith("static/style.")]
     assert sorted(objects) == [
         "404.html",
         "feed.xml",
@@ -54,14 +55,15 @@ def test_the_archive_lands_in_s3_with_types_and_caching(
         f"issues/{SLUG}/index.html",
         "sitemap.xml",
         "static/favicon.svg",
-        "static/style.css",
+        stylesheet,
     ]  # fmt: skip (the manifest is not public: it is in the store)
     served = {key: (head["ContentType"], head["CacheControl"]) for key, head in objects.items()}
     assert served["index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
     assert served[f"issues/{SLUG}/index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
     assert served["feed.xml"] == ("application/atom+xml; charset=utf-8", SHORT_CACHE)
     assert served["sitemap.xml"] == ("application/xml; charset=utf-8", SHORT_CACHE)
-    assert served["static/style.css"] == ("text/css; charset=utf-8", ASSET_CACHE)
+    # Named by its content: kept a year, and a changed theme gets a new name.
+    assert served[stylesheet] == ("text/css; charset=utf-8", LONG_CACHE)
     assert served["static/favicon.svg"] == ("image/svg+xml; charset=utf-8", ASSET_CACHE)
     assert served["images/card.png"] == ("image/png", ASSET_CACHE)
     (stored,) = (project / ".sphere" / "store" / "deploys").glob("*.json")
@@ -149,8 +151,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
     lines = result.out.splitlines()
     assert lines[0].startswith(f"s3://{site_bucket}/site/: 8 files to upload (")
     assert lines[0].endswith(" bytes), 0 to remove, 0 unchanged")
-    assert "  + static/style.css" in lines and "  + index.html" in lines
-    assert lines.index("  + static/style.css") < lines.index("  + index.html")  # assets first
+    (stylesheet,) = [line for line in lines if line.startswith("  + static/style.")]
+    assert "  + index.html" in lines
+    assert lines.index(stylesheet) < lines.index("  + index.html")  # assets first
     assert lines[-1] == "dry run: nothing was changed"
     assert _objects(site_bucket) == {}
 

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from fixtures_aws import FeedbackQueue
 from fixtures_aws import ses_notification as notification
+from fixtures_clock import ManualClock
 from fixtures_project import Result
 from fixtures_send import add_subscribers
 
-from sphere.breaker import CircuitBreaker, seed_check
 from sphere.errors import SendStopped
 from sphere.feedback import sync
+from sphere.send.bounce_guard import BounceGuard, seed_check
 from sphere.send.campaign import Report
 from sphere.send.run import SendRequest, send_issue, send_test
 from sphere.settings import Settings, load_settings
@@ -47,8 +48,8 @@ def bounce(to: str, campaign: str = SLUG) -> str:
     return notification("Bounce", to, shape="eventType", campaign=campaign)
 
 
-def breaker(settings: Settings) -> CircuitBreaker:
-    return CircuitBreaker(
+def breaker(settings: Settings) -> BounceGuard:
+    return BounceGuard(
         settings, SLUG, store=open_store(settings), sync=lambda: sync(settings), every=0
     )
 
@@ -93,7 +94,7 @@ def test_past_the_breaker_new_bounces_still_pause_the_send(
 ) -> None:
     feedback_queue.publish(*(bounce(address) for address in PEOPLE[:10]))
     sync(settings)  # the earlier trouble, already known when the send resumes
-    check = CircuitBreaker(
+    check = BounceGuard(
         settings, SLUG, store=open_store(settings), sync=lambda: sync(settings), from_now=True
     )
     progress = Report(SLUG, sent=0, accepted_before=60)
@@ -147,13 +148,15 @@ def test_the_seed_list_gets_the_issue_first_and_a_complaint_stops_the_send(
     seeds = seeded(
         settings, SPHERE_SEED_LIST="seed1@example.net, seed2@example.net", SPHERE_SEED_WAIT="2m"
     )
-    waited: list[float] = []
 
-    def wait(seconds: float) -> None:  # while publish waits, seed2 complains
-        waited.append(seconds)
-        feedback_queue.publish(
-            notification("Complaint", "seed2@example.net", shape="eventType", campaign=SLUG),
-        )
+    class Waiting(ManualClock):
+        def sleep(self, seconds: float) -> None:  # while publish waits, seed2 complains
+            super().sleep(seconds)
+            feedback_queue.publish(
+                notification("Complaint", "seed2@example.net", shape="eventType", campaign=SLUG),
+            )
+
+    clock = Waiting()
 
     with pytest.raises(
         SendStopped, match=f"^the seed send of {SLUG} had 1 complaint: the real send did not start$"
@@ -164,10 +167,10 @@ def test_the_seed_list_gets_the_issue_first_and_a_complaint_stops_the_send(
             store=open_store(seeds),
             send=send_to(seeds),
             sync=lambda: sync(seeds),
-            sleep=wait,
+            clock=clock,
         )
 
-    assert waited == [120.0]
+    assert clock.slept == [120.0]
     assert outbox(project) == 2  # the seeds' test messages, and nobody else's
 
 
@@ -180,7 +183,7 @@ def test_a_quiet_seed_send_lets_the_real_send_go(settings: Settings, project: Pa
         store=open_store(seeds),
         send=send_to(seeds),
         sync=lambda: sync(seeds),
-        sleep=lambda s: None,
+        clock=ManualClock(),
     )
 
     assert outbox(project) == 1

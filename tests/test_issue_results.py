@@ -29,9 +29,9 @@ from sphere.settings import Settings, load_settings
 from sphere.store.blobs import open_store
 from sphere.subscribers.erasure import erasure_key
 from sphere.subscribers.list import SubscriberList, open_list
+from sphere.subscribers.members import Members
 from sphere.web import make_app
 from sphere.web.app import Endpoints
-from sphere.web.members import Members
 from sphere.web.optin import TransportMailer
 
 SLUG = "hard-sell-or-soft-sell"  # the seed issue, due 2026-12-01

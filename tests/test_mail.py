@@ -11,6 +11,7 @@ from email.policy import SMTP
 from types import SimpleNamespace
 
 import pytest
+from fixtures_clock import ManualClock
 
 from sphere.errors import SendError
 from sphere.mail.limits import WORST_CASE_TOKEN, largest_html_size
@@ -192,3 +193,10 @@ def test_preview_files_are_the_preview_email_with_local_images_in_utf8() -> None
         html_text = local_images(html_text, settings, sources, "../site/")  # type: ignore[arg-type]
         fast = preview_files(settings, item, message, "../site/")  # type: ignore[arg-type]
         assert fast == (text.encode(), html_text.encode())
+
+
+def test_a_bulk_message_is_dated_with_the_numeric_zone() -> None:
+    """RFC 5322 calls the "GMT" zone obsolete; the test send's "+0000" is the form to use."""
+    clock = ManualClock(1_796_083_200.5)  # 2026-12-01 00:00:00.5 UTC
+    message = _template("<p>x</p>", "x").render(_reader("https://e.org/u"), clock=clock)
+    assert b"\r\nDate: Tue, 01 Dec 2026 00:00:00 +0000\r\n" in message

@@ -5,11 +5,6 @@ from __future__ import annotations
 import random
 import textwrap
 
-import pytest
-from markdown_samples import CONTENT, documents, render
-
-from sphere.content.markup import MarkdownRenderer
-from sphere.render import plaintext
 from sphere.render.plaintext import html_to_text, wrap
 
 
@@ -75,84 +70,6 @@ def test_wrap_matches_the_word_loop_for_any_width_and_whitespace() -> None:
         hanging = rng.choice([None, "", "  ", "x" * 12])
         expected = _word_loop_wrap(text, width, indent=indent, hanging=hanging)
         assert wrap(text, width, indent=indent, hanging=hanging) == expected
-
-
-SIMPLE_HTML = [
-    '<p>Text &amp; more &copy; &#169; &#xA9; &amp &nope; AT&T</p><p class="a" id="b">x</p>',
-    '<P CLASS="Up">Upper</P><a href="https://e.org/?a=1&amp;b=2" title="&quot;t&quot;">l</a>',
-    '<br><br/><br /><hr/><img alt="x" src="y"/><p/>after<p>open<div>nested</p>still</div>',
-    '<input disabled><input value=""><a b="1" b="2">dup</a><a\nhref="x"\tclass="y"\n>ws</a>',
-    '<p data-x="line\nbreak" aria-label="a/b=c">v</p></nomatch></p>trailing &amp',
-    "text with > and &gt; and &lt; and a lone &",
-]
-FALLBACK_HTML = [
-    "a < b",
-    "<!-- comment --><p>x</p>",
-    "<script>if (a < b) {}</script><p>x</p>",
-    "<style>p > a {}</style>",
-    "<textarea><b>raw</b></textarea>",
-    "<title>a &amp; <b>b</b></title>",
-    "<p class='single'>x</p>",
-    "<p class=unquoted>x</p><p class=a/>y",
-    '<a b ="x">y</a><a b="x"c="y">z</a>',
-    "</p ><p >x</ p>< p>",
-    "<?pi?><!DOCTYPE html><![CDATA[x]]>",
-    '<p title="a>b">x</p><p title="a<b">y</p>',
-    '<br / ><p\vclass="x">v</p>',
-    "<a.b>x</a.b><a:b>y</a:b><1>z",
-    '<p>unterminated <a href="x',
-]
-
-
-def _by_html_parser(html: str) -> object:
-    return plaintext.parse(html, simple=False)
-
-
-def _markdown_bodies() -> list[str]:
-    renderer = MarkdownRenderer(CONTENT)
-    return [render(renderer, doc)[0] for doc in documents(600)]
-
-
-def test_simple_html_is_read_as_html_parser_reads_it() -> None:
-    for html in SIMPLE_HTML:
-        assert plaintext.parse_simple(html) == _by_html_parser(html), html
-    for html in FALLBACK_HTML:
-        assert plaintext.parse_simple(html) is None, html
-        assert plaintext.parse(html) == _by_html_parser(html)
-
-
-def test_markdown_bodies_read_alike() -> None:
-    """What Python-Markdown writes is simple HTML, but for an author's raw `<` and the like."""
-    bodies = _markdown_bodies()
-    simple = [plaintext.parse_simple(html) for html in bodies]
-    assert sum(tree is not None for tree in simple) > 0.5 * len(bodies)
-    for html, tree in zip(bodies, simple, strict=True):
-        assert tree is None or tree == _by_html_parser(html), html
-
-
-def test_fuzzed_html_reads_alike() -> None:
-    rng = random.Random(9)
-    tokens = [
-        "<p>", "</p>", "<a href=\"x&amp;y\">", "</a>", "<br/>", "<br>", "<img alt=\"i\">",
-        "<em>", "</em>", "<ul>", "<li>", "</li>", "</ul>", "text", " ", "\n", "&amp;", "&",
-        "&#", "&copy", ";", "<", ">", "/", "\"", "'", "=", "<b ", "<!--", "-->", "<p/>",
-        "<div class=\"c\" hidden>", "</div>", "<pre>", "</pre>", "<script>", "</script>",
-    ]  # fmt: skip
-    simple = 0
-    for _ in range(5000):
-        html = "".join(rng.choice(tokens) for _ in range(rng.randint(0, 30)))
-        tree = plaintext.parse_simple(html)
-        simple += tree is not None
-        assert tree is None or tree == _by_html_parser(html), html
-        assert plaintext.parse(html) == _by_html_parser(html), html
-    assert simple > 500
-
-
-def test_same_text_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    bodies = _markdown_bodies()
-    fast = [html_to_text(html) for html in bodies]
-    monkeypatch.setattr(plaintext, "parse_simple", lambda html: None)
-    assert [html_to_text(html) for html in bodies] == fast
 
 
 def test_an_empty_block_leaves_no_blank_lines() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures_clock import ManualClock
 from fixtures_send import add_subscribers, mailed
 
 from sphere.errors import CampaignBusy, TransportError
@@ -281,11 +282,11 @@ def test_an_expired_lease_is_taken_over_by_itself_and_the_paused_holder_stops(
     takes over without being asked and says so; the holder, resumed, loses at its renewal."""
     add_subscribers(settings, _people(5))
     store = open_store(settings)
-    now = [1_000_000.0]
-    paused = Lease.acquire(store, f"campaigns/{SLUG}/lease.json", what=SLUG, clock=lambda: now[0])
+    clock = ManualClock(1_000_000.0)
+    paused = Lease.acquire(store, f"campaigns/{SLUG}/lease.json", what=SLUG, clock=clock)
     outbox = tmp_path / "outbox"
     with pytest.raises(CampaignBusy):  # still within its time to live: not taken
-        Lease.acquire(store, paused.key, what=SLUG, clock=lambda: now[0] + 60)
+        Lease.acquire(store, paused.key, what=SLUG, clock=ManualClock(1_000_060.0))
     with caplog.at_level(logging.WARNING, logger="sphere.send.lease"):
         report = _campaign(settings, OutboxTransport(outbox)).run()  # the real clock: long after
     assert report.sent == 5
@@ -293,20 +294,27 @@ def test_an_expired_lease_is_taken_over_by_itself_and_the_paused_holder_stops(
         f"{SLUG}: took the send over from pid {os.getpid()}" in r.getMessage()
         for r in caplog.records
     )
-    now[0] += 10_000
+    clock.time += 10_000
     with pytest.raises(CampaignBusy, match="another sphere send took over this campaign"):
         paused.renew()
     paused.release()  # a conditional write: the lease that is not its own stays as it is
     assert json.loads(store.get(paused.key).data)["owner"] != paused.owner  # type: ignore[union-attr]
 
 
+class Ticking(ManualClock):
+    """Ten seconds later at each look."""
+
+    def monotonic(self) -> float:
+        self.time += 10
+        return self.time
+
+
 def test_a_time_limit_stops_cleanly_between_batches_and_the_next_run_resumes(
     settings: Settings, tmp_path: Path
 ) -> None:
     add_subscribers(settings, _people(30))
-    ticks = iter(range(0, 10_000, 10))  # each look at the clock: ten seconds later
     campaign = _campaign(settings, OutboxTransport(tmp_path / "outbox"), batch=5, max_time=35)
-    campaign.clock = lambda: float(next(ticks))
+    campaign.clock = Ticking()  # each look at the clock: ten seconds later
     report = campaign.run()
     assert report.stopped == "the time limit (--max-time) was reached"
     assert 0 < report.sent < 30 and report.left == 30 - report.sent
@@ -337,13 +345,13 @@ def test_a_lease_taken_over_stops_the_sender_that_lost_it(tmp_path: Path) -> Non
     from sphere.store.local import LocalStore
 
     store = LocalStore(tmp_path)
-    now = [1000.0]
-    first = Lease.acquire(store, "campaigns/x/lease.json", what="x", clock=lambda: now[0])
-    now[0] += 31  # a quarter of the lease's life: time to renew
+    clock = ManualClock(1000.0)
+    first = Lease.acquire(store, "campaigns/x/lease.json", what="x", clock=clock)
+    clock.time += 31  # a quarter of the lease's life: time to renew
     first.renew()
     assert json.loads(store.get(first.key).data)["expires"] == 1031 + 120  # type: ignore[union-attr]
-    now[0] += 200  # the first sender hung past its lease; a second takes over
-    second = Lease.acquire(store, first.key, what="x", take_over=True, clock=lambda: now[0])
+    clock.time += 200  # the first sender hung past its lease; a second takes over
+    second = Lease.acquire(store, first.key, what="x", take_over=True, clock=clock)
     with pytest.raises(CampaignBusy, match=r"^another sphere send took over this campaign"):
         first.renew(force=True)
     first.release()  # not ours any more: left alone

@@ -5,18 +5,9 @@ from __future__ import annotations
 
 import random
 
+from fixtures_clock import ManualClock
+
 from sphere.send.pace import TokenBucket, backoff
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _busiest_second(times: list[float]) -> int:
@@ -24,21 +15,21 @@ def _busiest_second(times: list[float]) -> int:
 
 
 def test_no_second_holds_more_than_the_rate_even_after_a_pause() -> None:
-    fake = FakeTime()
-    bucket = TokenBucket(10, clock=fake.clock, sleep=fake.sleep)
+    fake = ManualClock(1000.0)
+    bucket = TokenBucket(10, clock=fake)
     times = []
     for n in range(200):
         if n % 25 == 0:
-            fake.now += 0.3  # a pause between batches
+            fake.time += 0.3  # a pause between batches
         bucket.acquire()
-        times.append(fake.now)
+        times.append(fake.time)
     assert _busiest_second(times) <= 10
     assert 9.0 <= (len(times) - 1) / (times[-1] - times[0]) <= 10.0
 
 
 def test_throttling_halves_the_rate_and_it_recovers_slowly() -> None:
-    fake = FakeTime()
-    bucket = TokenBucket(20, clock=fake.clock, sleep=fake.sleep)
+    fake = ManualClock(1000.0)
+    bucket = TokenBucket(20, clock=fake)
     bucket.slow_down()
     bucket.slow_down()
     assert bucket.rate == 5
@@ -51,11 +42,11 @@ def test_throttling_halves_the_rate_and_it_recovers_slowly() -> None:
 
 
 def test_no_rate_means_no_waiting() -> None:
-    fake = FakeTime()
-    bucket = TokenBucket(0, clock=fake.clock, sleep=fake.sleep)
+    fake = ManualClock(1000.0)
+    bucket = TokenBucket(0, clock=fake)
     for _ in range(1000):
         bucket.acquire()
-    assert fake.now == 1000.0
+    assert fake.time == 1000.0
 
 
 def test_backoff_grows_is_capped_and_is_jittered() -> None:

@@ -192,3 +192,15 @@ def test_every_setting_is_documented() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "settings.md").read_text(encoding="utf-8")
     for name in setting_names():
         assert f"`{name}`" in docs, f"{name} is not in docs/settings.md"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "written"),
+    [(0.42, "0.4s"), (45, "45s"), (600, "10m"), (725, "12m5s"), (5400, "1h30m"), (7200, "2h")],
+)
+def test_durations_are_written_as_they_are_read(seconds: float, written: str) -> None:
+    """`--max-time 1h30m` in, `about 1h30m` out: one way of writing durations everywhere."""
+    from sphere.setting_values import format_duration, parse_duration
+
+    assert format_duration(seconds) == written
+    assert parse_duration(written) == pytest.approx(seconds, abs=0.05)

@@ -139,8 +139,11 @@ def test_s3_access_denied_is_unavailable_and_named(monkeypatch: pytest.MonkeyPat
         store = S3Store("private-bucket", "subs")
         with pytest.raises(
             StoreUnavailable, match="access denied to the S3 bucket 'private-bucket'"
-        ):
+        ) as denied:
             store.list("x/")
+        # Both causes are named: a TLS-only bucket policy over plain HTTP looks the same.
+        assert "the credentials lack s3:GetObject" in str(denied.value)
+        assert "or the bucket policy refuses the request" in str(denied.value)
         with pytest.raises(StoreUnavailable, match="access denied"):
             store.get("x")
 

@@ -359,6 +359,9 @@ class Skewed:
     def now(self) -> float:
         return time.time() + self.offset
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 

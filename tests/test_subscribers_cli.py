@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -20,12 +21,14 @@ DATA = Path(__file__).parent / "data" / "subscribers"
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`sphere subscribers ARGS` in a subprocess, through the real entry point."""
+    """`sphere subscribers ARGS` in a subprocess, through the real entry point, as a script
+    runs it (no terminal to answer a question on)."""
     return subprocess.run(
         [sys.executable, "-m", "sphere", "subscribers", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -36,9 +39,12 @@ def test_add_remove_list_count_export(project: Path) -> None:
     )
     run("add", "bob@example.com")
     assert run("remove", "bob@example.com").stdout == "unsubscribed bob@example.com\n"
-    assert run("add", "bob@example.com").stdout == (
-        "bob@example.com is unsubscribed: not re-subscribed "
-        "(only the person can subscribe again, by confirming)\n"
+    refused = run("add", "bob@example.com")  # not done, so a script must see it failed
+    assert (refused.returncode, refused.stdout, refused.stderr) == (
+        1,
+        "",
+        "error: bob@example.com is unsubscribed: not re-subscribed "
+        "(only the person can subscribe again, by confirming)\n",
     )
     assert run("list").stdout == (
         "ann@example.com\tsubscribed\tAnn\nbob@example.com\tunsubscribed\t\n"
@@ -143,12 +149,12 @@ def test_compact_and_erase(project: Path) -> None:
     )
     run("add", "a@example.com")
     run("add", "b@example.com", "--name", "B, who knows a@example.com")
-    assert run("erase", "a@example.com").stdout == (
+    assert run("erase", "a@example.com", "--yes").stdout == (
         "erased: their record is gone from every object in the store\n"
         "  also blanked the text that quoted them in another person's record\n"
         "  only a keyed hash is kept, so no import or add puts them back\n"
     )
-    assert run("erase", "nobody@example.com").stdout == (
+    assert run("erase", "nobody@example.com", "-y").stdout == (
         "erased: they were not on the list; nothing of theirs is left in the store\n"
         "  only a keyed hash is kept, so no import or add puts them back\n"
     )
@@ -162,6 +168,57 @@ def test_compact_and_erase(project: Path) -> None:
     ), compacted
     (project / "again.csv").write_text("email\nA@example.com\n")
     assert "  skipped as erased: 1\n" in run("import", "again.csv").stdout
+
+
+def test_erase_without_a_terminal_or_yes_refuses_and_changes_nothing(project: Path) -> None:
+    run("add", "a@example.com")
+    result = run("erase", "a@example.com")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        "error: not erasing a@example.com: it cannot be undone; run it on a terminal to "
+        "confirm, or pass --yes\n",
+    )
+    assert run("list").stdout == "a@example.com\tsubscribed\t\n"
+
+
+def _erase_on_a_terminal(answer: str) -> tuple[int, str]:
+    """`sphere subscribers erase a@example.com` with a terminal (a pseudo-terminal) to answer
+    its question on; its exit status and what the terminal showed."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sphere", "subscribers", "erase", "a@example.com"],
+        stdin=terminal, stdout=subprocess.PIPE, stderr=terminal, text=True,
+    )  # fmt: skip
+    os.close(terminal)
+    shown = b""
+    while b"[y/N]" not in shown:
+        shown += os.read(controller, 1024)
+    os.write(controller, answer.encode() + b"\n")
+    status = process.wait(timeout=30)
+    assert process.stdout is not None
+    shown += process.stdout.read().encode()
+    while True:  # the rest of what it wrote on the terminal
+        try:
+            chunk = os.read(controller, 1024)
+        except OSError:  # Linux: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return status, shown.decode()
+
+
+def test_erase_on_a_terminal_asks_first(project: Path) -> None:
+    run("add", "a@example.com")
+    status, shown = _erase_on_a_terminal("n")
+    assert status == 1 and "Erase a@example.com and everything about them from" in shown
+    assert "not erased: a@example.com is as it was" in shown
+    assert run("list").stdout == "a@example.com\tsubscribed\t\n"
+    status, shown = _erase_on_a_terminal("y")
+    assert status == 0 and "erased: their record is gone from every object" in shown
+    assert run("list").stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -206,7 +263,7 @@ def test_erase_removes_the_outboxs_messages_to_the_person(project: Path) -> None
 
 def test_erase_on_s3_without_secret_works_as_on_a_folder(project: Path, s3_url: str) -> None:
     run("add", "a@example.com", "--name", "A", env={"SPHERE_STORE": s3_url})
-    result = run("erase", "a@example.com", env={"SPHERE_STORE": s3_url})
+    result = run("erase", "a@example.com", "--yes", env={"SPHERE_STORE": s3_url})
     assert (result.returncode, result.stderr) == (0, "")
     assert run("count", "--json", env={"SPHERE_STORE": s3_url}).stdout.startswith('{"pending": 0')
 
@@ -328,7 +385,9 @@ def test_export_defuses_spreadsheet_formulas_in_every_cell(project: Path) -> Non
 
 def test_a_store_path_that_is_a_file(project: Path) -> None:
     (project / "storefile").write_text("", encoding="utf-8")
-    result = run("erase", "a@example.com", env={"SPHERE_STORE": str(project / "storefile")})
+    result = run(
+        "erase", "a@example.com", "--yes", env={"SPHERE_STORE": str(project / "storefile")}
+    )
     assert result.returncode == 3
     assert result.stderr.startswith("error: ")
     assert "check SPHERE_STORE" in result.stderr and "Traceback" not in result.stderr

@@ -286,7 +286,7 @@ def test_two_creations_of_one_address_and_a_fast_compactor_never_change_its_id(
     folded = _list(paused).lookup("dee@example.org").records["dee@example.org"].id
     assert first == after == folded
 
-    from sphere.web.members import Members
+    from sphere.subscribers.members import Members
 
     members = Members(_list(paused))
     record = members.by_id(first)

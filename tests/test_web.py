@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from fixtures_clock import ManualClock
 from fixtures_project import Result
 from fixtures_send import add_subscribers
 from fixtures_web import Endpoint, free_port
@@ -248,7 +249,7 @@ def test_confirming_subscribes_with_the_consent_evidence(endpoint: Endpoint) -> 
 def test_an_expired_or_forged_confirm_token_changes_nothing(endpoint: Endpoint) -> None:
     endpoint.post_form("/subscribe", {"email": "new@example.org"})
     subscriber_id = people(endpoint.root)["new@example.org"].id
-    old = Tokens(load_settings(endpoint.root).secret, clock=lambda: 1_700_000_000.0)
+    old = Tokens(load_settings(endpoint.root).secret, clock=ManualClock(1_700_000_000.0))
     expired = old.confirm(subscriber_id)
     unsubscribe = tokens_for(load_settings(endpoint.root)).unsubscribe(subscriber_id)
     before = changes(endpoint.root)
@@ -293,7 +294,9 @@ def test_pages_carry_security_headers_and_ignore_the_host_header(endpoint: Endpo
     assert reply.headers["cache-control"] == "no-store"
     assert "location" not in reply.headers
     for url in re.findall(r'(?:href|action|src)="([^"]+)"', reply.text):
-        assert url.startswith(("https://www.jimwigg.com", endpoint.url, "#", "tel:")), url
+        assert url.startswith(("https://www.jimwigg.com", endpoint.url, "#", "tel:", "mailto:")), (
+            url
+        )
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from sphere.mail.tokens import Tokens
 from sphere.settings import load_settings
 from sphere.store.local import LocalStore
 from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
-from sphere.web.members import Members
 from sphere.web.sweep import sweep_web
 
 REPO = Path(__file__).resolve().parent.parent

@@ -24,9 +24,9 @@ from sphere.settings import load_settings
 from sphere.store.blobs import Blob
 from sphere.store.local import LocalStore
 from sphere.subscribers.list import SubscriberList
+from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
 from sphere.web.limits import Bucket, Limits, canonical_mailbox
-from sphere.web.members import Members
 from sphere.web.server import make_web_server
 from sphere.web.sweep import sweep_web
 
@@ -38,6 +38,9 @@ class Clock:
         self.time = 1_800_000_000.0
 
     def now(self) -> float:
+        return self.time
+
+    def monotonic(self) -> float:
         return self.time
 
     def sleep(self, seconds: float) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from fixtures_clock import ManualClock
 from fixtures_project import snapshot
 from fixtures_send import add_subscribers
 from fixtures_web import call_app
@@ -22,8 +23,8 @@ from fixtures_web import call_app
 from sphere.errors import TokenError
 from sphere.mail.tokens import CONFIRM_DAYS, Tokens
 from sphere.settings import load_settings
+from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
-from sphere.web.members import Members
 
 SECRET = "property-test-secret-0123456789abcdefghij"
 ALPHABET = string.ascii_letters + string.digits + "-_"
@@ -111,8 +112,8 @@ def test_confirm_tokens_expire_and_unsubscribe_tokens_never_do() -> None:
         made = 1_800_000_000.0 + rng.randrange(10**7)
         age = rng.uniform(0, 30 * 365) * 86400
         then, later = (
-            Tokens(SECRET, clock=lambda t=made: t),
-            Tokens(SECRET, clock=lambda t=made + age: t),
+            Tokens(SECRET, clock=ManualClock(made)),
+            Tokens(SECRET, clock=ManualClock(made + age)),
         )
         confirm, unsubscribe = then.confirm(subscriber_id), then.unsubscribe(subscriber_id)
         assert unsubscribe_id(later, unsubscribe) == subscriber_id

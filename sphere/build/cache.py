@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sphere import __version__
+from sphere.content.images import original_of
 from sphere.content.issues import Issue
 from sphere.content.markup import Body, Image
 from sphere.errors import display_path
@@ -92,7 +93,7 @@ class RenderCache:
         self.settings = settings
         self.folder = settings.root / CACHE_DIR
         self._index = index
-        self._pack: IO[bytes] | None = None  # unbuffered: a pool's worker ends with os._exit
+        self._pack: IO[bytes] | None = None  # unbuffered: pool workers exit unflushed
         self._written = 0
         self._pack_name = ""  # named when first written, by the process that writes it
         self._broken = False
@@ -177,7 +178,7 @@ class RenderCache:
             return None
 
     def _stamp(self, src: str) -> list[int]:
-        stat = (self.settings.content_dir / src).stat()
+        stat = (self.settings.content_dir / original_of(src)[0]).stat()
         return [stat.st_size, stat.st_mtime_ns]
 
     def _images_unchanged(self, entry: _Entry) -> bool:

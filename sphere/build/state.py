@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sphere.build.cache import CACHE_DIR
+from sphere.content.images import original_of
 from sphere.output import files_below
 from sphere.private import private_folder, write_private
 from sphere.settings import Settings
@@ -44,7 +45,7 @@ def image_stamps(content_dir: Path, images: Iterable[str]) -> dict[str, Stamp]:
     stamps: dict[str, Stamp] = {}
     for src in sorted(set(images)):
         with contextlib.suppress(OSError):
-            stat = (content_dir / src).stat()
+            stat = (content_dir / original_of(src)[0]).stat()
             stamps[src] = [stat.st_size, stat.st_mtime_ns]
     return stamps
 

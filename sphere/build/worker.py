@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from pathlib import Path
 
 import jinja2
@@ -21,6 +20,7 @@ from sphere.build.cache import Location, RenderCache
 from sphere.content.issues import Issue
 from sphere.mail.issue import issue_message
 from sphere.mail.limits import clipping, largest_html_size
+from sphere.mail.message import date_header
 from sphere.mail.preview import preview_files, preview_recipient
 from sphere.output import Output
 from sphere.render.email import RenderedIssue, Renderer
@@ -147,7 +147,7 @@ class _Worker:
         midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
         eml = message.render(
             self.reader,
-            date=formatdate(midnight, usegmt=True),
+            date=date_header(midnight),
             message_id=f"<preview.{slug}@{message.message_id_domain}>",
         )
         self.email.write(f"{slug}.eml", eml)

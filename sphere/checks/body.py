@@ -14,6 +14,7 @@ from sphere.checks.links import archive_slug, external, url_problems, vague_text
 from sphere.content.images import ImageProblem, find_image, is_local
 from sphere.content.issues import Issue
 from sphere.content.markup import EMAIL_CONTENT_WIDTH, Image, MarkdownRenderer
+from sphere.content.sanitise import Removal, as_browsers_read, removals
 from sphere.errors import ContentError
 
 IMAGE_LIMIT = 200 * 1024  # bytes: a phone on a slow network should not wait for one picture
@@ -26,6 +27,17 @@ class LenientMarkdown(MarkdownRenderer):
     The build gives each Markdown image a width (at most the email's) unless the author set
     one, so a width over 552 px in the HTML is the author's, and raw HTML `<img>` has none.
     """
+
+    def __init__(self, content_dir: Path):
+        super().__init__(content_dir)
+        self.read = ""  # the last body as browsers read it, before sanitising
+        self.removed: list[Removal] = []  # what sanitising took out of it
+
+    def sanitise(self, html: str) -> str:
+        self.read = as_browsers_read(html)
+        kept = super().sanitise(html)
+        self.removed = removals(self.read, kept)
+        return kept
 
     def local_image(self, src: str, *, key: str | None = None) -> Image:
         try:
@@ -138,13 +150,16 @@ def check_body(
     content_dir: Path,
     base_url: str,
     image_limit: int = IMAGE_LIMIT,
+    removed: list[Removal] | None = None,
 ) -> BodyReport:
+    """The body's findings; `body_html` as browsers read the author's (before sanitising),
+    `removed` what the sanitiser takes out of it."""
     parser = _Collector()
     parser.feed(body_html)
     parser.close()
     report = BodyReport()
     raw = Locator(issue)  # its own: raw HTML is found apart from the elements below
-    for unsafe in unsafe_html(body_html):
+    for unsafe in unsafe_html(removed or []):
         report.findings.append(
             finding("html/unsafe", issue.path, raw.find(unsafe.needle), unsafe.message)
         )

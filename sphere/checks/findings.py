@@ -58,6 +58,7 @@ RULES: dict[str, Rule] = {
         Rule("template/undefined", _E, "a template uses a variable that is not defined"),
         Rule("template/mjml-tag", _E, "an MJML tag that mjml-python does not render"),
         Rule("template/footer", _E, "the footer lacks the postal address or unsubscribe link"),
+        Rule("settings/postal-placeholder", _W, "the postal address is still a placeholder"),
     )
 }
 

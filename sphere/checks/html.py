@@ -1,16 +1,20 @@
-"""Raw HTML in an issue's body that mail clients drop, or that could run code on the archive.
+"""Raw HTML in an issue's body that the build's sanitiser removes: what mail clients drop, or
+what could run code on the archive, or what the allowlist does not know.
 
-Markdown passes an author's HTML through untouched. Mail clients strip scripts, styles, forms,
-frames, embedded objects and event attributes (so the reader sees something else than the
-author did), and on the archive page the same HTML would run in every visitor's browser.
+Markdown passes an author's HTML through untouched, and the build sanitises it
+(sphere.content.sanitise); `sphere check` says what goes, at its line. Mail clients strip
+scripts, styles, forms, frames, embedded objects and event attributes (so the reader sees
+something else than the author did), and on the archive page the same HTML would run in every
+visitor's browser.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
+
+from sphere.content.sanitise import Removal
 
 # tag -> why it is refused (each is dropped by Gmail, Outlook and Apple Mail alike)
 REFUSED_TAGS = {
@@ -57,50 +61,63 @@ def code_scheme(url: str) -> str | None:
     return scheme if scheme in CODE_SCHEMES else None
 
 
-class _Scanner(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found: list[Unsafe] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in REFUSED_TAGS:
-            self.found.append(
+def unsafe_html(removed: list[Removal]) -> list[Unsafe]:
+    """What the build's sanitiser takes out of the body, each to report at its line, in
+    document order (a link's javascript: URL is `url_problems`' to report)."""
+    found = []
+    for removal in removed:
+        tag, name = removal.tag, removal.attribute
+        if name is None:
+            found.append(_tag(tag))
+        elif name.startswith("on"):
+            found.append(
                 Unsafe(
-                    re.compile(rf"<{tag}\b", re.IGNORECASE),
-                    f"raw HTML <{tag}>: {REFUSED_TAGS[tag]}; remove it",
+                    re.compile(rf"\b{re.escape(name)}\s*=", re.IGNORECASE),
+                    f"the {name} attribute on <{tag}> would run code on the archive page, "
+                    "and mail clients drop it; remove it",
                 )
             )
-        for name, value in attrs:
-            if name.startswith("on"):
-                self.found.append(
-                    Unsafe(
-                        re.compile(rf"\b{re.escape(name)}\s*=", re.IGNORECASE),
-                        f"the {name} attribute on <{tag}> would run code on the archive page, "
-                        "and mail clients drop it; remove it",
-                    )
+        elif name in URL_ATTRIBUTES and code_scheme(removal.value):
+            if tag != "a":
+                found.append(_url(tag, name, removal.value))
+        elif name == "style":
+            found.append(
+                Unsafe(
+                    re.compile(
+                        rf"<{tag}\b[^>]*?\bstyle\s*=[^>]*?"
+                        rf"{re.escape(removal.value.split(':')[0].strip())}",
+                        re.IGNORECASE,
+                    ),
+                    f"the style on <{tag}> sets {removal.value!r}, which the build removes "
+                    "(a style may set colours, fonts, sizes and spacing, not position)",
                 )
-            elif name in URL_ATTRIBUTES and value and tag != "a" and _runs_code(tag, value):
-                self.found.append(_url(tag, name, value))
+            )
+        else:
+            found.append(
+                Unsafe(
+                    re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE),
+                    f"the {name} attribute on <{tag}> is not allowed, and the build removes "
+                    "it; remove it",
+                )
+            )
+    return found
 
 
-def _runs_code(tag: str, value: str) -> bool:
-    scheme = code_scheme(value)
-    return scheme is not None and not (scheme == "data" and tag == "img")
+def _tag(tag: str) -> Unsafe:
+    why = REFUSED_TAGS.get(tag, "the build removes it, keeping its text")
+    return Unsafe(re.compile(rf"<{tag}\b", re.IGNORECASE), f"raw HTML <{tag}>: {why}; remove it")
 
 
 def _url(tag: str, name: str, value: str) -> Unsafe:
     scheme = code_scheme(value)
+    if scheme == "data" and tag == "img":
+        return Unsafe(
+            re.compile(rf"\b{name}\s*=\s*[\"']?\s*data:", re.IGNORECASE),
+            "a data: URL in <img src>: Gmail and Outlook show no embedded picture, and the "
+            "build removes it; put the file under content/images/",
+        )
     return Unsafe(
         re.compile(rf"\b{re.escape(name)}\s*=\s*[\"']?\s*{scheme}:", re.IGNORECASE),
         f"a {scheme}: URL in <{tag} {name}> can run code, and mail clients drop it; "
         "use an https:// URL",
     )
-
-
-def unsafe_html(body_html: str) -> list[Unsafe]:
-    """Each piece of raw HTML in the rendered body that a mail client would drop or that can
-    run code, in document order (links' javascript: URLs are `url_problems`' to report)."""
-    scanner = _Scanner()
-    scanner.feed(body_html)
-    scanner.close()
-    return scanner.found

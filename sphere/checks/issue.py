@@ -22,12 +22,14 @@ from sphere.content.issues import (
     issue_from,
     load_issue,
     parse_front_matter,
+    read_issue_text,
     split_front_matter,
 )
 from sphere.content.markup import Body
 from sphere.errors import ContentError, LocatedError, SphereError
 from sphere.mail.limits import KB, SIZE_WARNING, clipping, largest_html_size
 from sphere.render.email import Renderer
+from sphere.render.environment import BODY_LIMIT, render_limited
 from sphere.settings import Settings
 
 SUMMARY_LIMIT = 160  # what the widest inbox previews and a search result show of it
@@ -83,10 +85,11 @@ class IssueChecker:
             return result
         report = check_body(
             issue,
-            body.html,
+            self.markdown.read,
             content_dir=self.settings.content_dir,
             base_url=self.settings.base_url,
             image_limit=self.image_limit,
+            removed=self.markdown.removed,
         )
         result.findings += report.findings
         if email_html is not None:
@@ -124,7 +127,8 @@ class IssueChecker:
         """The text's `{{ variables }}` with undefined ones empty; None if it does not parse."""
         try:
             template = self.lenient_env.from_string(issue.body)
-            body = template.render(self.renderer.body_context(issue))
+            # Within the same limits as the build: a loop without end would hang the check.
+            body = render_limited(template, self.renderer.body_context(issue), limit=BODY_LIMIT)
         # A syntax error, or an expression of the author's that fails ({{ 1 / 0 }} raises
         # ZeroDivisionError): anything can come out of it, and then there is nothing to check.
         except Exception:  # noqa: BLE001
@@ -182,7 +186,7 @@ def salvage(path: Path) -> tuple[Issue, list[Finding], frozenset[str]] | None:
     a harmless one (and the rules that need it skip the issue: see `IssueResult.repaired`).
     """
     try:
-        front, body, body_line = split_front_matter(path.read_text(encoding="utf-8"), path)
+        front, body, body_line = split_front_matter(read_issue_text(path), path)
         data, key_lines = parse_front_matter(front, path)
     except (OSError, UnicodeDecodeError, ContentError):
         return None  # the caller reports the error that brought it here

@@ -25,7 +25,7 @@ from sphere.mail.message import UNSUBSCRIBE_URL
 from sphere.render.email import EMAIL_TEMPLATE, TEXT_TEMPLATE, Renderer
 from sphere.render.environment import IssueFields, Site, make_environment
 from sphere.render.urls import preview_unsubscribe_url
-from sphere.settings import Settings
+from sphere.settings import Settings, placeholder_postal_address, setting_line
 
 # MJML 4 tags that mjml-python (MRML) renders, checked by experiment against mjml-python 1.4:
 # any other `mj-` tag in the body is passed through as an unknown HTML element (its layout
@@ -201,6 +201,16 @@ def footer(settings: Settings, email_html: str, email_text: str) -> list[Finding
         found.append(_footer(text_path, f"the text part has no postal address ({address!r})"))
     if url not in text:
         found.append(_footer(text_path, "the text part does not show {{ unsubscribe_url }}"))
+    if placeholder_postal_address(address):
+        found.append(
+            finding(
+                "settings/postal-placeholder",
+                settings.source,
+                setting_line(settings, "postal_address"),
+                f"postal_address is still a placeholder ({address!r}): set the sender's real "
+                "postal address (`sphere publish` and `sphere send` refuse to send without it)",
+            )
+        )
     return found
 
 

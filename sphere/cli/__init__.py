@@ -2,9 +2,8 @@
 
 Each command loads the settings, calls one library function and reports. Library modules are
 imported inside the commands so that `sphere --help` stays fast (no boto3, Markdown or MJML at
-start-up), and `main` gives Typer only the command it runs (`app_for`). Errors the user can fix
-arrive as `SphereError` and are printed once, in `main`, with the exit status the error carries
-(`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
+start-up). Errors the user can fix arrive as `SphereError` and are printed once, in `main`, with
+the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (130).
 """
 
 from __future__ import annotations
@@ -38,9 +37,6 @@ COMMAND_MODULES = {
     "publish": ("publish",),
     "report": ("report",),
 }
-# The options before a command: those that take a value, and the flags.
-_VALUE_OPTIONS = ("--root",)
-_FLAGS = ("--verbose", "--quiet", "--debug")
 
 
 def _new_app() -> typer.Typer:
@@ -120,46 +116,20 @@ def load() -> Settings:
     return load_settings(_state.root)
 
 
-def _register(app: typer.Typer, modules: Sequence[str]) -> typer.Typer:
+@functools.cache
+def _full_app() -> typer.Typer:
+    app = _new_app()
     # NOTE: command modules import only Typer and the standard library at module level.
-    for name in modules:
+    for name in COMMAND_MODULES:
         importlib.import_module(f"sphere.cli.{name}").register(app)
     return app
 
 
-@functools.cache
-def _full_app() -> typer.Typer:
-    return _register(_new_app(), list(COMMAND_MODULES))
-
-
 def __getattr__(name: str) -> Any:
-    """`app`, the whole CLI, made on first use: `main` makes only the one a command needs."""
+    """`app`, the whole CLI, made on first use (importing `sphere.cli` alone stays cheap)."""
     if name == "app":
         return _full_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def app_for(args: Sequence[str]) -> typer.Typer:
-    """The CLI as `args` need it: with only the command they run (importing and converting
-    every command costs 8 ms of each command's start), or whole (help, the version, a
-    misspelled command: whatever else they hold)."""
-    expect_value = False
-    for arg in args:
-        if expect_value:
-            expect_value = False
-        elif arg in _VALUE_OPTIONS:
-            expect_value = True
-        elif arg.split("=", 1)[0] in _VALUE_OPTIONS or arg in _FLAGS or _is_short_flags(arg):
-            continue
-        else:
-            module = next((m for m, names in COMMAND_MODULES.items() if arg in names), None)
-            return _register(_new_app(), [module]) if module else _full_app()
-    return _full_app()
-
-
-def _is_short_flags(arg: str) -> bool:
-    """-v, -vv, -q: the group's one-letter flags."""
-    return len(arg) > 1 and arg[0] == "-" and arg[1] != "-" and set(arg[1:]) <= {"v", "q"}
 
 
 def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> None:
@@ -169,7 +139,7 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
     (0, or 2 for a wrong command line).
     """
     try:
-        app_for(sys.argv[1:] if args is None else args)(args=args, prog_name=prog_name)
+        _full_app()(args=args, prog_name=prog_name)
     except SphereError as error:
         if _state.debug:
             raise
@@ -177,37 +147,3 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
 
         print_error(error)
         sys.exit(int(error.exit_status))
-
-
-def run() -> None:
-    """The `sphere` console script: `main`, and a quicker end of the process.
-
-    When a command ends, the interpreter takes every module and object apart before the
-    process exits: 25 ms after a build of 200 issues (9 with the collector frozen), for memory
-    the operating system frees at once. So once the command is done and only this thread is
-    left, the exit handlers run (logging's flush among them), the output is flushed, and the
-    process ends there (files are all closed by then: `with` everywhere). Anything unusual (an
-    error printing the output, another thread) takes Python's ordinary way out. Tests call
-    `main`, which leaves all this alone.
-    """
-    import atexit
-    import gc
-    import os
-    import threading
-
-    try:
-        main()
-    except SystemExit as end:
-        status = end.code
-    else:
-        status = 0
-    gc.freeze()
-    if isinstance(status, int) and threading.active_count() == 1:
-        atexit._run_exitfuncs()  # noqa: SLF001 (the exit handlers, as Python would run them)
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            sys.exit(status)  # Python's own way reports it (a closed pipe: status 120)
-        os._exit(status)
-    sys.exit(status)

@@ -19,7 +19,7 @@ def build(
         ),
     ] = None,
     drafts: Annotated[
-        bool, typer.Option("--drafts", help="Include issues whose status is draft.")
+        bool, typer.Option("--drafts/--no-drafts", help="Include issues whose status is draft.")
     ] = False,
     no_cache: Annotated[
         bool,

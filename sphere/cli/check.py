@@ -32,11 +32,11 @@ def check(
         bool, typer.Option("--links", help="Also follow every external link over the network.")
     ] = False,
     timeout: Annotated[
-        float,
+        str,
         typer.Option(
-            metavar="SECONDS", min=0.1, help="How long to wait for each link with --links."
+            metavar="DURATION", help="How long to wait for each link with --links (10s, 1m)."
         ),
-    ] = 10.0,
+    ] = "10s",
 ) -> None:
     """Check every issue and the email templates for what would hurt readers or delivery.
 
@@ -45,8 +45,15 @@ def check(
     """
     from sphere.checks import FORMATS, check_project
     from sphere.cli import load
+    from sphere.settings import parse_duration
 
-    report = check_project(load(), links=links, timeout=timeout)
+    try:
+        seconds = parse_duration(timeout)
+    except ValueError as problem:
+        raise typer.BadParameter(str(problem), param_hint="--timeout") from None
+    if seconds <= 0:
+        raise typer.BadParameter("expected more than 0 seconds", param_hint="--timeout")
+    report = check_project(load(), links=links, timeout=seconds)
     sys.stdout.write(FORMATS[output_format.value](report.findings))
     if output_format is Format.text:
         print(report.summary(), file=sys.stderr)

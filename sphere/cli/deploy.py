@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from sphere.cli.options import Json
+from sphere.cli.options import DryRunFlag, Json
 
 if TYPE_CHECKING:
     from sphere.settings import Settings
@@ -21,25 +21,26 @@ def build_public_archive(settings: Settings, *, exclude: Collection[Path] = ()) 
     """Build the archive as the public may see it (no drafts, no scheduled issue); its folder.
 
     It is built into a folder of its own, so a preview build in `dist/` (drafts included)
-    can never be what gets deployed. Unchanged issues come from the build cache. `exclude`:
-    broken issue files that publish passes over (sphere.broken).
+    can never be what gets deployed; and rendered afresh, never from the build cache: a cache
+    committed to the repository or restored by CI could hold anything, and `sphere check`,
+    which renders afresh, would not see it. `exclude`: broken issue files that publish passes
+    over (sphere.broken).
     """
     from sphere.build.pipeline import build_all
 
     out = settings.root / DEPLOY_BUILD
-    build_all(settings, out=out, drafts=False, screenshots=False, cache=True, exclude=exclude)
+    build_all(settings, out=out, drafts=False, screenshots=False, cache=False, exclude=exclude)
     return out / "site"
 
 
 def deploy(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the plan: what would be uploaded, removed.")
-    ] = False,
+    dry_run: DryRunFlag = False,
     as_json: Json = False,
 ) -> None:
     """Upload the web archive to SPHERE_SITE: changed files only, removing only Sphere's own.
 
-    The archive holds only issues whose date has come. See docs/publishing.md.
+    The archive holds only issues whose date has come. --dry-run lists what would be uploaded
+    and removed. See docs/publishing.md.
     """
     from sphere.cli import load
     from sphere.site.deploy import deploy_archive

@@ -1,8 +1,10 @@
-"""The command-group class of `sphere` and `sphere subscribers`.
+"""The command-group and command classes of `sphere`.
 
-Two things Click does not do the way Sphere wants: Ctrl-C becomes `Interrupted` (one line and
-exit status 130, printed by `main` like every other error, where Typer would exit 130 without a
-word), and the list of commands shows each summary whole instead of cutting it off with "...".
+Three things Click and Typer do not do the way Sphere wants: Ctrl-C becomes `Interrupted` (one
+line and exit status 130, printed by `main` like every other error, where Typer would exit 130
+without a word); the list of commands shows each summary whole instead of cutting it off with
+"..."; and a usage line writes a required argument as `ISSUE`, as git and gh do, where Typer
+writes `{ISSUE}`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from sphere.errors import Interrupted
 
 if TYPE_CHECKING:  # Typer vendors its own Click: these are its types
     from typer._click import Context, HelpFormatter
+
+
+class SphereCommand(typer.core.TyperCommand):
+    """A Typer command whose usage line shows required arguments bare: `send [OPTIONS] ISSUE`."""
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        return [_bare(piece) for piece in super().collect_usage_pieces(ctx)]
+
+
+def _bare(piece: str) -> str:
+    return piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
 
 
 class SphereGroup(typer.core.TyperGroup):

@@ -20,3 +20,7 @@ Host = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+# One wording for every command; each command's help says what its plan shows.
+DryRunFlag = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would be done, and do nothing.")
+]

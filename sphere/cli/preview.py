@@ -24,9 +24,9 @@ def preview(
     ] = None,
     port: Port = 8800,
     host: Host = "127.0.0.1",
-    no_drafts: Annotated[
-        bool, typer.Option("--no-drafts", help="Leave out issues whose status is draft.")
-    ] = False,
+    drafts: Annotated[
+        bool, typer.Option("--drafts/--no-drafts", help="Include issues whose status is draft.")
+    ] = True,
     no_open: Annotated[
         bool, typer.Option("--no-open", help="Do not open the page in the web browser.")
     ] = False,
@@ -42,7 +42,7 @@ def preview(
     from sphere.preview.server import serve_preview
 
     with _sigterm_as_ctrl_c():
-        server = serve_preview(load(), host, port, drafts=not no_drafts)
+        server = serve_preview(load(), host, port, drafts=drafts)
         try:
             url = server.url_of(issue) if issue else server.url
             print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sphere.cli.options import Json
+from sphere.cli.options import DryRunFlag, Json
 from sphere.errors import ContentError
 
 if TYPE_CHECKING:
@@ -16,13 +16,7 @@ if TYPE_CHECKING:
 
 
 def publish(
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run",
-            help="Show the plan: pages to upload, issues to send, recipients, time, quota.",
-        ),
-    ] = False,
+    dry_run: DryRunFlag = False,
     allow_late: Annotated[
         list[str] | None,
         typer.Option(
@@ -37,7 +31,8 @@ def publish(
 
     Safe to run at any time and as often as you like: what is done is not done again. Exit 0
     when everything due is done (or nothing was due), 1 for something to fix, 3 when S3 or the
-    mail service refused us, 4 when a send stopped early (run it again). See
+    mail service refused us, 4 when a send stopped early (run it again). --dry-run shows the
+    pages to upload and the issues to send, with recipients, time and quota. See
     docs/publishing.md.
     """
     from sphere.broken import pass_over

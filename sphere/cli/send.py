@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sphere.cli.options import Json
+from sphere.cli.group import SphereCommand
+from sphere.cli.options import DryRunFlag, Json
 
 if TYPE_CHECKING:
     from sphere.send.campaign import Report
@@ -21,9 +22,7 @@ IssueRef = Annotated[
 
 def send(
     issue: IssueRef,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Build every message and send none.")
-    ] = False,
+    dry_run: DryRunFlag = False,
     test: Annotated[
         list[str] | None,
         typer.Option(
@@ -59,7 +58,7 @@ def send(
         bool,
         typer.Option(
             "--resume-past-breaker",
-            help="Resume a send the circuit breaker paused, counting only new bounces and "
+            help="Resume a send the bounce guard paused, counting only new bounces and "
             "complaints (find out why it tripped first).",
         ),
     ] = False,
@@ -76,8 +75,9 @@ def send(
     """Send an issue to every subscriber, once: resumable, paced, one sender at a time.
 
     Exit status 0 when the list is done, 1 for a mistake to fix, 3 when the transport
-    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C, the circuit
-    breaker): run it again to resume. See docs/sending.md.
+    refused us, 4 when the send stopped early (quota, --max-time, Ctrl-C, the bounce
+    guard): run it again to resume. --dry-run builds every message and sends none.
+    See docs/sending.md.
     """
     from sphere.cli import load
     from sphere.cli.progress import Progress
@@ -122,10 +122,10 @@ def status(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Show every issue (draft, scheduled, sending, sent) and when the next is due; or, with
-    ISSUE, how its campaign did: recipients, accepted, failed, skipped, unknown, pending; from
-    the feedback, delivered, bounced, complained and unsubscribed through its links, with
-    rates; when it was sent, and from which commit and CI run."""
+    """Show every issue (draft, scheduled, due, held, sending, sent) and when the next is
+    due; or, with ISSUE, how its campaign did: recipients, accepted, failed, skipped, unknown,
+    pending; from the feedback, delivered, bounced, complained and unsubscribed through its
+    links, with rates; when it was sent, and from which commit and CI run."""
     from sphere.cli import load
     from sphere.send.run import campaign_results, campaign_status
     from sphere.status import sender_note
@@ -155,12 +155,14 @@ def status(
 
 
 def _print_report(report: Report, *, as_json: bool) -> None:
+    from sphere.setting_values import format_duration
+
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
         return
     print(
         f"{report.slug}: sent {report.sent}, skipped {report.skipped}, failed {report.failed}, "
-        f"unknown {report.unknown} in {report.elapsed:.1f} s; {report.left} left "
+        f"unknown {report.unknown} in {format_duration(report.elapsed)}; {report.left} left "
         f"(of {report.recipients} recipients; {report.done_before} done by earlier runs)"
     )
     for reason, count in sorted(report.failures.items(), key=lambda item: -item[1]):
@@ -175,12 +177,15 @@ def _print_report(report: Report, *, as_json: bool) -> None:
 
 
 def _print_dry_run(report: DryRun, *, as_json: bool) -> None:
+    from sphere.setting_values import format_duration
+
     if as_json:
         print(json.dumps(vars(report), indent=2))
         return
     average = report.total_bytes // report.messages if report.messages else 0
     print(
-        f"{report.slug}: dry run: built {report.messages} messages in {report.elapsed:.1f} s "
+        f"{report.slug}: dry run: built {report.messages} messages in "
+        f"{format_duration(report.elapsed)} "
         f"(average {average:,} bytes, largest {report.largest:,}); sent none"
     )
     for reason, count in report.refused.items():
@@ -208,5 +213,5 @@ def _print_test(results: list[tuple[str, Outcome]], *, show: bool, as_json: bool
 
 def register(app: typer.Typer) -> None:
     """Add `send` and `status` to the main app."""
-    app.command()(send)
+    app.command(cls=SphereCommand)(send)
     app.command()(status)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sphere.cli.group import SphereGroup
-from sphere.cli.options import Json
+from sphere.cli.group import SphereCommand, SphereGroup
+from sphere.cli.options import DryRunFlag, Json
 from sphere.errors import ExitStatus, Interrupted
 
 if TYPE_CHECKING:
@@ -33,26 +33,36 @@ def _list() -> SubscriberList:
     return subscribers
 
 
-@subscribers_app.command()
+@subscribers_app.command(cls=SphereCommand)
 def add(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to subscribe.")],
     name: Annotated[str, typer.Option(metavar="NAME", help="The person's name.")] = "",
 ) -> None:
-    """Subscribe an address (consent recorded as given through the CLI)."""
+    """Subscribe an address (consent recorded as given through the CLI).
+
+    An address its owner unsubscribed or had erased is not added back: exit status 1.
+    """
+    from sphere.errors import SubscriberRefused
+
     outcome = _list().add(email, name=name)
     record = outcome.subscriber
-    messages = {
-        "added": f"added {outcome.email}",
-        "already": f"{outcome.email} is already on the list ({record and record.status})",
-        "suppressed": f"{outcome.email} is {record and record.status}: not re-subscribed "
-        "(only the person can subscribe again, by confirming)",
-        "erased": f"{outcome.email} was erased at their request: not added "
-        "(only the person can subscribe again, through the form)",
-    }
-    print(messages[outcome.result])
+    if outcome.result == "added":
+        print(f"added {outcome.email}")
+    elif outcome.result == "already":
+        print(f"{outcome.email} is already on the list ({record and record.status})")
+    elif outcome.result == "suppressed":  # not done: a script must not read it as done
+        raise SubscriberRefused(
+            f"{outcome.email} is {record and record.status}: not re-subscribed "
+            "(only the person can subscribe again, by confirming)"
+        )
+    else:
+        raise SubscriberRefused(
+            f"{outcome.email} was erased at their request: not added "
+            "(only the person can subscribe again, through the form)"
+        )
 
 
-@subscribers_app.command()
+@subscribers_app.command(cls=SphereCommand)
 def remove(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to unsubscribe.")],
 ) -> None:
@@ -64,19 +74,18 @@ def remove(
         print(f"unsubscribed {outcome.email}")
 
 
-@subscribers_app.command("import")
+@subscribers_app.command("import", cls=SphereCommand)
 def import_(
     file: Annotated[
         Path, typer.Argument(metavar="FILE", help="A CSV: Mailchimp, Substack, or 'email,name'.")
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check and count, write nothing.")
-    ] = False,
+    dry_run: DryRunFlag = False,
     as_json: Json = False,
 ) -> None:
     """Import subscribers from a CSV file; rejected rows are listed as file:line: reason.
 
     Valid rows are imported even when others are rejected; the exit status is then 1.
+    --dry-run checks and counts every row and writes nothing.
     """
     from sphere.subscribers.imports import import_file
 
@@ -260,17 +269,27 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
-@subscribers_app.command()
+@subscribers_app.command(cls=SphereCommand)
 def erase(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to erase.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Erase without asking (for scripts).")
+    ] = False,
 ) -> None:
-    """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off."""
+    """Erase a person's data everywhere in the store; keep only a keyed hash to keep them off.
+
+    It cannot be undone, so it asks first; in a script, pass --yes (without a terminal to ask
+    on, and without --yes, it refuses).
+    """
     from sphere.cli import load
     from sphere.send.transports import outboxes
     from sphere.subscribers.erasure import mentions
     from sphere.subscribers.model import normalise_email
 
-    report = _list().erase(email)
+    subscribers = _list()
+    if not yes:
+        _confirm_erase(email, subscribers.store.url)
+    report = subscribers.erase(email)
     pattern = mentions(normalise_email(email))  # erase accepted it: it is an address
     outbox = sum(box.forget(pattern) for box in outboxes(load()))
     if report.found:
@@ -288,6 +307,20 @@ def erase(
         messages = "message" if outbox == 1 else "messages"
         print(f"  also removed {outbox:,} {messages} to them from the outbox")
     print("  only a keyed hash is kept, so no import or add puts them back")
+
+
+def _confirm_erase(email: str, store: str) -> None:
+    """Ask on the terminal before erasing; refuse where there is none to ask on."""
+    from sphere.errors import NotConfirmed, SphereError
+
+    if not sys.stdin.isatty():
+        raise NotConfirmed(
+            f"not erasing {email}: it cannot be undone; run it on a terminal to confirm, "
+            "or pass --yes"
+        )
+    question = f"Erase {email} and everything about them from {store}? It cannot be undone."
+    if not typer.confirm(question, err=True):
+        raise SphereError(f"not erased: {email} is as it was")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
-"""Local images: where an issue's image path leads, and the pixel size of PNG and JPEG files
-(read from their headers: no imaging library needed).
+"""Local images: where an issue's image path leads, the pixel size of PNG and JPEG files (read
+from their headers), and the smaller copies that are published in place of large originals.
 
 `find_image` is the one rule for an image path, used by the build (which stops at a problem)
 and by `sphere check` (which reports it under its own rule).
@@ -7,6 +7,8 @@ and by `sphere check` (which reports it under its own rule).
 
 from __future__ import annotations
 
+import io
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 IMAGE_TYPES = (".png", ".jpg", ".jpeg")
+DENSITY = 2  # copies are made for screens of two device pixels to the CSS pixel
+_COPY = re.compile(r"(.+)\.(\d+)w(\.(?:png|jpe?g))", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -93,3 +97,38 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return width, height
         index += 2 + length
     return None
+
+
+def published_name(src: str, image_width: int, shown_width: int) -> str:
+    """What the archive and the email call `src` shown `shown_width` px wide: a copy
+    `name.1104w.png` sized for the column at DENSITY when the original is wider than that
+    (a 2400 px hero shown at 552 px is four times the bytes a phone needs), else `src`."""
+    wanted = shown_width * DENSITY
+    if image_width <= wanted:
+        return src
+    stem, dot, suffix = src.rpartition(".")
+    return f"{stem}.{wanted}w{dot}{suffix}"
+
+
+def original_of(name: str) -> tuple[str, int | None]:
+    """The original's path for a published name, and the copy's width (None: the original)."""
+    match = _COPY.fullmatch(name)
+    if match is None:
+        return name, None
+    return match.group(1) + match.group(3), int(match.group(2))
+
+
+def resized(path: Path, width: int) -> bytes:
+    """The PNG or JPEG at `path` scaled to `width` px wide, in its own format, without its
+    metadata (a phone's EXIF can say where a picture was taken)."""
+    from PIL import Image as Pillow  # only a build with large images needs it
+
+    with Pillow.open(path) as picture:
+        height = max(1, round(picture.height * width / picture.width))
+        copy = picture.resize((width, height), Pillow.Resampling.LANCZOS)
+        out = io.BytesIO()
+        if picture.format == "JPEG":
+            copy.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+        else:
+            copy.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ State = Literal["published", "scheduled", "draft"]  # where an issue stands on a
 STATUSES: tuple[Status, ...] = ("draft", "ready")
 KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
+MAX_ISSUE_BYTES = 1024 * 1024
 
 DATE_PREFIX = re.compile(r"\d{4}-\d{2}(-\d{2})?-")  # 2026-12-01-slug.md or 2026-12-slug.md
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # fullmatch: "$" would let a final "\n" through
@@ -156,11 +159,27 @@ def load_issue(path: Path) -> Issue:
 
 
 def read_issue_text(path: Path) -> str:
-    """The file's text, or a ContentError at the line of the first byte that is not UTF-8."""
+    """The file's text, or a ContentError at the line of the first byte that is not UTF-8.
+
+    Only a regular file of at most MAX_ISSUE_BYTES: a link to /dev/zero or a fifo in a
+    guest's pull request would otherwise exhaust the memory or wait for ever.
+    """
     try:
-        data = path.read_bytes()
+        with open(path, "rb", opener=_nonblocking) as stream:  # (Path.open takes no opener)
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise ContentError(
+                    "not a regular file: an issue is a Markdown file", path=path, line=1
+                )
+            data = stream.read(MAX_ISSUE_BYTES + 1)
     except OSError as error:
         raise ContentError(f"cannot read: {error.strerror}", path=path) from None
+    if len(data) > MAX_ISSUE_BYTES:
+        raise ContentError(
+            f"the file is over {MAX_ISSUE_BYTES // 1024 // 1024} MB: an issue is text (put "
+            "pictures under content/images/)",
+            path=path,
+            line=1,
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -170,6 +189,11 @@ def read_issue_text(path: Path) -> str:
             path=path,
             line=data[: error.start].count(b"\n") + 1,
         ) from None
+
+
+def _nonblocking(name: str, flags: int) -> int:
+    """Open without waiting: a fifo opened for reading would wait for a writer for ever."""
+    return os.open(name, flags | os.O_NONBLOCK)
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -188,9 +212,6 @@ def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
 
 def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML mapping and note each key's line (front matter starts on line 2)."""
-    simple = simple_front_matter(front)
-    if simple is not None:
-        return simple
     try:
         loader = _Loader(front)
         try:
@@ -208,56 +229,6 @@ def parse_front_matter(front: str, path: Path) -> tuple[dict[str, Any], dict[str
     for key_node, _ in node.value if node is not None else []:
         key_lines[str(key_node.value)] = key_node.start_mark.line + 2
     return data, key_lines
-
-
-# `key: value` with a double-quoted, single-quoted or one-word value: what front matter almost
-# always is, and what `simple_front_matter` reads without YAML's parser.
-_SIMPLE_LINE = re.compile(
-    r"([A-Za-z_][A-Za-z0-9_-]*):[ ]+"
-    r"(?:\"([^\"\\]*)\"|'([^']*)'|([A-Za-z0-9][A-Za-z0-9_.-]*))[ ]*"
-)
-# What YAML reads otherwise than as a character: a line break (in a quoted value, folded), a
-# byte-order mark, or a character it refuses (YAML's parser then says so). YAML's own pattern,
-# already compiled: compiling its Unicode ranges again would cost more than is saved.
-_BREAKS = ("\r", "\x85", "\u2028", "\u2029", "\ufeff")
-_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
-
-
-def simple_front_matter(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
-    """The mapping and key lines YAML would give, when every line is a simple `key: value`
-    whose key and one-word value YAML reads as text; None otherwise (then YAML parses it).
-
-    A fifth of a build's start went into YAML's parser for lines like `title: "..."`. Plain
-    words that YAML types (yes, null, 1.5, 0x1F) are left to YAML: `_implicit_tag` asks the
-    same table of patterns YAML's resolver does. tests/test_front_matter.py compares the two
-    on thousands of generated front matters.
-    """
-    if any(mark in front for mark in _BREAKS) or _NON_PRINTABLE.search(front):
-        return None
-    data: dict[str, Any] = {}
-    key_lines: dict[str, int] = {}
-    lines = front.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # after the last line's newline
-    for number, line in enumerate(lines):
-        match = _SIMPLE_LINE.fullmatch(line)
-        if match is None or _implicit_tag(match[1]):
-            return None
-        double, single, plain = match.group(2, 3, 4)
-        if plain is not None and _implicit_tag(plain):
-            return None
-        data[match[1]] = next(v for v in (double, single, plain) if v is not None)
-        key_lines[match[1]] = number + 2  # front matter starts on line 2
-    return data, key_lines
-
-
-def _implicit_tag(plain: str) -> str | None:
-    """The tag YAML's resolver gives an unquoted scalar other than text (as BaseResolver)."""
-    resolvers = _Loader.yaml_implicit_resolvers
-    for tag, pattern in resolvers.get(plain[:1], []) + resolvers.get(None, []):
-        if pattern.match(plain):
-            return str(tag)
-    return None
 
 
 # Where the parser's context is a construct that it scanned to the end without closing (a

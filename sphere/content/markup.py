@@ -10,28 +10,31 @@ email then needs what no stylesheet can give it (Gmail drops `<style>` for some 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import markdown
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
 
-from sphere.content.blocks import guard_blocks
+from sphere.content.elements import Tag, for_every_reader, rewrite, shorten_bare_links
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
-from sphere.content.images import ImageProblem, find_image, is_local
-from sphere.content.inline import InlineGuard
+from sphere.content.images import ImageProblem, find_image, is_local, published_name
 from sphere.content.issues import Issue
+from sphere.content.sanitise import sanitise
 from sphere.content.typography import SmartPunctuation
 from sphere.errors import ContentError
 
-# Smart quotes and dashes come from sphere.content.typography: the same output as Python-Markdown's
-# `smarty` for prose, in half the time of a whole conversion.
-EXTENSIONS = ["footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr"]
-EXTENSION_CONFIGS = {
+# Smart quotes and dashes come from sphere.content.typography, not Python-Markdown's `smarty`:
+# the same output for prose (tests/test_typography.py compares them), for a tenth of smarty's
+# cost, which doubles a conversion (+1.3 ms an issue, a quarter of a cold build's CPU; measured
+# in issue 24), and it leaves the text inside an author's raw <code> or <kbd> alone.
+EXTENSIONS = [
+    "fenced_code", "footnotes", "tables", "attr_list", "sane_lists", "def_list", "abbr",
+]  # fmt: skip
+EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
     # The footnote back-link must not be an emoji, which some mail clients draw in colour.
     "footnotes": {"BACKLINK_TEXT": "↩&#xFE0E;", "SEPARATOR": "-"},
 }
@@ -56,36 +59,21 @@ class Body:
     links: tuple[str, ...]
 
 
-class _Collect(Treeprocessor):  # type: ignore[misc]  # Markdown ships no types
-    """Checks and sizes images, collects links; runs after inline patterns."""
-
-    def __init__(self, md: markdown.Markdown, renderer: MarkdownRenderer):
-        super().__init__(md)
-        self.renderer = renderer
-
-    def run(self, root: ET.Element) -> None:
-        for element in root.iter():
-            if element.tag == "img":
-                self.renderer.on_image(element)
-            elif element.tag == "a" and element.get("href"):
-                self.renderer.links.append(element.get("href", ""))
-
-
-class _CollectExtension(Extension):  # type: ignore[misc]
-    def __init__(self, renderer: MarkdownRenderer):
-        super().__init__()
-        self.renderer = renderer
-
-    def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.treeprocessors.register(_Collect(md, self.renderer), "sphere_collect", 0)
-
-
 def _extensions() -> list[Extension]:
     """EXTENSIONS as objects: named, Markdown finds them by scanning every installed package's
     entry points, which costs about 40 ms per converter (one per build process)."""
-    from markdown.extensions import abbr, attr_list, def_list, footnotes, sane_lists, tables
+    from markdown.extensions import (
+        abbr,
+        attr_list,
+        def_list,
+        fenced_code,
+        footnotes,
+        sane_lists,
+        tables,
+    )
 
     classes: dict[str, type[Extension]] = {
+        "fenced_code": fenced_code.FencedCodeExtension,
         "footnotes": footnotes.FootnoteExtension,
         "tables": tables.TableExtension,
         "attr_list": attr_list.AttrListExtension,
@@ -97,54 +85,67 @@ def _extensions() -> list[Extension]:
 
 
 class MarkdownRenderer:
-    """One configured Markdown converter, reused for every issue (building it costs ms).
+    """One configured Markdown converter, reused for every issue (building it costs ms)."""
 
-    `guarded`: skip the block tests and inline patterns that cannot match (see
-    sphere/content/blocks.py and inline.py); False gives Python-Markdown's own passes, which
-    tests compare with.
-    """
-
-    def __init__(self, content_dir: Path, *, guarded: bool = True):
+    def __init__(self, content_dir: Path):
         self.content_dir = content_dir
         self.images: list[Image] = []
         self.links: list[str] = []
         self._issue: Issue | None = None
-        guard = [InlineGuard()] if guarded else []
         self._md = markdown.Markdown(
-            extensions=[*_extensions(), *guard, SmartPunctuation(), _CollectExtension(self)],
+            extensions=[*_extensions(), SmartPunctuation()],
             output_format="html",
         )
-        if guarded:
-            guard_blocks(self._md)
-            # Asked of every element (prettify, attr_list, serialising) and only ever with
-            # `in` once the extensions are in: a set rather than a list of 60 names.
-            self._md.block_level_elements = frozenset(self._md.block_level_elements)
 
     def render(self, issue: Issue) -> Body:
-        """The body of `issue` as HTML; ContentError for a missing or unusable image."""
+        """The body of `issue` as HTML; ContentError for a missing or unusable image.
+
+        Sanitised first (sphere.content.sanitise), then adjusted on the sanitiser's output:
+        its images checked and sized (raw `<img>` as Markdown's), blocks given `dir="auto"`,
+        long bare URLs shortened.
+        """
         self._issue, self.images, self.links = issue, [], []
         self._md.reset()
-        html = self._md.convert(issue.body)
+        html = self.sanitise(self._md.convert(issue.body))
+        html = shorten_bare_links(rewrite(html, self._element))
         return Body(html=html, images=tuple(self.images), links=tuple(self.links))
 
-    def on_image(self, element: ET.Element) -> None:
-        src = element.get("src", "")
-        if not is_local(src):
-            return  # remote images are `sphere check`'s business, not the build's
-        image = self.local_image(src)
-        element.set("src", image.src)
-        if not element.get("width"):
+    def sanitise(self, html: str) -> str:
+        """The allowlist's part of `html` (`sphere check` also notes what it takes out)."""
+        return sanitise(html)
+
+    def _element(self, tag: Tag, open_elements: list[str]) -> Tag | None:
+        changed = for_every_reader(tag, open_elements)
+        if tag.name == "img" and is_local(tag.get("src")):
+            self.on_image(tag)
+            return tag
+        if tag.name == "a" and tag.get("href"):
+            self.links.append(tag.get("href"))
+        return changed
+
+    def on_image(self, tag: Tag) -> None:
+        """Point a local image at its published path and give it its width and height: the
+        author's width (height to scale), else its own width up to the email's column. A
+        page that knows an image's size before it loads does not jump as it arrives."""
+        image = self.local_image(tag.get("src"))
+        tag.attributes["src"] = image.src
+        width, height = _pixels(tag.get("width")), _pixels(tag.get("height"))
+        if width is None and height is not None:
+            width = max(1, round(image.width * height / max(image.height, 1)))
+        if width is None:
             width = min(image.width, EMAIL_CONTENT_WIDTH)
-            element.set("width", str(width))
-            element.set("height", str(round(image.height * width / image.width)))
+        if height is None:
+            height = max(1, round(image.height * width / max(image.width, 1)))
+        tag.attributes["width"], tag.attributes["height"] = str(width), str(height)
+        name = published_name(image.src, image.width, width)
+        tag.attributes["src"] = name
+        image = Image(src=name, width=image.width, height=image.height)
         # An <img width> inside the email's tables would hold a phone screen open at that
         # width; scaling by style lets it shrink, while Outlook keeps to the attribute.
-        width_attr = element.get("width", "")
-        if width_attr.isdigit() and "max-width" not in element.get("style", ""):
-            own = element.get("style", "")
-            element.set(
-                "style", f"width:100%;max-width:{width_attr}px;height:auto;{own}".rstrip(";")
-            )
+        own = tag.get("style")
+        if "max-width" not in own:
+            style = f"width:100%;max-width:{width}px;height:auto;{own}".rstrip(";")
+            tag.attributes["style"] = style
         self.images.append(image)
 
     def local_image(self, src: str, *, key: str | None = None) -> Image:
@@ -163,6 +164,12 @@ class MarkdownRenderer:
             return None
         self._issue = issue
         return self.local_image(issue.image, key="image")
+
+
+def _pixels(value: str) -> int | None:
+    """A width or height attribute as a whole number of pixels (None: absent or not one)."""
+    value = value.strip().removesuffix("px")
+    return int(value) if value.isdigit() and 0 < int(value) <= 10_000 else None
 
 
 def _line_of(issue: Issue, needle: str) -> int:

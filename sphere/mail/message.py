@@ -2,7 +2,7 @@
 
 Building and serialising an `EmailMessage` costs milliseconds; a send to thousands of readers
 cannot afford that per recipient. `MessageTemplate.build` does the expensive part once: it
-quoted-printable-encodes the static stretches of the text and HTML parts between the
+quoted-printable-encodes (binascii) the static stretches of the text and HTML parts between the
 placeholders. `MessageTemplate.render` then joins those bytes with each recipient's values,
 encoded for where they land (HTML-escaped in the HTML part, quoted-printable in both bodies),
 with soft line breaks around them so no encoded line passes 76 characters and no placeholder can
@@ -11,6 +11,7 @@ be split by folding.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import html
@@ -18,15 +19,17 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 
 from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError
-from sphere.mail.quoted_printable import CRLF, SOFT_BREAK, b2a_qp_crlf
 
+CRLF = b"\r\n"
+SOFT_BREAK = b"=\r\n"  # a quoted-printable line break that is not in the text
 # Placeholders are plain ASCII that neither Markdown, MJML nor quoted-printable alters.
 UNSUBSCRIBE_URL = "%%sphere:unsubscribe_url%%"
 PLACEHOLDERS = (UNSUBSCRIBE_URL,)
@@ -183,7 +186,8 @@ def fill(body: str, values: Mapping[str, str], *, escape_html: bool) -> str:
 
 def qp_encode(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends whose last line leaves room for a soft break."""
-    encoded = b2a_qp_crlf(data)
+    # istext: the text's line ends stay line ends (CRLF in the message, as SMTP wants them).
+    encoded = binascii.b2a_qp(data.replace(b"\r\n", b"\n"), istext=True).replace(b"\n", CRLF)
     head, _, last = encoded.rpartition(CRLF)
     if len(last) <= 75:
         return encoded
@@ -225,16 +229,18 @@ def _domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "sphere.invalid"
 
 
-_last_date: list[tuple[int, str]] = [(0, "")]  # the last second formatted, and its header
-
-
 def _date_header(clock: Clock) -> str:
-    """The Date header for the clock's second (formatting it costs more than the rest of a
-    message, so a send formats each second once)."""
-    second = int(clock.now())
-    if _last_date[0][0] != second:
-        _last_date[0] = (second, formatdate(second, usegmt=True))
-    return _last_date[0][1]
+    """The Date header for the clock's second."""
+    return date_header(int(clock.now()))
+
+
+@functools.lru_cache(maxsize=8)
+def date_header(second: float) -> str:
+    """An RFC 5322 date in UTC with the numeric zone `+0000` (RFC 5322 calls "GMT" obsolete).
+
+    Remembered (lru_cache is safe across the send's worker threads): formatting a date costs
+    more than the rest of a message, and a send formats each second once."""
+    return format_datetime(datetime.fromtimestamp(int(second), UTC))  # aware: "+0000"
 
 
 @functools.lru_cache(maxsize=16)
@@ -290,4 +296,4 @@ def _mailbox(recipient: Recipient) -> str:
     return formataddr((_clean(recipient.name), address), charset="utf-8")
 
 
-__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "MessageTemplate", "Recipient", "fill"]
+__all__ = ["PLACEHOLDERS", "UNSUBSCRIBE_URL", "MessageTemplate", "Recipient", "date_header", "fill"]

@@ -72,9 +72,9 @@ def offered_mailto(settings: Settings) -> str:
 def tokens_for(settings: Settings) -> Tokens:
     """Tokens signed with SPHERE_SECRET (with the outbox only, a fixed local key if unset)."""
     if settings.secret:
-        return Tokens(settings.secret)
+        return Tokens(settings.secret, clock=settings.clock)
     if settings.transport.startswith("outbox:"):
-        return Tokens(LOCAL_ONLY_SECRET)
+        return Tokens(LOCAL_ONLY_SECRET, clock=settings.clock)
     raise TokenError(
         f"SPHERE_SECRET is empty but SPHERE_TRANSPORT={settings.transport.split(':', 1)[0]} "
         "reaches real people: set SPHERE_SECRET to a long random value (the same everywhere "

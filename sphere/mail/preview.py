@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sphere.content.images import original_of
 from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate, Recipient, fill
 from sphere.render.email import RenderedIssue
 from sphere.render.urls import preview_unsubscribe_url
@@ -70,5 +71,6 @@ def local_images(html: str, settings: Settings, sources: Iterable[str], prefix: 
     published, from the project's own files.
     """
     for src in sorted(set(sources)):
-        html = html.replace(f"{settings.base_url}{src}", f"{prefix}{src}")
+        # A copy sized for the column is made when the archive is written: the original here.
+        html = html.replace(f"{settings.base_url}{src}", f"{prefix}{original_of(src)[0]}")
     return html

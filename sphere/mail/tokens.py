@@ -26,11 +26,10 @@ import base64
 import binascii
 import hashlib
 import re
-import time
-from collections.abc import Callable
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import TokenError
 
 UNSUBSCRIBE = "unsubscribe"
@@ -46,10 +45,9 @@ MAX_ISSUE = 80  # characters of a slug a token carries; a longer one is left out
 class Tokens:
     """Makes and checks tokens with one secret (SPHERE_SECRET); the clock is injectable."""
 
-    def __init__(self, secret: str, *, clock: Callable[[], float] = time.time):
+    def __init__(self, secret: str, *, clock: Clock = SYSTEM):
         if not secret:
             raise TokenError("SPHERE_SECRET is empty: it is needed to sign links")
-        self._clock = clock
         clocked = _clocked_signer(clock)
         self._unsubscribe = Signer(
             secret, salt=_SALT + UNSUBSCRIBE, key_derivation="hmac", digest_method=hashlib.sha256
@@ -118,12 +116,12 @@ def _canonical(part: str) -> bool:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") == part
 
 
-def _clocked_signer(clock: Callable[[], float]) -> type[TimestampSigner]:
+def _clocked_signer(clock: Clock) -> type[TimestampSigner]:
     """A TimestampSigner whose "now" is `clock` (tests set a clock rather than sleep)."""
 
     class ClockedSigner(TimestampSigner):
         def get_timestamp(self) -> int:
-            return int(clock())
+            return int(clock.now())
 
     return ClockedSigner
 

@@ -28,11 +28,15 @@ from sphere.content.markup import (
 )
 from sphere.errors import ContentError, RenderError
 from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.render.body import for_email
 from sphere.render.environment import (
+    BODY_LIMIT,
+    TEMPLATE_FAILURES,
     issue_fields,
     make_body_environment,
     make_environment,
     message,
+    render_limited,
     site_fields,
     template_error,
     template_line,
@@ -107,7 +111,8 @@ class Renderer:
 
     def email_mjml(self, issue: Issue, body: Body) -> str:
         """The email as MJML: the theme's template around the body, its styles inline."""
-        email_body = inline_styles(body.html, self.theme["inline"])
+        email_body = for_email(body.html, self.theme["inline"].get("pre", ""))
+        email_body = inline_styles(email_body, self.theme["inline"])
         email_body = rebase_images(email_body, body.images, self.settings.base_url)
         email_body = absolute_links(email_body, archive_url(self.settings, issue.slug))
         markup = Markup(email_body)  # noqa: S704 (Python-Markdown's output)
@@ -161,8 +166,8 @@ class Renderer:
 
     def _fill(self, template: jinja2.Template, name: str, **context: Any) -> str:
         try:
-            return template.render(**context)
-        except jinja2.TemplateError as error:
+            return render_limited(template, context)
+        except TEMPLATE_FAILURES as error:
             raise template_error(error, self.settings.templates_dir, name) from None
 
     def expand_variables(self, issue: Issue) -> Issue:
@@ -174,13 +179,14 @@ class Renderer:
         if "{{" not in issue.body and "{%" not in issue.body and "{#" not in issue.body:
             return issue
         try:
-            body = self.body_env.from_string(issue.body).render(self.body_context(issue))
-        except jinja2.TemplateError as error:
+            template = self.body_env.from_string(issue.body)
+            body = render_limited(template, self.body_context(issue), limit=BODY_LIMIT)
+        except TEMPLATE_FAILURES as error:
             raise body_error(error, issue) from None
         return replace(issue, body=body)
 
 
-def body_error(error: jinja2.TemplateError, issue: Issue) -> ContentError:
+def body_error(error: BaseException, issue: Issue) -> ContentError:
     """A Jinja error in an issue's body, at the issue's line, with a hint where one helps."""
     line = getattr(error, "lineno", None) or template_line(error, "<template>") or 1
     text = message(error)

@@ -9,27 +9,24 @@ issue's body is rendered by an environment of its own that has no templates to i
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import functools
 import re
 import sys
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import LoopContext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from sphere.content.issues import Issue
 from sphere.errors import RenderError
+from sphere.render.limits import BODY_LIMIT as BODY_LIMIT
+from sphere.render.limits import LimitedSandbox, RenderLimit
+from sphere.render.limits import render_limited as render_limited
 from sphere.render.plaintext import wrap
 from sphere.settings import Settings
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 # The settings a template may use. An allowlist, so that a new setting stays private until
 # someone decides otherwise (tests/test_email.py checks that every setting is in one list).
@@ -59,7 +56,7 @@ class Link(NamedTuple):
 class Site(dict[str, Any]):
     """The newsletter's public settings, as every template sees them (`site.phone`)."""
 
-    __slots__ = ()  # no attributes but the class's: see _Sandbox.getattr
+    __slots__ = ()
 
 
 class IssueFields(dict[str, Any]):
@@ -72,6 +69,8 @@ def site_fields(settings: Settings) -> Site:
     """A plain mapping of the public settings: nothing in it leads to the secret or a file."""
     names = (*PUBLIC_SETTINGS, *DERIVED_SETTINGS)
     fields = Site({name: getattr(settings, name) for name in names})
+    # "email me" needs an address: the reply-to's when no contact address is set.
+    fields["contact_email"] = settings.contact_email or parseaddr(settings.reply_to)[1]
     fields["contact"] = contact_line(settings)
     return fields
 
@@ -121,69 +120,6 @@ class _ThemeLoader(jinja2.FileSystemLoader):
         return source
 
 
-# The attribute names of each plain mapping that templates read fields from (`site.name`,
-# `theme.colors.ink`): for any other name, Jinja's own lookup ends in the mapping's item.
-_MAPPING_ATTRIBUTES = {kind: frozenset(dir(kind)) for kind in (dict, Site, IssueFields)}
-
-
-# Records whose fields templates read (`part.url`, `loop.first`, `card.width`). The sandbox's
-# checks pass for every such name (no underscore, not a function's or a mutable container's
-# attribute) when its value is plain data (not a method such as str.format, which the sandbox
-# wraps), so such a value is returned as it is. A dataclass joins with `template_record`.
-_RECORD_FIELDS: dict[type, frozenset[str]] = {
-    Link: frozenset(Link._fields),
-    LoopContext: frozenset(
-        ("index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0")
-    ),
-}
-# Plain data, and the mappings handed to templates (a feed entry's `issue`): never one of the
-# bound str.format methods the sandbox wraps, the only values its attribute lookup treats apart.
-_PLAIN_VALUES = frozenset((str, int, float, bool, type(None), dict, Site, IssueFields))
-T = TypeVar("T", bound="DataclassInstance")
-
-
-def template_record(kind: type[T]) -> type[T]:
-    """Let templates read the dataclass `kind`'s fields through the sandbox's shortcut."""
-    _RECORD_FIELDS[kind] = frozenset(
-        field.name for field in dataclasses.fields(kind) if not field.name.startswith("_")
-    )
-    return kind
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, with shortcuts for the commonest lookups: a key of a plain
-    mapping (`site.name`, about 100 per email) and a record's field (`part.url`).
-
-    The sandbox's `getattr` first tries the attribute, which a dict lacks, and only then the
-    item: raising and catching that AttributeError costs most of the lookup. For a name that
-    is not an attribute of the mapping's class (they have no instance attributes: `__slots__`
-    is empty), that attempt always fails, so taking the item at once gives the same value;
-    anything else (a method such as `items`, a missing key) still takes the sandbox's path,
-    with its checks. A record's field is returned when its value is plain (see _RECORD_FIELDS).
-    """
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        kind = type(obj)
-        names = _MAPPING_ATTRIBUTES.get(kind)
-        if names is not None:
-            if attribute not in names and attribute in obj:
-                return obj[attribute]
-        elif attribute in _RECORD_FIELDS.get(kind, ()):
-            value = getattr(obj, attribute)
-            if type(value) in _PLAIN_VALUES:
-                return value
-        return super().getattr(obj, attribute)
-
-    def getitem(self, obj: Any, argument: Any) -> Any:
-        # `map(attribute="text")` asks for a record's field as an item: the sandbox tries
-        # obj["text"] (a TypeError on a tuple or a dataclass), then the attribute, as above.
-        if type(argument) is str and argument in _RECORD_FIELDS.get(type(obj), ()):
-            value = getattr(obj, argument)
-            if type(value) in _PLAIN_VALUES:
-                return value
-        return super().getitem(obj, argument)
-
-
 # How the theme's templates are parsed and escaped (benchmarks/sandbox.py builds an unsandboxed
 # twin from the same options, to measure what the sandbox costs).
 THEME_OPTIONS: dict[str, Any] = {
@@ -205,7 +141,7 @@ def make_environment(
     templates_dir: Path, *, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined
 ) -> jinja2.Environment:
     """The theme's Jinja: sandboxed, unknown variables are errors, HTML and XML autoescaped."""
-    env = _Sandbox(loader=_ThemeLoader(templates_dir), undefined=undefined, **THEME_OPTIONS)
+    env = LimitedSandbox(loader=_ThemeLoader(templates_dir), undefined=undefined, **THEME_OPTIONS)
     env.filters.update(FILTERS)
     return env
 
@@ -222,12 +158,20 @@ def make_body_environment(
 ) -> jinja2.Environment:
     """The Jinja an issue's body is rendered with: sandboxed, no autoescape (it is Markdown,
     escaped by Markdown), and no templates to reach."""
-    env = _Sandbox(loader=_NoTemplates(), undefined=undefined, keep_trailing_newline=True)
+    env = LimitedSandbox(loader=_NoTemplates(), undefined=undefined, keep_trailing_newline=True)
     env.filters.update(FILTERS)
     return env
 
 
-def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) -> RenderError:
+# What an author's or a theme's expression can raise besides Jinja's own errors: `1/0`,
+# `range(10**9)` (OverflowError), a macro that calls itself, a filter given the wrong type.
+TEMPLATE_FAILURES: tuple[type[BaseException], ...] = (
+    jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, RecursionError,
+    MemoryError, AttributeError,
+)  # fmt: skip
+
+
+def template_error(error: BaseException, templates_dir: Path, name: str) -> RenderError:
     """A Jinja error in a theme template as `template:line: error: message`."""
     if isinstance(error, jinja2.TemplateNotFound) and not isinstance(
         error, jinja2.TemplatesNotFound
@@ -243,9 +187,13 @@ def template_error(error: jinja2.TemplateError, templates_dir: Path, name: str) 
     return RenderError(message(error), path=templates_dir / template_name, line=line)
 
 
-def message(error: jinja2.TemplateError) -> str:
+def message(error: BaseException) -> str:
     """What went wrong, in a template's own terms (`site.phone`, not 'Site object')."""
+    if not isinstance(error, jinja2.TemplateError):
+        return _failure(error)
     text = str(error.message or error)
+    if isinstance(error, RenderLimit):
+        return text
     if isinstance(error, SecurityError):
         return f"not allowed in a template: {text}"
     if isinstance(error, jinja2.TemplateNotFound):
@@ -260,6 +208,15 @@ def message(error: jinja2.TemplateError) -> str:
             return f"undefined template variable {owner}.{named.group(2)}{hint}"
         return f"undefined template variable: {text}"
     return text
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "a macro calls itself without end"
+    if isinstance(error, MemoryError):
+        return "the template asked for more memory than there is"
+    text = str(error) or type(error).__name__
+    return f"the template's expression failed: {text} ({type(error).__name__})"
 
 
 def template_line(error: BaseException, name: str) -> int | None:
@@ -289,28 +246,9 @@ def tel(value: str) -> str:
     return re.sub(r"[^\d+]", "", value.replace("(0)", ""))
 
 
-def wrap_filter(text: Any, *args: Any, **options: Any) -> Any:
-    """`wrap` for templates, each text wrapped once per process: the plain-text footer wraps
-    the same blurbs in every issue (about 12 us an issue). `wrap` depends on nothing but its
-    arguments; only exact str, int and None ones are remembered, since equal keys must mean
-    equal results (a Markup equals its str, 1 equals True, and they wrap differently)."""
-    values = (text, *args, *options.values())
-    if all(type(value) in _KEYS for value in values):
-        return _wrapped(text, args, tuple(options.items()))
-    return wrap(text, *args, **options)
-
-
-_KEYS = frozenset((str, int, type(None)))
-
-
-@functools.lru_cache(maxsize=512)
-def _wrapped(text: str, args: tuple[Any, ...], options: tuple[tuple[str, Any], ...]) -> str:
-    return wrap(text, *args, **dict(options))
-
-
 FILTERS: Mapping[str, Any] = {
     "longdate": longdate,
     "tel": tel,
-    "wrap": wrap_filter,
+    "wrap": wrap,
     "isodate": isodate,
 }

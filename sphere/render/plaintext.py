@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from html import unescape
 from html.parser import HTMLParser
 
 WIDTH = 78
@@ -66,66 +65,12 @@ class _TreeBuilder(HTMLParser):
         self.tree.data(data)
 
 
-def parse(html: str, *, simple: bool = True) -> _Node:
-    """The tree of `html`: by `parse_simple` if it can (and may), else by html.parser."""
-    tree = parse_simple(html) if simple else None
-    if tree is not None:
-        return tree
+def parse(html: str) -> _Node:
+    """The element tree of `html`, as html.parser reads it."""
     builder = _TreeBuilder()
     builder.feed(html)
     builder.close()
     return builder.tree.root
-
-
-# Tags as Python-Markdown writes them: a name, then attributes each a name alone or with a
-# double-quoted value. html.parser reads such a tag exactly so (tests/test_plaintext.py
-# compares the trees), in a tenth of the time; anything else goes to html.parser.
-_SPACE = "[ \t\n\r\f]"
-_TAG = re.compile(
-    rf"<(?:([a-zA-Z][a-zA-Z0-9]*)((?:{_SPACE}+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:=\"[^\"<>]*\")?)*)"
-    rf"{_SPACE}*(/?)|/([a-zA-Z][a-zA-Z0-9]*))>"
-)
-_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:="([^"<>]*)")?')
-# Elements whose text html.parser reads raw (script, style; some versions more): left to it.
-_RAW_TEXT = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes",
-             "noscript", "plaintext"}  # fmt: skip
-
-
-def parse_simple(html: str) -> _Node | None:
-    """The tree as html.parser builds it, or None where `html` holds a `<` that is not a
-    simple tag (a comment, a declaration, a raw-text element, an unquoted value...)."""
-    tree = _Tree()
-    start_tag, end_tag, data = tree.start, tree.end, tree.data  # (looked up once)
-    position = 0
-    for match in _TAG.finditer(html):
-        start = match.start()
-        if start > position:
-            text = html[position:start]
-            if "<" in text:
-                return None
-            data(unescape(text))
-        position = match.end()
-        name, attributes, closed, end = match.groups()
-        if end is not None:
-            end_tag(end.lower())
-            continue
-        tag = name.lower()
-        if tag in _RAW_TEXT:
-            return None
-        start_tag(tag, _attributes(attributes) if attributes else {})
-        if closed:  # <tag/>: html.parser's handle_startendtag
-            end_tag(tag)
-    rest = html[position:]
-    if "<" in rest:
-        return None
-    if rest:
-        data(unescape(rest))
-    return tree.root
-
-
-def _attributes(source: str) -> dict[str, str]:
-    """The attributes of a simple tag, named and valued as html.parser gives them."""
-    return {k.lower(): unescape(v) if v else "" for k, v in _ATTR.findall(source)}
 
 
 @dataclass
@@ -265,7 +210,7 @@ class _Writer:
 
     def listing(self, node: _Node, width: int) -> str:
         items = [c for c in node.children if isinstance(c, _Node) and c.tag == "li"]
-        start = int(node.attrs.get("start", "1") or 1)
+        start = _start(node.attrs.get("start", ""))
         lines = []
         for number, item in enumerate(items, start=start):
             marker = f"{number}. " if node.tag == "ol" else "- "
@@ -283,6 +228,12 @@ class _Writer:
             cells = [c for c in row.children if isinstance(c, _Node) and c.tag in ("td", "th")]
             rows.append(" | ".join(" ".join(self.inline(c).split()) for c in cells))
         return "\n".join(rows)
+
+
+def _start(value: str) -> int:
+    """An <ol start> as browsers read it: a whole number (else 1), `start="x"` included."""
+    match = re.match(r"\s*([+-]?\d{1,9})", value)
+    return int(match.group(1)) if match else 1
 
 
 def _descendants(node: _Node, tag: str) -> list[_Node]:

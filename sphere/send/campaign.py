@@ -6,7 +6,7 @@ was erased since the start is skipped; it records the batch as attempted, lets a
 workers personalise and send each message at the token bucket's pace (retrying what is
 retry-safe, with backoff), then records every outcome. A stop (quota, sending paused, the time
 limit, Ctrl-C) ends the loop after the batch in flight, leaving the rest to the next run; so
-does a `should_pause` hook (the circuit breaker, sphere.breaker) that answers a reason before
+does a `should_pause` hook (the bounce guard, sphere.send.bounce_guard) that answers a reason before
 a batch.
 """
 
@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendError, TokenError, TransportError
 from sphere.mail.personalise import envelope_address
 from sphere.send.lease import Lease
@@ -119,7 +119,7 @@ class Campaign:
         sender: str,
         people: Callable[[], Mapping[str, Person]],
         options: SendOptions,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = SYSTEM,
         on_batch: Callable[[Report], None] | None = None,
         should_pause: Callable[[Report], str] | None = None,
         rng: random.Random | None = None,
@@ -137,8 +137,8 @@ class Campaign:
         self.on_batch = on_batch or (lambda _report: None)
         self.should_pause = should_pause or (lambda _report: "")
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
-        self.bucket = TokenBucket(options.rate)
-        self.ledger = Ledger(store, slug)
+        self.bucket = TokenBucket(options.rate, clock=clock)
+        self.ledger = Ledger(store, slug, clock=clock)
         self._stop = threading.Event()
         self._read_seconds = 0.0  # how long the last read of the subscriber list took
         self._throughput = float(MIN_BATCH)  # messages per second in the last batch
@@ -147,7 +147,7 @@ class Campaign:
         """Send to everyone still to send; return the report (with `stopped` set if cut short)."""
         lease = Lease.acquire(
             self.store, self.ledger.prefix + "lease.json", what=self.slug,
-            take_over=self.options.take_over,
+            take_over=self.options.take_over, clock=self.clock,
         )  # fmt: skip
         try:
             return self._run(lease)
@@ -156,7 +156,7 @@ class Campaign:
             lease.release()
 
     def _run(self, lease: Lease) -> Report:
-        started = self.clock()
+        started = self.clock.monotonic()
         state = self.ledger.load() or self._freeze()
         report = Report(self.slug, recipients=len(state.ids))
         todo = state.todo(resend_unknown=self.options.resend_unknown)
@@ -172,7 +172,8 @@ class Campaign:
         with ThreadPoolExecutor(self.options.concurrency, thread_name_prefix="send") as pool:
             position = 0
             while position < len(todo) and not report.stopped:
-                if self.options.max_time and self.clock() - started >= self.options.max_time:
+                elapsed = self.clock.monotonic() - started
+                if self.options.max_time and elapsed >= self.options.max_time:
                     report.stopped = "the time limit (--max-time) was reached"
                     break
                 reason = self.should_pause(report)
@@ -183,9 +184,9 @@ class Campaign:
                 batch = todo[position : position + self._batch_size()]
                 position += len(batch)
                 self._batch(pool, lease, state, batch, report)
-                report.elapsed = self.clock() - started
+                report.elapsed = self.clock.monotonic() - started
                 self.on_batch(report)
-        report.elapsed = self.clock() - started
+        report.elapsed = self.clock.monotonic() - started
         return report
 
     def _quota_fits(self, report: Report, todo: int) -> bool:
@@ -234,9 +235,9 @@ class Campaign:
         report: Report,
     ) -> None:
         """Skip who left since the start, then send to the rest a chunk at a time."""
-        clock = time.perf_counter()
+        began = self.clock.monotonic()
         current = self.people()
-        self._read_seconds = time.perf_counter() - clock
+        self._read_seconds = self.clock.monotonic() - began
         skipped: list[tuple[int, str, str, str]] = []
         jobs: list[tuple[int, Person]] = []
         for index in batch:
@@ -260,10 +261,10 @@ class Campaign:
     ) -> None:
         """Record the attempt, send, record the outcomes."""
         self.ledger.attempt(index for index, _ in chunk)
-        clock = time.perf_counter()
+        began = self.clock.monotonic()
         results = self._deliver_all(pool, chunk)
         if len(chunk) >= 2 * self.options.concurrency:
-            self._throughput = len(chunk) / max(time.perf_counter() - clock, 1e-6)
+            self._throughput = len(chunk) / max(self.clock.monotonic() - began, 1e-6)
         records = [
             (r.index, _LEDGER_STATE[r.outcome.kind], r.outcome.message_id, r.outcome.detail)
             for r in results

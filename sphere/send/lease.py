@@ -21,10 +21,10 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import CampaignBusy, PreconditionFailed
 from sphere.store.blobs import parsed
 
@@ -44,7 +44,7 @@ class Lease:
     key: str
     owner: str
     etag: str
-    clock: Callable[[], float]
+    clock: Clock
     ttl: float
     renewed: float
 
@@ -57,12 +57,12 @@ class Lease:
         what: str,
         take_over: bool = False,
         ttl: float = TTL,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
     ) -> Lease:
         """Hold the lease at `key`, or raise CampaignBusy saying who holds it."""
         owner = secrets.token_hex(8)
         for _ in range(5):
-            now = clock()
+            now = clock.now()
             body = _body(owner, now, ttl)
             try:
                 etag = store.put(key, body, if_none_match=True)
@@ -86,7 +86,7 @@ class Lease:
 
     def renew(self, *, force: bool = False) -> None:
         """Extend the lease (at most every quarter TTL unless forced); CampaignBusy if lost."""
-        now = self.clock()
+        now = self.clock.now()
         if not force and now - self.renewed < self.ttl / 4:
             return
         try:
@@ -102,7 +102,7 @@ class Lease:
     def release(self) -> None:
         """Give the lease up if it is still ours: marked released by a conditional write, so a
         lease another send has taken over meanwhile stays theirs."""
-        body = json.loads(_body(self.owner, self.clock(), 0))
+        body = json.loads(_body(self.owner, self.clock.now(), 0))
         body["released"] = True
         try:
             self.store.put(self.key, json.dumps(body).encode(), if_match=self.etag)

@@ -25,10 +25,11 @@ import json
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import PreconditionFailed, StoreError
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class LedgerState:
 class Ledger:
     """One issue's ledger in a blob store."""
 
-    def __init__(self, store: BlobStore, slug: str, *, clock: Callable[[], float] = time.time):
+    def __init__(self, store: BlobStore, slug: str, *, clock: Clock = SYSTEM):
         self.store = store
         self.slug = slug
         self.prefix = f"campaigns/{slug}/"
@@ -93,7 +94,7 @@ class Ledger:
         chunks = [ids[start : start + CHUNK] for start in range(0, len(ids), CHUNK)]
         for number, chunk in enumerate(chunks):
             self.store.put(f"{self.prefix}recipients/{number:05d}.json", _dumps({"ids": chunk}))
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock.now()))
         manifest = {
             "format": _FORMAT,
             "slug": self.slug,

@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from collections import deque
-from collections.abc import Callable
+
+from sphere.clock import SYSTEM, Clock
 
 CREDIT = 0.5  # seconds of sending a pause (between batches) may make up for afterwards
 WINDOW = 1.02  # seconds: one second, padded for the moment between a slot and its send
@@ -30,14 +30,13 @@ class TokenBucket:
         self,
         rate: float,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock = SYSTEM,
     ):
         self.target = rate  # 0 or less: no limit
         self.rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._next = clock()
+        self._clock = clock.monotonic
+        self._sleep = clock.sleep
+        self._next = clock.monotonic()
         self._lock = threading.Lock()
         self._recent: deque[float] = deque(maxlen=max(1, math.floor(rate)) if rate > 0 else 1)
 

@@ -22,6 +22,7 @@ from sphere.errors import ContentError, SendError
 from sphere.send import seams
 from sphere.send.campaign import Campaign, Report, SendOptions
 from sphere.send.outcome import Outcome, redact
+from sphere.settings import placeholder_postal_address
 
 if TYPE_CHECKING:
     from sphere.content.issues import Issue
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from sphere.send.transports import Transport
     from sphere.settings import Settings
 
-# The seed project's postal address, which its pyproject.toml says to replace before sending.
-PLACEHOLDER_POSTAL_ADDRESSES = frozenset({"Sphere, c/o Jim Wigg, United Kingdom"})
-_PLACEHOLDER_TEXT = re.compile(r"\b(todo|tbd|tbc|changeme|placeholder|example|xxx+)\b", re.I)
 _PLACEHOLDER_HOSTS = re.compile(r"(^|\.)(example\.(com|org|net)|example|invalid|test|localhost)$")
 TEST_SUBJECT = "[TEST] "
 TEST_SUBSCRIBER_ID = "test-send-not-a-subscriber"
@@ -105,7 +103,7 @@ def refuse_placeholders(settings: Settings) -> None:
     """A real send needs a real postal address and a reachable unsubscribe endpoint."""
     problems, named = [], settings.from_env
     postal = settings.postal_address
-    if postal in PLACEHOLDER_POSTAL_ADDRESSES or _PLACEHOLDER_TEXT.search(postal):
+    if placeholder_postal_address(postal):
         problems.append(
             f"{named.get('postal_address', 'postal_address')} is still a placeholder "
             f"({postal!r}): the law wants the sender's real postal address in every message"
@@ -149,14 +147,14 @@ def send_issue(
 ) -> Report:
     """Send the issue to its campaign's recipients (resuming an earlier run).
 
-    With `feedback_queue_url` set, the circuit breaker (sphere.breaker) is checked before
+    With `feedback_queue_url` set, the bounce guard (sphere.send.bounce_guard) is checked before
     each batch, and pauses the send when the issue's bounces or complaints run high. `sphere
     send` and `sphere publish` both come here, so both keep the same record of what went out
     (before the first message) and of the send's end (when the list is done, at its own
     finish time): sphere.records.
     """
-    from sphere.breaker import breaker_for
     from sphere.mail.personalise import Personaliser
+    from sphere.send.bounce_guard import bounce_guard_for
     from sphere.send.transports import open_transport
 
     issue = find_issue(settings, request.issue)
@@ -181,7 +179,7 @@ def send_issue(
         quota_left=limits.left_24h if limits is not None else None,
     )
     store = seams.open_store(settings)
-    breaker = breaker_for(settings, issue.slug, store, from_now=request.resume_past_breaker)
+    guard = bounce_guard_for(settings, issue.slug, store, from_now=request.resume_past_breaker)
     campaign = Campaign(
         store=store,
         slug=issue.slug,
@@ -192,8 +190,9 @@ def send_issue(
         sender=settings.sender_address,
         people=lambda: seams.people(settings),
         options=options,
+        clock=settings.clock,
         on_batch=on_batch,
-        should_pause=breaker.should_pause if breaker else None,
+        should_pause=guard.should_pause if guard else None,
     )
     report = campaign.run()
     if not report.stopped:

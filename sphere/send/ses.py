@@ -1,9 +1,8 @@
 """Amazon SES (v2 `SendEmail` with raw content) as a transport.
 
 The client comes from the store's boto3 factory (`sphere.send.seams.ses_client`) with
-botocore's retries switched off. Errors are sorted into outcomes by SES's error codes and by
-the names of botocore's connection errors, read off the exception, so nothing here imports
-botocore: what matters is whether the request could have reached SES.
+botocore's retries switched off. Errors are read by the store's `aws.classify` and sorted into
+outcomes by SES's error codes and by whether the request could have reached SES.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from sphere.errors import TransportError
 from sphere.send.outcome import Outcome
 from sphere.send.transports import Limits
+from sphere.store import aws
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,6 @@ _CREDENTIAL_CODES = frozenset(
 )
 # Permanent for this one message or recipient.
 _FAILED_CODES = frozenset({"MessageRejected", "BadRequestException", "InvalidParameterValue"})
-# botocore's exceptions, by name: the connection never opened (retry), or it broke after the
-# request went out (unknown).
-_NOT_SENT = frozenset({"EndpointConnectionError", "ConnectTimeoutError", "ProxyConnectionError"})
-_MAYBE_SENT = frozenset({"ReadTimeoutError", "ConnectionClosedError", "HTTPClientError"})
-_CREDENTIALS_MISSING = frozenset({"NoCredentialsError", "PartialCredentialsError", "NoRegionError"})
 
 
 class SesTransport:
@@ -83,7 +78,7 @@ class SesTransport:
             request["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
         try:
             response = self.client.send_email(**request)
-        except Exception as error:  # noqa: BLE001 (`classify` sorts botocore's, re-raises others)
+        except aws.errors() as error:
             return classify(error, sender)
         return Outcome.accepted(str(response["MessageId"]))
 
@@ -94,7 +89,7 @@ class SesTransport:
         """The account's MaxSendRate and 24-hour quota (`GetAccount`), or None if unreadable."""
         try:
             quota = self.client.get_account()["SendQuota"]
-        except Exception as error:  # noqa: BLE001 (`classify` sorts botocore's, re-raises others)
+        except aws.errors() as error:
             outcome = classify(error, "")  # raises for refused credentials
             log.warning("cannot read the SES account's sending quota: %s", outcome.detail)
             return None
@@ -106,22 +101,19 @@ class SesTransport:
 
 
 def classify(error: Exception, sender: str) -> Outcome:
-    """The outcome an error from `send_email` means; raises what stops everything at once."""
-    names = {cls.__name__ for cls in type(error).__mro__}
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        if names & _CREDENTIALS_MISSING:
-            raise TransportError(f"cannot use Amazon SES: {error}") from None
-        if names & _NOT_SENT:
-            return Outcome.retry(f"could not connect to SES ({type(error).__name__})")
-        if names & _MAYBE_SENT:
-            return Outcome.unknown(f"no answer from SES after sending ({type(error).__name__})")
+    """The outcome an AWS error from `send_email` means; raises what stops everything at once."""
+    failure = aws.classify(error)
+    if failure.kind == "unconfigured":
+        raise TransportError(f"cannot use Amazon SES: {error}") from None
+    if failure.kind == "unreached":
+        return Outcome.retry(f"could not connect to SES ({failure.name})")
+    if failure.kind == "unanswered":
+        return Outcome.unknown(f"no answer from SES after sending ({failure.name})")
+    if failure.kind == "other":
         raise error
-    code = str(response.get("Error", {}).get("Code", ""))
-    text = " ".join(str(response.get("Error", {}).get("Message", "")).split())
+    code, text, status = failure.code, failure.message, failure.status
     if text.startswith("<"):  # an HTML error page (a proxy, a stand-in): no use on one line
         text = ""
-    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     reason = (f"SES {code}: {text}" if text else f"SES {code}")[:300]
     if code in _CREDENTIAL_CODES:
         raise TransportError(f"Amazon SES refused our credentials ({code}): check the AWS keys")

@@ -41,7 +41,8 @@ FALLBACK_TYPE = "application/octet-stream"
 
 # Pages and the feed change whenever an issue is published: readers and feed readers must see
 # that within minutes. A fingerprinted asset (a content hash in its name) never changes, so it
-# may be kept a year. Other assets (images, the theme's stylesheet) change rarely: a day.
+# may be kept a year (the theme's stylesheet is one). Other assets (images, the icon) change
+# rarely: a day.
 SHORT_CACHE = "public, max-age=300, must-revalidate"
 LONG_CACHE = "public, max-age=31536000, immutable"
 ASSET_CACHE = "public, max-age=86400"

@@ -64,9 +64,10 @@ class S3Store:
                 )
             if code in _DENIED or status == 403:
                 return StoreUnavailable(
-                    f"access denied to the S3 bucket {self.bucket!r} ({code or status}); the "
-                    f"credentials need s3:GetObject, PutObject, DeleteObject and ListBucket "
-                    f"on {self.url} (see docs/subscribers.md)"
+                    f"access denied to the S3 bucket {self.bucket!r} ({code or status}): either "
+                    f"the credentials lack s3:GetObject, PutObject, DeleteObject or ListBucket "
+                    f"on {self.url}, or the bucket policy refuses the request (the one in "
+                    f"docs/aws.md refuses plain HTTP and unencrypted writes)"
                 )
             return StoreError(f"S3 {operation} of {self.url}{key} failed: {code}: {error}")
         return StoreUnavailable(f"cannot reach S3 for {self.url}: {error}")  # a BotoCoreError

@@ -20,8 +20,8 @@ def make_app(settings: Settings, *, answer_floor: float = 0.0) -> Endpoints:
     `answer_floor`: the seconds every subscribe answer takes at least, for servers that answer
     only once the work behind it is done (Lambda; see sphere/web/app.py)."""
     from sphere.mail.personalise import tokens_for
+    from sphere.subscribers.members import Members
     from sphere.web.app import Endpoints
-    from sphere.web.members import Members
     from sphere.web.optin import TransportMailer
 
     return Endpoints(

@@ -35,8 +35,8 @@ from sphere.web.pages import Pages, security_headers
 if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
     from sphere.settings import Settings
+    from sphere.subscribers.members import Members
     from sphere.web.limits import Limits
-    from sphere.web.members import Members
     from sphere.web.optin import Mailer
 
 log = logging.getLogger(__name__)

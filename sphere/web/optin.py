@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from sphere.mail.tokens import Tokens
     from sphere.send.transports import Transport
     from sphere.settings import Settings
+    from sphere.subscribers.members import Members
     from sphere.subscribers.model import Subscriber
     from sphere.web.limits import Limits
-    from sphere.web.members import Members
 
 log = logging.getLogger(__name__)
 

@@ -59,10 +59,15 @@ class Pages:
     settings: Settings
     env: jinja2.Environment = field(init=False)
     _site: dict[str, Any] = field(init=False)
+    _static: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
+        from sphere.archive import static_names, themed_static
+
         self.env = make_environment(self.settings.templates_dir)
         self._site = site_fields(self.settings)
+        # The archive's stylesheet, by the name the archive deploys it under.
+        self._static = static_names(themed_static(self.settings, self.env, self._site))
 
     def render(self, name: str, **context: Any) -> bytes:
         """The page `name` as UTF-8 bytes; `context` adds to what every page gets."""
@@ -74,6 +79,7 @@ class Pages:
                 endpoint=self.settings.endpoint_url,
                 canonical=None,
                 card=None,
+                static=self._static,
                 **context,
             )
         except jinja2.TemplateError as error:

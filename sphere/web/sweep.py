@@ -22,7 +22,7 @@ from sphere.store.blobs import BlobStore
 from sphere.subscribers.erasure import HELD_REQUESTS
 from sphere.web.limits import LIMITS
 
-CONFIRMATIONS = "web/confirmations/"  # written by sphere/web/members.py (`claim_mail`)
+CONFIRMATIONS = "web/confirmations/"  # written by sphere/subscribers/members.py (`claim_mail`)
 PENDING_FOR = CONFIRM_DAYS * 86400.0  # a waiting request outlives its link by nothing
 CONFIRMATIONS_FOR = 24 * 3600.0  # the one-a-day limit's memory (sphere.web.optin.MAIL_EVERY)
 SWEEP_EVERY = 3600.0

@@ -1,7 +1,9 @@
-"""Stop mailing when an issue is going wrong: the circuit breaker and the seed-list check.
+"""Stop mailing when an issue bounces or draws complaints: the bounce guard and the seed-list
+check. (Not a circuit breaker for failing calls: the transports retry those. The settings and
+`--resume-past-breaker` keep the older name, "breaker".)
 
 Mailbox providers judge a sender by its bounce and complaint rates, and SES suspends an
-account whose rates stay high. So, before each batch of a send, the breaker compares this
+account whose rates stay high. So, before each batch of a send, the guard compares this
 issue's permanent bounces and complaints (counted per campaign by SES's `campaign` tag, by
 `sphere feedback sync`, which it runs at most every `every` seconds and which also marks the
 addresses) with the messages accepted so far; above `breaker_bounce_rate` or
@@ -13,17 +15,17 @@ The seed-list check sends the issue to `seed_list` first (test sends, no ledger)
 `seed_wait`, reads the feedback, and stops before the real send if any seed bounced or
 complained.
 
-`sphere.send.run.send_issue` builds the breaker when `feedback_queue_url` is set
-(`breaker_for`) and hands `should_pause` to the campaign; `sphere publish` runs the seed check.
+`sphere.send.run.send_issue` builds the guard when `feedback_queue_url` is set
+(`bounce_guard_for`) and hands `should_pause` to the campaign; `sphere publish` runs the seed check.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sphere.clock import SYSTEM, Clock
 from sphere.errors import SendStopped
 from sphere.feedback import campaign_tally
 
@@ -33,14 +35,14 @@ if TYPE_CHECKING:
 
 
 class Progress(Protocol):
-    """What the breaker reads of a send's report (sphere.send.campaign.Report)."""
+    """What the guard reads of a send's report (sphere.send.campaign.Report)."""
 
     sent: int
     accepted_before: int
 
 
 @dataclass
-class CircuitBreaker:
+class BounceGuard:
     """Pauses a campaign whose bounce or complaint rate crosses the settings' thresholds."""
 
     settings: Settings
@@ -48,7 +50,7 @@ class CircuitBreaker:
     store: BlobStore
     sync: Callable[[], Any]  # reads the feedback queue (sphere.feedback.sync)
     every: float = 30.0  # seconds between two reads of the queue
-    clock: Callable[[], float] = time.monotonic
+    clock: Clock = SYSTEM
     # Resuming past a trip: judge only the feedback and the messages from this run on.
     from_now: bool = False
     _last: float | None = field(default=None, init=False)
@@ -59,7 +61,7 @@ class CircuitBreaker:
 
         The queue is read at most every `every` seconds; the counts are compared every time.
         """
-        now = self.clock()
+        now = self.clock.monotonic()
         if self._last is None or now - self._last >= self.every:
             self._last = now
             self.sync()
@@ -89,16 +91,21 @@ class CircuitBreaker:
         return ""
 
 
-def breaker_for(
+def bounce_guard_for(
     settings: Settings, slug: str, store: BlobStore, *, from_now: bool = False
-) -> CircuitBreaker | None:
-    """The breaker of a send of `slug`, or None when no feedback queue is configured."""
+) -> BounceGuard | None:
+    """The guard of a send of `slug`, or None when no feedback queue is configured."""
     if not settings.feedback_queue_url:
         return None
     from sphere.feedback import sync
 
-    return CircuitBreaker(
-        settings, slug, store=store, sync=lambda: sync(settings), from_now=from_now
+    return BounceGuard(
+        settings,
+        slug,
+        store=store,
+        sync=lambda: sync(settings),
+        clock=settings.clock,
+        from_now=from_now,
     )
 
 
@@ -109,12 +116,13 @@ def seed_check(
     store: BlobStore,
     send: Callable[[Sequence[str]], Sequence[tuple[str, Any]]],
     sync: Callable[[], Any],
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Clock | None = None,
 ) -> None:
     """Send to the seed list, wait, read the feedback; SendStopped if anything went wrong.
 
     `send` sends the issue to the given addresses and returns (address, outcome) pairs
-    (sphere.send.run.send_test); a seed that was refused stops it at once.
+    (sphere.send.run.send_test); a seed that was refused stops it at once. `clock` (default
+    the settings') waits.
     """
     if not settings.seed_list:
         return
@@ -125,7 +133,7 @@ def seed_check(
             f"{len(refused)} of the {len(settings.seed_list)} seed addresses refused {slug}: "
             "the real send did not start"
         )
-    sleep(settings.seed_wait)
+    (clock or settings.clock).sleep(settings.seed_wait)
     sync()
     after = campaign_tally(store, slug)
     grown = {name: after[name] - before[name] for name in after if after[name] > before[name]}
@@ -142,4 +150,4 @@ def _accepted(outcome: Any) -> bool:
     return str(getattr(outcome, "kind", "")) == "accepted"
 
 
-__all__ = ["CircuitBreaker", "breaker_for", "seed_check"]
+__all__ = ["BounceGuard", "bounce_guard_for", "seed_check"]

@@ -1,9 +1,9 @@
-"""The one seam between the endpoints and the subscriber list.
+"""Look-ups by address and by opaque id, and the few changes made one person at a time.
 
-The subscriber package is being reworked (per-address lookup, new change keys, suppressions);
-everything the web endpoints and `sphere feedback` need from it goes through this class, so
-the seam can be re-pointed in one file. It speaks of people by opaque id or by address, never
-logs either, and writes only when something changes (a repeated unsubscribe writes nothing).
+The web endpoints, `sphere feedback` and (through the bounce guard) sending reach the list
+through this class, so that they share one way of finding and changing a person. It speaks
+of people by opaque id or by address, never logs either, and writes only when something
+changes (a repeated unsubscribe writes nothing).
 """
 
 from __future__ import annotations
