@@ -13,6 +13,8 @@ import datetime as dt
 import json
 import random
 
+from fixtures_clock import ManualClock
+
 from sphere import records
 from sphere.issue_feedback import Collector, record_unsubscribe
 from sphere.send.ledger import Ledger
@@ -73,7 +75,7 @@ def make_issue(
     """A finished campaign of `slug` to `ids`, sent on `sent`, with feedback at about these
     rates (hard bounces, soft bounces, complaints, unsubscribes) and a delivery for the rest."""
     rng = random.Random(seed)
-    ledger = Ledger(store, slug, clock=lambda: sent.timestamp())
+    ledger = Ledger(store, slug, clock=ManualClock(sent.timestamp()))
     ledger.freeze(ids, subject=f"Issue {slug}")
     record = {"slug": slug, "subject": f"Issue {slug}", "issue_date": sent.date().isoformat(),
               "commit": "0" * 40, "run": {}, "recorded": _stamp(sent), "sha256": {}}  # fmt: skip

@@ -250,7 +250,7 @@ def test_erase_removes_the_outboxs_messages_to_the_person(project: Path) -> None
     assert subprocess.run(send, capture_output=True, check=False).returncode == 0
     outbox = project / ".sphere" / "outbox"
     assert len(list(outbox.glob("*.eml"))) == 2
-    result = run("erase", "a@example.com")
+    result = run("erase", "a@example.com", "--yes")
     assert result.stdout == (
         "erased: their record is gone from every object in the store\n"
         "  also removed 1 message to them from the outbox\n"
