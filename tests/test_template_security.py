@@ -265,3 +265,14 @@ def test_a_template_that_links_outside_templates_is_refused(
         "a file outside templates/\n",
     )
     assert not (project / "dist").exists()
+
+
+def test_templates_render_in_jinjas_own_sandbox(tmp_path: Path) -> None:
+    """Jinja's ImmutableSandboxedEnvironment itself, not a subclass with lookup shortcuts: a
+    future fix to the sandbox must reach guest pull requests' templates unbypassed."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from sphere.render.environment import make_body_environment, make_environment
+
+    assert type(make_environment(tmp_path)) is ImmutableSandboxedEnvironment
+    assert type(make_body_environment()) is ImmutableSandboxedEnvironment
