@@ -7,9 +7,10 @@ in this process.
 It is `concurrent.futures.ProcessPoolExecutor`. Where the system can fork, this process sets
 itself up first (`initializer`: a renderer with its templates compiled) and the workers inherit
 that set-up instead of repeating it; elsewhere each worker runs the initializer itself. Tasks go
-out in chunks, a few per worker, so that no core sits idle at the end while another finishes a
-large batch. Results come back in task order; the first failure in task order is raised and
-the tasks not yet started are cancelled. Workers ignore Ctrl-C: this process alone reports it.
+out in small chunks (sixteen a worker), so that no core sits idle at the end while another
+finishes a large batch. Results come back in task order; the first failure in task order is
+raised and the tasks not yet started are cancelled. Workers ignore Ctrl-C: this process alone
+reports it.
 
 It stands alone (rather than in build/) because `sphere check` uses it too, and nothing but the
 CLI imports build/.
@@ -31,7 +32,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_PER_WORKER = 16  # below this many tasks per worker, starting processes costs more than it saves
-CHUNKS_PER_WORKER = 4  # smaller chunks balance the cores better, larger ones cost fewer messages
+CHUNKS_PER_WORKER = 16  # small chunks keep both cores busy to the end; each costs a message
 
 
 def parallel_map(
