@@ -90,15 +90,19 @@ def test_a_failure_stops_the_other_tasks(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("POOL_LOG", str(log))
     with pytest.raises(ValueError, match="first task"):
         parallel_map(_count_and_fail, TASKS, initializer=_nothing, workers=2)
-    # The chunks not yet handed to a worker when task 0 failed never run (the executor hands
-    # a few out ahead: one a worker, plus one).
+    # No chunk is handed out once task 0 has failed: only those out already run (the worker
+    # is kept two ahead, and this process takes one at a time).
     chunk = len(TASKS) // (2 * pool.CHUNKS_PER_WORKER)
     assert len(log.read_text().split()) < len(TASKS) - chunk
 
 
+_parent = os.getpid()
+
+
 def _die(task: int) -> int:
-    if task == len(TASKS) - 1:
-        os.kill(os.getpid(), signal.SIGKILL)  # as if killed (out of memory, say)
+    if os.getpid() != _parent:
+        os.kill(os.getpid(), signal.SIGKILL)  # a worker, as if killed (out of memory, say)
+    time.sleep(0.01)  # this process takes the chunks from the end: leave the worker some
     return task
 
 
