@@ -3,7 +3,7 @@
     uv run python benchmarks/startup.py [--runs 20]
 
 Prints the best and median wall-clock time, and whether any heavy module (boto3, Markdown,
-MJML, Jinja2, Playwright) was imported at start-up. Target: under 0.3 s.
+MJML, Jinja2, Playwright) was imported at start-up. Target: under 0.15 s.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     print(f"sphere --help: best {min(times):.3f} s, median {statistics.median(times):.3f} s "
-          f"over {args.runs} runs (target < 0.3 s)")  # fmt: skip
+          f"over {args.runs} runs (target < 0.15 s)")  # fmt: skip
     print(f"heavy modules imported at start-up: {heavy.stdout.strip() or 'none'}")
 
 

@@ -4,12 +4,14 @@ Python-Markdown and Jinja2 hold the GIL, so threads do not help; processes do, o
 enough work to pay for starting them (`MIN_PER_WORKER` tasks each). Below that, everything runs
 in this process.
 
-It is `concurrent.futures.ProcessPoolExecutor`. Where the system can fork, this process sets
-itself up first (`initializer`: a renderer with its templates compiled) and the workers inherit
-that set-up instead of repeating it; elsewhere each worker runs the initializer itself. Tasks go
-out in chunks, a few per worker, so that no core sits idle at the end while another finishes a
-large batch. Results come back in task order; the first failure in task order is raised and
-the tasks not yet started are cancelled. Workers ignore Ctrl-C: this process alone reports it.
+It is `concurrent.futures.ProcessPoolExecutor`, with one worker fewer than the cores: this
+process works too. Where the system can fork, it sets itself up first (`initializer`: a
+renderer with its templates compiled) and the workers inherit that set-up instead of repeating
+it; elsewhere each worker runs the initializer itself. Tasks go out in small chunks (sixteen
+a process), in order, to the workers and to this process, so that no core sits idle at the end
+while another finishes a large batch. Results come back in task order; after a failure no
+chunk is handed out, and the first failure in task order is raised. Workers ignore Ctrl-C:
+this process alone reports it.
 
 It stands alone (rather than in build/) because `sphere check` uses it too, and nothing but the
 CLI imports build/.
@@ -21,9 +23,9 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sphere.errors import WorkerDied
 
@@ -31,7 +33,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_PER_WORKER = 16  # below this many tasks per worker, starting processes costs more than it saves
-CHUNKS_PER_WORKER = 4  # smaller chunks balance the cores better, larger ones cost fewer messages
+CHUNKS_PER_WORKER = 16  # a process: small chunks keep the cores busy to the end
 
 
 def parallel_map(
@@ -58,20 +60,15 @@ def parallel_map(
         return [function(task) for task in tasks]
     forks = "fork" in multiprocessing.get_all_start_methods()
     pool = ProcessPoolExecutor(
-        max_workers=count,
+        max_workers=count - 1,  # and this process: it takes chunks too
         mp_context=multiprocessing.get_context("fork") if forks else None,
         initializer=_worker_start,
         initargs=(None, ()) if forks else (initializer, initargs),
     )
-    chunk = max(1, len(tasks) // (count * CHUNKS_PER_WORKER))
+    size = max(1, len(tasks) // (count * CHUNKS_PER_WORKER))
+    chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
     try:
-        futures = [
-            pool.submit(_run_chunk, function, tasks[start : start + chunk])
-            for start in range(0, len(tasks), chunk)
-        ]
-        if meanwhile is not None:
-            meanwhile()
-        return [result for future in futures for result in _result(future)]
+        return _Map(function, chunks, pool, ahead=2 * (count - 1)).run(meanwhile)
     except BrokenProcessPool:
         raise WorkerDied(
             "a worker process ended unexpectedly (out of memory, or killed?): run the command again"
@@ -79,6 +76,69 @@ def parallel_map(
     finally:
         # After a failure or Ctrl-C: the chunks not started are dropped, the running ones end.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Map(Generic[T, R]):
+    """One parallel map: chunks handed out in order, to the workers (a few ahead, so that
+    none waits) and to this process between its looks at what they have done."""
+
+    def __init__(
+        self,
+        function: Callable[[T], R],
+        chunks: list[Sequence[T]],
+        pool: ProcessPoolExecutor,
+        *,
+        ahead: int,
+    ):
+        self.function, self.chunks, self.pool, self.ahead = function, chunks, pool, ahead
+        self.next = 0  # the first chunk not handed out yet
+        self.running: dict[Future[list[R]], int] = {}
+        self.outcomes: dict[int, list[R] | BaseException] = {}
+
+    def run(self, meanwhile: Callable[[], None] | None) -> list[R]:
+        self._feed()
+        if meanwhile is not None:
+            meanwhile()
+        while True:
+            self._collect(timeout=0)
+            self._feed()
+            if self.next < len(self.chunks) and not self._failed():
+                index, self.next = self.next, self.next + 1
+                try:
+                    self.outcomes[index] = _run_chunk(self.function, self.chunks[index])
+                except Exception as error:  # noqa: BLE001 (raised below, in task order)
+                    self.outcomes[index] = error
+            elif self.running:
+                self._collect(timeout=None)
+            else:
+                break
+        results: list[R] = []
+        for index in range(len(self.chunks)):  # every chunk before a failure has an outcome
+            outcome = self.outcomes[index]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results += outcome
+        return results
+
+    def _feed(self) -> None:
+        while self.next < len(self.chunks) and len(self.running) < self.ahead:
+            if self._failed():
+                return
+            future = self.pool.submit(_run_chunk, self.function, self.chunks[self.next])
+            self.running[future] = self.next
+            self.next += 1
+
+    def _collect(self, *, timeout: float | None) -> None:
+        if not self.running:
+            return
+        done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            index = self.running.pop(future)
+            error = future.exception()
+            self.outcomes[index] = error if error is not None else future.result()
+
+    def _failed(self) -> bool:
+        return any(isinstance(outcome, BaseException) for outcome in self.outcomes.values())
 
 
 def worker_count(tasks: int, workers: int | None = None) -> int:
@@ -98,7 +158,3 @@ def _worker_start(initializer: Callable[..., None] | None, initargs: tuple[objec
 
 def _run_chunk(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
     return [function(task) for task in tasks]
-
-
-def _result(future: Future[list[R]]) -> list[R]:
-    return future.result()

@@ -8,6 +8,7 @@ fails the moment a change breaks the rule, before any behaviour does.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,21 @@ def test_nothing_below_the_web_imports_it(name: str) -> None:
         return
     wrong = sorted(m for m in imported(MODULES[name]) if within(m, "sphere.web"))
     assert not wrong, f"{name} imports {wrong}: the endpoints stand on the library, not under it"
+
+
+# Reaching into other projects' internals: a name-mangled private method (used or overridden),
+# a swapped class, the interpreter's exit handlers or frames, a copied method's source.
+PRIVATE_REACH = re.compile(
+    r"\._[A-Z][A-Za-z]+__[a-z]|def _[A-Z][A-Za-z]+__[a-z]|__class__ *= |atexit\._|os\._exit\("
+    r"|sys\._getframe|inspect\.getsource"
+)
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_stock_libraries_through_public_apis_only(name: str) -> None:
+    text = MODULES[name].read_text(encoding="utf-8")
+    found = [match.group(0) for match in PRIVATE_REACH.finditer(text)]
+    assert not found, f"{name} reaches into private internals: {found} (see CONTRIBUTING.md)"
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
