@@ -268,11 +268,23 @@ def test_a_template_that_links_outside_templates_is_refused(
 
 
 def test_templates_render_in_jinjas_own_sandbox(tmp_path: Path) -> None:
-    """Jinja's ImmutableSandboxedEnvironment itself, not a subclass with lookup shortcuts: a
-    future fix to the sandbox must reach guest pull requests' templates unbypassed."""
+    """Jinja's ImmutableSandboxedEnvironment with its own lookups and safety checks: no
+    shortcut of ours, so a future fix to the sandbox reaches guest pull requests' templates
+    unbypassed. The render limits (sphere.render.limits) use only the hooks Jinja documents
+    for that (`intercepted_binops`, `call_binop`, `call`), each ending in the sandbox's own."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from sphere.render.environment import make_body_environment, make_environment
 
-    assert type(make_environment(tmp_path)) is ImmutableSandboxedEnvironment
-    assert type(make_body_environment()) is ImmutableSandboxedEnvironment
+    for environment in (make_environment(tmp_path), make_body_environment()):
+        assert isinstance(environment, ImmutableSandboxedEnvironment)
+        for name in (
+            "getattr",
+            "getitem",
+            "is_safe_attribute",
+            "is_safe_callable",
+            "unsafe_undefined",
+        ):
+            assert getattr(type(environment), name) is getattr(
+                ImmutableSandboxedEnvironment, name
+            ), name
