@@ -270,8 +270,10 @@ def test_a_template_that_links_outside_templates_is_refused(
 def test_templates_render_in_jinjas_own_sandbox(tmp_path: Path) -> None:
     """Jinja's ImmutableSandboxedEnvironment with its own lookups and safety checks: no
     shortcut of ours, so a future fix to the sandbox reaches guest pull requests' templates
-    unbypassed. The render limits (sphere.render.limits) use only the hooks Jinja documents
-    for that (`intercepted_binops`, `call_binop`, `call`), each ending in the sandbox's own."""
+    unbypassed. The render limits (sphere.render.limits) read the clock in the hooks Jinja
+    documents (`intercepted_binops`, `call_binop`, `call`) and in `getattr`/`getitem`, each
+    then handing over to the sandbox's own; what is safe stays the sandbox's decision alone
+    (the tests above try the unsafe look-ups through the real environment)."""
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from sphere.render.environment import make_body_environment, make_environment
