@@ -280,13 +280,7 @@ def test_templates_render_in_jinjas_own_sandbox(tmp_path: Path) -> None:
 
     for environment in (make_environment(tmp_path), make_body_environment()):
         assert isinstance(environment, ImmutableSandboxedEnvironment)
-        for name in (
-            "getattr",
-            "getitem",
-            "is_safe_attribute",
-            "is_safe_callable",
-            "unsafe_undefined",
-        ):
+        for name in ("is_safe_attribute", "is_safe_callable", "unsafe_undefined"):
             assert getattr(type(environment), name) is getattr(
                 ImmutableSandboxedEnvironment, name
             ), name
