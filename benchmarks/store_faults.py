@@ -30,12 +30,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fault_proxy import FaultProxy  # noqa: E402
+from fault_store import Slow  # noqa: E402
 from fixtures_aws import AWS_TEST_ENV, moto_server  # noqa: E402
 
 from sphere.errors import SphereError  # noqa: E402
@@ -60,22 +60,6 @@ class Tally:
     erased: set[str] = field(default_factory=set)
     unsure: set[str] = field(default_factory=set)  # a failed command's address: either way
     errors: list[str] = field(default_factory=list)
-
-
-class SlowStore(LocalStore):
-    """A folder whose every write and delete takes `seconds` longer (a slow disk)."""
-
-    def __init__(self, root: Path, seconds: float):
-        super().__init__(root)
-        self.seconds = seconds
-
-    def put(self, key: str, data: bytes, **conditions: Any) -> str:
-        time.sleep(self.seconds)
-        return super().put(key, data, **conditions)
-
-    def delete(self, key: str) -> None:
-        time.sleep(self.seconds)
-        super().delete(key)
 
 
 def _commands(subscribers: SubscriberList, rng: random.Random, count: int, tally: Tally) -> None:
@@ -222,7 +206,7 @@ def main() -> None:
                 proxy.clear()
                 rows.append((name, tally, _lost(store, tally), time.monotonic() - started))
         with tempfile.TemporaryDirectory(dir=ROOT) as folder:
-            store = SlowStore(Path(folder) / "store", 0.02)
+            store = Slow(LocalStore(Path(folder) / "store"), 0.02)
             started = time.monotonic()
             tally = _run(store, options.seed, options.commands)
             rows.append(

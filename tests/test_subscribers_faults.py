@@ -15,13 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fault_proxy import FaultProxy, wait_for
+from fault_store import Paused, Slow
 
 from sphere.errors import PreconditionFailed
-from sphere.store.blobs import Blob, BlobStore, open_store
+from sphere.store.blobs import BlobStore, open_store
 from sphere.store.local import LocalStore
 from sphere.subscribers.events import key_ns
 from sphere.subscribers.list import SubscriberList
@@ -30,53 +30,18 @@ from sphere.subscribers.snapshot import SHARDS, SNAPSHOT
 KEY = b"faults"
 
 
-class Paused:
-    """A local store whose next put (or delete) of a matching key waits until released: a
-    slow disk at a chosen moment. Everything else goes straight to the real LocalStore."""
-
-    def __init__(self, store: LocalStore):
-        self.store = store
-        self.url = store.url
-        self._rules: list[tuple[str, str, threading.Event, threading.Event]] = []
-
-    def pause(self, method: str, key: str) -> tuple[threading.Event, threading.Event]:
-        """Hold the next `method` ("put" or "delete") of a key matching `key`: returns (reached,
-        release)."""
-        reached, release = threading.Event(), threading.Event()
-        self._rules.append((method, key, reached, release))
-        return reached, release
-
-    def _wait(self, method: str, key: str) -> None:
-        for rule in list(self._rules):
-            if rule[0] == method and re.search(rule[1], key):
-                self._rules.remove(rule)
-                rule[2].set()
-                rule[3].wait(30)
-                return
-
-    def put(self, key: str, data: bytes, **conditions: Any) -> str:
-        self._wait("put", key)
-        return self.store.put(key, data, **conditions)
-
-    def delete(self, key: str) -> None:
-        self._wait("delete", key)
-        self.store.delete(key)
-
-    def get(self, key: str) -> Blob | None:
-        return self.store.get(key)
-
-    def list(self, prefix: str = "") -> list[str]:
-        return self.store.list(prefix)
-
-    def exposure(self) -> str | None:
-        return self.store.exposure()
-
-    def sweep(self, **options: Any) -> int:
-        return self.store.sweep(**options)
-
-
 def _list(store: BlobStore) -> SubscriberList:
     return SubscriberList(store, key=lambda: KEY)
+
+
+def _listed(store: BlobStore, *, late: str = "carol@example.org") -> SubscriberList:
+    """PEOPLE folded into a snapshot, and `late` added after it (a change not yet folded)."""
+    subscribers = _list(store)
+    for address in PEOPLE:
+        subscribers.add(address)
+    subscribers.compact(settle=0)
+    subscribers.add(late)
+    return subscribers
 
 
 def _emails(store: BlobStore) -> set[str]:
@@ -184,11 +149,7 @@ def test_a_write_that_never_gets_an_answer_deletes_nothing(
 ) -> None:
     from sphere.errors import WriteUncertain
 
-    subscribers = _list(s3_store)
-    for address in PEOPLE:
-        subscribers.add(address)
-    subscribers.compact(settle=0)
-    subscribers.add("late@example.org")
+    subscribers = _listed(s3_store, late="late@example.org")
     changes = s3_store.list("subscribers/changes/")
     shards = s3_store.list(SHARDS)
     s3_faults.add("fail", "PUT", r"/subscribers/snapshot\.json", times=-1)
@@ -205,11 +166,7 @@ def test_a_write_that_never_gets_an_answer_deletes_nothing(
 
 
 def test_erase_beside_a_compaction_on_a_slow_disk_loses_no_shard(paused: Paused) -> None:
-    subscribers = _list(paused)
-    for address in PEOPLE:
-        subscribers.add(address)
-    subscribers.compact(settle=0)
-    subscribers.add("carol@example.org")
+    _listed(paused)
     reached, release = paused.pause("put", re.escape(SNAPSHOT))  # the compactor's fsync is slow
     thread, result = _in_thread(lambda: _list(paused).compact(settle=0))
     wait_for(reached, "the compaction's head write")
@@ -228,11 +185,7 @@ def test_erase_beside_a_compaction_on_a_slow_disk_loses_no_shard(paused: Paused)
 def test_erase_beside_a_compaction_whose_head_put_s3_holds_loses_no_shard(
     s3_store: BlobStore, s3_faults: FaultProxy
 ) -> None:
-    subscribers = _list(s3_store)
-    for address in PEOPLE:
-        subscribers.add(address)
-    subscribers.compact(settle=0)
-    subscribers.add("carol@example.org")
+    _listed(s3_store)
     held = s3_faults.add("hold", "PUT", r"/subscribers/snapshot\.json")
     thread, result = _in_thread(lambda: _list(s3_store).compact(settle=0))
     wait_for(held.matched, "the compaction's head PUT")
@@ -361,22 +314,6 @@ def test_a_send_whose_ledger_and_lease_replies_are_lost_mails_everyone_once(
 
 
 # --- every write slow while erase runs ------------------------------------------------------
-
-
-class Slow(Paused):
-    """Every put and delete takes `seconds` longer: a slow disk."""
-
-    def __init__(self, store: LocalStore, seconds: float):
-        super().__init__(store)
-        self.seconds = seconds
-
-    def put(self, key: str, data: bytes, **conditions: Any) -> str:
-        time.sleep(self.seconds)
-        return super().put(key, data, **conditions)
-
-    def delete(self, key: str) -> None:
-        time.sleep(self.seconds)
-        super().delete(key)
 
 
 def test_every_write_slow_while_erase_runs_loses_nothing_acknowledged(tmp_path: Path) -> None:

@@ -43,9 +43,6 @@ class Members:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _records(self) -> dict[str, Subscriber]:
-        return self.subscribers.read()[0].records
-
     def by_id(self, subscriber_id: str) -> Subscriber | None:
         """The record with this opaque id (or an erased person's waiting request), or None."""
         record = self.subscribers.find_id(subscriber_id)  # an index shard, not the list
