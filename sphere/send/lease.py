@@ -102,10 +102,9 @@ class Lease:
     def release(self) -> None:
         """Give the lease up if it is still ours: marked released by a conditional write, so a
         lease another send has taken over meanwhile stays theirs."""
-        body = json.loads(_body(self.owner, self.clock.now(), 0))
-        body["released"] = True
+        body = _body(self.owner, self.clock.now(), 0, released=True)
         try:
-            self.store.put(self.key, json.dumps(body).encode(), if_match=self.etag)
+            self.store.put(self.key, body, if_match=self.etag)
         except PreconditionFailed:
             log.info("%s: not released, another send holds it now", self.key)
 
@@ -157,16 +156,17 @@ def describe(holder: dict[str, Any], now: float) -> str:
     )
 
 
-def _body(owner: str, now: float, ttl: float) -> bytes:
-    return json.dumps(
-        {
-            "owner": owner,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "renewed": now,
-            "expires": now + ttl,
-        }
-    ).encode()
+def _body(owner: str, now: float, ttl: float, *, released: bool = False) -> bytes:
+    body: dict[str, Any] = {
+        "owner": owner,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "renewed": now,
+        "expires": now + ttl,
+    }
+    if released:
+        body["released"] = True
+    return json.dumps(body).encode()
 
 
 def _stale(holder: dict[str, Any], now: float) -> bool:
