@@ -50,6 +50,20 @@ class SystemClock:
 SYSTEM: Clock = SystemClock()
 
 
+class SetClock(SystemClock):
+    """The machine's clock set to another time: its wall time starts at `start` (seconds since
+    the epoch) and runs on from there. SPHERE_NOW makes one, so that a whole command (a
+    publish, a status) runs at a chosen moment with a clock that still moves: leases,
+    ledgers and the send's pace behave as they would at that time."""
+
+    def __init__(self, start: float) -> None:
+        self._offset = start - time.monotonic()
+
+    def now(self) -> float:
+        """`start` plus the time since this clock was made."""
+        return self._offset + time.monotonic()
+
+
 def utc(clock: Clock) -> datetime:
     """The clock's time as an aware UTC datetime."""
     return datetime.fromtimestamp(clock.now(), UTC)

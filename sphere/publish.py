@@ -47,11 +47,11 @@ log = logging.getLogger(__name__)
 
 # new: never started; resume: started, unfinished; late: never started and stale (held back);
 # nobody: never started, and the list has nobody subscribed (held back: a wrong SPHERE_STORE
-# must not use an issue up on an empty list)
 # must not use an issue up on an empty list); resent: never started, but its subject went out
-# already (a renamed file must not mail the list the same issue twice)
-Why = Literal["new", "resume", "late", "nobody", "resent"]
-HELD = ("late", "nobody", "resent")
+# already (a renamed file must not mail the list the same issue twice); waiting: dated today,
+# its send time not come yet (sphere.schedule)
+Why = Literal["new", "resume", "late", "nobody", "resent", "waiting"]
+HELD = ("late", "nobody", "resent", "waiting")
 
 
 @dataclass
@@ -61,6 +61,9 @@ class Due:
     issue: Issue
     why: Why
     recipients: int = 0  # still to send (the dry run counts them)
+    # waiting: when it goes out, and that for people ("due 2027-02-01 09:00 Europe/Paris, in 3h")
+    at: dt.datetime | None = None
+    when: str = ""
 
 
 @dataclass
@@ -106,7 +109,13 @@ class PublishReport:
             lines += self._plan_lines()
         if not self.sending:
             lines.append("nothing to send: no ready issue is due and unsent")
+        lines += [f"waiting: {item.issue.slug} is {item.when}" for item in self.waiting]
         return lines
+
+    @property
+    def waiting(self) -> list[Due]:
+        """Issues dated today whose send time has not come: a later run sends them."""
+        return [item for item in self.due if item.why == "waiting"]
 
     def _plan_lines(self) -> list[str]:
         lines = []
@@ -148,6 +157,10 @@ class PublishReport:
             ],
             "sent": [report.as_dict() for report in self.sent],
             "late": [item.issue.slug for item in self.late],
+            "waiting": [
+                {"issue": item.issue.slug, "send_at": item.at.isoformat() if item.at else None}
+                for item in self.waiting
+            ],
             "rate": self.rate,
             "quota_left": self.quota_left,
             "feedback": self.feedback.as_dict() if self.feedback is not None else None,
@@ -205,8 +218,12 @@ def due_issues(
     record: bool = True,
     sends: Sends | None = None,
     exclude: Collection[Path] = (),
+    now: dt.datetime | None = None,
 ) -> list[Due]:
     """Ready issues whose date has come and whose send is not complete, oldest first.
+
+    A new send waits (`waiting`) until the issue's send time on its date (sphere.schedule;
+    `now`, default the settings' clock); a started one resumes whenever.
 
     Two listings of the store (`sends`) decide for every issue; a ledger is read only for a
     campaign that started and has no completion record (sent by `sphere send`, or
@@ -214,8 +231,10 @@ def due_issues(
     run skips it unread. `exclude`: broken issue files left out (sphere.broken).
     """
     from sphere.content.issues import load_issues
+    from sphere.schedule import has_come, send_at, when
     from sphere.send.ledger import Ledger
 
+    now = now or settings.now()
     sends = sends or Sends.read(store)
     done, started = sends.complete, sends.started
     found = []
@@ -230,6 +249,10 @@ def due_issues(
                     records.mark_complete(store, issue.slug, ids=state.ids, counts=state.counts())
                 continue
             found.append(Due(issue, "resume", len(state.todo()) if state else 0))
+            continue
+        if issue.date == today and not has_come(settings, issue, now):
+            at = send_at(settings, issue)
+            found.append(Due(issue, "waiting", at=at, when=when(settings, issue, now)))
             continue
         stale = (today - issue.date).days > settings.late_after_days
         late = stale and issue.slug not in allow_late

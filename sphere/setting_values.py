@@ -94,6 +94,23 @@ def timezone(value: Any) -> str:
     return text
 
 
+_SEND_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def send_time(value: Any) -> dt.time:
+    """A time of day, 24-hour `HH:MM` ("09:00", "17:30"), for `send_time` in the settings and
+    in an issue's front matter. Only text: TOML's own time type would ask for seconds, and
+    YAML 1.1 reads an unquoted 10:00 as the number 600 (the front matter's loader keeps it
+    text)."""
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        raise ValueError(f'expected a time such as "09:00" (24-hour HH:MM, in quotes), got {kind}')
+    parts = _SEND_TIME.fullmatch(value.strip())
+    if parts is None:
+        raise ValueError(f'expected a time such as "09:00" (24-hour HH:MM), got {value!r}')
+    return dt.time(int(parts[1]), int(parts[2]))
+
+
 def image_path(value: Any) -> str:
     text = plain_text(value)
     if text and (not _IMAGE_PATH.fullmatch(text) or ".." in text.split("/")):

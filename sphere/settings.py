@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sphere import setting_values as parse
-from sphere.clock import SYSTEM, Clock, utc
+from sphere.clock import SYSTEM, Clock, SetClock, utc
 from sphere.errors import SettingsError, SettingsErrors
 
 # Re-exported: callers parse durations (--max-time) through sphere.settings.
@@ -52,6 +52,10 @@ class Settings:
     language: str
     cadence_months: int
     timezone: str = "UTC"  # an IANA zone: an issue is due from midnight of its date there
+    # The wall-clock time in `timezone` at which an issue goes out on its date (sphere.schedule);
+    # an issue's front matter may name its own. Out of the repr (which keys the build cache):
+    # no rendering depends on it.
+    send_time: dt.time = field(default=dt.time(0, 0), repr=False)
     default_image: str = ""  # link previews' picture for pages without their own; in content/
     why_you_get_this: str
     blurb_insights: str
@@ -104,6 +108,15 @@ class Settings:
         """The bare address of the sender: the envelope's MAIL FROM and SES's source."""
         return parseaddr(self.sender)[1]
 
+    def now(self) -> dt.datetime:
+        """This moment in the newsletter's time zone, from the settings' clock (SPHERE_NOW sets
+        it). With SPHERE_TODAY, the last moment of that date: every send time of the day has
+        come, as every issue of the day was due before there were send times."""
+        zone = ZoneInfo(self.timezone)
+        if self.fixed_today:
+            return dt.datetime.combine(dt.date.fromisoformat(self.fixed_today), dt.time.max, zone)
+        return utc(self.clock).astimezone(zone)
+
     def today(self, now: dt.datetime | None = None) -> dt.date:
         """The newsletter's date at `now` (an aware datetime; default the settings' clock) in
         its time zone: an issue is due from midnight of its date there. SPHERE_TODAY overrides
@@ -134,6 +147,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "language": ("language", parse.language, "en-GB"),
     "cadence_months": ("cadence_months", parse.positive_int, 2),
     "timezone": ("timezone", parse.timezone, "UTC"),
+    "send_time": ("send_time", parse.send_time, "00:00"),
     "default_image": ("default_image", parse.image_path, ""),
     "why_you_get_this": ("why_you_get_this", parse.required_text, None),
     "blurb_insights": ("blurb_insights", parse.plain_text, ""),
@@ -241,11 +255,35 @@ def load_settings(root: Path | None = None, env: Mapping[str, str] | None = None
                 f"got {values['fixed_today']!r}"
             )
         )
+    clock = _clock(env, errors)
     if errors:
         raise SettingsErrors(errors)
     for key in _PATH_KEYS:
         values[key] = (root / values[key]).resolve()
-    return Settings(root=root, source=source, from_env=from_env, **values)
+    return Settings(root=root, source=source, from_env=from_env, clock=clock, **values)
+
+
+def _clock(env: Mapping[str, str], errors: list[SettingsError]) -> Clock:
+    """The machine's clock, or with SPHERE_NOW (an instant with its offset, for previews and
+    tests) one set to that moment. One of SPHERE_NOW and SPHERE_TODAY: both would disagree."""
+    text = env.get("SPHERE_NOW", "").strip()
+    if not text:
+        return SYSTEM
+    try:
+        if env.get("SPHERE_TODAY", "").strip():
+            raise ValueError("set one of SPHERE_NOW and SPHERE_TODAY, not both")
+        moment = dt.datetime.fromisoformat(text) if _MOMENT.fullmatch(text) else None
+        if moment is None or moment.tzinfo is None:
+            raise ValueError(
+                f"expected a moment with its offset such as 2027-02-01T09:00+01:00, got {text!r}"
+            )
+    except ValueError as problem:
+        errors.append(SettingsError(f"environment variable SPHERE_NOW: {problem}"))
+        return SYSTEM
+    return SetClock(moment.timestamp())
+
+
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
 
 
 MIN_SECRET = 32  # characters: a guessable secret lets anyone unsubscribe anyone

@@ -1,6 +1,7 @@
 """`sphere status`: every issue in one table, and when the next one is due.
 
-Each issue is a draft, scheduled (ready, its date not come), due (its date has come, not sent:
+Each issue is a draft, scheduled (ready, its date and send time not come: when it goes out,
+in the newsletter's time zone), due (its date and send time have come, not sent:
 `publish` sends it, or holds it back when it is stale), sending (a campaign started and not
 complete) or sent (complete, with its counts). Then the cadence: the next issue is due
 `cadence_months` after the last one published, with a warning when that day has passed and
@@ -82,10 +83,12 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     """Every issue's state, newest first, and the cadence's next due date."""
     from sphere.content.issues import load_issues
     from sphere.publish import Sends, sent_subjects
+    from sphere.schedule import has_come, when
     from sphere.send import seams
     from sphere.send.run import campaign_status
 
     today = today or settings.today()
+    now = settings.now()
     store = seams.open_store(settings)
     sends = Sends.read(store)
     done, started = sends.complete, sends.started
@@ -110,8 +113,8 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
                     sender=entry["sender"],
                 )
             )
-        elif issue.date > today:
-            row.state = "scheduled"
+        elif issue.date > today or (issue.date == today and not has_come(settings, issue, now)):
+            row.state, row.detail = "scheduled", when(settings, issue, now)
         elif (today - issue.date).days > settings.late_after_days:
             row.state, row.detail = "held", "stale, never sent: publish --allow-late to send"
         elif issue.subject in subjects:

@@ -45,7 +45,9 @@ def test_one_table_of_every_issue(
     assert lines[0].split() == ["issue", "date", "state", "details"]
     rows = {line.split()[0]: line for line in lines[1:-1]}
     assert list(rows) == ["later", "idea", SLUG, "half-way", "old-news"]  # newest first
-    assert rows["later"].split()[1:] == ["2027-02-01", "scheduled"]
+    assert rows["later"].split()[1:] == [
+        "2027-02-01", "scheduled", "due", "2027-02-01", "00:00", "Europe/London"
+    ]  # fmt: skip
     assert rows["idea"].split()[1:] == ["2026-12-10", "draft"]
     assert rows[SLUG].split()[2] == "sent"
     assert rows[SLUG].endswith(": 2 sent, 0 failed, 0 unknown")

@@ -111,8 +111,8 @@ def test_an_issue_not_yet_due_waits_unless_now(
     monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the newsletter's date, as publish reads it
     result = sphere("send", SLUG)
     assert (result.status, result.err) == (1, (
-        f"content/issues/2026-12-01-{SLUG}.md:3: error: the issue is due on 2026-12-01, not yet "
-        "(today is 2026-11-30): it goes out then; pass --now to send it today\n"
+        f"content/issues/2026-12-01-{SLUG}.md:3: error: the issue is due 2026-12-01 00:00 "
+        "Europe/London, not yet: it goes out then; pass --now to send it now\n"
     ))  # fmt: skip
     assert _outbox(project) == [] and _no_ledger(project)
 

@@ -12,22 +12,34 @@ import typer
 from sphere.cli.options import DryRunFlag, Json
 
 if TYPE_CHECKING:
+    from sphere.publish import Sends
     from sphere.settings import Settings
 
 DEPLOY_BUILD = ".sphere/deploy"  # the build deployed: never `dist/`, which may hold drafts
 
 
-def build_public_archive(settings: Settings, *, exclude: Collection[Path] = ()) -> Path:
-    """Build the archive as the public may see it (no drafts, no scheduled issue); its folder.
+def build_public_archive(
+    settings: Settings, *, exclude: Collection[Path] = (), sends: Sends | None = None
+) -> Path:
+    """Build the archive as the public may see it (no drafts, no scheduled issue, and none
+    dated today whose send time has not come, unless its send started); its folder.
 
     It is built into a folder of its own, so a preview build in `dist/` (drafts included)
     can never be what gets deployed; and rendered afresh, never from the build cache: a cache
     committed to the repository or restored by CI could hold anything, and `sphere check`,
     which renders afresh, would not see it. `exclude`: broken issue files that publish passes
-    over (sphere.broken).
+    over (sphere.broken). `sends`: the campaigns' state, if read already (the store is read
+    only when an issue of today waits for its send time).
     """
     from sphere.build.pipeline import build_all
+    from sphere.publish import read_sends
+    from sphere.schedule import waiting
 
+    early = waiting(settings, exclude=exclude)
+    if early:  # a send already started (`send --now`) keeps its page up
+        sends = sends or read_sends(settings)
+        gone = sends.started | sends.complete
+        exclude = {*exclude, *(path for slug, path in early.items() if slug not in gone)}
     out = settings.root / DEPLOY_BUILD
     build_all(settings, out=out, drafts=False, screenshots=False, cache=False, exclude=exclude)
     return out / "site"

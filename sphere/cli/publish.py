@@ -60,7 +60,7 @@ def publish(
     for line in broken.warning_lines():
         print(line, file=sys.stderr)
     sys.stderr.write(FORMATS["text"](broken.errors))
-    site = build_public_archive(settings, exclude=broken.files)
+    site = build_public_archive(settings, exclude=broken.files, sends=sends)
     progress = Progress()
     try:
         report = run_publish(

@@ -20,11 +20,12 @@ from typing import Any, Literal
 import yaml
 
 from sphere.errors import ContentError, display_path
+from sphere.setting_values import send_time
 
 Status = Literal["draft", "ready"]
 State = Literal["published", "scheduled", "draft"]  # where an issue stands on a given day
 STATUSES: tuple[Status, ...] = ("draft", "ready")
-KNOWN_KEYS = ("title", "date", "summary", "subject", "status", "image", "slug")
+KNOWN_KEYS = ("title", "date", "send_time", "summary", "subject", "status", "image", "slug")
 REQUIRED_KEYS = ("title", "date", "summary")
 MAX_ISSUE_BYTES = 1024 * 1024
 
@@ -41,8 +42,23 @@ class _Loader(_SafeLoader):  # type: ignore[misc,valid-type]
     """YAML's safe loader, leaving dates as text so that `_date` can say what is wrong."""
 
 
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _no_base_60(tag: str, regexp: re.Pattern[str]) -> tuple[str, re.Pattern[str]]:
+    """YAML 1.1 reads `10:00` as the number 600 (base 60): a send time or a title that looks
+    like a time stays text. A number never holds a colon otherwise."""
+    if tag in _NUMBERS:
+        return tag, re.compile(r"(?!.*:)" + regexp.pattern, regexp.flags)
+    return tag, regexp
+
+
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [
+        _no_base_60(tag, regexp)
+        for tag, regexp in resolvers
+        if tag != "tag:yaml.org,2002:timestamp"
+    ]
     for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
 
@@ -55,6 +71,7 @@ class Issue:
     slug: str
     title: str
     date: dt.date
+    send_time: dt.time | None = None  # overrides the newsletter's send time (sphere.schedule)
     summary: str
     subject: str
     status: Status
@@ -296,6 +313,7 @@ def issue_from(
         slug=slug,
         title=title,
         date=_date(data.get("date"), fail),
+        send_time=_send_time(data, fail),
         summary=summary,
         subject=subject,
         status=status,
@@ -316,6 +334,16 @@ def _one_line(data: dict[str, Any], key: str, fail: Any) -> str:
     if not text:
         raise fail(key, f"'{key}' must not be empty")
     return text
+
+
+def _send_time(data: dict[str, Any], fail: Any) -> dt.time | None:
+    """The issue's own send time, or None for the newsletter's."""
+    if data.get("send_time") is None:
+        return None
+    try:
+        return send_time(data["send_time"])
+    except ValueError as problem:
+        raise fail("send_time", f"'send_time': {problem}") from None
 
 
 def _date(value: Any, fail: Any) -> dt.date:

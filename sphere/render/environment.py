@@ -41,7 +41,7 @@ PRIVATE_SETTINGS = (
     "transport", "secret", "send_rate", "send_concurrency", "fixed_today",
     "ses_configuration_set", "send_max_time", "feedback_queue_url", "soft_bounce_limit", "clock",
     "breaker_bounce_rate", "breaker_complaint_rate", "breaker_min_messages", "seed_list",
-    "seed_wait", "late_after_days", "from_env",
+    "seed_wait", "late_after_days", "from_env", "send_time",
 )  # fmt: skip
 DERIVED_SETTINGS = ("website_label", "sender_name")  # properties of Settings
 

@@ -81,8 +81,11 @@ def find_issue(settings: Settings, ref: str) -> Issue:
     raise ContentError(f"no issue {ref!r} in {settings.content_dir.name}/issues/ (slugs: {known})")
 
 
-def refuse_unready(issue: Issue, *, today: dt.date, now: bool) -> None:
-    """A draft never goes to the list; a ready issue waits for its date unless `now`."""
+def refuse_unready(settings: Settings, issue: Issue, *, today: dt.date, now: bool) -> None:
+    """A draft never goes to the list; a ready issue waits for its date and send time (in the
+    newsletter's time zone, as `publish` waits: sphere.schedule) unless `now`."""
+    from sphere.schedule import has_come, when
+
     if issue.is_draft:
         raise ContentError(
             "the issue is a draft: set 'status: ready' to send it "
@@ -90,12 +93,16 @@ def refuse_unready(issue: Issue, *, today: dt.date, now: bool) -> None:
             path=issue.path,
             line=issue.line_of("status"),
         )
-    if issue.date > today and not now:
+    if now or issue.date < today:
+        return
+    moment = settings.now()
+    if issue.date > today or not has_come(settings, issue, moment):
+        key = "send_time" if issue.date == today and "send_time" in issue.key_lines else "date"
         raise ContentError(
-            f"the issue is due on {issue.date.isoformat()}, not yet "
-            f"(today is {today.isoformat()}): it goes out then; pass --now to send it today",
+            f"the issue is {when(settings, issue, moment)}, not yet: it goes out then; "
+            "pass --now to send it now",
             path=issue.path,
-            line=issue.line_of("date"),
+            line=issue.line_of(key),
         )
 
 
@@ -158,7 +165,7 @@ def send_issue(
     from sphere.send.transports import open_transport
 
     issue = find_issue(settings, request.issue)
-    refuse_unready(issue, today=today or settings.today(), now=request.now)
+    refuse_unready(settings, issue, today=today or settings.today(), now=request.now)
     if is_real(settings):
         refuse_placeholders(settings)
     # No secret for a real transport: refused here. The links name the issue (sphere.outcome).
