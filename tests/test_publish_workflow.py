@@ -20,13 +20,32 @@ def _step(job: dict[str, Any], name: str) -> dict[str, Any]:
     return next(step for step in job["steps"] if step.get("name") == name)
 
 
-def test_publish_runs_on_merge_daily_and_by_hand() -> None:
-    triggers = _load("publish.yml")[True]  # YAML 1.1 reads the key `on` as true
+def _hours(field: str) -> list[int]:
+    """The hours a cron hour field names (`*`, `6`, `0-5,7-23`)."""
+    if field == "*":
+        return list(range(24))
+    hours = []
+    for part in field.split(","):
+        first, _, last = part.partition("-")
+        hours += range(int(first), int(last or first) + 1)
+    return hours
+
+
+def test_publish_runs_on_merge_every_hour_and_by_hand() -> None:
+    """Every hour once (a send time is honoured within the hour, docs/publishing.md), never
+    on the hour (GitHub's queue is longest then), and the keep-alive job once a day."""
+    workflow = _load("publish.yml")
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["push"]["branches"] == ["main"]
     assert {"content/**", "templates/**", "pyproject.toml"} <= set(triggers["push"]["paths"])
-    assert len(triggers["schedule"]) == 1
-    every_day = triggers["schedule"][0]["cron"].split()[2:]  # any minute and hour
-    assert every_day == ["*", "*", "*"]
+    crons = [entry["cron"].split() for entry in triggers["schedule"]]
+    assert all(cron[2:] == ["*", "*", "*"] for cron in crons)  # every day
+    assert all(cron[0] not in ("0", "*") for cron in crons)  # once an hour, off the hour
+    assert sorted(hour for cron in crons for hour in _hours(cron[1])) == list(range(24))
+    daily = [" ".join(cron) for cron in crons if len(_hours(cron[1])) == 1]
+    assert workflow["jobs"]["keep-alive"]["if"] == (
+        f"${{{{ github.event_name == 'schedule' && github.event.schedule == '{daily[0]}' }}}}"
+    )
     dry_run = triggers["workflow_dispatch"]["inputs"]["dry-run"]
     assert (dry_run["type"], dry_run["default"]) == ("boolean", False)
 
