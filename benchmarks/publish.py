@@ -2,7 +2,10 @@
 
 Run with `uv run python benchmarks/publish.py [ROUNDS]`. Every issue is published and its
 campaign complete (the setup deploys once and records each campaign as complete, as a real
-publish does after a send), so publish must upload nothing and send nothing. Two figures:
+publish does after a send), so publish must upload nothing and send nothing. Two cases, in
+interleaved rounds: nothing due (SPHERE_TODAY), and what most hourly runs of publish.yml
+meet on an issue's day, the issue waiting for its send time (SPHERE_NOW three hours before
+it). Two figures for each:
 
 - wall time of the real command (`sphere publish`, a fresh process: start-up, check, build
   from the cache, deploy plan, what is due), min and median over the rounds;
@@ -28,6 +31,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 ISSUES = 200
 TODAY = "2026-12-01"
+WAITING = "2026-12-02"  # one more issue's date: scheduled on TODAY, waiting in the second case
+CASES = {
+    "nothing due": {"SPHERE_TODAY": TODAY},
+    "an issue waiting for its send time": {
+        "SPHERE_NOW": f"{WAITING}T06:00:00Z",
+        "SPHERE_SEND_TIME": "09:00",
+    },
+}
 
 COUNT_REQUESTS = """
 import collections, contextlib, io, json, sys
@@ -65,17 +76,19 @@ def setup(folder: Path, env: dict[str, str]) -> None:
     import datetime as dt
 
     from _synthetic import make_project
+    from fixtures_project import write_issue
 
     from sphere.records import mark_complete
     from sphere.settings import load_settings
     from sphere.store.blobs import open_store
 
     issues = make_project(folder, ISSUES, start=dt.date(1993, 1, 1))
-    shutil.copytree(ROOT / "content" / "images", folder / "content" / "images")
+    shutil.copytree(ROOT / "content" / "images", folder / "content" / "images", dirs_exist_ok=True)
     _run([sys.executable, "-m", "sphere", "--root", str(folder), "-q", "deploy"], env)
     store = open_store(load_settings(folder, env=env))
     for issue in issues:
         mark_complete(store, str(issue["slug"]), ids=["a-reader"], counts={"accepted": 1})
+    write_issue(folder, f"{WAITING}-waiting", title="Waiting", date=WAITING)
 
 
 def main() -> None:
@@ -86,6 +99,7 @@ def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     with moto_server() as endpoint, tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, **AWS_TEST_ENV, "AWS_ENDPOINT_URL": endpoint, "SPHERE_TODAY": TODAY}
+        env.pop("SPHERE_NOW", None)
         os.environ.update(env)
         buckets = [f"bench-{name}-{secrets.token_hex(4)}" for name in ("site", "data")]
         for bucket in buckets:
@@ -100,23 +114,37 @@ def main() -> None:
         folder = Path(tmp) / "newsletter"
         setup(folder, env)
         command = [sys.executable, "-m", "sphere", "--root", str(folder), "publish"]
-        times = []
+        times: dict[str, list[float]] = {case: [] for case in CASES}
+        last: dict[str, str] = {}
         for _ in range(rounds):
-            started = time.perf_counter()
-            done = _run(command, env)
-            times.append(time.perf_counter() - started)
-        counted = subprocess.run(
-            [sys.executable, "-c", COUNT_REQUESTS, str(folder)],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-    figures = json.loads(counted.stdout)
-    print(f"sphere publish with nothing to do, {ISSUES} issues, moto S3 ({rounds} rounds):")
-    print(f"  wall time: min {min(times):.2f} s, median {statistics.median(times):.2f} s")
-    print(f"  last output: {done.stdout.strip().splitlines()}")
-    total = sum(figures["requests"].values())
-    print(f"  AWS requests: {total} ({figures['uploads']} uploads, {figures['sent']} sends)")
-    for operation, count in sorted(figures["requests"].items()):
-        print(f"    {operation}: {count}")
+            for case, extra in CASES.items():
+                started = time.perf_counter()
+                done = _run(command, _case_env(env, extra))
+                times[case].append(time.perf_counter() - started)
+                last[case] = done.stdout
+        counted = {case: _count(folder, _case_env(env, extra)) for case, extra in CASES.items()}
+    print(f"sphere publish with nothing to send, {ISSUES} issues, moto S3 ({rounds} rounds):")
+    for case, found in times.items():
+        figures = json.loads(counted[case].stdout)
+        print(f"- {case}:")
+        print(f"  wall time: min {min(found):.2f} s, median {statistics.median(found):.2f} s")
+        print(f"  last output: {last[case].strip().splitlines()}")
+        total = sum(figures["requests"].values())
+        print(f"  AWS requests: {total} ({figures['uploads']} uploads, {figures['sent']} sends)")
+        for operation, count in sorted(figures["requests"].items()):
+            print(f"    {operation}: {count}")
+
+
+def _count(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One more run, counting its AWS requests in-process."""
+    command = [sys.executable, "-c", COUNT_REQUESTS, str(folder)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+
+
+def _case_env(env: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """`env` with one case's clock: SPHERE_TODAY and SPHERE_NOW are never set together."""
+    clean = {key: value for key, value in env.items() if key != "SPHERE_TODAY"}
+    return {**clean, **extra}
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def send(
             "--take-over", help="Resume a campaign whose previous send died holding its lease."
         ),
     ] = False,
-    now: Annotated[bool, typer.Option("--now", help="Send a ready issue before its date.")] = False,
+    now: Annotated[
+        bool, typer.Option("--now", help="Send a ready issue before its date and send time.")
+    ] = False,
     resume_past_breaker: Annotated[
         bool,
         typer.Option(

@@ -47,7 +47,7 @@ class SendRequest:
     concurrency: int | None = None
     resend_unknown: bool = False
     take_over: bool = False
-    now: bool = False  # send a ready issue before its date
+    now: bool = False  # send a ready issue before its date and send time
     max_time: float | None = None  # seconds (None: the setting)
     resume_past_breaker: bool = False  # judge only the bounces and complaints from now on
 
