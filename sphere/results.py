@@ -9,10 +9,10 @@ address or name is ever part of a result.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sphere.clock import SYSTEM, Clock
 from sphere.issue_feedback import IssueFeedback
 
 if TYPE_CHECKING:
@@ -87,9 +87,10 @@ def _share(rate: float | None) -> str:
     return f" ({rate:.2%})" if rate is not None else ""
 
 
-def issue_result(store: BlobStore, slug: str) -> IssueResult | None:
+def issue_result(store: BlobStore, slug: str, *, clock: Clock = SYSTEM) -> IssueResult | None:
     """The issue's result, or None before its first send. A complete campaign's counts come
-    from its completion record (one read); an unfinished one's from its ledger."""
+    from its completion record (one read); an unfinished one's from its ledger. `clock` says
+    whether a send's lease is still live (the settings' clock, which SPHERE_NOW sets)."""
     from sphere import issue_feedback, records
     from sphere.send.ledger import Ledger
 
@@ -113,12 +114,12 @@ def issue_result(store: BlobStore, slug: str) -> IssueResult | None:
         result.commit = str(kept.record.get("commit", ""))
         result.run = dict(kept.record.get("run") or {})
     result.started = _started(store, slug, state)
-    _sender_state(store, f"campaigns/{slug}/lease.json", result)
+    _sender_state(store, f"campaigns/{slug}/lease.json", result, clock.now())
     result.feedback = issue_feedback.read(store, slug)
     return result
 
 
-def _sender_state(store: BlobStore, key: str, result: IssueResult) -> None:
+def _sender_state(store: BlobStore, key: str, result: IssueResult, now: float) -> None:
     """Whether a send holds the campaign now, and if one stopped without finishing, who it
     was and when it was last seen (a killed process leaves its lease until it expires)."""
     from sphere.send.lease import describe, read_lease, state
@@ -127,7 +128,6 @@ def _sender_state(store: BlobStore, key: str, result: IssueResult) -> None:
     if blob is None:
         return
     holder = read_lease(store, key, blob.data)
-    now = time.time()
     found = state(holder, now)
     result.sending_now = found == "sending"
     if found != "released":

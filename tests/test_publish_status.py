@@ -133,3 +133,30 @@ def test_a_quiet_repository_is_warned_about_the_schedule(
 def test_add_months_keeps_to_the_month() -> None:
     assert add_months(dt.date(2026, 12, 31), 2) == dt.date(2027, 2, 28)
     assert add_months(dt.date(2026, 11, 15), 2) == dt.date(2027, 1, 15)
+
+
+def test_whether_a_send_still_holds_its_campaign_goes_by_the_settings_clock(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A send on another machine renewed its lease at 2030-01-01 00:00 UTC, for two minutes.
+    store = open_store(load_settings())
+    Ledger(store, SLUG).freeze(["x1", "x2"], subject="S")
+    renewed = dt.datetime(2030, 1, 1, tzinfo=dt.UTC).timestamp()
+    lease = {"owner": "o", "host": "another-host", "pid": 4242, "renewed": renewed}
+    store.put(
+        f"campaigns/{SLUG}/lease.json", json.dumps({**lease, "expires": renewed + 120}).encode()
+    )
+    monkeypatch.delenv("SPHERE_TODAY")
+    monkeypatch.setenv("SPHERE_NOW", "2030-01-01T00:01:00Z")
+
+    assert sphere("status").out.splitlines()[1].endswith("2 to send (sending now)")
+
+    monkeypatch.setenv("SPHERE_NOW", "2030-01-01T00:10:00Z")  # its lease expired 8 minutes ago
+    assert (
+        sphere("status")
+        .out.splitlines()[1]
+        .endswith(
+            "2 to send (stopped: pid 4242 on another-host, last seen 2030-01-01 00:00:00 UTC, "
+            "10 min ago; the next publish or send resumes it)"
+        )
+    )

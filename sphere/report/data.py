@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from sphere.clock import SYSTEM, Clock
 from sphere.subscribers.model import STATUSES, Status
 
 if TYPE_CHECKING:
@@ -96,8 +97,9 @@ def list_history(records: Iterable[tuple[str, str, str]], *, today: dt.date) -> 
     return ListHistory(months, by_status, joined, unsubscribed, removed)
 
 
-def issue_results(store: BlobStore) -> list[IssueResult]:
-    """Every issue that went out (its record was kept: sphere.records), oldest first."""
+def issue_results(store: BlobStore, *, clock: Clock = SYSTEM) -> list[IssueResult]:
+    """Every issue that went out (its record was kept: sphere.records), oldest first; `clock`
+    for whether a send still holds its campaign."""
     from sphere import records
     from sphere.results import issue_result
 
@@ -106,7 +108,9 @@ def issue_results(store: BlobStore) -> list[IssueResult]:
         for key in store.list(records.PREFIX)
         if key.endswith("/record.json")
     )
-    found = [result for slug in slugs if (result := issue_result(store, slug)) is not None]
+    found = [
+        result for slug in slugs if (result := issue_result(store, slug, clock=clock)) is not None
+    ]
     return sorted(found, key=lambda result: (result.started, result.issue))
 
 
@@ -124,7 +128,7 @@ def gather(settings: Settings) -> ReportData:
         newsletter=settings.name,
         generated=utc(settings.clock).strftime("%Y-%m-%dT%H:%M:%SZ"),
         history=history,
-        issues=issue_results(seams.open_store(settings)),
+        issues=issue_results(seams.open_store(settings), clock=settings.clock),
     )
 
 

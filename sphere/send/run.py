@@ -308,7 +308,7 @@ def campaign_results(settings: Settings, ref: str | None) -> list[tuple[str, Iss
         slugs = [find_issue(settings, ref).slug]
     else:
         slugs = sorted({key.split("/")[1] for key in store.list("campaigns/")})
-    return [(slug, issue_result(store, slug)) for slug in slugs]
+    return [(slug, issue_result(store, slug, clock=settings.clock)) for slug in slugs]
 
 
 def campaign_status(settings: Settings, ref: str | None) -> list[dict[str, Any]]:
