@@ -51,7 +51,7 @@ class Settings:
     list_id: str
     language: str
     cadence_months: int
-    timezone: str = "UTC"  # an IANA zone: an issue is due from midnight of its date there
+    timezone: str = "UTC"  # an IANA zone: an issue is due on its date there, from send_time
     # The wall-clock time in `timezone` at which an issue goes out on its date (sphere.schedule);
     # an issue's front matter may name its own. Out of the repr (which keys the build cache):
     # no rendering depends on it.
@@ -269,21 +269,26 @@ def _clock(env: Mapping[str, str], errors: list[SettingsError]) -> Clock:
     text = env.get("SPHERE_NOW", "").strip()
     if not text:
         return SYSTEM
-    try:
-        if env.get("SPHERE_TODAY", "").strip():
-            raise ValueError("set one of SPHERE_NOW and SPHERE_TODAY, not both")
-        moment = dt.datetime.fromisoformat(text) if _MOMENT.fullmatch(text) else None
-        if moment is None or moment.tzinfo is None:
-            raise ValueError(
-                f"expected a moment with its offset such as 2027-02-01T09:00+01:00, got {text!r}"
-            )
-    except ValueError as problem:
-        errors.append(SettingsError(f"environment variable SPHERE_NOW: {problem}"))
-        return SYSTEM
-    return SetClock(moment.timestamp())
+    moment = _moment(text)
+    if env.get("SPHERE_TODAY", "").strip():
+        problem = "set one of SPHERE_NOW and SPHERE_TODAY, not both"
+    elif moment is None:
+        problem = f"expected a moment with its offset such as 2027-02-01T09:00+01:00, got {text!r}"
+    else:
+        return SetClock(moment.timestamp())
+    errors.append(SettingsError(f"environment variable SPHERE_NOW: {problem}"))
+    return SYSTEM
 
 
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _moment(text: str) -> dt.datetime | None:
+    """An ISO 8601 moment with its offset, or None (fromisoformat alone takes a bare date)."""
+    try:
+        return dt.datetime.fromisoformat(text) if _MOMENT.fullmatch(text) else None
+    except ValueError:  # 2027-02-30
+        return None
 
 
 MIN_SECRET = 32  # characters: a guessable secret lets anyone unsubscribe anyone

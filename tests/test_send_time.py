@@ -335,6 +335,8 @@ def test_a_bad_send_time_in_front_matter_names_the_file_and_line(
          "2027-02-01T09:00+01:00, got '2027-02-01T09:00'"),
         ({"SPHERE_NOW": "tomorrow"}, "expected a moment with its offset such as "
          "2027-02-01T09:00+01:00, got 'tomorrow'"),
+        ({"SPHERE_NOW": "2027-02-30T09:00Z"}, "expected a moment with its offset such as "
+         "2027-02-01T09:00+01:00, got '2027-02-30T09:00Z'"),
         ({"SPHERE_NOW": "2027-02-01T09:00Z", "SPHERE_TODAY": "2027-02-01"},
          "set one of SPHERE_NOW and SPHERE_TODAY, not both"),
     ],
