@@ -11,6 +11,9 @@ it). Two figures for each:
   from the cache, deploy plan, what is due), min and median over the rounds;
 - S3 requests one such run makes, by operation (counted in-process on every boto3 client
   `sphere.store.aws` hands out): the target is listings, never one request per file.
+
+And what the send time adds to every deploy: the look-up of today's issues waiting for their
+send time (`sphere.schedule.waiting`, which loads every issue once more), min and median.
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def main() -> None:
                 times[case].append(time.perf_counter() - started)
                 last[case] = done.stdout
         counted = {case: _count(folder, _case_env(env, extra)) for case, extra in CASES.items()}
+        looked_up = _time_waiting(
+            folder, _case_env(env, CASES["an issue waiting for its send time"]), rounds
+        )
     print(f"sphere publish with nothing to send, {ISSUES} issues, moto S3 ({rounds} rounds):")
     for case, found in times.items():
         figures = json.loads(counted[case].stdout)
@@ -133,6 +139,26 @@ def main() -> None:
         print(f"  AWS requests: {total} ({figures['uploads']} uploads, {figures['sent']} sends)")
         for operation, count in sorted(figures["requests"].items()):
             print(f"    {operation}: {count}")
+    print(
+        f"- the send-time look-up alone (schedule.waiting, {ISSUES + 1} issues): "
+        f"min {min(looked_up) * 1000:.1f} ms, median {statistics.median(looked_up) * 1000:.1f} ms"
+    )
+
+
+def _time_waiting(folder: Path, env: dict[str, str], rounds: int) -> list[float]:
+    """Seconds `schedule.waiting` takes, in this process, `rounds` times."""
+    from sphere.schedule import waiting
+    from sphere.settings import load_settings
+
+    settings = load_settings(folder, env=env)
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        found = list(waiting(settings))
+        times.append(time.perf_counter() - started)
+        if found != ["waiting"]:
+            raise SystemExit(f"schedule.waiting found {found}, not the waiting issue")
+    return times
 
 
 def _count(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
