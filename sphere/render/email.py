@@ -170,6 +170,8 @@ class Renderer:
             "archive_url": archive_url(self.settings, issue.slug),
             "unsubscribe_url": UNSUBSCRIBE_URL,
             "reader": self.reader,
+            "welcome": False,  # true in the welcome email (sphere.welcome), with `latest`
+            "latest": None,
         }
 
     def body_context(self, issue: Issue) -> dict[str, Any]:

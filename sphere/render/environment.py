@@ -107,6 +107,12 @@ class Reader(dict[str, Any]):
     __slots__ = ()
 
 
+class Latest(dict[str, Any]):
+    """The newest published issue, as the welcome email sees it (`latest.title`, `latest.url`)."""
+
+    __slots__ = ()
+
+
 def reader_fields() -> Reader:
     """`reader` for the email: filled per recipient, or with the fallback where nobody is
     addressed (the archive, the feed, previews)."""
@@ -116,7 +122,12 @@ def reader_fields() -> Reader:
 
 
 # class -> name in templates
-_OWNERS = {Site.__name__: "site", IssueFields.__name__: "issue", Reader.__name__: "reader"}
+_OWNERS = {
+    Site.__name__: "site",
+    IssueFields.__name__: "issue",
+    Reader.__name__: "reader",
+    Latest.__name__: "latest",
+}
 
 
 class _ThemeLoader(jinja2.FileSystemLoader):
