@@ -23,7 +23,6 @@ def make_app(settings: Settings, *, answer_floor: float = 0.0) -> Endpoints:
     from sphere.subscribers.members import Members
     from sphere.web.app import Endpoints
     from sphere.web.optin import TransportMailer
-
     from sphere.welcome.deliver import Welcomer
     from sphere.welcome.queue import WelcomeQueue
 

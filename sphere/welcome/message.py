@@ -50,8 +50,9 @@ def load_welcome(settings: Settings, path: Path | None = None) -> Issue | None:
     front, body, body_line = split_front_matter(text, path)
     data, key_lines = parse_front_matter(front, path)
     data = {key: value for key, value in data.items() if value not in (None, "")}
-    data.setdefault("subject", f"Welcome to {settings.name}")
-    data.setdefault("title", data["subject"])
+    default = f"Welcome to {settings.name}"
+    data.setdefault("subject", default)
+    data.setdefault("title", data["subject"] if isinstance(data["subject"], str) else default)
     data.setdefault("summary", settings.tagline)
     data.setdefault("status", "ready")  # (an issue's default is draft)
     data["date"], data["slug"] = settings.today(), SLUG  # shown nowhere; an Issue has them

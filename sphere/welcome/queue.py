@@ -1,6 +1,6 @@
 """Who is owed a welcome, and what became of it: one small object per subscriber in the store.
 
-    welcome/<subscriber id>.json   {"state": ..., "at": ..., "tries": n, "detail": ..., "claim": ...}
+    welcome/<subscriber id>.json   {"state", "at", "tries", "detail", "message_id", "claim"}
 
 States: `due` (queued at confirm), `sending` (claimed by one process, handed or about to be
 handed to the transport), `sent`, `failed` (to try again), `refused` (the transport refused the
@@ -16,6 +16,7 @@ again, and `counts` reports it. The record holds the opaque id only, never an ad
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from sphere.store.blobs import BlobStore
 
 PREFIX = "welcome/"
-STATES = ("due", "sending", "sent", "failed", "refused", "skipped")
+STATES = ("due", "sending", "sent", "failed", "refused", "unknown", "skipped")
 TO_SEND = frozenset({"due", "failed"})
 MAX_TRIES = 5  # a welcome that failed this often is left failed (and counted)
 
@@ -111,10 +112,8 @@ class WelcomeQueue:
         blob = self.store.get(_key(subscriber_id))
         if blob is None or _parse(blob.data)["state"] not in TO_SEND:
             return
-        try:
+        with contextlib.suppress(PreconditionFailed):  # it moved on: its new state stands
             self.store.put(_key(subscriber_id), self._record("skipped"), if_match=blob.etag)
-        except PreconditionFailed:
-            pass
 
     def records(self) -> dict[str, dict[str, Any]]:
         """Every welcome record, by subscriber id."""
@@ -151,7 +150,9 @@ def _parse(data: bytes) -> dict[str, Any]:
         if not isinstance(record, dict) or record.get("state") not in STATES:
             raise ValueError("not a welcome record")
     except (ValueError, UnicodeError):
-        raise StoreError("a welcome record in the store is damaged (not what Sphere writes)") from None
+        raise StoreError(
+            "a welcome record in the store is damaged (not what Sphere writes)"
+        ) from None
     return record
 
 

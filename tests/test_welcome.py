@@ -1,0 +1,216 @@
+"""The welcome email: `content/welcome.md`, sent once to each subscriber who confirms, through
+`sphere serve` and the outbox; queued in the store so that a second click, a retry or a crash
+never sends it twice, and what failed is sent by `sphere publish`."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fixtures_send import add_subscribers
+from fixtures_web import Endpoint
+
+from sphere.errors import StoreError
+from sphere.mail.personalise import tokens_for
+from sphere.send.outcome import Outcome
+from sphere.send.seams import people
+from sphere.settings import Settings, load_settings
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import open_list
+from sphere.welcome.deliver import Welcomer, send_welcomes
+from sphere.welcome.queue import WelcomeQueue
+
+SUBJECT = "Welcome to Sphere"
+
+
+def _messages(folder: Path) -> list[EmailMessage]:
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        found.append(message)
+    return found
+
+
+def _welcomes(folder: Path) -> list[EmailMessage]:
+    return [m for m in _messages(folder) if m["Subject"] == SUBJECT]
+
+
+def _subscribe_and_confirm(endpoint: Endpoint, address: str, name: str = "") -> str:
+    """Subscribe through the form, confirm by the emailed link; the confirm token."""
+    before = len(endpoint.outbox())
+    endpoint.post_form("/subscribe", {"email": address, "name": name})
+    (message,) = endpoint.outbox()[before:]
+    found = re.search(r"/confirm\?t=(\S+)$", message.read_text(), re.M)
+    assert found
+    token = found.group(1)
+    assert endpoint.post_form("/confirm", {"t": token}).status == 200
+    return token
+
+
+def test_confirming_through_serve_sends_one_welcome_even_after_a_second_click(
+    endpoint: Endpoint,
+) -> None:
+    token = _subscribe_and_confirm(endpoint, "new@example.org", "Ada Lovelace")
+    again = endpoint.post_form("/confirm", {"t": token})
+    assert again.status == 200 and "You are subscribed" in again.text
+
+    (welcome,) = _welcomes(endpoint.root / "outbox")
+    assert welcome["To"].addresses[0].addr_spec == "new@example.org"
+    text, html = (part.get_content() for part in welcome.iter_parts())  # type: ignore[attr-defined]
+    assert "Hi Ada," in text and "Hi Ada," in html
+    # The latest published issue, linked, and the reader's own one-click unsubscribe link.
+    latest = "https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/"
+    assert latest in text and f'href="{latest}"' in html
+    settings = load_settings(endpoint.root)
+    (link,) = re.findall(
+        r"<(http://127\.0\.0\.1:\d+/unsubscribe\?t=[^>]+)>", welcome["List-Unsubscribe"]
+    )
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    subscriber = tokens_for(settings).check_unsubscribe(link.split("t=", 1)[1])
+    assert link in text and link.replace("&", "&amp;") in html
+    queue = WelcomeQueue(open_store(settings))
+    assert queue.state(subscriber) == "sent"
+    one_click = endpoint.post_form(f"{urlsplit(link).path}?{urlsplit(link).query}", {})
+    assert one_click.status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["new@example.org"] == "unsubscribed"
+    log = endpoint.log.read_text()
+    assert "new@example.org" not in log and "Ada" not in log
+
+
+def test_a_resubscribe_is_not_welcomed_again(endpoint: Endpoint) -> None:
+    _subscribe_and_confirm(endpoint, "back@example.org")
+    settings = load_settings(endpoint.root)
+    (welcome,) = _welcomes(endpoint.root / "outbox")
+    text = welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hi there," in text  # no name given: the fallback
+    path = re.search(r"http://127\.0\.0\.1:\d+(/unsubscribe\?t=\S+)", text)
+    assert path and endpoint.post_form(path.group(1), {}).status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["back@example.org"] == "unsubscribed"
+    # Confirming again (a fresh link: the form mails one per inbox a day) subscribes them
+    # again, and their welcome, sent once already, is not sent twice.
+    tokens = tokens_for(settings)
+    fresh = tokens.confirm(tokens.check_unsubscribe(path.group(1).split("t=", 1)[1]))
+    assert endpoint.post_form("/confirm", {"t": fresh}).status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["back@example.org"] == "subscribed"
+    assert len(_welcomes(endpoint.root / "outbox")) == 1
+
+
+def test_no_welcome_md_means_no_welcome(endpoint: Endpoint) -> None:
+    (endpoint.root / "content" / "welcome.md").unlink()
+    _subscribe_and_confirm(endpoint, "plain@example.org")
+    assert _welcomes(endpoint.root / "outbox") == []
+    assert not (endpoint.root / "store" / "welcome").exists()
+
+
+class _Refusing:
+    """A transport that refuses for a while (a mail service having a bad minute), then takes
+    everything: a stand-in, since what is tested is what the queue does with the refusal."""
+
+    description = "refusing"
+
+    def __init__(self) -> None:
+        self.refuse = True
+        self.sent: list[str] = []
+
+    def check(self) -> None: ...
+
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
+        if self.refuse:
+            return Outcome.retry("421 try again later")
+        self.sent.append(to)
+        return Outcome.accepted(f"<{len(self.sent)}@test>")
+
+    def close(self) -> None: ...
+
+    def limits(self) -> None:
+        return None
+
+
+@pytest.fixture
+def settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", "outbox:outbox")
+    return load_settings(project)
+
+
+def test_a_failed_welcome_keeps_the_confirmation_and_publish_sends_it_once(
+    settings: Settings,
+) -> None:
+    ids = add_subscribers(settings, [("late@example.org", "Late Reader")])
+    subscriber = ids["late@example.org"]
+    queue = WelcomeQueue(open_store(settings))
+    assert queue.enqueue(subscriber) and not queue.enqueue(subscriber)
+    refusing = _Refusing()
+    everyone = people(settings)
+    welcomer = Welcomer(settings, queue=queue, transport=lambda: refusing, lookup=everyone.get)
+    assert welcomer.send(subscriber) == "failed"
+    assert queue.state(subscriber) == "failed"
+    refusing.refuse = False
+    report = send_welcomes(settings, transport=refusing)  # what `sphere publish` runs
+    assert (report.sent, report.failed) == (1, 0) and refusing.sent == ["late@example.org"]
+    again = send_welcomes(settings, transport=refusing)
+    assert again.sent == 0 and refusing.sent == ["late@example.org"]
+
+
+def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("lost@example.org", "")])
+    subscriber = ids["lost@example.org"]
+    store = open_store(settings)
+    queue = WelcomeQueue(store)
+    queue.enqueue(subscriber)
+    claim = queue.claim(subscriber)
+    assert claim is not None
+    assert queue.claim(subscriber) is None  # a double click, or publish at the same moment
+    # The process dies here, after the transport may have taken the message.
+    report = send_welcomes(settings)
+    assert (report.sent, report.unknown) == (0, 1)
+    assert _welcomes(settings.root / "outbox") == []
+
+
+def test_a_claim_written_with_its_answer_lost_is_still_ours(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("flaky@example.org", "")])
+    subscriber = ids["flaky@example.org"]
+    store = open_store(settings)
+
+    class LosesAnswers:
+        """The store writes the object, then the reply is lost (a timeout after S3 wrote it)."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def put(self, key: str, data: bytes, **conditions: object) -> str:
+            store.put(key, data, **conditions)  # type: ignore[arg-type]
+            if b'"sending"' in data:
+                raise StoreError("the store did not answer")
+            return "unused"
+
+    queue = WelcomeQueue(store)
+    queue.enqueue(subscriber)
+    claim = WelcomeQueue(LosesAnswers()).claim(subscriber)  # type: ignore[arg-type]
+    assert claim is not None and claim.tries == 1
+
+
+def test_sphere_check_checks_welcome_md_and_names_its_line(project: Path) -> None:
+    from sphere.checks.project import check_project
+
+    path = project / "content" / "welcome.md"
+    path.write_text(
+        "---\nsubject: Hello\n---\n\nHi {{ reader.first_name }},\n\n{{ latest.titel }}\n",
+        encoding="utf-8",
+    )
+    report = check_project(load_settings(project))
+    found = [(f.rule, f.line, f.message) for f in report.findings if f.path == path]
+    assert found == [("content/invalid", 7, "undefined template variable latest.titel")]
+    path.write_text("---\nsubject: [a, list]\n---\n\nHi.\n", encoding="utf-8")
+    found = [
+        (f.rule, f.line) for f in check_project(load_settings(project)).findings if f.path == path
+    ]
+    assert found == [("content/invalid", 2)]
