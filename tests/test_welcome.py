@@ -19,6 +19,7 @@ from sphere.mail.personalise import tokens_for
 from sphere.send.outcome import Outcome
 from sphere.send.seams import people
 from sphere.settings import Settings, load_settings
+from sphere.status import overview
 from sphere.store.blobs import open_store
 from sphere.subscribers.list import open_list
 from sphere.welcome.deliver import Welcomer, send_welcomes
@@ -153,11 +154,14 @@ def test_a_failed_welcome_keeps_the_confirmation_and_publish_sends_it_once(
     welcomer = Welcomer(settings, queue=queue, transport=lambda: refusing, lookup=everyone.get)
     assert welcomer.send(subscriber) == "failed"
     assert queue.state(subscriber) == "failed"
+    assert people(settings)[subscriber].status == "subscribed"  # the confirmation stands
+    assert "welcome emails: 1 failed (publish tries again)" in overview(settings).lines()
     refusing.refuse = False
     report = send_welcomes(settings, transport=refusing)  # what `sphere publish` runs
     assert (report.sent, report.failed) == (1, 0) and refusing.sent == ["late@example.org"]
     again = send_welcomes(settings, transport=refusing)
     assert again.sent == 0 and refusing.sent == ["late@example.org"]
+    assert "welcome emails: 1 sent" in overview(settings).lines()
 
 
 def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) -> None:

@@ -4,7 +4,8 @@
 
 States: `due` (queued at confirm), `sending` (claimed by one process, handed or about to be
 handed to the transport), `sent`, `failed` (to try again), `refused` (the transport refused the
-address for good: not tried again), `skipped` (no longer subscribed when its turn came).
+address for good: not tried again), `unknown` (handed over, no answer: not sent again),
+`skipped` (no longer subscribed when its turn came).
 
 Every change is a conditional write: the record is created only if absent (`if_none_match`), so
 one subscriber is queued once, ever; and it moves on only from the version read (`if_match`),
