@@ -5,12 +5,14 @@ never sends it twice, and what failed is sent by `sphere publish`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from fixtures_project import Result
 from fixtures_send import add_subscribers
 from fixtures_web import Endpoint
 
@@ -218,3 +220,32 @@ def test_sphere_check_checks_welcome_md_and_names_its_line(project: Path) -> Non
         (f.rule, f.line) for f in check_project(load_settings(project)).findings if f.path == path
     ]
     assert found == [("content/invalid", 2)]
+
+
+def test_sphere_welcome_sends_what_is_queued_and_previews(
+    settings: Settings, sphere: Callable[..., Result]
+) -> None:
+    ids = add_subscribers(settings, [("queued@example.org", "Queued Reader")])
+    WelcomeQueue(open_store(settings)).enqueue(ids["queued@example.org"])
+    done = sphere("welcome")
+    assert (done.status, done.err) == (0, "")
+    assert done.out.startswith("welcome emails: 1 sent, 0 failed")
+    (welcome,) = _welcomes(settings.root / "outbox")
+    text = welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    head = "SPHERE: Ideas for improving execution in the sales process\r\n\r\nWelcome to Sphere\r\n"
+    assert text.startswith(head)  # no date under the masthead: a welcome is not an issue
+    assert "Hi Queued," in text
+    assert sphere("welcome").out.startswith("welcome emails: 0 sent")  # once
+
+    shown = sphere("welcome", "--preview")
+    folder = settings.root / ".sphere" / "welcome"
+    assert shown.out.splitlines() == [
+        f"wrote {folder / 'welcome.html'}",
+        f"wrote {folder / 'welcome.txt'}",
+    ]
+    assert "Hi there," in (folder / "welcome.txt").read_text()
+    assert len(_welcomes(settings.root / "outbox")) == 1  # a preview sends nothing
+    (settings.root / "content" / "welcome.md").unlink()
+    missing = sphere("welcome", "--preview")
+    assert missing.status == 1
+    assert missing.err == ("content/welcome.md: error: does not exist: there is no welcome email\n")
