@@ -16,7 +16,7 @@ from fixtures_project import Result
 from fixtures_send import add_subscribers
 from fixtures_web import Endpoint
 
-from sphere.errors import StoreError
+from sphere.errors import ContentError, StoreError
 from sphere.mail.personalise import tokens_for
 from sphere.send.outcome import Outcome
 from sphere.send.seams import people
@@ -249,3 +249,27 @@ def test_sphere_welcome_sends_what_is_queued_and_previews(
     missing = sphere("welcome", "--preview")
     assert missing.status == 1
     assert missing.err == ("content/welcome.md: error: does not exist: there is no welcome email\n")
+
+
+def test_a_broken_welcome_holds_back_welcomes_and_never_an_issue(settings: Settings) -> None:
+    from sphere.broken import pass_over
+    from sphere.checks.project import check_project
+
+    path = settings.root / "content" / "welcome.md"
+    path.write_text("---\nsubject: Hello\n---\n\n{{ latest.titel }}\n", encoding="utf-8")
+    checked = check_project(settings)
+    passed = pass_over(
+        checked, issues_dir=settings.content_dir / "issues", today=settings.today(), started=()
+    )  # no ContentError: the publish goes on
+    assert passed.files == frozenset() and passed.due == []
+    assert passed.warning_lines() == [
+        "content/welcome.md:5: warning: content/invalid undefined template variable latest.titel",
+        "warning: content/welcome.md has errors: no welcome email goes out until it is fixed "
+        "(they stay queued)",
+    ]
+    ids = add_subscribers(settings, [("waits@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    queue.enqueue(ids["waits@example.org"])
+    with pytest.raises(ContentError):  # publish warns of it (a SphereError) and goes on
+        send_welcomes(settings)
+    assert queue.state(ids["waits@example.org"]) == "due"  # still queued, not claimed
