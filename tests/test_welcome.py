@@ -15,6 +15,7 @@ import pytest
 from fixtures_project import Result
 from fixtures_send import add_subscribers
 from fixtures_web import Endpoint
+from test_web_lambda import lambda_env, url_event  # noqa: F401 (the function URL's event, env)
 
 from sphere.errors import ContentError, StoreError
 from sphere.mail.personalise import tokens_for
@@ -273,3 +274,68 @@ def test_a_broken_welcome_holds_back_welcomes_and_never_an_issue(settings: Setti
     with pytest.raises(ContentError):  # publish warns of it (a SphereError) and goes on
         send_welcomes(settings)
     assert queue.state(ids["waits@example.org"]) == "due"  # still queued, not claimed
+
+
+def test_a_transport_that_never_answers_does_not_hold_back_the_confirmation(
+    serve_endpoint: Callable[..., Endpoint],
+) -> None:
+    """An SMTP server that accepts the connection and never says a word (a mail service
+    hanging): a real socket, since the point is what a real hang does to the answer."""
+    import http.client
+    import socket
+    import time
+
+    from sphere.subscribers.members import Members
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        endpoint = serve_endpoint(SPHERE_TRANSPORT=f"smtp://user:pw@127.0.0.1:{port}")
+        settings = load_settings(endpoint.root)
+        subscriber = Members.open(settings).add_pending(
+            "patient@example.org", name="Pat", source="test", evidence={}
+        )
+        token = tokens_for(settings).confirm(subscriber)
+        target = urlsplit(endpoint.url)
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=20)
+        started = time.monotonic()
+        connection.request(
+            "POST", "/confirm", body=f"t={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        answer = connection.getresponse()
+        page = answer.read().decode()
+        took = time.monotonic() - started
+        connection.close()
+        assert answer.status == 200 and "You are subscribed" in page
+        assert took < 5  # the SMTP client would wait 30 s for the server's greeting
+        assert people(settings)[subscriber].status == "subscribed"
+        # ...meanwhile, after the answer, the welcome was claimed and waits on the transport.
+        queue, deadline = WelcomeQueue(open_store(settings)), time.monotonic() + 10
+        while queue.state(subscriber) == "due" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue.state(subscriber) == "sending"
+
+
+def test_confirming_through_the_lambda_handler_welcomes_once(
+    project: Path,
+    lambda_env: dict[str, str],  # noqa: F811 (the fixture, imported above)
+) -> None:
+    from sphere.subscribers.members import Members
+    from sphere.web.lambda_handler import make_handler
+
+    settings = load_settings(project, lambda_env)  # the S3 store on moto
+    subscriber = Members.open(settings).add_pending(
+        "cloud@example.org", name="Cleo Cloud", source="test", evidence={}
+    )
+    token = tokens_for(settings).confirm(subscriber)
+    handler = make_handler(lambda_env)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for _ in range(2):  # a double click
+        answer = handler(url_event("POST", "/confirm", "", f"t={token}".encode(), **form), None)
+        assert answer["statusCode"] == 200 and "You are subscribed" in answer["body"]
+    (welcome,) = _welcomes(project / "outbox")
+    assert welcome["To"].addresses[0].addr_spec == "cloud@example.org"
+    assert "Hi Cleo," in welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert WelcomeQueue(open_store(settings)).state(subscriber) == "sent"
