@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from fixtures_project import Result
 from fixtures_send import add_subscribers
+from fixtures_smtp import SmtpServer
 from fixtures_web import Endpoint
 from test_web_lambda import lambda_env, url_event  # noqa: F401 (the function URL's event, env)
 
@@ -339,3 +340,26 @@ def test_confirming_through_the_lambda_handler_welcomes_once(
     assert welcome["To"].addresses[0].addr_spec == "cloud@example.org"
     assert "Hi Cleo," in welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert WelcomeQueue(open_store(settings)).state(subscriber) == "sent"
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
+)
+def test_welcomes_go_through_smtp_when_the_settings_say_so(
+    project: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer
+) -> None:
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", smtp_server.url)
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    settings = load_settings(project)
+    ids = add_subscribers(settings, [("smtp@example.org", "Sam Smith"), ("b@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    assert send_welcomes(settings).sent == 2
+    got = {}
+    for _, recipients, data in smtp_server.recorder.messages:
+        message = message_from_bytes(data, policy=policy.default)
+        assert message["Subject"] == SUBJECT
+        got[recipients[0]] = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hi Sam," in got["smtp@example.org"] and "Hi there," in got["b@example.org"]
