@@ -288,22 +288,21 @@ class Endpoints:
             return self.page("200 OK", "confirmed")
         # NOTE: queued before the confirmation, so no crash between them leaves a confirmed
         # reader without a welcome; a queued one for someone not (yet) subscribed is not sent.
-        welcome = self.welcomer is not None and self.welcomer.enabled()
-        if welcome and self.welcomer is not None:
-            self.welcomer.queue.enqueue(record.id)  # False when queued before: sent once, ever
+        welcomer = self.welcomer if self.welcomer is not None and self.welcomer.enabled() else None
+        if welcomer is not None:
+            welcomer.queue.enqueue(record.id)  # False when queued before: sent once, ever
         evidence = dict(record.consent_evidence or {}) if record.status == "pending" else {}
         evidence.update(confirmed_at=self.members.now())
         evidence["confirm_ip"] = str(environ.get("REMOTE_ADDR", ""))
         source = record.consent_source if record.status == "pending" else "confirm link"
         self.members.confirm(record, source=source, evidence=evidence)
         log.info("confirm: done")
-        if not welcome or self.welcomer is None:
+        if welcomer is None:
             return self.page("200 OK", "confirmed")
-        send = self.welcomer.send
         # Sent after the page: a slow or failing transport neither delays nor undoes the
         # confirmation, and what fails stays queued for `sphere publish`.
         return Answer(
-            "200 OK", self.pages.render("confirmed"), after=lambda: send(record.id),
+            "200 OK", self.pages.render("confirmed"), after=lambda: welcomer.send(record.id),
             label="welcome", padded=False,
         )  # fmt: skip
 

@@ -93,6 +93,8 @@ class Welcomer:
             return "skipped"
         if person.status != "subscribed":
             return "waiting"
+        if self.queue.state(subscriber_id) not in TO_SEND:  # before rendering: one read
+            return "not due"
         template = self.template()
         if template is None:
             return "no welcome"
