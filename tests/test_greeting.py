@@ -167,3 +167,15 @@ def test_check_knows_the_variable_and_names_the_line_of_a_misspelt_one(project: 
     invalid = [(f.path, f.line, f.message) for f in report.findings if f.rule == "content/invalid"]
     assert invalid == [(typo, 10, "undefined template variable reader.firstname")]
     assert not [f for f in report.findings if f.path == greeted and f.level == "error"]
+
+
+def test_after_erasure_no_stored_object_holds_the_name_the_send_used(settings: Settings) -> None:
+    from sphere.subscribers.list import open_list
+
+    add_subscribers(settings, [("ada@example.org", "Ada Lovelace"), ("bo@example.org", "Bo")])
+    assert send_issue(settings, SendRequest(issue=GREETED)).sent == 2
+    open_list(settings).erase("ada@example.org")
+    store = settings.root / "store"
+    holding = [p for p in store.rglob("*") if p.is_file() and b"Lovelace" in p.read_bytes()]
+    assert holding == []  # the ledger froze ids, never names
+    assert any(b"Bo" in p.read_bytes() for p in store.rglob("*") if p.is_file())  # (it looks)
