@@ -8,5 +8,6 @@ mkdir -p deploy/build/package
 uv export --frozen --no-dev --no-hashes --no-emit-project -o deploy/build/requirements.txt
 uv pip install --quiet --requirements deploy/build/requirements.txt \
   --target deploy/build/package --python-platform x86_64-manylinux2014 --python-version 3.11
-cp -R sphere pyproject.toml templates deploy/build/package/
+# content/: the welcome email (welcome.md) and the issues it links the latest of
+cp -R sphere pyproject.toml templates content deploy/build/package/
 echo "built deploy/build/package/; now: sam deploy --guided --template-file deploy/template.yaml"

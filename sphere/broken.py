@@ -37,6 +37,7 @@ class PassedOver:
     files: frozenset[Path] = frozenset()
     warnings: list[Finding] = field(default_factory=list)  # errors of files not due
     errors: list[Finding] = field(default_factory=list)  # errors of files due (or unknowable)
+    welcome: list[Finding] = field(default_factory=list)  # errors of content/welcome.md
     due: list[Path] = field(default_factory=list)
 
     def warning_lines(self) -> list[str]:
@@ -46,6 +47,12 @@ class PassedOver:
             lines.append(
                 f"warning: {display_path(path)} is not due and has errors: left out of this "
                 "publish; fix it before its date"
+            )
+        for path in sorted({f.path for f in self.welcome}):
+            lines += [f"{f.file}:{f.line}: warning: {f.rule} {f.message}" for f in self.welcome]
+            lines.append(
+                f"warning: {display_path(path)} has errors: no welcome email goes out until it "
+                "is fixed (they stay queued)"
             )
         return lines
 
@@ -66,12 +73,17 @@ def pass_over(
     """Sort a publish's check findings: broken issue files to leave out, or ContentError when
     something must stop the whole publish (an error outside the issues, a sent issue broken)."""
     errors = [f for f in checked.findings if f.level == Level.ERROR]
+    # A broken welcome holds back the welcome emails (queued meanwhile), never an issue.
+    welcome = [
+        f for f in errors if f.path.resolve() == (issues_dir.parent / "welcome.md").resolve()
+    ]
+    errors = [f for f in errors if f not in welcome]
     stopping = [f for f in errors if not _is_issue_file(f.path, issues_dir)]
     broken = sorted({f.path for f in errors} - {f.path for f in stopping})
     gone_out = [path for path in broken if _slug(path) in started]
     if stopping or gone_out:
         _stop(checked, gone_out)
-    result = PassedOver(files=frozenset(path.resolve() for path in broken))
+    result = PassedOver(files=frozenset(path.resolve() for path in broken), welcome=welcome)
     for path in broken:
         found = [f for f in errors if f.path == path]
         if _may_be_due(path, today):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sphere import records
-from sphere.errors import SendStopped, SettingsError
+from sphere.errors import SendStopped, SettingsError, SphereError
 from sphere.held import hold_back
 from sphere.held import sent_subjects as sent_subjects  # where sphere.status looks
 from sphere.setting_values import format_duration
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from sphere.site.targets import SiteTarget
     from sphere.store.blobs import BlobStore
     from sphere.subscribers.list import CompactReport
+    from sphere.welcome.deliver import WelcomeReport
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class PublishReport:
     quota_left: int | None = None  # what the 24-hour quota still allows (dry run)
     feedback: FeedbackReport | None = None  # what the feedback sync before sending did
     compacted: CompactReport | None = None  # the subscriber list's compaction, if it was due
+    welcomes: WelcomeReport | None = None  # welcome emails the endpoint could not send
 
     @property
     def sending(self) -> list[Due]:
@@ -99,6 +101,8 @@ class PublishReport:
                 f"subscribers: {self.compacted.folded} changes folded into the snapshot "
                 f"({self.compacted.subscribers} subscribers)"
             )
+        if self.welcomes is not None and any(self.welcomes.as_dict().values()):
+            lines.append(self.welcomes.line())
         for report in self.sent:
             lines.append(
                 f"sent {report.slug}: {report.sent} sent, {report.failed} failed, "
@@ -165,6 +169,7 @@ class PublishReport:
             "quota_left": self.quota_left,
             "feedback": self.feedback.as_dict() if self.feedback is not None else None,
             "compacted": self.compacted.folded if self.compacted is not None else None,
+            "welcomes": self.welcomes.as_dict() if self.welcomes is not None else None,
         }
 
 
@@ -320,6 +325,7 @@ def publish(
 
         report.feedback = sync(settings)
     report.compacted = _compact(settings)  # after the sync's changes, before the sends read
+    report.welcomes = _welcomes(settings, transport)
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
@@ -348,6 +354,18 @@ def _send(
 
     request = SendRequest(issue=str(item.issue.path))
     return send_issue(settings, request, today=today, transport=transport, on_batch=on_batch)
+
+
+def _welcomes(settings: Settings, transport: Transport | None) -> WelcomeReport | None:
+    """Send the welcome emails still due (sphere.welcome); a failure is logged, and stops no
+    issue: they stay queued for the next run."""
+    from sphere.welcome.deliver import send_welcomes
+
+    try:
+        return send_welcomes(settings, transport=transport)
+    except SphereError as error:
+        log.warning("welcome emails were not sent (they stay queued): %s", error)
+        return None
 
 
 def _compact(settings: Settings) -> CompactReport | None:

@@ -109,6 +109,7 @@ def keep_record(
     midnight = dt.datetime.combine(item.issue.date, dt.time(), dt.UTC).timestamp()
     stand_in = Recipient(
         address=STAND_IN,
+        first_name="(first name)",  # each reader's own, or the greeting_fallback setting
         unsubscribe_url="https://personal.invalid/unsubscribe",
         unsubscribe_mailto="mailto:personal@personal.invalid",
     )

@@ -57,6 +57,9 @@ class Settings:
     # no rendering depends on it.
     send_time: dt.time = field(default=dt.time(0, 0), repr=False)
     default_image: str = ""  # link previews' picture for pages without their own; in content/
+    # who `{{ reader.first_name }}` is where no first name is known (archive, feed, previews,
+    # test sends, a subscriber without a name): "Hi there,"
+    greeting_fallback: str = "there"
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -177,6 +180,9 @@ _FILE_KEYS.update(
         "seed_wait": ("seed_wait", parse.parse_duration, "10m"),
     }
 )
+
+# readers (issue 23): the greeting by name
+_FILE_KEYS["greeting_fallback"] = ("greeting_fallback", parse.required_text, "there")
 
 # What differs per environment, or is secret, comes from the environment only.
 _ENV_ONLY: dict[str, tuple[str, Any]] = {

@@ -43,6 +43,7 @@ class Overview:
     rows: list[Row] = field(default_factory=list)
     next_due: str = ""
     warnings: list[str] = field(default_factory=list)
+    welcomes: dict[str, int] = field(default_factory=dict)  # welcome emails by state
 
     def lines(self) -> list[str]:
         """A plain-text table, then the cadence line."""
@@ -57,6 +58,8 @@ class Overview:
         ]
         if self.next_due:
             lines.append(f"next issue due by {self.next_due} (the cadence)")
+        if self.welcomes:
+            lines.append(welcome_line(self.welcomes))
         return lines
 
     def as_dict(self) -> dict[str, Any]:
@@ -64,7 +67,17 @@ class Overview:
             "issues": [asdict(row) for row in self.rows],
             "next_due": self.next_due,
             "warnings": self.warnings,
+            "welcomes": self.welcomes,
         }
+
+
+def welcome_line(counts: dict[str, int]) -> str:
+    """The welcome emails in one line: `welcome emails: 12 sent, 1 to send, ...`."""
+    wording = {"sent": "sent", "due": "to send", "failed": "failed (publish tries again)",
+               "given up": "given up", "sending": "being sent or unknown", "unknown": "unknown",
+               "refused": "refused", "skipped": "skipped"}  # fmt: skip
+    parts = [f"{counts[state]} {words}" for state, words in wording.items() if counts.get(state)]
+    return "welcome emails: " + ", ".join(parts)
 
 
 _COLS = ("issue", "date", "state", "detail")
@@ -86,6 +99,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     from sphere.schedule import has_come, when
     from sphere.send import seams
     from sphere.send.run import campaign_status
+    from sphere.welcome.queue import WelcomeQueue
 
     today = today or settings.today()
     now = settings.now()
@@ -123,6 +137,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
         else:
             row.state, row.detail = "due", "the next publish sends it"
         result.rows.append(row)
+    result.welcomes = dict(WelcomeQueue(store).counts())
     _cadence(settings, [i for i in issues if not i.is_draft], today, result)
     _schedule_warning(settings, today, result)
     return result

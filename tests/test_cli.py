@@ -141,7 +141,7 @@ def test_the_top_level_help_names_only_commands_that_exist(sphere: Callable[...,
 
     assert listed == [
         "build", "check", "preview", "send", "status", "serve", "deploy", "publish", "report",
-        "subscribers", "feedback",
+        "welcome", "subscribers", "feedback",
     ]  # fmt: skip
 
 

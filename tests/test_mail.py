@@ -178,6 +178,7 @@ def test_preview_files_are_the_preview_email_with_local_images_in_utf8() -> None
         endpoint_url="https://ex.org/api/",
         unsubscribe_mailto="u@ex.org",
         feedback_queue_url="",
+        greeting_fallback="there",
     )
     sources = ["images/a.png", "images/a.png.png", "images/café.png", "images/a.png"]
     shown = "".join(f'<img src="{settings.base_url}{src}">' for src in sources)

@@ -88,6 +88,11 @@ def test_environment_overrides_the_file(project: Path) -> None:
             "[tool.sphere].default_image: expected a PNG or JPEG under content/, such as "
             "'images/card.png', got '../secrets/key.png'",
         ),
+        (
+            "greeting_fallback",
+            '"  "',
+            "[tool.sphere].greeting_fallback: expected a non-empty string",
+        ),
         ("titel", '"typo"', "unknown key [tool.sphere].titel"),
         (
             "secret",

@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from email.message import Message
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -59,13 +60,16 @@ def shot(page: Page, folder: Path, name: str) -> None:
     page.screenshot(path=str(target / f"{name}.png"), full_page=True)
 
 
-def the_message(endpoint: Endpoint, to: str, *, newsletter: bool) -> Message:
-    """The one confirmation email (or issue) sent to `to` in the outbox."""
+def the_message(endpoint: Endpoint, to: str, *, newsletter: bool, subject: str = "") -> Message:
+    """The one confirmation email (or issue, or the welcome: by `subject`) sent to `to`."""
     messages = [email.message_from_bytes(p.read_bytes()) for p in endpoint.outbox()]
     found = [
         m
         for m in messages
-        if m["To"] and to in m["To"] and bool(m["List-Unsubscribe"]) == newsletter
+        if m["To"]
+        and to in m["To"]
+        and bool(m["List-Unsubscribe"]) == newsletter
+        and (not subject or m["Subject"] == subject)
     ]
     assert len(found) == 1, f"{len(found)} such messages to {to} in the outbox"
     return found[0]
@@ -119,11 +123,21 @@ def test_a_reader_joins_from_the_archive_and_leaves_with_one_press(
     assert evidence["request_page"] == base
     assert evidence["request_ip"] == evidence["confirm_ip"] == "127.0.0.1"
     assert {"requested_at", "confirmed_at"} <= set(evidence)
+    deadline = time.monotonic() + 10  # the welcome goes once the page is sent: wait for it
+    while len(endpoint.outbox()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    welcome = the_message(endpoint, ADDRESS, newsletter=True, subject="Welcome to Sphere")
+    assert b"Hi there," in welcome.get_payload()[0].get_payload(decode=True)  # type: ignore[index]
 
     # An issue sent to them; its unsubscribe link; one press.
     sent = sphere("send", "--now", "hard-sell-or-soft-sell")
     assert sent.status == 0, sent.err
-    issue = the_message(endpoint, ADDRESS, newsletter=True)
+    issue = the_message(
+        endpoint,
+        ADDRESS,
+        newsletter=True,
+        subject="To Hard Sell or to Soft Sell? That is the Question",
+    )
     unsubscribe = re.search(
         r"<(http://127\.0\.0\.1:\d+/unsubscribe\?t=[^>]+)>", issue["List-Unsubscribe"]
     )

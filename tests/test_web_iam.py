@@ -19,12 +19,15 @@ from fixtures_web import call_app
 from test_iam import allowed
 
 from sphere.mail.tokens import Tokens
+from sphere.send.transports import open_transport
 from sphere.settings import load_settings
 from sphere.store.local import LocalStore
 from sphere.subscribers.list import SubscriberList
 from sphere.subscribers.members import Members
 from sphere.web.app import Endpoints
 from sphere.web.sweep import sweep_web
+from sphere.welcome.deliver import Welcomer
+from sphere.welcome.queue import WelcomeQueue
 
 REPO = Path(__file__).resolve().parent.parent
 BUCKET, PREFIX = "sphere-data-example", "newsletter"
@@ -128,9 +131,13 @@ def test_the_function_may_make_every_store_call_the_endpoints_make(project: Path
     subscribers.compact(settle=0)
     store.seen.clear()  # the CLI's part: from here on, only what the endpoints do
     tokens, mail = Tokens("s" * 40), _Mail()
-    app = Endpoints(
-        load_settings(project), members=Members(subscribers), tokens=tokens, mailer=mail
-    )
+    settings = load_settings(project)
+    members = Members(subscribers)
+    outbox = open_transport(settings)  # the welcome email, written to the project's outbox
+    outbox.check()
+    queue = WelcomeQueue(store, clock=subscribers.clock)
+    welcomer = Welcomer(settings, queue=queue, transport=lambda: outbox, lookup=members.by_id)
+    app = Endpoints(settings, members=members, tokens=tokens, mailer=mail, welcomer=welcomer)
     reader = subscribers.all()[0].id
 
     for address in ("new@example.org", "gone@example.org", "reader@example.org"):
@@ -143,6 +150,8 @@ def test_the_function_may_make_every_store_call_the_endpoints_make(project: Path
     sweep_web(store, now=subscribers.clock.now() + 30 * 86400)
 
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"} <= set(store.seen)
+    welcomed = [k for k in store.seen["s3:PutObject"] if k.startswith("welcome/")]
+    assert len(welcomed) == 2  # new@ and gone@ (back by confirming); reader@ was subscribed
     for action, keys in store.seen.items():
         for key in keys:
             if action == "s3:ListBucket":

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,21 +52,35 @@ class IssueResult:
 
 
 class IssueChecker:
-    """Checks issues one at a time with one Renderer (build it once per process)."""
+    """Checks issues one at a time with one Renderer (build it once per process).
 
-    def __init__(self, settings: Settings, *, image_limit: int = IMAGE_LIMIT):
+    `renderer` and `load` let the welcome email (sphere.checks.welcome) be checked by the same
+    rules: its own renderer (more names) and loader (other defaults); a file that `load`
+    refuses is reported as it is, not salvaged as an issue."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        image_limit: int = IMAGE_LIMIT,
+        renderer: Callable[..., Renderer] = Renderer,
+        load: Callable[[Path], Issue] = load_issue,
+    ):
         self.settings = settings
         self.image_limit = image_limit
         self.markdown = LenientMarkdown(settings.content_dir)
         self.recorder = new_recorder()
-        self.renderer = Renderer(settings, markdown=self.markdown, undefined=self.recorder)
+        self.renderer = renderer(settings, markdown=self.markdown, undefined=self.recorder)
+        self.load = load
         self.lenient_env = self.renderer.body_env.overlay(undefined=jinja2.ChainableUndefined)
 
     def check(self, path: Path) -> IssueResult:
         try:
             found: list[Finding] = []
-            issue, repaired = load_issue(path), frozenset[str]()
+            issue, repaired = self.load(path), frozenset[str]()
         except ContentError as error:
+            if self.load is not load_issue:
+                return IssueResult(path, None, [from_error("content/invalid", error, path)])
             # Checked as far as it goes: the front matter is parsed again only for an issue
             # that failed (YAML is slow), and each bad value is reported, then stood in for.
             salvaged = salvage(path)

@@ -14,6 +14,7 @@ from sphere.checks.findings import Finding, counts, finding, from_error
 from sphere.checks.issue import IssueChecker, IssueResult, check_one
 from sphere.checks.links import check_urls
 from sphere.checks.templates import footer, mjml_tags, undeclared, use_findings
+from sphere.checks.welcome import check_welcome
 from sphere.content.issues import (
     KNOWN_KEYS,
     Issue,
@@ -100,6 +101,7 @@ def check_project(
     found += _duplicate_slugs(_without(results, "slug"))
     found += _unknown_issues(results)
     found += _stale(_without(results, "date", "status"), today, is_sent)
+    found += check_welcome(settings, image_limit=image_limit)
     if links:
         found += _external(results, timeout)
     return CheckReport(sorted(set(found)), len(paths))

@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "deploy": ("deploy",),
     "publish": ("publish",),
     "report": ("report",),
+    "welcome": ("welcome",),
 }
 
 

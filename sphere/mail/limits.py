@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.mail.message import FIRST_NAME, MAX_FIRST_NAME, UNSUBSCRIBE_URL
 from sphere.settings import Settings
 
 KB = 1024
@@ -21,7 +21,13 @@ def largest_html_size(settings: Settings, email_html: str) -> int:
     # The size of email_html.replace(UNSUBSCRIBE_URL, url) in UTF-8, without making that copy
     # of the email (the placeholder is ASCII: one byte a character).
     grown = len(url.encode("utf-8")) - len(UNSUBSCRIBE_URL)
-    return len(email_html.encode("utf-8")) + email_html.count(UNSUBSCRIBE_URL) * grown
+    # The longest first name, each character escaped to "&quot;" (6 bytes; UTF-8 takes 4 at most).
+    named = MAX_FIRST_NAME * len(html.escape('"')) - len(FIRST_NAME)
+    return (
+        len(email_html.encode("utf-8"))
+        + email_html.count(UNSUBSCRIBE_URL) * grown
+        + email_html.count(FIRST_NAME) * named
+    )
 
 
 def clipping(size: int) -> str | None:

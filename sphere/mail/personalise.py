@@ -1,9 +1,15 @@
-"""Per-recipient values: the personal unsubscribe link and mailto, made from a subscriber's id.
+"""Per-recipient values: the personal unsubscribe link and mailto, made from a subscriber's id,
+and the first name an issue's `{{ reader.first_name }}` greets them by.
 
 The link carries a signed token of the subscriber's opaque id (`sphere.mail.tokens`), so no
 address ever appears in a URL; the mailto identifies the reader the same way, in its subject.
 The headers that carry them (`List-Unsubscribe`, with `List-Unsubscribe-Post` and `List-Id`
 beside it) are written once per message by `MessageTemplate.render`.
+
+The first name is the first word of the subscriber's `name` ("Ada Lovelace" -> "Ada"), or the
+`greeting_fallback` setting ("there") when they gave none. It is made here, per recipient, from
+the record the send just read, and lives only in that recipient's `Recipient`: nothing shared
+between the send's threads holds it, and it is never logged.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sphere.errors import TokenError
-from sphere.mail.message import Recipient
+from sphere.mail.message import MAX_FIRST_NAME, Recipient
 from sphere.mail.tokens import Tokens
 
 if TYPE_CHECKING:
@@ -32,10 +38,14 @@ class Personaliser:
     unsubscribe_mailto: str  # a bare address
     tokens: Tokens
     issue: str = ""  # the slug the tokens name, so an unsubscribe counts against its issue
+    greeting_fallback: str = "there"  # the first name of a reader who gave no name
 
     @classmethod
     def from_settings(cls, settings: Settings, *, issue: str = "") -> Personaliser:
-        return cls(settings.endpoint_url, offered_mailto(settings), tokens_for(settings), issue)
+        return cls(
+            settings.endpoint_url, offered_mailto(settings), tokens_for(settings), issue,
+            settings.greeting_fallback,
+        )  # fmt: skip
 
     def recipient(self, *, subscriber_id: str, address: str, name: str = "") -> Recipient:
         """The recipient with their unsubscribe URL and mailto filled in."""
@@ -43,6 +53,7 @@ class Personaliser:
         return Recipient(
             address=address,
             name=name,
+            first_name=first_name(name) or self.greeting_fallback,
             unsubscribe_url=self.unsubscribe_url(token),
             unsubscribe_mailto=self.mailto(token),
         )
@@ -57,6 +68,16 @@ class Personaliser:
         if not self.unsubscribe_mailto:
             return ""
         return f"mailto:{self.unsubscribe_mailto}?subject={quote('unsubscribe ' + token)}"
+
+
+def first_name(name: str) -> str:
+    """The first word of a subscriber's name ("" when there is none): how they are greeted.
+
+    The first word, not a guess at which word is the given name: "Dr Jane Smith" is greeted
+    as "Dr". Control characters count as spaces (a name cannot break the text part's lines).
+    """
+    words = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in name).split()
+    return words[0][:MAX_FIRST_NAME] if words else ""
 
 
 def offered_mailto(settings: Settings) -> str:
@@ -88,4 +109,11 @@ def envelope_address(address: str) -> str:
     return f"{local}@{domain if domain.isascii() else domain.encode('idna').decode('ascii')}"
 
 
-__all__ = ["LOCAL_ONLY_SECRET", "Personaliser", "envelope_address", "offered_mailto", "tokens_for"]
+__all__ = [
+    "LOCAL_ONLY_SECRET",
+    "Personaliser",
+    "envelope_address",
+    "first_name",
+    "offered_mailto",
+    "tokens_for",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sphere.content.images import original_of
-from sphere.mail.message import UNSUBSCRIBE_URL, MessageTemplate, Recipient, fill
+from sphere.mail.message import FIRST_NAME, UNSUBSCRIBE_URL, MessageTemplate, Recipient, fill
 from sphere.render.email import RenderedIssue
 from sphere.render.urls import preview_unsubscribe_url
 from sphere.settings import Settings
@@ -22,6 +22,8 @@ def preview_recipient(settings: Settings) -> Recipient:
     return Recipient(
         address=PREVIEW_RECIPIENT_ADDRESS,
         name="Preview Reader",
+        # Previews greet as the archive does: a made-up name would look like a real one.
+        first_name=settings.greeting_fallback,
         unsubscribe_url=preview_unsubscribe_url(settings),
         unsubscribe_mailto=_preview_mailto(settings),
     )
@@ -61,7 +63,10 @@ def preview_files(
 
 
 def _preview_values(settings: Settings) -> dict[str, str]:
-    return {UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url}
+    return {
+        UNSUBSCRIBE_URL: preview_recipient(settings).unsubscribe_url,
+        FIRST_NAME: settings.greeting_fallback,
+    }
 
 
 def local_images(html: str, settings: Settings, sources: Iterable[str], prefix: str) -> str:

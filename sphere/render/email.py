@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from html import escape as html_escape
 from typing import Any
 
 import jinja2
@@ -27,7 +28,7 @@ from sphere.content.markup import (
     rebase_images,
 )
 from sphere.errors import ContentError, RenderError
-from sphere.mail.message import UNSUBSCRIBE_URL
+from sphere.mail.message import FIRST_NAME, UNSUBSCRIBE_URL
 from sphere.render.body import for_email
 from sphere.render.environment import (
     BODY_LIMIT,
@@ -36,6 +37,7 @@ from sphere.render.environment import (
     make_body_environment,
     make_environment,
     message,
+    reader_fields,
     render_limited,
     site_fields,
     template_error,
@@ -81,6 +83,7 @@ class Renderer:
     ):
         self.settings = settings
         self.site = site_fields(settings)
+        self.reader = reader_fields()
         self.env = make_environment(settings.templates_dir, undefined=undefined)
         self.body_env = make_body_environment()
         self.theme = load_theme(settings.templates_dir)
@@ -101,7 +104,15 @@ class Renderer:
         cover = self.markdown.cover(issue)
         html = self.email_html(issue, body)
         text = self.email_text(issue, body)
-        return RenderedIssue(issue, body, cover, html, text)
+        return RenderedIssue(issue, self.for_everyone(body), cover, html, text)
+
+    def for_everyone(self, body: Body) -> Body:
+        """The body as the archive and the feed show it: `{{ reader.first_name }}` is the
+        `greeting_fallback` there (escaped: the setting is text, the body HTML)."""
+        if FIRST_NAME not in body.html:
+            return body
+        fallback = html_escape(self.settings.greeting_fallback, quote=True)
+        return replace(body, html=body.html.replace(FIRST_NAME, fallback))
 
     def assemble(
         self, issue: Issue, body: Body, cover: Image | None, html: str, text: str
@@ -158,11 +169,15 @@ class Renderer:
             "theme": self.theme,
             "archive_url": archive_url(self.settings, issue.slug),
             "unsubscribe_url": UNSUBSCRIBE_URL,
+            "reader": self.reader,
+            "welcome": False,  # true in the welcome email (sphere.welcome), with `latest`
+            "latest": None,
         }
 
     def body_context(self, issue: Issue) -> dict[str, Any]:
-        """What an issue's own `{{ ... }}` may use: the public settings and its front matter."""
-        return {"site": self.site, "issue": issue_fields(issue)}
+        """What an issue's own `{{ ... }}` may use: the public settings, its front matter and
+        `reader.first_name` (a placeholder, filled per recipient)."""
+        return {"site": self.site, "issue": issue_fields(issue), "reader": self.reader}
 
     def _fill(self, template: jinja2.Template, name: str, **context: Any) -> str:
         try:

@@ -34,7 +34,7 @@ PUBLIC_SETTINGS = (
     "name", "tagline", "author", "sender", "reply_to", "contact_email", "website", "phone",
     "postal_address", "base_url", "endpoint_url", "unsubscribe_mailto", "privacy_url",
     "list_id", "language", "cadence_months", "why_you_get_this", "blurb_insights",
-    "blurb_roi", "blurb_subscribe", "timezone", "default_image",
+    "blurb_roi", "blurb_subscribe", "timezone", "default_image", "greeting_fallback",
 )  # fmt: skip
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
@@ -100,7 +100,34 @@ def issue_fields(issue: Issue) -> IssueFields:
     )
 
 
-_OWNERS = {Site.__name__: "site", IssueFields.__name__: "issue"}  # class -> name in templates
+class Reader(dict[str, Any]):
+    """Who an email goes to, as an issue sees them (`reader.first_name`): placeholders that
+    each recipient's own values replace (sphere.mail.personalise), never a real name."""
+
+    __slots__ = ()
+
+
+class Latest(dict[str, Any]):
+    """The newest published issue, as the welcome email sees it (`latest.title`, `latest.url`)."""
+
+    __slots__ = ()
+
+
+def reader_fields() -> Reader:
+    """`reader` for the email: filled per recipient, or with the fallback where nobody is
+    addressed (the archive, the feed, previews)."""
+    from sphere.mail.message import FIRST_NAME
+
+    return Reader(first_name=FIRST_NAME)
+
+
+# class -> name in templates
+_OWNERS = {
+    Site.__name__: "site",
+    IssueFields.__name__: "issue",
+    Reader.__name__: "reader",
+    Latest.__name__: "latest",
+}
 
 
 class _ThemeLoader(jinja2.FileSystemLoader):

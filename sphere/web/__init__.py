@@ -23,11 +23,18 @@ def make_app(settings: Settings, *, answer_floor: float = 0.0) -> Endpoints:
     from sphere.subscribers.members import Members
     from sphere.web.app import Endpoints
     from sphere.web.optin import TransportMailer
+    from sphere.welcome.deliver import Welcomer
+    from sphere.welcome.queue import WelcomeQueue
 
+    members = Members.open(settings)
+    mailer = TransportMailer(settings)
+    queue = WelcomeQueue(members.subscribers.store, clock=members.clock)
+    welcomer = Welcomer(settings, queue=queue, transport=mailer.transport, lookup=members.by_id)
     return Endpoints(
         settings,
-        members=Members.open(settings),
+        members=members,
         tokens=tokens_for(settings),
-        mailer=TransportMailer(settings),
+        mailer=mailer,
         answer_floor=answer_floor,
+        welcomer=welcomer,
     )

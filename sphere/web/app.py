@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sphere.subscribers.members import Members
     from sphere.web.limits import Limits
     from sphere.web.optin import Mailer
+    from sphere.welcome.deliver import Welcomer
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +54,19 @@ class Answer:
     body: bytes
     allow: str = ""
     after: Callable[[], object] | None = None  # work done once the answer is sent
+    label: str = "subscribe"  # what `after` is, for the log
+    padded: bool = True  # whether the answer waits for `answer_floor` (subscribe: see above)
 
 
 class _ThenWork:
     """A WSGI body that does `work` when the server closes it: after the answer is sent
     (`sphere serve`), and padded to `floor` seconds from `started` (for Lambda)."""
 
-    def __init__(self, body: bytes, work: Callable[[], object], started: float, floor: float):
+    def __init__(
+        self, body: bytes, work: Callable[[], object], started: float, floor: float, label: str
+    ):
         self.body, self.work, self.started, self.floor = body, work, started, floor
+        self.label = label
 
     def __iter__(self) -> Iterator[bytes]:
         yield self.body
@@ -68,9 +74,9 @@ class _ThenWork:
     def close(self) -> None:
         try:
             outcome = self.work()
-            log.info("subscribe: %s", outcome)
+            log.info("%s: %s", self.label, outcome)
         except Exception as error:  # noqa: BLE001 (the answer is gone: log, never a traceback)
-            log.error("subscribe failed after its answer: %s", type(error).__name__)
+            log.error("%s failed after its answer: %s", self.label, type(error).__name__)
         finally:
             rest = self.started + self.floor - time.monotonic()
             if rest > 0:
@@ -97,6 +103,7 @@ class Endpoints:
         mailer: Mailer,
         limits: Limits | None = None,
         answer_floor: float = 0.0,
+        welcomer: Welcomer | None = None,
     ):
         from sphere.web.limits import Limits
         from sphere.web.sweep import Sweeper
@@ -110,6 +117,7 @@ class Endpoints:
         self.optin = OptIn(settings, members, tokens, self.pages.env, mailer, limits)
         self.sweeper = Sweeper(store, members.clock)
         self.answer_floor = answer_floor
+        self.welcomer = welcomer  # None: no welcome email (sphere.welcome)
         self.prefix = urlsplit(settings.endpoint_url).path.rstrip("/")
         self.headers = security_headers(settings)
         self.routes: dict[str, dict[str, Callable[[dict[str, Any]], Answer]]] = {
@@ -128,7 +136,8 @@ class Endpoints:
             headers.append(("Allow", answer.allow))
         start_response(answer.status, headers)
         if answer.after is not None:
-            return _ThenWork(answer.body, answer.after, started, self.answer_floor)
+            floor = self.answer_floor if answer.padded else 0.0
+            return _ThenWork(answer.body, answer.after, started, floor, answer.label)
         return [b""] if method == "HEAD" else [answer.body]
 
     def answer(self, environ: dict[str, Any], method: str) -> Answer:
@@ -275,14 +284,27 @@ class Endpoints:
         if record is None:
             why = "this confirmation link is not valid any more"
             return self.page("400 Bad Request", "invalid", purpose="confirm", why=why)
-        if record.status != "subscribed":
-            evidence = dict(record.consent_evidence or {}) if record.status == "pending" else {}
-            evidence.update(confirmed_at=self.members.now())
-            evidence["confirm_ip"] = str(environ.get("REMOTE_ADDR", ""))
-            source = record.consent_source if record.status == "pending" else "confirm link"
-            self.members.confirm(record, source=source, evidence=evidence)
-            log.info("confirm: done")
-        return self.page("200 OK", "confirmed")
+        if record.status == "subscribed":  # a second click: nothing to do, nothing to send
+            return self.page("200 OK", "confirmed")
+        # NOTE: queued before the confirmation, so no crash between them leaves a confirmed
+        # reader without a welcome; a queued one for someone not (yet) subscribed is not sent.
+        welcomer = self.welcomer if self.welcomer is not None and self.welcomer.enabled() else None
+        if welcomer is not None:
+            welcomer.queue.enqueue(record.id)  # False when queued before: sent once, ever
+        evidence = dict(record.consent_evidence or {}) if record.status == "pending" else {}
+        evidence.update(confirmed_at=self.members.now())
+        evidence["confirm_ip"] = str(environ.get("REMOTE_ADDR", ""))
+        source = record.consent_source if record.status == "pending" else "confirm link"
+        self.members.confirm(record, source=source, evidence=evidence)
+        log.info("confirm: done")
+        if welcomer is None:
+            return self.page("200 OK", "confirmed")
+        # Sent after the page: a slow or failing transport neither delays nor undoes the
+        # confirmation, and what fails stays queued for `sphere publish`.
+        return Answer(
+            "200 OK", self.pages.render("confirmed"), after=lambda: welcomer.send(record.id),
+            label="welcome", padded=False,
+        )  # fmt: skip
 
 
 UNDELIVERABLE = (

@@ -155,6 +155,10 @@ class TransportMailer:
             log.warning("a confirmation email was not sent: %s", redact(outcome.detail))
         return outcome.kind == Kind.ACCEPTED
 
+    def transport(self) -> Transport:
+        """The transport, opened and checked on first use (shared with the welcome email)."""
+        return self._open()
+
     def _open(self) -> Transport:
         with self._lock:
             if self._transport is None:

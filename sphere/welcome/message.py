@@ -1,0 +1,114 @@
+"""The welcome email's content: `content/welcome.md`, rendered with the issue's theme.
+
+The file has front matter like an issue's, every key optional: `subject` (default "Welcome to
+NAME"), `title` (the heading; default the subject), `summary` (the preheader; default the
+tagline) and `status` (`draft` sends no welcome). `date` and `slug` mean nothing here. The text
+may use what an issue's may, plus `{{ latest.title }}` and `{{ latest.url }}`: the newest
+issue whose date has come (the archive's front page before there is one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sphere.content.issues import (
+    Issue,
+    issue_from,
+    load_issues,
+    parse_front_matter,
+    read_issue_text,
+    split_front_matter,
+)
+from sphere.errors import ContentError
+from sphere.render.email import Renderer
+from sphere.render.environment import Latest
+from sphere.render.urls import archive_url
+
+if TYPE_CHECKING:
+    from sphere.mail.message import MessageTemplate
+    from sphere.render.email import RenderedIssue
+    from sphere.settings import Settings
+
+WELCOME_FILE = "welcome.md"
+SLUG = "welcome"
+
+
+def welcome_path(settings: Settings) -> Path:
+    """Where the welcome's Markdown is: `content/welcome.md`."""
+    return settings.content_dir / WELCOME_FILE
+
+
+def load_welcome(settings: Settings, path: Path | None = None) -> Issue | None:
+    """The welcome as an Issue (defaults filled in), None when there is no file; ContentError
+    at the line of what is wrong."""
+    path = path or welcome_path(settings)
+    if not path.exists() and not path.is_symlink():
+        return None
+    text = read_issue_text(path)
+    front, body, body_line = split_front_matter(text, path)
+    data, key_lines = parse_front_matter(front, path)
+    data = {key: value for key, value in data.items() if value not in (None, "")}
+    default = f"Welcome to {settings.name}"
+    data.setdefault("subject", default)
+    data.setdefault("title", data["subject"] if isinstance(data["subject"], str) else default)
+    data.setdefault("summary", settings.tagline)
+    data.setdefault("status", "ready")  # (an issue's default is draft)
+    data["date"], data["slug"] = settings.today(), SLUG  # shown nowhere; an Issue has them
+    return issue_from(data, key_lines, path=path, body=body, body_line=body_line)
+
+
+def latest_issue(settings: Settings, today: dt.date) -> Latest:
+    """The newest issue whose date has come, or the archive's front page before there is one."""
+    try:
+        issues = load_issues(settings.content_dir)
+    except ContentError:  # no issues folder (a bare Lambda package), a broken issue
+        issues = []
+    for issue in issues:  # newest first
+        if issue.is_due(today):
+            return Latest(title=issue.title, url=archive_url(settings, issue.slug))
+    return Latest(title=settings.name, url=settings.base_url)
+
+
+class WelcomeRenderer(Renderer):
+    """The issue's renderer, with the welcome's extra names: `welcome` (true), `latest`."""
+
+    def __init__(self, settings: Settings, *, latest: Latest, **options: Any):
+        super().__init__(settings, **options)
+        self.latest = latest
+
+    def context(self, issue: Issue) -> dict[str, Any]:
+        return {**super().context(issue), "welcome": True, "latest": self.latest}
+
+    def body_context(self, issue: Issue) -> dict[str, Any]:
+        return {**super().body_context(issue), "latest": self.latest}
+
+
+def render_welcome(settings: Settings, *, today: dt.date | None = None) -> RenderedIssue | None:
+    """The welcome rendered once (placeholders for each reader), or None: no file, a draft."""
+    welcome = load_welcome(settings)
+    if welcome is None or welcome.is_draft:
+        return None
+    latest = latest_issue(settings, today or settings.today())
+    return WelcomeRenderer(settings, latest=latest).render(welcome)
+
+
+def welcome_message(settings: Settings, *, today: dt.date | None = None) -> MessageTemplate | None:
+    """The welcome as a MIME template ready to personalise, or None when there is none."""
+    from sphere.mail.issue import issue_message
+
+    rendered = render_welcome(settings, today=today)
+    return None if rendered is None else issue_message(settings, rendered)
+
+
+__all__ = [
+    "SLUG",
+    "WELCOME_FILE",
+    "WelcomeRenderer",
+    "latest_issue",
+    "load_welcome",
+    "render_welcome",
+    "welcome_message",
+    "welcome_path",
+]

@@ -1,0 +1,365 @@
+"""The welcome email: `content/welcome.md`, sent once to each subscriber who confirms, through
+`sphere serve` and the outbox; queued in the store so that a second click, a retry or a crash
+never sends it twice, and what failed is sent by `sphere publish`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fixtures_project import Result
+from fixtures_send import add_subscribers
+from fixtures_smtp import SmtpServer
+from fixtures_web import Endpoint
+from test_web_lambda import lambda_env, url_event  # noqa: F401 (the function URL's event, env)
+
+from sphere.errors import ContentError, StoreError
+from sphere.mail.personalise import tokens_for
+from sphere.send.outcome import Outcome
+from sphere.send.seams import people
+from sphere.settings import Settings, load_settings
+from sphere.status import overview
+from sphere.store.blobs import open_store
+from sphere.subscribers.list import open_list
+from sphere.welcome.deliver import Welcomer, send_welcomes
+from sphere.welcome.queue import WelcomeQueue
+
+SUBJECT = "Welcome to Sphere"
+
+
+def _messages(folder: Path) -> list[EmailMessage]:
+    found = []
+    for path in sorted(folder.glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        found.append(message)
+    return found
+
+
+def _welcomes(folder: Path) -> list[EmailMessage]:
+    return [m for m in _messages(folder) if m["Subject"] == SUBJECT]
+
+
+def _subscribe_and_confirm(endpoint: Endpoint, address: str, name: str = "") -> str:
+    """Subscribe through the form, confirm by the emailed link; the confirm token."""
+    before = len(endpoint.outbox())
+    endpoint.post_form("/subscribe", {"email": address, "name": name})
+    (message,) = endpoint.outbox()[before:]
+    found = re.search(r"/confirm\?t=(\S+)$", message.read_text(), re.M)
+    assert found
+    token = found.group(1)
+    assert endpoint.post_form("/confirm", {"t": token}).status == 200
+    return token
+
+
+def test_confirming_through_serve_sends_one_welcome_even_after_a_second_click(
+    endpoint: Endpoint,
+) -> None:
+    token = _subscribe_and_confirm(endpoint, "new@example.org", "Ada Lovelace")
+    again = endpoint.post_form("/confirm", {"t": token})
+    assert again.status == 200 and "You are subscribed" in again.text
+
+    (welcome,) = _welcomes(endpoint.root / "outbox")
+    assert welcome["To"].addresses[0].addr_spec == "new@example.org"
+    text, html = (part.get_content() for part in welcome.iter_parts())  # type: ignore[attr-defined]
+    assert "Hi Ada," in text and "Hi Ada," in html
+    # The latest published issue, linked, and the reader's own one-click unsubscribe link.
+    latest = "https://www.jimwigg.com/sphere/issues/hard-sell-or-soft-sell/"
+    assert latest in text and f'href="{latest}"' in html
+    settings = load_settings(endpoint.root)
+    (link,) = re.findall(
+        r"<(http://127\.0\.0\.1:\d+/unsubscribe\?t=[^>]+)>", welcome["List-Unsubscribe"]
+    )
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    subscriber = tokens_for(settings).check_unsubscribe(link.split("t=", 1)[1])
+    assert link in text and link.replace("&", "&amp;") in html
+    queue = WelcomeQueue(open_store(settings))
+    assert queue.state(subscriber) == "sent"
+    one_click = endpoint.post_form(f"{urlsplit(link).path}?{urlsplit(link).query}", {})
+    assert one_click.status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["new@example.org"] == "unsubscribed"
+    log = endpoint.log.read_text()
+    assert "new@example.org" not in log and "Ada" not in log
+
+
+def test_a_resubscribe_is_not_welcomed_again(endpoint: Endpoint) -> None:
+    _subscribe_and_confirm(endpoint, "back@example.org")
+    settings = load_settings(endpoint.root)
+    (welcome,) = _welcomes(endpoint.root / "outbox")
+    text = welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hi there," in text  # no name given: the fallback
+    path = re.search(r"http://127\.0\.0\.1:\d+(/unsubscribe\?t=\S+)", text)
+    assert path and endpoint.post_form(path.group(1), {}).status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["back@example.org"] == "unsubscribed"
+    # Confirming again (a fresh link: the form mails one per inbox a day) subscribes them
+    # again, and their welcome, sent once already, is not sent twice.
+    tokens = tokens_for(settings)
+    fresh = tokens.confirm(tokens.check_unsubscribe(path.group(1).split("t=", 1)[1]))
+    assert endpoint.post_form("/confirm", {"t": fresh}).status == 200
+    status = {r.email: r.status for r in open_list(settings).all()}
+    assert status["back@example.org"] == "subscribed"
+    assert len(_welcomes(endpoint.root / "outbox")) == 1
+
+
+def test_no_welcome_md_means_no_welcome(endpoint: Endpoint) -> None:
+    (endpoint.root / "content" / "welcome.md").unlink()
+    _subscribe_and_confirm(endpoint, "plain@example.org")
+    assert _welcomes(endpoint.root / "outbox") == []
+    assert not (endpoint.root / "store" / "welcome").exists()
+
+
+class _Refusing:
+    """A transport that refuses for a while (a mail service having a bad minute), then takes
+    everything: a stand-in, since what is tested is what the queue does with the refusal."""
+
+    description = "refusing"
+
+    def __init__(self) -> None:
+        self.refuse = True
+        self.sent: list[str] = []
+
+    def check(self) -> None: ...
+
+    def send(self, *, sender: str, to: str, message: bytes, recipient: str = "") -> Outcome:
+        if self.refuse:
+            return Outcome.retry("421 try again later")
+        self.sent.append(to)
+        return Outcome.accepted(f"<{len(self.sent)}@test>")
+
+    def close(self) -> None: ...
+
+    def limits(self) -> None:
+        return None
+
+
+@pytest.fixture
+def settings(project: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", "outbox:outbox")
+    return load_settings(project)
+
+
+def test_a_failed_welcome_keeps_the_confirmation_and_publish_sends_it_once(
+    settings: Settings,
+) -> None:
+    ids = add_subscribers(settings, [("late@example.org", "Late Reader")])
+    subscriber = ids["late@example.org"]
+    queue = WelcomeQueue(open_store(settings))
+    assert queue.enqueue(subscriber) and not queue.enqueue(subscriber)
+    refusing = _Refusing()
+    everyone = people(settings)
+    welcomer = Welcomer(settings, queue=queue, transport=lambda: refusing, lookup=everyone.get)
+    assert welcomer.send(subscriber) == "failed"
+    assert queue.state(subscriber) == "failed"
+    assert people(settings)[subscriber].status == "subscribed"  # the confirmation stands
+    assert "welcome emails: 1 failed (publish tries again)" in overview(settings).lines()
+    refusing.refuse = False
+    report = send_welcomes(settings, transport=refusing)  # what `sphere publish` runs
+    assert (report.sent, report.failed) == (1, 0) and refusing.sent == ["late@example.org"]
+    again = send_welcomes(settings, transport=refusing)
+    assert again.sent == 0 and refusing.sent == ["late@example.org"]
+    assert "welcome emails: 1 sent" in overview(settings).lines()
+
+
+def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("lost@example.org", "")])
+    subscriber = ids["lost@example.org"]
+    store = open_store(settings)
+    queue = WelcomeQueue(store)
+    queue.enqueue(subscriber)
+    claim = queue.claim(subscriber)
+    assert claim is not None
+    assert queue.claim(subscriber) is None  # a double click, or publish at the same moment
+    # The process dies here, after the transport may have taken the message.
+    report = send_welcomes(settings)
+    assert (report.sent, report.unknown) == (0, 1)
+    assert _welcomes(settings.root / "outbox") == []
+
+
+def test_a_claim_written_with_its_answer_lost_is_still_ours(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("flaky@example.org", "")])
+    subscriber = ids["flaky@example.org"]
+    store = open_store(settings)
+
+    class LosesAnswers:
+        """The store writes the object, then the reply is lost (a timeout after S3 wrote it)."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(store, name)
+
+        def put(self, key: str, data: bytes, **conditions: object) -> str:
+            store.put(key, data, **conditions)  # type: ignore[arg-type]
+            if b'"sending"' in data:
+                raise StoreError("the store did not answer")
+            return "unused"
+
+    queue = WelcomeQueue(store)
+    queue.enqueue(subscriber)
+    claim = WelcomeQueue(LosesAnswers()).claim(subscriber)  # type: ignore[arg-type]
+    assert claim is not None and claim.tries == 1
+
+
+def test_sphere_check_checks_welcome_md_and_names_its_line(project: Path) -> None:
+    from sphere.checks.project import check_project
+
+    path = project / "content" / "welcome.md"
+    path.write_text(
+        "---\nsubject: Hello\n---\n\nHi {{ reader.first_name }},\n\n{{ latest.titel }}\n",
+        encoding="utf-8",
+    )
+    report = check_project(load_settings(project))
+    found = [(f.rule, f.line, f.message) for f in report.findings if f.path == path]
+    assert found == [("content/invalid", 7, "undefined template variable latest.titel")]
+    path.write_text("---\nsubject: [a, list]\n---\n\nHi.\n", encoding="utf-8")
+    found = [
+        (f.rule, f.line) for f in check_project(load_settings(project)).findings if f.path == path
+    ]
+    assert found == [("content/invalid", 2)]
+
+
+def test_sphere_welcome_sends_what_is_queued_and_previews(
+    settings: Settings, sphere: Callable[..., Result]
+) -> None:
+    ids = add_subscribers(settings, [("queued@example.org", "Queued Reader")])
+    WelcomeQueue(open_store(settings)).enqueue(ids["queued@example.org"])
+    done = sphere("welcome")
+    assert (done.status, done.err) == (0, "")
+    assert done.out.startswith("welcome emails: 1 sent, 0 failed")
+    (welcome,) = _welcomes(settings.root / "outbox")
+    text = welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    head = "SPHERE: Ideas for improving execution in the sales process\r\n\r\nWelcome to Sphere\r\n"
+    assert text.startswith(head)  # no date under the masthead: a welcome is not an issue
+    assert "Hi Queued," in text
+    assert sphere("welcome").out.startswith("welcome emails: 0 sent")  # once
+
+    shown = sphere("welcome", "--preview")
+    folder = settings.root / ".sphere" / "welcome"
+    assert shown.out.splitlines() == [
+        f"wrote {folder / 'welcome.html'}",
+        f"wrote {folder / 'welcome.txt'}",
+    ]
+    assert "Hi there," in (folder / "welcome.txt").read_text()
+    assert len(_welcomes(settings.root / "outbox")) == 1  # a preview sends nothing
+    (settings.root / "content" / "welcome.md").unlink()
+    missing = sphere("welcome", "--preview")
+    assert missing.status == 1
+    assert missing.err == ("content/welcome.md: error: does not exist: there is no welcome email\n")
+
+
+def test_a_broken_welcome_holds_back_welcomes_and_never_an_issue(settings: Settings) -> None:
+    from sphere.broken import pass_over
+    from sphere.checks.project import check_project
+
+    path = settings.root / "content" / "welcome.md"
+    path.write_text("---\nsubject: Hello\n---\n\n{{ latest.titel }}\n", encoding="utf-8")
+    checked = check_project(settings)
+    passed = pass_over(
+        checked, issues_dir=settings.content_dir / "issues", today=settings.today(), started=()
+    )  # no ContentError: the publish goes on
+    assert passed.files == frozenset() and passed.due == []
+    assert passed.warning_lines() == [
+        "content/welcome.md:5: warning: content/invalid undefined template variable latest.titel",
+        "warning: content/welcome.md has errors: no welcome email goes out until it is fixed "
+        "(they stay queued)",
+    ]
+    ids = add_subscribers(settings, [("waits@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    queue.enqueue(ids["waits@example.org"])
+    with pytest.raises(ContentError):  # publish warns of it (a SphereError) and goes on
+        send_welcomes(settings)
+    assert queue.state(ids["waits@example.org"]) == "due"  # still queued, not claimed
+
+
+def test_a_transport_that_never_answers_does_not_hold_back_the_confirmation(
+    serve_endpoint: Callable[..., Endpoint],
+) -> None:
+    """An SMTP server that accepts the connection and never says a word (a mail service
+    hanging): a real socket, since the point is what a real hang does to the answer."""
+    import http.client
+    import socket
+    import time
+
+    from sphere.subscribers.members import Members
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        endpoint = serve_endpoint(SPHERE_TRANSPORT=f"smtp://user:pw@127.0.0.1:{port}")
+        settings = load_settings(endpoint.root)
+        subscriber = Members.open(settings).add_pending(
+            "patient@example.org", name="Pat", source="test", evidence={}
+        )
+        token = tokens_for(settings).confirm(subscriber)
+        target = urlsplit(endpoint.url)
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=20)
+        started = time.monotonic()
+        connection.request(
+            "POST", "/confirm", body=f"t={token}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        answer = connection.getresponse()
+        page = answer.read().decode()
+        took = time.monotonic() - started
+        connection.close()
+        assert answer.status == 200 and "You are subscribed" in page
+        assert took < 5  # the SMTP client would wait 30 s for the server's greeting
+        assert people(settings)[subscriber].status == "subscribed"
+        # ...meanwhile, after the answer, the welcome was claimed and waits on the transport.
+        queue, deadline = WelcomeQueue(open_store(settings)), time.monotonic() + 10
+        while queue.state(subscriber) == "due" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert queue.state(subscriber) == "sending"
+
+
+def test_confirming_through_the_lambda_handler_welcomes_once(
+    project: Path,
+    lambda_env: dict[str, str],  # noqa: F811 (the fixture, imported above)
+) -> None:
+    from sphere.subscribers.members import Members
+    from sphere.web.lambda_handler import make_handler
+
+    settings = load_settings(project, lambda_env)  # the S3 store on moto
+    subscriber = Members.open(settings).add_pending(
+        "cloud@example.org", name="Cleo Cloud", source="test", evidence={}
+    )
+    token = tokens_for(settings).confirm(subscriber)
+    handler = make_handler(lambda_env)
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for _ in range(2):  # a double click
+        answer = handler(url_event("POST", "/confirm", "", f"t={token}".encode(), **form), None)
+        assert answer["statusCode"] == 200 and "You are subscribed" in answer["body"]
+    (welcome,) = _welcomes(project / "outbox")
+    assert welcome["To"].addresses[0].addr_spec == "cloud@example.org"
+    assert "Hi Cleo," in welcome.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert WelcomeQueue(open_store(settings)).state(subscriber) == "sent"
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
+)
+def test_welcomes_go_through_smtp_when_the_settings_say_so(
+    project: Path, monkeypatch: pytest.MonkeyPatch, smtp_server: SmtpServer
+) -> None:
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", smtp_server.url)
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    settings = load_settings(project)
+    ids = add_subscribers(settings, [("smtp@example.org", "Sam Smith"), ("b@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    assert send_welcomes(settings).sent == 2
+    got = {}
+    for _, recipients, data in smtp_server.recorder.messages:
+        message = message_from_bytes(data, policy=policy.default)
+        assert message["Subject"] == SUBJECT
+        got[recipients[0]] = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hi Sam," in got["smtp@example.org"] and "Hi there," in got["b@example.org"]
