@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from sphere import records
-from sphere.errors import SendStopped, SettingsError, SphereError
+from sphere.errors import SendStopped, SettingsError
 from sphere.held import hold_back
 from sphere.held import sent_subjects as sent_subjects  # where sphere.status looks
 from sphere.setting_values import format_duration
@@ -324,8 +324,11 @@ def publish(
         from sphere.feedback import sync
 
         report.feedback = sync(settings)
-    report.compacted = _compact(settings)  # after the sync's changes, before the sends read
-    report.welcomes = _welcomes(settings, transport)
+    from sphere.subscribers.upkeep import compact_settings_list
+    from sphere.welcome.deliver import welcome_round
+
+    report.compacted = compact_settings_list(settings)  # after the sync, before the sends read
+    report.welcomes = welcome_round(settings, transport)
     for item in report.sending:
         if item.why == "new":
             _seed_check(settings, store, item, transport=transport)
@@ -354,26 +357,6 @@ def _send(
 
     request = SendRequest(issue=str(item.issue.path))
     return send_issue(settings, request, today=today, transport=transport, on_batch=on_batch)
-
-
-def _welcomes(settings: Settings, transport: Transport | None) -> WelcomeReport | None:
-    """Send the welcome emails still due (sphere.welcome); a failure is logged, and stops no
-    issue: they stay queued for the next run."""
-    from sphere.welcome.deliver import send_welcomes
-
-    try:
-        return send_welcomes(settings, transport=transport)
-    except SphereError as error:
-        log.warning("welcome emails were not sent (they stay queued): %s", error)
-        return None
-
-
-def _compact(settings: Settings) -> CompactReport | None:
-    """Fold the subscriber list's changes in when enough wait (sphere.subscribers.upkeep)."""
-    from sphere.subscribers.list import open_list
-    from sphere.subscribers.upkeep import compact_if_worth_it
-
-    return compact_if_worth_it(open_list(settings))
 
 
 def _seed_check(

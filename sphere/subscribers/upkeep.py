@@ -15,6 +15,7 @@ from sphere.errors import PreconditionFailed, StoreError
 from sphere.subscribers.events import CHANGES
 
 if TYPE_CHECKING:
+    from sphere.settings import Settings
     from sphere.subscribers.list import CompactReport, SubscriberList
 
 log = logging.getLogger(__name__)
@@ -45,3 +46,10 @@ def compact_if_worth_it(
         log.warning("could not compact the subscriber list (%s): it is intact; the next "
                     "publish tries again", error)  # fmt: skip
     return None
+
+
+def compact_settings_list(settings: Settings) -> CompactReport | None:
+    """`compact_if_worth_it` on the list the settings name (publish's upkeep step)."""
+    from sphere.subscribers.list import open_list
+
+    return compact_if_worth_it(open_list(settings))

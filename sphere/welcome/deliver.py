@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sphere.errors import SendError, TokenError, TransportError
+from sphere.errors import SendError, SphereError, TokenError, TransportError
 from sphere.welcome.queue import MAX_TRIES, TO_SEND, WelcomeQueue
 
 if TYPE_CHECKING:
@@ -191,4 +191,14 @@ def send_welcomes(settings: Settings, *, transport: Transport | None = None) -> 
             each.close()
 
 
-__all__ = ["WelcomeReport", "Welcomer", "send_welcomes"]
+def welcome_round(settings: Settings, transport: Transport | None) -> WelcomeReport | None:
+    """Publish's round of `send_welcomes`: a failure is logged and stops no issue, since the
+    welcomes stay queued for the next run."""
+    try:
+        return send_welcomes(settings, transport=transport)
+    except SphereError as error:
+        log.warning("welcome emails were not sent (they stay queued): %s", error)
+        return None
+
+
+__all__ = ["WelcomeReport", "Welcomer", "send_welcomes", "welcome_round"]
