@@ -53,6 +53,7 @@ class Settings:
     cadence_months: int
     timezone: str = "UTC"  # an IANA zone: an issue is due from midnight of its date there
     default_image: str = ""  # link previews' picture for pages without their own; in content/
+    search: bool = True  # the archive's search box and the Pagefind index the build makes for it
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -135,6 +136,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "cadence_months": ("cadence_months", parse.positive_int, 2),
     "timezone": ("timezone", parse.timezone, "UTC"),
     "default_image": ("default_image", parse.image_path, ""),
+    "search": ("search", parse.boolean, True),
     "why_you_get_this": ("why_you_get_this", parse.required_text, None),
     "blurb_insights": ("blurb_insights", parse.plain_text, ""),
     "blurb_roi": ("blurb_roi", parse.plain_text, ""),

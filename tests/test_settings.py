@@ -88,6 +88,7 @@ def test_environment_overrides_the_file(project: Path) -> None:
             "[tool.sphere].default_image: expected a PNG or JPEG under content/, such as "
             "'images/card.png', got '../secrets/key.png'",
         ),
+        ("search", '"nope"', "[tool.sphere].search: expected true or false, got 'nope'"),
         ("titel", '"typo"', "unknown key [tool.sphere].titel"),
         (
             "secret",
