@@ -52,9 +52,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Path], str]]:
         server.server_close()
 
 
-def _open(browser, url: str, *, javascript: bool = True):  # type: ignore[no-untyped-def]
-    """The page at `url`, with what its console said (CSP violations are reported there)."""
+def _open(browser, url: str, *, javascript: bool = True, worker: bool = True):  # type: ignore[no-untyped-def]
+    """The page at `url`, with what its console said (CSP violations are reported there).
+    Without `worker`, Pagefind's worker script does not load, as where workers are not
+    allowed: Pagefind then searches on the page itself, under the page's own policy."""
     context = browser.new_context(java_script_enabled=javascript)
+    if not worker:
+        context.route("**/pagefind-worker.js", lambda route: route.abort())
     page = context.new_page()
     said: list[str] = []
     page.on("console", lambda message: said.append(f"{message.type}: {message.text}"))
@@ -89,6 +93,19 @@ def test_a_phrase_from_the_seed_finds_its_issue(browser, project: Path, sphere, 
     page.wait_for_load_state()
     assert page.url.endswith(f"/sphere/{SEED_LINK}")
     assert not [line for line in said if "Content Security Policy" in line or "error" in line]
+    page.context.close()
+
+
+def test_without_its_worker_search_runs_on_the_page_within_its_policy(
+    browser, project: Path, sphere, serve
+) -> None:
+    assert sphere("build").status == 0
+    page, said = _open(browser, serve(project / "dist" / "site"), worker=False)
+
+    assert _search(page, SEED_PHRASE) == f"1 issue matches “{SEED_PHRASE}”"
+
+    assert any("falling back to main thread" in line for line in said)  # the path tested
+    assert not [line for line in said if "Content Security Policy" in line]
     page.context.close()
 
 
