@@ -44,7 +44,8 @@ def write_index(output: Output, slugs: Iterable[str]) -> None:
         raise SphereError(
             f"content/{FOLDER}/ would be overwritten by the search index: rename that folder"
         )
-    scratch = Path(tempfile.mkdtemp(prefix=".search-", dir=output.root.parent.parent))
+    # Inside the staging folder (output.root's parent), which a failed build removes whole.
+    scratch = Path(tempfile.mkdtemp(prefix=".search-", dir=output.root.parent))
     try:
         _gather(scratch / "site", slugs, sources)
         _run_pagefind(scratch / "site", scratch / FOLDER)
