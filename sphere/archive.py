@@ -144,7 +144,16 @@ class Pages:
         issues due on `today`) and the themed static files: what needs no rendered issue."""
         settings = self.settings
         fields = [self.fields(issue) for issue in issues]
-        self._page("index.html", "web/index.html.j2", "", settings.base_url, issues=fields)
+        # The build indexes the published issues (sphere/build/search.py): none, no search box.
+        searchable = settings.search and any(f["state"] == "published" for f in fields)
+        self._page(
+            "index.html",
+            "web/index.html.j2",
+            "",
+            settings.base_url,
+            issues=fields,
+            searchable=searchable,
+        )
         # The 404 page is served at any depth, so it links from the site's root path; it has
         # no canonical URL of its own (pointing at the index would tell search engines it is).
         self._page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)

@@ -110,6 +110,21 @@ def test_search_false_needs_no_pagefind(
     assert "search" not in (project / "dist" / "site" / "index.html").read_text(encoding="utf-8")
 
 
+def test_with_nothing_published_there_is_no_index_and_no_box(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the seed issue is due tomorrow
+
+    result = sphere("build", "--drafts")
+
+    assert result.status == 0, result.err
+    site = project / "dist" / "site"
+    assert (site / "issues" / "hard-sell-or-soft-sell" / "index.html").is_file()  # previewed
+    assert not (site / "pagefind").exists()
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "search.js" not in index and "script-src 'none'" in index
+
+
 def test_content_in_the_index_folder_is_refused_not_overwritten(
     project: Path, sphere: Callable[..., Result]
 ) -> None:

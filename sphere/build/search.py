@@ -39,6 +39,9 @@ def write_index(output: Output, slugs: Iterable[str]) -> None:
     previous build's (`output.previous`), from where it is linked later. Raises a SphereError
     in one line when Pagefind is missing or fails.
     """
+    slugs = list(slugs)
+    if not slugs:  # Pagefind refuses an empty site; the index page then shows no search box
+        return
     sources = [output.root, *([output.previous] if output.previous else [])]
     if any(path.is_relative_to(output.root / FOLDER) for path in output.files):
         raise SphereError(
