@@ -11,6 +11,7 @@ pages, and never announces them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from markupsafe import Markup
 from sphere.content.images import ImageProblem, find_image, original_of, resized
 from sphere.content.issues import Issue
 from sphere.content.markup import Image, absolute_links, rebase_images
-from sphere.errors import SettingsError
+from sphere.errors import RenderError, SettingsError
 from sphere.output import Output, files_below
 from sphere.render.body import for_archive, for_feed
 from sphere.render.email import RenderedIssue
@@ -37,7 +38,7 @@ from sphere.render.environment import (
     site_fields,
     template_error,
 )
-from sphere.render.theme import load_theme
+from sphere.render.theme import THEME, load_theme
 from sphere.render.urls import archive_url, asset_url, issue_path
 from sphere.settings import Settings
 
@@ -66,11 +67,13 @@ class SitemapPage:
 
 @dataclass(frozen=True)
 class CardImage:
-    """The picture a link preview shows (og:image), absolute, with its size."""
+    """The picture a link preview shows (og:image), absolute, with its size and what it shows
+    (og:image:alt: the issue's `image_alt`, else the page's title)."""
 
     url: str
     width: int
     height: int
+    alt: str
 
 
 class Pages:
@@ -84,7 +87,9 @@ class Pages:
         self.themed = themed_static(settings, env, self.public)
         self.static = static_names(self.themed)
         self.default_image = _default_image(settings)
-        self.default_card = _card(settings, self.default_image) if self.default_image else None
+        title = f"{settings.name}: {settings.tagline}"
+        image = self.default_image
+        self.default_card = _card(settings, image, title) if image else None
 
     def fields(self, issue: Issue) -> IssueFields:
         """The issue as the archive's templates see it, with its `state` on `today`."""
@@ -114,15 +119,22 @@ class Pages:
         """The issue's own page, linking to its `newer` and `older` neighbours."""
         html = for_archive(rebase_images(item.body.html, item.body.images, "../../"))
         body = Markup(html)  # noqa: S704 (sanitised: sphere.content.sanitise)
+        issue, url = item.issue, archive_url(self.settings, item.issue.slug)
+        card: CardImage | None = None
+        if item.cover:
+            card = _card(self.settings, item.cover, issue.image_alt or issue.title)
+        elif self.default_card:
+            card = dataclasses.replace(self.default_card, alt=issue.title)
         self._page(
-            f"{issue_path(item.issue.slug)}index.html",
+            f"{issue_path(issue.slug)}index.html",
             "web/issue.html.j2",
             "../../",
-            archive_url(self.settings, item.issue.slug),
-            issue=self.fields(item.issue),
+            url,
+            issue=self.fields(issue),
             body=body,
             cover=item.cover,
-            card=_card(self.settings, item.cover) if item.cover else self.default_card,
+            card=card,
+            article=article_data(self.settings, issue, url, card),
             newer=self.fields(newer) if newer else None,
             older=self.fields(older) if older else None,
         )
@@ -132,7 +144,16 @@ class Pages:
         issues due on `today`) and the themed static files: what needs no rendered issue."""
         settings = self.settings
         fields = [self.fields(issue) for issue in issues]
-        self._page("index.html", "web/index.html.j2", "", settings.base_url, issues=fields)
+        # The build indexes the published issues (sphere/build/search.py): none, no search box.
+        searchable = settings.search and any(f["state"] == "published" for f in fields)
+        self._page(
+            "index.html",
+            "web/index.html.j2",
+            "",
+            settings.base_url,
+            issues=fields,
+            searchable=searchable,
+        )
         # The 404 page is served at any depth, so it links from the site's root path; it has
         # no canonical URL of its own (pointing at the index would tell search engines it is).
         self._page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)
@@ -144,6 +165,8 @@ class Pages:
         self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
         for name, text in self.themed.values():
             self.output.write_text(f"{STATIC}/{name}", text)
+        for name, data in _icons(settings).items():
+            self.output.write(f"{STATIC}/{name}", data)
 
     def feed(self, issues: Sequence[Issue], feed_bodies: Sequence[str]) -> None:
         """The Atom feed of the issues due on `today`; `feed_bodies` are `feed_html` of each
@@ -207,8 +230,60 @@ def feed_html(settings: Settings, item: RenderedIssue) -> str:
     return for_feed(html, url)
 
 
-def _card(settings: Settings, image: Image) -> CardImage:
-    return CardImage(asset_url(settings, image.src), image.width, image.height)
+def _card(settings: Settings, image: Image, alt: str) -> CardImage:
+    return CardImage(asset_url(settings, image.src), image.width, image.height, alt)
+
+
+def article_data(
+    settings: Settings, issue: Issue, url: str, card: CardImage | None
+) -> dict[str, Any]:
+    """The issue as schema.org's BlogPosting, for search engines and link previews (JSON-LD).
+
+    A plain mapping: the template writes it with Jinja's `tojson`, which escapes `<`, `>`, `&`
+    and `'`, so no title can close the <script> element it sits in.
+    """
+    author: dict[str, Any] = {"@type": "Person", "name": settings.author}
+    if settings.website:
+        author["url"] = settings.website
+    logo = {"@type": "ImageObject", "url": f"{settings.base_url}{STATIC}/apple-touch-icon.png"}
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": issue.title,
+        "description": issue.summary,
+        "datePublished": issue.date.isoformat(),
+        "url": url,
+        "mainEntityOfPage": url,
+        "inLanguage": settings.language,
+        "author": author,
+        "publisher": {
+            "@type": "Organization",
+            "name": settings.name,
+            "url": settings.base_url,
+            "logo": {**logo, "width": 180, "height": 180},
+        },
+    }
+    if card:
+        data["image"] = {
+            "@type": "ImageObject",
+            "url": card.url,
+            "width": card.width,
+            "height": card.height,
+            "caption": card.alt,
+        }
+    return data
+
+
+def _icons(settings: Settings) -> dict[str, bytes]:
+    """The PNG icons (sphere.icons) in the theme's accent colour."""
+    from sphere.icons import icons
+
+    accent = str(load_theme(settings.templates_dir)["colors"].get("accent", ""))
+    try:
+        return icons(accent)
+    except ValueError:  # Pillow's word for a colour it cannot read
+        where = settings.templates_dir / THEME
+        raise RenderError(f"[colors].accent: not a colour, got {accent!r}", path=where) from None
 
 
 def _default_image(settings: Settings) -> Image | None:

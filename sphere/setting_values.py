@@ -174,6 +174,20 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def boolean(value: Any) -> bool:
+    """true or false in pyproject.toml; in a `SPHERE_*` variable, also yes/no, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def allow_empty(check: Callable[..., Any]) -> Callable[[Any], Any]:
     """`check` with `optional=True`: an empty value is "" (unset), anything else is checked."""
     return lambda value: check(value, optional=True)

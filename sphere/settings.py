@@ -60,6 +60,7 @@ class Settings:
     # who `{{ reader.first_name }}` is where no first name is known (archive, feed, previews,
     # test sends, a subscriber without a name): "Hi there,"
     greeting_fallback: str = "there"
+    search: bool = True  # the archive's search box and the Pagefind index the build makes for it
     why_you_get_this: str
     blurb_insights: str
     blurb_roi: str
@@ -152,6 +153,7 @@ _FILE_KEYS: dict[str, tuple[str, Callable[[Any], Any], Any]] = {
     "timezone": ("timezone", parse.timezone, "UTC"),
     "send_time": ("send_time", parse.send_time, "00:00"),
     "default_image": ("default_image", parse.image_path, ""),
+    "search": ("search", parse.boolean, True),
     "why_you_get_this": ("why_you_get_this", parse.required_text, None),
     "blurb_insights": ("blurb_insights", parse.plain_text, ""),
     "blurb_roi": ("blurb_roi", parse.plain_text, ""),

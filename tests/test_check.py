@@ -107,6 +107,16 @@ CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
     ),
     ("summary/missing", issue("Text.\n", summary='""'), [("summary/missing", E, ISSUE, 4)]),
     (
+        "content/invalid (image_alt)",
+        issue("Text.\n", image_alt="[a, list]"),
+        [("content/invalid", E, ISSUE, 6)],
+    ),
+    (
+        "image/alt-without-image",
+        issue("Text.\n", image_alt="A chart of win rates"),
+        [("image/alt-without-image", W, ISSUE, 6)],
+    ),
+    (
         "summary/too-long",
         issue("Text.\n", summary="Long " * 40),
         [("summary/too-long", W, ISSUE, 4)],

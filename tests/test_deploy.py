@@ -4,6 +4,7 @@ types and caching, only what changed is uploaded, and only Sphere's own files ar
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,20 +45,45 @@ def test_the_archive_lands_in_s3_with_types_and_caching(
     result = sphere("deploy")
 
     assert result.status == 0, result.err
-    assert result.out.startswith(f"s3://{site_bucket}/site/: 8 files uploaded (")
+    assert result.out.startswith(f"s3://{site_bucket}/site/: 19 files uploaded (")
     objects = _objects(site_bucket)
     (stylesheet,) = [key for key in objects if key.startswith("static/style.")]
-    assert sorted(objects) == [
+    search = sorted(key for key in objects if key.startswith("pagefind/"))
+    assert sorted(key for key in objects if not key.startswith("pagefind/")) == [
         "404.html",
         "feed.xml",
         "images/card.png",
         "index.html",
         f"issues/{SLUG}/index.html",
         "sitemap.xml",
+        "static/apple-touch-icon.png",
+        "static/favicon-32.png",
         "static/favicon.svg",
+        "static/search.js",
         stylesheet,
     ]  # fmt: skip (the manifest is not public: it is in the store)
+    # The search index: what the archive's script loads, and nothing of Pagefind's own UI.
+    names = [re.sub(r"_[0-9a-f]{7,}\.", "_HASH.", key) for key in search]
+    assert names == [
+        "pagefind/fragment/en-gb_HASH.pf_fragment",
+        "pagefind/index/en-gb_HASH.pf_index",
+        "pagefind/pagefind-entry.json",
+        "pagefind/pagefind-worker.js",
+        "pagefind/pagefind.en-gb_HASH.pf_meta",
+        "pagefind/pagefind.js",
+        "pagefind/wasm.en-gb.pagefind",
+        "pagefind/wasm.unknown.pagefind",
+    ]
     served = {key: (head["ContentType"], head["CacheControl"]) for key, head in objects.items()}
+    for key in search:  # chunks named by their content: a year; the rest change together
+        kept = (
+            LONG_CACHE if key.endswith((".pf_fragment", ".pf_index", ".pf_meta")) else SHORT_CACHE
+        )
+        assert served[key][1] == kept, key
+    assert served["pagefind/pagefind.js"][0] == "text/javascript; charset=utf-8"
+    assert served["pagefind/wasm.en-gb.pagefind"][0] == "application/octet-stream"
+    assert served["static/favicon-32.png"] == ("image/png", ASSET_CACHE)
+    assert served["static/search.js"] == ("text/javascript; charset=utf-8", ASSET_CACHE)
     assert served["index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
     assert served[f"issues/{SLUG}/index.html"] == ("text/html; charset=utf-8", SHORT_CACHE)
     assert served["feed.xml"] == ("application/atom+xml; charset=utf-8", SHORT_CACHE)
@@ -87,7 +113,7 @@ def test_a_second_deploy_uploads_nothing_in_two_requests(
 
     assert again.status == 0, again.err
     report = json.loads(again.out)
-    assert (report["upload"], report["remove"], report["unchanged"]) == ([], [], 8)
+    assert (report["upload"], report["remove"], report["unchanged"]) == ([], [], 19)
     assert report["requests"] == 1  # one listing (the manifest is in the store): never one per file
     assert {key: head["ETag"] for key, head in _objects(site_bucket).items()} == before
 
@@ -101,7 +127,18 @@ def test_only_the_changed_page_and_what_lists_it_are_uploaded(
 
     result = json.loads(sphere("deploy", "--json").out)
 
-    assert sorted(result["upload"]) == ["feed.xml", f"issues/{SLUG}/index.html"]
+    pages = [key for key in result["upload"] if not key.startswith("pagefind/")]
+    assert sorted(pages) == ["feed.xml", f"issues/{SLUG}/index.html"]
+    # The search index follows the page's new text: its entry, and the chunks that hold it.
+    index = sorted(
+        re.sub(r"_[0-9a-f]{7,}\.", "_HASH.", k) for k in result["upload"] if k not in pages
+    )
+    assert index == [
+        "pagefind/fragment/en-gb_HASH.pf_fragment",
+        "pagefind/index/en-gb_HASH.pf_index",
+        "pagefind/pagefind-entry.json",
+        "pagefind/pagefind.en-gb_HASH.pf_meta",
+    ]
 
 
 def test_a_removed_page_goes_and_a_foreign_object_stays(
@@ -149,7 +186,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(
 
     assert result.status == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"s3://{site_bucket}/site/: 8 files to upload (")
+    assert lines[0].startswith(f"s3://{site_bucket}/site/: 19 files to upload (")
     assert lines[0].endswith(" bytes), 0 to remove, 0 unchanged")
     (stylesheet,) = [line for line in lines if line.startswith("  + static/style.")]
     assert "  + index.html" in lines
@@ -355,7 +392,9 @@ def test_a_deploy_killed_midway_completes_on_the_next_run(
     resumed = json.loads(sphere("deploy", "--json").out)
 
     every = sorted(_objects(site_bucket))
-    assert len(every) == 20  # 13 issue pages, index, feed, sitemap, 404, style, icon, card
+    # 13 issue pages, index, feed, sitemap, 404, style, 3 icons, card, search.js; the search
+    # index: 13 fragments, an index chunk, its entry, meta, script, worker, 2 WebAssembly.
+    assert len(every) == 43
     assert sorted(resumed["upload"]) == sorted(set(every) - set(partial))  # the rest only
     (manifest,) = (project / ".sphere" / "store" / "deploys").glob("*.json")
     assert sorted(json.loads(manifest.read_bytes())["files"]) == every

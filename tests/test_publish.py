@@ -53,7 +53,7 @@ def test_publish_deploys_then_sends_and_a_second_run_does_nothing(
 
     assert first.status == 0, first.err
     lines = first.out.splitlines()
-    assert lines[0].startswith(f"{project / SITE}: 8 files uploaded (")
+    assert lines[0].startswith(f"{project / SITE}: 19 files uploaded (")
     assert f"sent {SLUG}: 3 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 3)" in lines
     assert (project / SITE / "issues" / SLUG / "index.html").is_file()
     assert len(_outbox(project)) == 3
@@ -62,7 +62,7 @@ def test_publish_deploys_then_sends_and_a_second_run_does_nothing(
 
     assert second.status == 0, second.err
     assert second.out == (
-        f"{project / SITE}: 0 files uploaded (0 bytes), 0 removed, 8 unchanged\n"
+        f"{project / SITE}: 0 files uploaded (0 bytes), 0 removed, 19 unchanged\n"
         "nothing to send: no ready issue is due and unsent\n"
     )
     assert len(_outbox(project)) == 3
@@ -135,7 +135,7 @@ def test_dry_run_shows_the_plan_and_does_nothing(
 
     assert result.status == 0, result.err
     lines = result.out.splitlines()
-    assert lines[0].startswith(f"{project / SITE}: 8 files to upload (")
+    assert lines[0].startswith(f"{project / SITE}: 19 files to upload (")
     assert f"would send {SLUG} (due 2026-12-01): 4 recipients" in lines
     assert "  4 messages, no rate limit; no quota reported" in lines
     assert lines[-1] == "dry run: nothing was uploaded or sent"

@@ -178,7 +178,7 @@ def test_merge_publishes_once_and_a_future_issue_waits_for_its_date(flow: Flow) 
     second = flow.run_workflow(today="2026-12-01")
 
     assert second["Publish"].splitlines() == [
-        f"s3://{flow.site}/: 0 files uploaded (0 bytes), 0 removed, 8 unchanged",
+        f"s3://{flow.site}/: 0 files uploaded (0 bytes), 0 removed, 19 unchanged",
         "nothing to send: no ready issue is due and unsent",
     ]
     assert {key: head["ETag"] for key, head in flow.objects().items()} == etags

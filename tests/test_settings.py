@@ -93,6 +93,7 @@ def test_environment_overrides_the_file(project: Path) -> None:
             '"  "',
             "[tool.sphere].greeting_fallback: expected a non-empty string",
         ),
+        ("search", '"nope"', "[tool.sphere].search: expected true or false, got 'nope'"),
         ("titel", '"typo"', "unknown key [tool.sphere].titel"),
         (
             "secret",

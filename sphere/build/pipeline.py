@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sphere.archive import FEED_TEMPLATE, Pages
-from sphere.build import state
+from sphere.build import search, state
 from sphere.build.cache import fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
 from sphere.content.issues import Issue, load_issues
@@ -211,7 +211,8 @@ def _build_issues(
 class _Indexes:
     """The archive's pages that span its issues (the `archived` ones only), written by this
     process: the index, 404 page, sitemap and themed static files while the issues render
-    (`write`: they need no rendered issue), then the feed and the images (`finish`)."""
+    (`write`: they need no rendered issue), then the feed, the images and the search index of
+    the published issues' pages (`finish`)."""
 
     def __init__(
         self,
@@ -240,6 +241,9 @@ class _Indexes:
         of = {item.slug: item for item in built}
         self.pages.feed(self.archived, [of[issue.slug].feed_html for issue in self.archived])
         self.pages.assets(src for issue in self.archived for src in of[issue.slug].images)
+        if self.settings.search:
+            published = [i.slug for i in self.archived if i.state(self.today) == "published"]
+            search.write_index(self.output, published)
         return self.output
 
 

@@ -41,6 +41,7 @@ RULES: dict[str, Rule] = {
         Rule("email/clipped", _E, "the email HTML is over 102 KB: Gmail clips it"),
         Rule("email/size", _W, "the email HTML is over 90 KB, close to Gmail's limit"),
         Rule("image/no-alt", _E, "an image has no alt text"),
+        Rule("image/alt-without-image", _W, "'image_alt' is set but there is no cover 'image'"),
         Rule("image/missing", _E, "an image file does not exist (or is outside content/)"),
         Rule("image/format", _E, "an image file is not a PNG or JPEG"),
         Rule("image/too-wide", _W, "an image is shown wider than the email's 552 px"),

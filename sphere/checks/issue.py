@@ -157,7 +157,14 @@ class IssueChecker:
 
     def _cover(self, issue: Issue) -> list[Finding]:
         if not issue.image:
-            return []
+            if not issue.image_alt:
+                return []
+            line = issue.line_of("image_alt")
+            why = (
+                "'image_alt' describes the cover 'image', and there is none: "
+                "add the 'image' or remove 'image_alt'"
+            )
+            return [finding("image/alt-without-image", issue.path, line, why)]
         line = issue.line_of("image")
         content = self.settings.content_dir
         return local_image(issue, issue.image, line, content, self.image_limit, has_width=True)

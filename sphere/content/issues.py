@@ -25,7 +25,17 @@ from sphere.setting_values import send_time
 Status = Literal["draft", "ready"]
 State = Literal["published", "scheduled", "draft"]  # where an issue stands on a given day
 STATUSES: tuple[Status, ...] = ("draft", "ready")
-KNOWN_KEYS = ("title", "date", "send_time", "summary", "subject", "status", "image", "slug")
+KNOWN_KEYS = (
+    "title",
+    "date",
+    "send_time",
+    "summary",
+    "subject",
+    "status",
+    "image",
+    "image_alt",
+    "slug",
+)
 REQUIRED_KEYS = ("title", "date", "summary")
 MAX_ISSUE_BYTES = 1024 * 1024
 
@@ -76,6 +86,7 @@ class Issue:
     subject: str
     status: Status
     image: str | None
+    image_alt: str = ""  # what the cover `image` shows, for link previews (og:image:alt)
     body: str  # the Markdown below the front matter
     body_line: int  # the file's line number of the body's first line
     key_lines: dict[str, int] = field(default_factory=dict)  # front-matter key -> its line
@@ -300,6 +311,7 @@ def issue_from(
     image = data.get("image")
     if image is not None and not isinstance(image, str):
         raise fail("image", f"'image' must be a path such as images/cover.png, got {image!r}")
+    image_alt = _one_line(data, "image_alt", fail) if "image_alt" in data else ""
     slug = data.get("slug") or slug_from_name(path)
     if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
         fix = "fix 'slug'" if "slug" in data else "rename the file"
@@ -318,6 +330,7 @@ def issue_from(
         subject=subject,
         status=status,
         image=image,
+        image_alt=image_alt,
         body=body,
         body_line=body_line,
         key_lines=key_lines,

@@ -34,7 +34,7 @@ PUBLIC_SETTINGS = (
     "name", "tagline", "author", "sender", "reply_to", "contact_email", "website", "phone",
     "postal_address", "base_url", "endpoint_url", "unsubscribe_mailto", "privacy_url",
     "list_id", "language", "cadence_months", "why_you_get_this", "blurb_insights",
-    "blurb_roi", "blurb_subscribe", "timezone", "default_image", "greeting_fallback",
+    "blurb_roi", "blurb_subscribe", "timezone", "default_image", "greeting_fallback", "search",
 )  # fmt: skip
 PRIVATE_SETTINGS = (
     "root", "source", "content_dir", "templates_dir", "output_dir", "store", "site",
@@ -96,6 +96,7 @@ def issue_fields(issue: Issue) -> IssueFields:
         subject=issue.subject,
         status=issue.status,
         image=issue.image,
+        image_alt=issue.image_alt,
         is_draft=issue.is_draft,
     )
 

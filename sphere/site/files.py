@@ -34,6 +34,13 @@ TYPES = {
     ".woff2": "font/woff2",
     ".woff": "font/woff",
     ".pdf": "application/pdf",
+    # The search index's own formats (sphere/build/search.py): Pagefind's script fetches and
+    # unpacks them itself, so they are served as they are, never with a Content-Encoding.
+    ".pagefind": "application/octet-stream",
+    ".pf_meta": "application/octet-stream",
+    ".pf_index": "application/octet-stream",
+    ".pf_fragment": "application/octet-stream",
+    ".pf_filter": "application/octet-stream",
 }
 BY_NAME = {"feed.xml": "application/atom+xml"}  # the archive's Atom feed
 TEXT_TYPES = re.compile(r"text/.*|application/(.*\+)?(xml|json)|image/svg\+xml|text/javascript")
@@ -42,12 +49,16 @@ FALLBACK_TYPE = "application/octet-stream"
 # Pages and the feed change whenever an issue is published: readers and feed readers must see
 # that within minutes. A fingerprinted asset (a content hash in its name) never changes, so it
 # may be kept a year (the theme's stylesheet is one). Other assets (images, the icon) change
-# rarely: a day.
+# rarely: a day. The search index (pagefind/) names its chunks by a hash of their content
+# (en_1a2b3c4.pf_fragment): kept a year too; its entry file, script and WebAssembly keep their
+# names across versions and indexes, and must change together: minutes, like pages.
 SHORT_CACHE = "public, max-age=300, must-revalidate"
 LONG_CACHE = "public, max-age=31536000, immutable"
 ASSET_CACHE = "public, max-age=86400"
 SHORT_CACHED = {".html", ".xml", ".txt", ".json", ".webmanifest"}
 FINGERPRINT = re.compile(r"[.-][0-9a-f]{8,64}\.[A-Za-z0-9]+$")
+SEARCH_FOLDER = "pagefind/"
+SEARCH_CHUNK = re.compile(r"_[0-9a-f]{7,64}\.pf_[a-z]+$")
 
 
 def content_type(key: str) -> str:
@@ -60,6 +71,8 @@ def content_type(key: str) -> str:
 def cache_control(key: str) -> str:
     """The Cache-Control to serve `key` with (see the constants above for why)."""
     name = PurePosixPath(key).name
+    if key.startswith(SEARCH_FOLDER):
+        return LONG_CACHE if SEARCH_CHUNK.search(name) else SHORT_CACHE
     if PurePosixPath(name).suffix.lower() in SHORT_CACHED:
         return SHORT_CACHE
     return LONG_CACHE if FINGERPRINT.search(name) else ASSET_CACHE
