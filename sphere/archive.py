@@ -115,7 +115,7 @@ class Pages:
     def prepare_issue_pages(self) -> None:
         """Compile the issue page's template and those it extends or includes, ahead of the
         first page. A build does it before its workers fork: they inherit the templates
-        compiled, instead of each compiling its own (14 ms of a worker's time). A template
+        compiled, instead of each compiling its own (about 12 ms of a worker's time). A template
         that does not compile is left to fail at the first page that needs it, as it would."""
         names, loader = [ISSUE_TEMPLATE], self.env.loader
         for name in names:

@@ -144,8 +144,8 @@ class _Map(Generic[T, R]):
 def chunked(tasks: Sequence[T], count: int) -> list[Sequence[T]]:
     """`tasks` in chunks for `count` processes, in order: CHUNKS_PER_WORKER a process, and the
     last TAIL_CHUNKS chunks' tasks one by one. A worker is kept a few chunks ahead; at the
-    end, what it still has queued is what the other processes wait for (a build of 200
-    issues left one core idle for up to two chunks, 25 ms, before the last ones)."""
+    end, what it still has queued is what the other processes wait for (in a build of 200
+    issues, up to two chunks of six: some 25 ms of one idle core)."""
     size = max(1, len(tasks) // (count * CHUNKS_PER_WORKER))
     end = len(tasks) - (min(len(tasks), TAIL_CHUNKS * size) if size > 1 else 0)
     chunks = [tasks[start : min(start + size, end)] for start in range(0, end, size)]
