@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup
 
 from sphere.content.images import ImageProblem, find_image, original_of, resized
@@ -44,6 +45,7 @@ from sphere.settings import Settings
 
 STATIC = "static"
 FEED_TEMPLATE = "web/feed.xml.j2"
+ISSUE_TEMPLATE = "web/issue.html.j2"
 # Rendered with the theme's colours into the archive's static files (a colour is defined once).
 THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon.svg"}
 # Named by a hash of their content (style.1a2b3c4d5e.css), so that the archive may keep them a
@@ -115,6 +117,21 @@ class Pages:
         except jinja2.TemplateError as error:
             raise template_error(error, self.settings.templates_dir, template) from None
 
+    def prepare_issue_pages(self) -> None:
+        """Compile the issue page's template and those it extends or includes, ahead of the
+        first page. A build does it before its workers fork: they inherit the templates
+        compiled, instead of each compiling its own (about 12 ms of a worker's time). A template
+        that does not compile is left to fail at the first page that needs it, as it would."""
+        names, loader = [ISSUE_TEMPLATE], self.env.loader
+        for name in names:
+            try:
+                self.env.get_template(name)
+                source = loader.get_source(self.env, name)[0] if loader is not None else ""
+                found = jinja2.meta.find_referenced_templates(self.env.parse(source))
+            except jinja2.TemplateError:
+                continue
+            names += [n for n in found if n is not None and n not in names]
+
     def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
         """The issue's own page, linking to its `newer` and `older` neighbours."""
         html = for_archive(rebase_images(item.body.html, item.body.images, "../../"))
@@ -127,7 +144,7 @@ class Pages:
             card = dataclasses.replace(self.default_card, alt=issue.title)
         self._page(
             f"{issue_path(issue.slug)}index.html",
-            "web/issue.html.j2",
+            ISSUE_TEMPLATE,
             "../../",
             url,
             issue=self.fields(issue),

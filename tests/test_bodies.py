@@ -3,7 +3,9 @@ values, files that are not files, and a build cache that holds something else.""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -74,6 +76,53 @@ def test_a_loop_without_end_stops_at_the_time_limit_with_an_error_at_its_line(
         renderer.render(load_issue(path))
     assert time.monotonic() - started < 5
     assert str(raised.value).startswith(f"{ISSUE}:{BODY + 2}: error: rendering took over 0.5 s")
+
+
+def test_a_build_stops_a_loop_without_calls_in_its_worker_processes(
+    project: Path, sphere: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build keeps the time limit's SIGALRM handler for all its renders, and its workers
+    inherit it: a loop over a string inside another, which reads no clock, still stops at
+    the limit there. The handler from before the build is back after it."""
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
+    monkeypatch.setattr(email, "BODY_LIMIT", 10**9)  # only the clock can stop it
+    start = dt.date(2025, 1, 1)
+    for n in range(40):  # enough for worker processes (pool.MIN_PER_WORKER a worker)
+        day = start + dt.timedelta(days=n)
+        write_issue(project, f"{day.isoformat()}-filler-{n}", date=day.isoformat())
+    loop = "{% set s = 'a' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
+    write_issue(project, NAME, date="2026-12-31", body=f"Fine text.\n\n{loop}\n")  # newest:
+    before = signal.getsignal(signal.SIGALRM)  # the first chunk, which goes to a worker
+    started = time.monotonic()
+    result: Result = sphere("build")  # type: ignore[operator]
+    assert time.monotonic() - started < 10
+    assert result.status == 1
+    assert result.err.startswith(f"{ISSUE}:{BODY + 2}: error: rendering took over 0.5 s")
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_alarm_handler_is_kept_only_while_asked_for(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
+    monkeypatch.setattr(email, "BODY_LIMIT", 10**9)
+    loop = "{% set s = 'a' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
+    looping = load_issue(write_issue(project, NAME, body=f"Fine text.\n\n{loop}\n"))
+    renderer = Renderer(load_settings(project))
+    before = signal.getsignal(signal.SIGALRM)
+    with limits.alarm_handler():
+        kept = signal.getsignal(signal.SIGALRM)
+        assert kept is not before
+        for _ in range(2):  # the handler stays for the next render
+            with pytest.raises(ContentError, match=r"rendering took over 0\.5 s"):
+                renderer.render(looping)
+            assert signal.getsignal(signal.SIGALRM) is kept
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+    with pytest.raises(ContentError, match=r"rendering took over 0\.5 s"):  # and without it
+        renderer.render(looping)
+    assert signal.getsignal(signal.SIGALRM) is before
 
 
 def test_check_stops_a_loop_without_end_too(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,20 @@ def test_one_worker_runs_everything_in_this_process() -> None:
     assert {pid for _, pid in results} == {os.getpid()}
 
 
+def test_the_last_tasks_go_out_one_by_one() -> None:
+    """At the end, what a worker still has queued is what the other processes wait for: the
+    last chunks hold one task each, and every task is in exactly one chunk, in order."""
+    tasks = list(range(200))
+    chunks = pool.chunked(tasks, 2)
+    assert [task for chunk in chunks for task in chunk] == tasks
+    size = len(tasks) // (2 * pool.CHUNKS_PER_WORKER)
+    assert [len(chunk) for chunk in chunks[-pool.TAIL_CHUNKS * size :]] == [1] * (
+        pool.TAIL_CHUNKS * size
+    )
+    assert max(len(chunk) for chunk in chunks) == size
+    assert pool.chunked([1, 2, 3], 2) == [[1], [2], [3]]
+
+
 _calls: list[int] = []
 
 

@@ -28,6 +28,7 @@ from sphere.content.issues import Issue, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, files_below, mark
 from sphere.pool import parallel_map
+from sphere.render.limits import alarm_handler
 from sphere.settings import Settings
 
 if TYPE_CHECKING:
@@ -196,9 +197,10 @@ def _build_issues(
             newer = bare[at - 1] if at > 0 else None
             older = bare[at + 1] if at + 1 < len(bare) else None
             jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
-    built = parallel_map(
-        build_issue, jobs, initializer=start, initargs=(setup,), meanwhile=meanwhile
-    )
+    with alarm_handler():  # kept for every render of this process and its forked workers
+        built = parallel_map(
+            build_issue, jobs, initializer=start, initargs=(setup,), meanwhile=meanwhile
+        )
     notes = [note for item in built for note in item.notes]
     if context is not None:
         entries = dict(item.cached for item in built if item.cached)

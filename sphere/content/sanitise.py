@@ -82,36 +82,40 @@ _ANY_ATTRIBUTES = {
 _ANY_SCHEMES = URL_SCHEMES | {"javascript", "vbscript", "data", "file", "ftp", "blob", "about"}
 
 
+# Each a reusable nh3.Cleaner: made once, they halve what sanitising costs (nh3.clean
+# converts its allowlists from Python to Rust on every call).
+_ALLOWED = nh3.Cleaner(
+    tags=set(TAGS),
+    attributes=ATTRIBUTES,
+    url_schemes=set(URL_SCHEMES),
+    filter_style_properties=set(STYLE_PROPERTIES),
+    link_rel=None,
+    strip_comments=True,
+)
+_AS_READ = nh3.Cleaner(
+    tags=set(_ANY_TAGS),
+    clean_content_tags=set(),
+    attributes=_ANY_ATTRIBUTES,
+    generic_attribute_prefixes={"on", "data-", "aria-"},
+    url_schemes=set(_ANY_SCHEMES),
+    link_rel=None,
+    strip_comments=True,
+)
+
+
 def sanitise(html: str) -> str:
     """`html` with only the allowed tags, attributes, style properties and URL schemes.
 
     Links keep their `rel` as written (nh3 would add `noopener noreferrer`, which a link
     without `target` does not need); comments go.
     """
-    return nh3.clean(
-        html,
-        tags=set(TAGS),
-        attributes=ATTRIBUTES,
-        url_schemes=set(URL_SCHEMES),
-        filter_style_properties=set(STYLE_PROPERTIES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    return _ALLOWED.clean(html)
 
 
 def as_browsers_read(html: str) -> str:
     """`html` parsed as browsers do and written out again, keeping all but comments: what
     `sphere check` reads, so that no markup hides from it behind a quirk of `html.parser`."""
-    return nh3.clean(
-        html,
-        tags=set(_ANY_TAGS),
-        clean_content_tags=set(),
-        attributes=_ANY_ATTRIBUTES,
-        generic_attribute_prefixes={"on", "data-", "aria-"},
-        url_schemes=set(_ANY_SCHEMES),
-        link_rel=None,
-        strip_comments=True,
-    )
+    return _AS_READ.clean(html)
 
 
 @dataclass(frozen=True)

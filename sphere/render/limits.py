@@ -32,6 +32,12 @@ class RenderLimit(SecurityError):
     """A template went over its time or output limit, or asked for too large a value."""
 
 
+class _Deadline(threading.local):
+    """When the render running in this thread must stop (None: no render is running)."""
+
+    at: float | None = None  # the class's value is every thread's default
+
+
 class LimitedSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, with arithmetic that cannot make huge values (through the
     sandbox's documented `intercepted_binops` and `call_binop`), a `range` and `lipsum` that
@@ -42,23 +48,27 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._local = threading.local()
+        self._local = _Deadline()
         self.globals["range"] = self._range
         self.globals["lipsum"] = _lipsum
 
     @property
     def deadline(self) -> float | None:
-        return getattr(self._local, "deadline", None)
+        return self._local.at
 
     @deadline.setter
     def deadline(self, value: float | None) -> None:
-        self._local.deadline = value
+        self._local.at = value
 
     def tick(self) -> None:
         """Raise RenderLimit once the render's time is up."""
-        deadline = self.deadline
+        deadline = self._local.at
         if deadline is not None and time.monotonic() > deadline:
             raise RenderLimit(f"rendering took over {RENDER_SECONDS:g} s (a loop without end?)")
+
+    # The hooks below run tens of thousands of times a build (every `.` and `[]` of every
+    # template): `tick` inline, and the sandbox's own method named rather than found through
+    # super(), halve what the limit adds to Jinja's checks.
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -75,16 +85,22 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
     def call(
         __self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any
     ) -> Any:
-        __self.tick()
-        return super().call(__context, __obj, *args, **kwargs)
+        deadline = __self._local.at
+        if deadline is not None and time.monotonic() > deadline:
+            __self.tick()
+        return ImmutableSandboxedEnvironment.call(__self, __context, __obj, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        self.tick()
-        return super().getattr(obj, attribute)
+        deadline = self._local.at
+        if deadline is not None and time.monotonic() > deadline:
+            self.tick()
+        return ImmutableSandboxedEnvironment.getattr(self, obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        self.tick()
-        return super().getitem(obj, argument)
+        deadline = self._local.at
+        if deadline is not None and time.monotonic() > deadline:
+            self.tick()
+        return ImmutableSandboxedEnvironment.getitem(self, obj, argument)
 
     def _range(self, *args: int) -> Iterator[int]:
         numbers = range(*args)
@@ -137,38 +153,66 @@ def render_limited(
         env.deadline = time.monotonic() + RENDER_SECONDS * issues
     limit *= issues
     try:
-        with _alarm(limited, RENDER_SECONDS * issues):
-            parts, size = [], 0
+        with _Alarm(limited, RENDER_SECONDS * issues):
+            parts: list[str] = []
+            append, size = parts.append, 0
             chunks = cast(Generator[str, None, None], template.generate(context))
             for part in chunks:
                 size += len(part)
                 if size > limit:
                     # Thrown into the template, so that the error names the line it was on.
                     chunks.throw(RenderLimit(f"the template wrote over {limit:,} characters"))
-                parts.append(part)
+                append(part)
             return "".join(parts)
     finally:
         if isinstance(env, LimitedSandbox):
             env.deadline = None
 
 
+def _stop(_signum: int, _frame: Any) -> None:
+    raise RenderLimit(f"rendering took over {RENDER_SECONDS:g} s (a loop without end?)")
+
+
 @contextlib.contextmanager
-def _alarm(armed: bool, seconds: float) -> Iterator[None]:
-    """A SIGALRM after RENDER_SECONDS that raises RenderLimit, where signals can be had."""
-    if not armed or threading.current_thread() is not threading.main_thread():
+def alarm_handler() -> Iterator[None]:
+    """Keep the time limit's SIGALRM handler in place for a while (in a main thread), so that
+    each render only sets the timer: installing and restoring the handler around each render
+    cost 10 µs, and a build renders three templates an issue. Processes forked meanwhile keep
+    it (a build's workers). Whatever handler was there before is put back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    if signal.getitimer(signal.ITIMER_REAL)[0] > 0:  # someone else's timer: leave it be
-        yield
-        return
-
-    def stop(_signum: int, _frame: Any) -> None:
-        raise RenderLimit(f"rendering took over {RENDER_SECONDS:g} s (a loop without end?)")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 1)
+    previous = signal.signal(signal.SIGALRM, _stop)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+class _Alarm:
+    """A SIGALRM after `seconds` that raises RenderLimit, where signals can be had: a main
+    thread, with no one else's timer running. (A class: a generator's context manager cost
+    more than the timer.)"""
+
+    __slots__ = ("armed", "previous", "seconds", "swapped")
+
+    def __init__(self, armed: bool, seconds: float):
+        self.armed, self.seconds = armed, seconds
+        self.swapped = False
+        self.previous: Any = None  # the handler to put back
+
+    def __enter__(self) -> None:
+        if not self.armed or threading.current_thread() is not threading.main_thread():
+            self.armed = False
+        elif signal.getitimer(signal.ITIMER_REAL)[0] > 0:
+            self.armed = False  # someone else's timer: leave it be
+        else:
+            if signal.getsignal(signal.SIGALRM) is not _stop:  # not kept by `alarm_handler`
+                self.previous, self.swapped = signal.signal(signal.SIGALRM, _stop), True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds + 1)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.swapped:
+                signal.signal(signal.SIGALRM, self.previous)
