@@ -2,6 +2,7 @@
 
     uv run --group bench python benchmarks/build.py [--issues 200] [--rounds 5] [--where DIR]
                                                    [--cpus 0] [--settle 420] [--delete] [--keep]
+                                                   [--search]
 
 Every tool builds the same posts, as a fresh command each time, interleaved round by round (the
 order rotates each round), so that a busy moment of a shared machine hits all of them alike:
@@ -10,6 +11,10 @@ order rotates each round), so that a busy moment of a shared machine hits all of
   content cache, Hugo's cache and resources);
 - rebuild: nothing changed since the last build, each tool with its own cache on (Sphere's
   build cache, Pelican's `CACHE_CONTENT` and `LOAD_CONTENT_CACHE`, Hugo as it always runs).
+
+Like for like, Sphere builds with its search index off (`SPHERE_SEARCH=false`): Pelican and
+Hugo build none. `--search` adds "sphere+search", the default build with the Pagefind index,
+on its own copy of the project (benchmarks/search.py times the index alone).
 
 Reported per tool: wall time and CPU time (user + sys of the whole process tree), min and
 median over the rounds, and peak memory (the largest sum of proportional set sizes of the
@@ -93,6 +98,7 @@ class Tool:
     command: list[str]
     cwd: Path
     cold_paths: list[Path]  # removed before a cold build: output and caches
+    extra_env: dict[str, str] = field(default_factory=dict)
     times: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)
 
 
@@ -235,7 +241,11 @@ def run(
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(
-        tool.command, cwd=tool.cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        tool.command,
+        cwd=tool.cwd,
+        env={**env, **tool.extra_env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     sampler = TreeMemory(process.pid) if memory else None
     _, err = process.communicate()
@@ -258,16 +268,18 @@ def file_system(folder: Path) -> str:
     return f"{kind} ({best})"
 
 
-def tools(tmp: Path, project: Path, pin: list[str]) -> list[Tool]:
+def tools(tmp: Path, project: Path, pin: list[str], *, search: bool) -> list[Tool]:
     bin_dir = Path(sys.executable).parent
     pelican_dir, hugo_dir = tmp / "pelican", tmp / "hugo"
     pelican_project(project, pelican_dir)
+    sphere = [*pin, str(bin_dir / "sphere"), "build", "--out"]
     found = [
-        Tool(
+        Tool(  # like for like: neither Pelican nor Hugo builds a search index
             "sphere",
-            [*pin, str(bin_dir / "sphere"), "build", "--out", str(tmp / "dist")],
+            [*sphere, str(tmp / "dist")],
             project,
             [tmp / "dist", project / ".sphere"],
+            {"SPHERE_SEARCH": "false"},
         ),
         Tool(
             "pelican",
@@ -276,6 +288,11 @@ def tools(tmp: Path, project: Path, pin: list[str]) -> list[Tool]:
             [pelican_dir / "output", pelican_dir / "cache"],
         ),
     ]
+    if search:  # its own copy of the project, so that each keeps its own build cache
+        searched = tmp / "project-search"
+        shutil.copytree(project, searched, ignore=shutil.ignore_patterns(".sphere"))
+        cold = [tmp / "dist-search", searched / ".sphere"]
+        found.insert(1, Tool("sphere+search", [*sphere, str(tmp / "dist-search")], searched, cold))
     if not (bin_dir / "pelican").is_file():
         sys.exit("pelican not installed: run `uv run --group bench python benchmarks/build.py`")
     hugo = hugo_binary()
@@ -295,7 +312,7 @@ def tools(tmp: Path, project: Path, pin: list[str]) -> list[Tool]:
     return found
 
 
-def report(found: list[Tool], issues: int, peaks: dict[str, int]) -> None:
+def report(found: list[Tool], issues: int, peaks: dict[str, float]) -> None:
     names = [tool.name for tool in found]
     print(f"{'':<9}" + "".join(f"{name:>30}" for name in names))
     print(f"{'':<9}" + "".join(f"{'wall min/med   CPU min/med':>30}" for _ in names))
@@ -309,16 +326,17 @@ def report(found: list[Tool], issues: int, peaks: dict[str, int]) -> None:
         print(row)
     print()
     for label in ("cold", "rebuild"):
-        walls = {t.name: statistics.median(w for w, _, _ in t.times[label]) for t in found}
-        cpus = {t.name: statistics.median(c for _, c, _ in t.times[label]) for t in found}
-        mine = walls["sphere"]
-        parts = [f"{label}: sphere {mine / issues * 1000:.2f} ms/issue wall"]
-        for other in names[1:]:
-            parts.append(
-                f"sphere/{other} {mine / walls[other]:.2f} wall, "
-                f"{cpus['sphere'] / cpus[other]:.2f} CPU (medians)"
-            )
-        print("; ".join(parts))
+        wall = {t.name: statistics.median(w for w, _, _ in t.times[label]) for t in found}
+        cpu = {t.name: statistics.median(c for _, c, _ in t.times[label]) for t in found}
+        for ours in (name for name in names if name.startswith("sphere")):
+            mine = wall[ours]
+            parts = [f"{label}: {ours} {mine / issues * 1000:.2f} ms/issue wall"]
+            for other in (name for name in names if not name.startswith("sphere")):
+                parts.append(
+                    f"{ours}/{other} {mine / wall[other]:.2f} wall, "
+                    f"{cpu[ours] / cpu[other]:.2f} CPU (medians)"
+                )
+            print("; ".join(parts))
     print("peak memory (PSS of the process tree): " + ", ".join(
         f"{name} {peak / 2**20:.0f} MB" for name, peak in peaks.items()
     ))  # fmt: skip
@@ -333,6 +351,9 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=420, help="seconds to wait at most")
     parser.add_argument("--delete", action="store_true", help="delete before a cold build")
     parser.add_argument("--keep", action="store_true", help="leave the scratch folder")
+    parser.add_argument(
+        "--search", action="store_true", help="also time Sphere with its search index on"
+    )
     args = parser.parse_args()
     pin = ["taskset", "-c", args.cpus] if args.cpus is not None else []
     # As on a user's machine: Python may cache bytecode (some CI images forbid it).
@@ -347,7 +368,7 @@ def main() -> None:
         # Every issue dated in the past, so that Sphere's archive holds them all, as Pelican's.
         start = dt.date.today() - dt.timedelta(days=61 * args.issues)
         make_project(project, args.issues, start=start)
-        found = tools(tmp, project, pin)
+        found = tools(tmp, project, pin, search=args.search)
         for tool in found:  # once untimed: compiled bytecode and the file cache are warm
             run(tool, trash, cold=True, env=env, memory=False)
         before = settle(tmp, trash, args.settle)
