@@ -2,7 +2,9 @@
 
 Browsers take the SVG favicon (templates/web/favicon.svg.j2), but link previews, some
 browsers' tabs and bookmarks, and iOS's home screen want a PNG. Pillow cannot read SVG, so the
-same globe is drawn here with its shapes, eight times larger and scaled down (smooth edges).
+same globe is drawn here with its shapes, four times larger and scaled down by averaging each
+4x4 block (smooth edges; Pillow's `reduce`, a tenth of the time of a Lanczos resize of an 8x
+picture, which cost a cold build 35 ms of CPU for no difference one can see at 180 px).
 Pillow writes the same bytes for the same picture, so the icons are reproducible like the rest.
 """
 
@@ -14,7 +16,7 @@ import io
 # apple-touch-icon's corners itself and shows transparent ones black: that one is square.
 ICONS = {"favicon-32.png": (32, True), "apple-touch-icon.png": (180, False)}
 _GRID = 64  # the SVG's viewBox: the shapes below are in its units
-_SMOOTH = 8  # drawn this many times larger, then scaled down
+_SMOOTH = 4  # drawn this many times larger, then scaled down
 
 
 def icon_png(accent: str, size: int, *, rounded: bool) -> bytes:
@@ -35,9 +37,9 @@ def icon_png(accent: str, size: int, *, rounded: bool) -> bytes:
     draw.line(box(13, 32, 51, 32), fill=white, width=round(3 * unit))  # the equator
     # The two meridians: the SVG's curves reach 5.25 units either side of the axis.
     draw.ellipse(box(26.75, 13, 37.25, 51), outline=white, width=round(3 * unit))
-    small = picture.resize((size, size), Image.Resampling.LANCZOS)
+    small = picture.reduce(_SMOOTH)
     out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
+    small.save(out, format="PNG")  # optimize=True: 5 ms more for 3% fewer bytes
     return out.getvalue()
 
 
