@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sphere.cli.options import DryRunFlag, Json
+from sphere.cli.options import AsOf, DryRunFlag, Json
 from sphere.errors import ContentError
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ def publish(
         ),
     ] = None,
     as_json: Json = False,
+    as_of: AsOf = None,
 ) -> None:
     """Check, build, deploy the archive, then send every issue that is due and not yet sent.
 
@@ -39,19 +40,23 @@ def publish(
     from sphere.checks import FORMATS
     from sphere.cli import load
     from sphere.cli.deploy import build_public_archive
+    from sphere.cli.options import decision_moment
     from sphere.cli.progress import Progress
     from sphere.publish import check_before_publish, read_sends
     from sphere.publish import publish as run_publish
 
     settings = load()
+    # One moment decides both what the archive shows and what is sent (sphere.schedule.as_of).
+    now = decision_moment(settings, as_of)
+    today = settings.today(now)
     late = tuple(allow_late or ())
     sends = read_sends(settings)
-    checked = check_before_publish(settings, allow_late=late, sends=sends)
+    checked = check_before_publish(settings, allow_late=late, sends=sends, today=today)
     try:
         broken = pass_over(
             checked,
             issues_dir=settings.content_dir / "issues",
-            today=settings.today(),
+            today=today,
             started=sends.started | sends.complete,
         )
     except ContentError:
@@ -60,12 +65,12 @@ def publish(
     for line in broken.warning_lines():
         print(line, file=sys.stderr)
     sys.stderr.write(FORMATS["text"](broken.errors))
-    site = build_public_archive(settings, exclude=broken.files, sends=sends)
+    site = build_public_archive(settings, exclude=broken.files, sends=sends, now=now)
     progress = Progress()
     try:
         report = run_publish(
             settings, site, dry_run=dry_run, allow_late=late, sends=sends,
-            exclude=broken.files, on_batch=progress.update,
+            exclude=broken.files, on_batch=progress.update, now=now,
         )  # fmt: skip
     finally:
         progress.finish()  # a stopped send's summary line too
