@@ -170,8 +170,8 @@ def test_an_idle_scheduled_run_skips_the_report_the_status_and_the_upload() -> N
     job = _load("publish.yml")["jobs"]["publish"]
     publish = _step(job, "Publish")
     assert publish["id"] == "publish"
-    assert "args=(--json)" in publish["run"]
-    assert "2>&1 >publish.json | tee publish.log" in publish["run"]  # progress still live
+    assert "args=(--json-out publish.json)" in publish["run"]
+    assert "2>&1 | tee publish.log" in publish["run"]  # the log and its progress as they come
     assert 'bash tools/publish-acted.sh publish.json >> "$GITHUB_OUTPUT"' in publish["run"]
     assert _step(job, "Report")["if"] == IF_ACTED
     summary = _step(job, "Summary")
@@ -232,8 +232,10 @@ def test_publish_acted_is_true_for_a_deploy_or_a_send_and_false_for_an_idle_run(
     from sphere.settings import load_settings
 
     monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the seed issue (12-01) not due yet
-    first, idle = sphere("publish", "--json"), sphere("publish", "--json")
-    assert (first.status, idle.status) == (0, 0), first.err + idle.err
+    ran, idle = sphere("publish", "--json-out", "first.json"), sphere("publish", "--json")
+    assert (ran.status, idle.status) == (0, 0), ran.err + idle.err
+    assert "nothing to send: no ready issue is due and unsent" in ran.out  # the usual lines
+    first = Result(0, (project / "first.json").read_text(encoding="utf-8"), "")
     assert json.loads(first.out)["deploy"]["upload"] and not json.loads(first.out)["sent"]
 
     assert _acted(first.out) == "acted=true"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,15 @@ def publish(
     ] = None,
     as_json: Json = False,
     as_of: AsOf = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-out",
+            metavar="FILE",
+            dir_okay=False,
+            help="Also write the --json report to FILE (for CI); the usual lines still print.",
+        ),
+    ] = None,
 ) -> None:
     """Check, build, deploy the archive, then send every issue that is due and not yet sent.
 
@@ -74,6 +84,8 @@ def publish(
         )  # fmt: skip
     finally:
         progress.finish()  # a stopped send's summary line too
+    if json_out is not None:  # publish.yml's idle-run test reads it (docs/publishing.md)
+        json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
