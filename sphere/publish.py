@@ -197,21 +197,25 @@ def read_sends(settings: Settings) -> Sends:
 
 
 def check_before_publish(
-    settings: Settings, *, allow_late: Collection[str] = (), sends: Sends | None = None
+    settings: Settings,
+    *,
+    allow_late: Collection[str] = (),
+    sends: Sends | None = None,
+    today: dt.date | None = None,
 ) -> CheckReport:
-    """`sphere check`, told which issues have gone out (or are let out late on purpose)."""
+    """`sphere check`, told which issues have gone out (or let out late), on `today`."""
     from sphere.checks import check_project
 
     sends = sends or read_sends(settings)
     out = sends.complete | sends.started | set(allow_late)
-    today = settings.today()
+    today = today or settings.today()
 
     def handled(issue: Issue) -> bool:
         # An issue this late is held back by `publish` itself (a warning, --allow-late): the
         # check's stale-date error must not stop the deploy and the other sends for it.
         return issue.slug in out or (today - issue.date).days > settings.late_after_days
 
-    return check_project(settings, is_sent=handled)
+    return check_project(settings, today=today, is_sent=handled)
 
 
 def due_issues(
@@ -277,10 +281,14 @@ def publish(
     sends: Sends | None = None,
     exclude: Collection[Path] = (),
     on_batch: Callable[[Report], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> PublishReport:
     """Deploy the archive built in `site_folder`, then send what is due (see the module).
 
     `on_batch` hears each send's report after every batch (the CLI's progress lines).
+
+    `now`: the moment the archive was built for (default the settings' clock): read again
+    after the build, a send time in between would send an issue whose page was left out.
 
     `sends`: the campaigns' state as `check_before_publish` read it (default: read it here).
     `exclude`: broken issue files to leave out, as the build did (sphere.broken).
@@ -289,17 +297,13 @@ def publish(
     from sphere.send.run import is_real, refuse_placeholders
     from sphere.site.deploy import deploy_archive
 
-    today = today or settings.today()
+    now = now or settings.now()
+    today = today or settings.today(now)
     store = seams.open_store(settings)
     due = due_issues(
-        settings,
-        store,
-        today=today,
-        allow_late=allow_late,
-        record=not dry_run,
-        sends=sends,
-        exclude=exclude,
-    )
+        settings, store, today=today, allow_late=allow_late, record=not dry_run, sends=sends,
+        exclude=exclude, now=now,
+    )  # fmt: skip
     hold_back(settings, store, [item for item in due if item.why == "new"], sends)
     if any(item.why not in HELD for item in due) and transport is None and is_real(settings):
         refuse_placeholders(settings)  # before anything is uploaded, not after

@@ -113,3 +113,29 @@ def waiting(
         for issue in load_issues(settings.content_dir, exclude=exclude)
         if issue.date == today and issue.is_due(today) and not has_come(settings, issue, now)
     }
+
+
+def as_of(settings: Settings, text: str | None) -> dt.datetime:
+    """The one moment a `publish` or `deploy` decides by: `text` (`--as-of`, a moment with its
+    offset) or the settings' clock, read once. One moment for the archive and the sends, so a
+    send time cannot fall between the two decisions; `--as-of` lets a later command decide as
+    an earlier one did (publish.yml's publish job as its pages job). Never a future moment:
+    that would send early, which is `sphere send --now`'s business. ValueError says why not.
+    """
+    from sphere.setting_values import moment
+
+    now = settings.now()
+    if not text:
+        return now
+    if settings.fixed_today:
+        raise ValueError("use one of --as-of and SPHERE_TODAY, not both")
+    given = moment(text.strip())
+    if given is None:
+        raise ValueError(
+            f"expected a moment with its offset such as 2027-02-01T09:00Z, got {text!r}"
+        )
+    if given > now:
+        raise ValueError(
+            f"{text} is in the future: publish never sends early (`sphere send ISSUE --now` does)"
+        )
+    return given.astimezone(ZoneInfo(settings.timezone))

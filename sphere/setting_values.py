@@ -111,6 +111,18 @@ def send_time(value: Any) -> dt.time:
     return dt.time(int(parts[1]), int(parts[2]))
 
 
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def moment(text: str) -> dt.datetime | None:
+    """An ISO 8601 moment with its offset (SPHERE_NOW, `--as-of`), or None: fromisoformat
+    alone takes a bare date, or a time without an offset that could be anywhere."""
+    try:
+        return dt.datetime.fromisoformat(text) if _MOMENT.fullmatch(text) else None
+    except ValueError:  # 2027-02-30
+        return None
+
+
 def image_path(value: Any) -> str:
     text = plain_text(value)
     if text and (not _IMAGE_PATH.fullmatch(text) or ".." in text.split("/")):

@@ -277,7 +277,7 @@ def _clock(env: Mapping[str, str], errors: list[SettingsError]) -> Clock:
     text = env.get("SPHERE_NOW", "").strip()
     if not text:
         return SYSTEM
-    moment = _moment(text)
+    moment = parse.moment(text)
     if env.get("SPHERE_TODAY", "").strip():
         problem = "set one of SPHERE_NOW and SPHERE_TODAY, not both"
     elif moment is None:
@@ -286,17 +286,6 @@ def _clock(env: Mapping[str, str], errors: list[SettingsError]) -> Clock:
         return SetClock(moment.timestamp())
     errors.append(SettingsError(f"environment variable SPHERE_NOW: {problem}"))
     return SYSTEM
-
-
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
-
-
-def _moment(text: str) -> dt.datetime | None:
-    """An ISO 8601 moment with its offset, or None (fromisoformat alone takes a bare date)."""
-    try:
-        return dt.datetime.fromisoformat(text) if _MOMENT.fullmatch(text) else None
-    except ValueError:  # 2027-02-30
-        return None
 
 
 MIN_SECRET = 32  # characters: a guessable secret lets anyone unsubscribe anyone

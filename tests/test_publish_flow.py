@@ -65,6 +65,7 @@ class Flow:
         self.endpoint, self.domain = endpoint, domain
         self.clone = tmp / "clone"
         self.summary = tmp / "summary.md"
+        self.output = tmp / "output"  # GITHUB_OUTPUT: the steps' outputs, afresh each run
         self.site = _bucket(f"site-{secrets.token_hex(5)}")
         self.data = _bucket(f"data-{secrets.token_hex(5)}")
         shims = tmp / "bin"
@@ -90,9 +91,12 @@ class Flow:
         env = {
             "PATH": self.path, "HOME": str(self.clone.parent), "SPHERE_TODAY": today,
             "GITHUB_STEP_SUMMARY": str(self.summary), "DRY_RUN": "", "ALLOW_LATE": "",
+            "GITHUB_OUTPUT": str(self.output), "AS_OF": "", "SITE_HOST": "", "PAGES_CHANGED": "",
+            "ACTED": "true",  # the Summary's, as a push sets it: the whole summary
             **AWS_TEST_ENV, "AWS_ENDPOINT_URL": self.endpoint, **self.env,
         }  # fmt: skip
         outputs = {}
+        self.output.write_text("", encoding="utf-8")
         for name, script in self.steps():
             done = subprocess.run(
                 ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
@@ -135,7 +139,8 @@ def flow(tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch) -> Flow:
     shutil.copytree(REPO / "templates", origin / "templates")
     shutil.copytree(REPO / "content" / "images", origin / "content" / "images")
     (origin / "tools").mkdir()
-    shutil.copy(REPO / "tools" / "fenced.sh", origin / "tools" / "fenced.sh")  # the summary's
+    for tool in ("fenced.sh", "publish-acted.sh"):  # the summary's, the step output's
+        shutil.copy(REPO / "tools" / tool, origin / "tools" / tool)
     (origin / "content" / "issues" / ".gitkeep").write_text("", encoding="utf-8")
     _git(origin, "init", "-q", "-b", "main")
     _git(origin, "add", "-A")
@@ -170,6 +175,7 @@ def test_merge_publishes_once_and_a_future_issue_waits_for_its_date(flow: Flow) 
     everyone_once = Counter({(address, "Pipeline reviews"): 1 for address, _ in SUBSCRIBERS})
     assert flow.received() == everyone_once
     assert "sent pipeline-reviews: 3 sent, 0 failed, 0 unknown, 0 skipped; 0 left (of 3)" in first["Publish"]  # fmt: skip
+    assert flow.output.read_text(encoding="utf-8") == "acted=true\n"  # report, status, upload
     summary = flow.summary.read_text(encoding="utf-8")
     assert "## Publish" in summary and "sent pipeline-reviews: 3 sent" in summary
     assert "pipeline-reviews" in summary and "scheduled" in summary  # the status table
@@ -183,6 +189,8 @@ def test_merge_publishes_once_and_a_future_issue_waits_for_its_date(flow: Flow) 
     ]
     assert {key: head["ETag"] for key, head in flow.objects().items()} == etags
     assert flow.received() == everyone_once
+    # An idle run: a scheduled one skips the report, the status table and the upload.
+    assert flow.output.read_text(encoding="utf-8") == "acted=false\n"
 
     third = flow.run_workflow(today="2027-02-01")  # the clock reaches the later issue's date
 

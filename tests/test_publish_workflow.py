@@ -3,12 +3,25 @@ tests/test_workflows.py's job; these are the properties a lint cannot know about
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from fixtures_project import Result
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+REPO = Path(__file__).resolve().parent.parent
+
+WORKFLOWS = REPO / ".github" / "workflows"
+# A failed publish leaves `acted` unset: the report runs then too.
+IF_ACTED = (
+    "${{ !cancelled() && (github.event_name != 'schedule' || "
+    "steps.publish.outputs.acted != 'false') }}"
+)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -142,9 +155,129 @@ def test_the_job_summary_holds_the_issue_table_and_the_report_page_is_kept() -> 
     assert names.index("Publish") < names.index("Report") < names.index("Summary")
     report = _step(job, "Report")
     assert report["run"] == "uv run sphere report --out report"
-    assert report["if"] == "${{ !cancelled() }}" and report["continue-on-error"] is True
+    assert report["if"] == IF_ACTED and report["continue-on-error"] is True
     assert "cat report/summary.md" in _step(job, "Summary")["run"]
     upload = _step(job, "Upload the report page")
     assert upload["uses"].startswith("actions/upload-artifact@")
     assert upload["with"]["path"] == "report/"
     assert "steps.report.outcome == 'success'" in upload["if"]
+
+
+# An idle hourly run (issue 23 item 4): report, status and uploads only when something happened
+
+
+def test_an_idle_scheduled_run_skips_the_report_the_status_and_the_upload() -> None:
+    job = _load("publish.yml")["jobs"]["publish"]
+    publish = _step(job, "Publish")
+    assert publish["id"] == "publish"
+    assert "args=(--json-out publish.json)" in publish["run"]
+    assert "2>&1 | tee publish.log" in publish["run"]  # the log and its progress as they come
+    assert 'bash tools/publish-acted.sh publish.json >> "$GITHUB_OUTPUT"' in publish["run"]
+    assert _step(job, "Report")["if"] == IF_ACTED
+    summary = _step(job, "Summary")
+    assert summary["env"]["ACTED"] == (
+        "${{ github.event_name != 'schedule' || steps.publish.outputs.acted != 'false' }}"
+    )
+    quiet = summary["run"].index('if [ "$ACTED" != true ]; then')
+    assert quiet < summary["run"].index("sphere status")
+    assert "exit 0" in summary["run"][quiet : summary["run"].index("sphere status")]
+    # The upload needs a report made, which an idle scheduled run skips.
+    assert "steps.report.outcome == 'success'" in _step(job, "Upload the report page")["if"]
+
+
+def test_pages_deploys_only_a_new_archive_and_hands_its_moment_to_the_publish() -> None:
+    jobs = _load("publish.yml")["jobs"]
+    pages, publish = jobs["pages"], jobs["publish"]
+    assert pages["permissions"]["actions"] == "read"  # the artifact listing, nothing more
+    assert pages["outputs"] == {
+        "as-of": "${{ steps.moment.outputs.as-of }}",
+        "changed": "${{ steps.changed.outputs.changed }}",
+    }
+    build = _step(pages, "Build the public archive")
+    assert build["env"]["AS_OF"] == "${{ steps.moment.outputs.as-of }}"
+    assert 'uv run sphere deploy --as-of "$AS_OF"' in build["run"]
+    changed = _step(pages, "Has the archive changed")
+    assert "bash tools/archive-digest.sh _site" in changed["run"]
+    assert '[ "$EVENT" = schedule ]' in changed["run"]  # a push or a run by hand deploys
+    after = pages["steps"][pages["steps"].index(changed) + 1 :]
+    assert after and all(
+        step["if"] == "${{ steps.changed.outputs.changed == 'true' }}" for step in after
+    )
+    marker = after[-1]
+    assert marker["with"]["name"] == "pages-archive-${{ steps.changed.outputs.digest }}"
+    assert after[-3]["uses"].startswith("actions/deploy-pages@")  # the marker after the deploy
+    assert publish["env"]["AS_OF"] == "${{ needs.pages.outputs.as-of }}"
+    assert publish["env"]["PAGES_CHANGED"] == "${{ needs.pages.outputs.changed }}"
+    assert 'args+=(--as-of "$AS_OF")' in _step(publish, "Publish")["run"]
+
+
+def _acted(report: str, **env: str) -> str:
+    """What tools/publish-acted.sh says of `sphere publish --json` output (publish.json)."""
+    Path("publish.json").write_text(report, encoding="utf-8")  # in the project's folder
+    done = subprocess.run(
+        ["bash", str(REPO / "tools" / "publish-acted.sh"), "publish.json"],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "SITE_HOST": "", "PAGES_CHANGED": "", **env},
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_publish_acted_is_true_for_a_deploy_or_a_send_and_false_for_an_idle_run(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real `sphere publish --json` reports: the first deploys the archive, the next finds
+    nothing to do, and one that sends acts whatever the deploy did."""
+    from fixtures_send import add_subscribers
+
+    from sphere.settings import load_settings
+
+    monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the seed issue (12-01) not due yet
+    ran, idle = sphere("publish", "--json-out", "first.json"), sphere("publish", "--json")
+    assert (ran.status, idle.status) == (0, 0), ran.err + idle.err
+    assert "nothing to send: no ready issue is due and unsent" in ran.out  # the usual lines
+    first = Result(0, (project / "first.json").read_text(encoding="utf-8"), "")
+    assert json.loads(first.out)["deploy"]["upload"] and not json.loads(first.out)["sent"]
+
+    assert _acted(first.out) == "acted=true"
+    assert _acted(idle.out) == "acted=false"
+    # With Pages the publish job deploys into a fresh folder: the pages job's answer counts.
+    assert _acted(first.out, SITE_HOST="pages", PAGES_CHANGED="false") == "acted=false"
+    assert _acted(idle.out, SITE_HOST="pages", PAGES_CHANGED="true") == "acted=true"
+
+    add_subscribers(load_settings(), [("ann@example.org", "Ann")])
+    monkeypatch.setenv("SPHERE_TODAY", "2026-12-01")
+    sent = sphere("publish", "--json")
+    assert sent.status == 0, sent.err
+    assert json.loads(sent.out)["sent"][0]["sent"] == 1
+    assert _acted(sent.out, SITE_HOST="pages", PAGES_CHANGED="false") == "acted=true"
+
+
+def _digest(folder: Path) -> str:
+    done = subprocess.run(
+        ["bash", str(REPO / "tools" / "archive-digest.sh"), str(folder)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_the_archive_digest_is_the_same_for_the_same_archive_on_another_day(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the Pages job can tell an hourly rebuild of the live archive from a new one."""
+    monkeypatch.setenv("SPHERE_TODAY", "2026-12-02")
+    monkeypatch.setenv("SPHERE_SITE", "one")
+    assert sphere("deploy").status == 0
+    monkeypatch.setenv("SPHERE_TODAY", "2026-12-20")  # another day, the same issues public
+    monkeypatch.setenv("SPHERE_SITE", "two")
+    assert sphere("deploy").status == 0
+    monkeypatch.setenv("SPHERE_TODAY", "2026-11-30")  # the seed issue not public yet
+    monkeypatch.setenv("SPHERE_SITE", "three")
+    assert sphere("deploy").status == 0
+
+    one, two, three = (_digest(project / name) for name in ("one", "two", "three"))
+
+    assert len(one) == 64 and one == two != three
+    (project / "two" / ".sphere-deploy.json").write_text("{}", encoding="utf-8")
+    assert _digest(project / "two") == one  # Sphere's manifest is not part of the archive
+    (project / "two" / "feed.xml").write_text("<feed/>", encoding="utf-8")
+    assert _digest(project / "two") != one

@@ -8,6 +8,7 @@ December) and the seed issue is dated 2026-12-01.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -18,6 +19,8 @@ import pytest
 from fixtures_project import SEED_ISSUE, Result, write_issue
 from fixtures_send import add_subscribers
 
+from sphere import cli
+from sphere.clock import SystemClock
 from sphere.content.issues import load_issue
 from sphere.errors import ContentError
 from sphere.schedule import local_moment
@@ -85,6 +88,87 @@ def test_publish_waits_for_the_send_time_then_sends_and_publishes_the_page(
     assert _sent(project) == 2
     assert (project / PAGE).is_file()
     assert SLUG in (project / FEED).read_text(encoding="utf-8")
+
+
+class TheBuildTakesAMinute(SystemClock):
+    """08:59:30 until the public archive is built, 09:00:30 once it is: a send time of 09:00
+    falls during the build. A real build takes a second or two; a minute makes it certain."""
+
+    def __init__(self, built: Path) -> None:
+        self.built = built
+
+    def now(self) -> float:
+        before = dt.datetime(2026, 12, 1, 8, 59, 30, tzinfo=dt.UTC).timestamp()
+        return before + (60 if self.built.exists() else 0)
+
+
+def test_a_send_time_passing_during_the_build_neither_sends_nor_publishes_half(
+    project: Path, sphere: Callable[..., Result], at: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One moment decides the archive and the sends: before, the sends asked the clock again
+    after the build, and mailed an issue whose page and feed entry the archive had left out."""
+    clock = TheBuildTakesAMinute(project / ".sphere" / "deploy" / "site")
+    loaded = cli.load  # the clock seam: the command's settings get this clock
+    monkeypatch.setattr(cli, "load", lambda: dataclasses.replace(loaded(), clock=clock))
+
+    during = sphere("publish")
+
+    assert during.status == 0, during.err
+    assert _sent(project) == 0  # the old code sent both emails here, with no page up
+    assert not (project / PAGE).exists()
+    assert f"waiting: {SLUG} is due 2026-12-01 09:00 Europe/London" in during.out
+
+    after = sphere("publish")  # the clock reads 09:00:30 from the start
+
+    assert after.status == 0, after.err
+    assert _sent(project) == 2
+    assert (project / PAGE).is_file()
+    assert SLUG in (project / FEED).read_text(encoding="utf-8")
+
+
+def test_publish_as_of_decides_as_an_earlier_deploy_did(
+    project: Path, sphere: Callable[..., Result], at: Clock
+) -> None:
+    """publish.yml's publish job decides at the moment its pages job built the archive for."""
+    at("2026-12-01T09:05:00Z")
+
+    held = sphere("publish", "--as-of", "2026-12-01T08:58:00Z")
+
+    assert held.status == 0, held.err
+    assert _sent(project) == 0
+    assert not (project / PAGE).exists()
+    assert f"waiting: {SLUG} is due 2026-12-01 09:00 Europe/London, in 2m" in held.out
+    assert sphere("deploy", "--as-of", "2026-12-01T08:58:00Z").status == 0
+    assert not (project / PAGE).exists()
+
+    assert sphere("publish", "--as-of", "2026-12-01T10:00:00+01:00").status == 0
+    assert _sent(project) == 2
+    assert (project / PAGE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("2026-12-01T09:06:00Z", "2026-12-01T09:06:00Z is in the future: publish never sends "
+         "early (`sphere send ISSUE --now` does)"),
+        ("2026-12-01 08:00", "expected a moment with its offset such as 2027-02-01T09:00Z, "
+         "got '2026-12-01 08:00'"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["publish", "deploy"])
+def test_a_bad_as_of_is_named_and_nothing_is_done(
+    project: Path, sphere: Callable[..., Result], at: Clock, command: str, value: str,
+    problem: str,
+) -> None:  # fmt: skip
+    at("2026-12-01T09:05:00Z")
+
+    result = sphere(command, "--as-of", value)
+
+    assert result.status == 2
+    assert "Error: Invalid value for --as-of: " + problem in " ".join(result.err.split())
+    assert "Traceback" not in result.err
+    assert _sent(project) == 0
+    assert not (project / ".sphere" / "site").exists()
 
 
 def test_the_dry_run_plan_says_when_a_waiting_issue_goes(

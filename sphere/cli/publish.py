@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sphere.cli.options import DryRunFlag, Json
+from sphere.cli.options import AsOf, DryRunFlag, Json
 from sphere.errors import ContentError
 
 if TYPE_CHECKING:
@@ -26,6 +27,16 @@ def publish(
         ),
     ] = None,
     as_json: Json = False,
+    as_of: AsOf = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json-out",
+            metavar="FILE",
+            dir_okay=False,
+            help="Also write the --json report to FILE (for CI); the usual lines still print.",
+        ),
+    ] = None,
 ) -> None:
     """Check, build, deploy the archive, then send every issue that is due and not yet sent.
 
@@ -39,19 +50,23 @@ def publish(
     from sphere.checks import FORMATS
     from sphere.cli import load
     from sphere.cli.deploy import build_public_archive
+    from sphere.cli.options import decision_moment
     from sphere.cli.progress import Progress
     from sphere.publish import check_before_publish, read_sends
     from sphere.publish import publish as run_publish
 
     settings = load()
+    # One moment decides both what the archive shows and what is sent (sphere.schedule.as_of).
+    now = decision_moment(settings, as_of)
+    today = settings.today(now)
     late = tuple(allow_late or ())
     sends = read_sends(settings)
-    checked = check_before_publish(settings, allow_late=late, sends=sends)
+    checked = check_before_publish(settings, allow_late=late, sends=sends, today=today)
     try:
         broken = pass_over(
             checked,
             issues_dir=settings.content_dir / "issues",
-            today=settings.today(),
+            today=today,
             started=sends.started | sends.complete,
         )
     except ContentError:
@@ -60,15 +75,17 @@ def publish(
     for line in broken.warning_lines():
         print(line, file=sys.stderr)
     sys.stderr.write(FORMATS["text"](broken.errors))
-    site = build_public_archive(settings, exclude=broken.files, sends=sends)
+    site = build_public_archive(settings, exclude=broken.files, sends=sends, now=now)
     progress = Progress()
     try:
         report = run_publish(
             settings, site, dry_run=dry_run, allow_late=late, sends=sends,
-            exclude=broken.files, on_batch=progress.update,
+            exclude=broken.files, on_batch=progress.update, now=now,
         )  # fmt: skip
     finally:
         progress.finish()  # a stopped send's summary line too
+    if json_out is not None:  # publish.yml's idle-run test reads it (docs/publishing.md)
+        json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
