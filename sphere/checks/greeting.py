@@ -46,10 +46,9 @@ def first_name_findings(issue: Issue, env: jinja2.Environment) -> list[Finding]:
 def _misused(node: nodes.Node, wrapped: tuple[nodes.Node, ...]) -> Iterator[nodes.Node]:
     """Each `reader` read anywhere but directly in an unwrapped `{{ ... }}`."""
     if isinstance(node, nodes.Output) and not wrapped:
-        for child in node.nodes:
-            if _is_bare_first_name(child):
-                continue
-            yield from _misused(child, (node,))
+        for expression in node.nodes:
+            if not _is_bare_first_name(expression):
+                yield from _misused(expression, (node,))
         return
     if isinstance(node, nodes.Name) and node.name == "reader" and node.ctx == "load":
         yield node
