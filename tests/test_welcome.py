@@ -159,13 +159,14 @@ def test_a_failed_welcome_keeps_the_confirmation_and_publish_sends_it_once(
     assert welcomer.send(subscriber) == "failed"
     assert queue.state(subscriber) == "failed"
     assert people(settings)[subscriber].status == "subscribed"  # the confirmation stands
-    assert "welcome emails: 1 failed (publish tries again)" in overview(settings).lines()
+    assert "welcome emails: 1 pending (publish sends it)" in overview(settings).lines()
     refusing.refuse = False
     report = send_welcomes(settings, transport=refusing)  # what `sphere publish` runs
     assert (report.sent, report.failed) == (1, 0) and refusing.sent == ["late@example.org"]
     again = send_welcomes(settings, transport=refusing)
     assert again.sent == 0 and refusing.sent == ["late@example.org"]
-    assert "welcome emails: 1 sent" in overview(settings).lines()
+    assert not again.happened()  # publish prints no welcome line for a round that did nothing
+    assert not [line for line in overview(settings).lines() if "welcome" in line]
 
 
 def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) -> None:
@@ -177,9 +178,25 @@ def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) 
     claim = queue.claim(subscriber)
     assert claim is not None
     assert queue.claim(subscriber) is None  # a double click, or publish at the same moment
-    # The process dies here, after the transport may have taken the message.
+    # The process dies here, after the transport may have taken the message. At first it
+    # may be in flight (another process sending it now): left alone.
     report = send_welcomes(settings)
-    assert (report.sent, report.unknown) == (0, 1)
+    assert (report.sent, report.unknown) == (0, 0) and not report.happened()
+    # An hour on, no process holds it any more: recorded unknown, said once, never sent.
+    import dataclasses
+    import time
+
+    from sphere.clock import SetClock
+
+    later = dataclasses.replace(settings, clock=SetClock(time.time() + 3700))
+    report = send_welcomes(later)
+    assert (report.sent, report.unknown) == (0, 1) and report.happened()
+    assert queue.state(subscriber) == "unknown"
+    again = send_welcomes(later)  # the next hourly run: nothing new to say
+    assert (again.unknown, again.happened()) == (0, False)
+    assert "welcome emails: 1 unknown (handed over, no answer: never sent again)" in (
+        overview(later).lines()
+    )
     assert _welcomes(settings.root / "outbox") == []
 
 
@@ -504,3 +521,36 @@ def test_a_real_transport_sends_no_welcome_with_the_placeholder_postal_address(
     assert done.status != 0 and "refusing to send" in done.err and "Traceback" not in done.err
     assert smtp_server.recorder.messages == []
     assert queue.state(ids["real@example.org"]) == "due"
+
+
+def test_a_round_reads_only_what_is_pending_however_many_were_welcomed(
+    settings: Settings,
+) -> None:
+    from collections import Counter
+
+    from sphere.welcome.deliver import WelcomeReport
+
+    store = open_store(settings)
+    calls: Counter[str] = Counter()
+
+    class Counting:
+        """The real store, its calls counted (what an S3 bill counts)."""
+
+        def __getattr__(self, name: str) -> object:
+            calls[name] += 1
+            return getattr(store, name)
+
+    ids = add_subscribers(settings, [(f"r{n}@example.org", "") for n in range(12)])
+    queue = WelcomeQueue(store)
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    assert send_welcomes(settings).sent == 12
+    queue.enqueue(ids["r0@example.org"])  # a re-confirm: queues nothing, its marker is tidied
+    assert send_welcomes(settings).sent == 0
+    counting = WelcomeQueue(Counting())  # type: ignore[arg-type]
+    welcomer = Welcomer(settings, queue=counting, transport=lambda: None, lookup=lambda _: None)  # type: ignore[arg-type,return-value]
+    report = welcomer.send_due()
+    assert calls == Counter(list=1) and not report.happened()  # one listing, no record read
+    calls.clear()
+    assert counting.counts() == Counter() and calls == Counter(list=3)  # `sphere status`
+    assert not WelcomeReport(waiting=3, skipped=1).happened()  # publish prints no zeros

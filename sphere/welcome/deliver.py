@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import ContentError, SendError, SphereError, TokenError, TransportError
-from sphere.welcome.queue import MAX_TRIES, TO_SEND, WelcomeQueue
+from sphere.welcome.queue import TO_SEND, WelcomeQueue
 
 if TYPE_CHECKING:
     from sphere.mail.message import MessageTemplate
@@ -46,6 +46,11 @@ class WelcomeReport:
     skipped: int = 0  # left the list first
     waiting: int = 0  # queued, not confirmed yet (their confirmation is still being written)
     given_up: int = 0  # failed MAX_TRIES times
+
+    def happened(self) -> bool:
+        """Whether this round did something worth a line: sent, failed, refused, or found
+        an outcome unknown or a welcome given up (each said once; `sphere status` keeps them)."""
+        return any((self.sent, self.failed, self.refused, self.unknown, self.given_up))
 
     def line(self) -> str:
         return (
@@ -159,14 +164,14 @@ class Welcomer:
         return states.get(outcome.kind, "failed"), redact(outcome.detail), outcome.message_id
 
     def send_due(self) -> WelcomeReport:
-        """Send every welcome still due or failed (what the endpoint could not)."""
+        """Send every welcome still due or failed (what the endpoint could not): only those
+        pending are read (sphere.welcome.queue), never every record ever written."""
         report = WelcomeReport()
-        for subscriber_id, record in sorted(self.queue.records().items()):
-            if record["state"] not in TO_SEND:
-                report.unknown += record["state"] in ("unknown", "sending")
-                continue
-            if record.get("tries", 0) >= MAX_TRIES:
-                report.given_up += 1
+        for subscriber_id in self.queue.pending():
+            settled = self.queue.settle(subscriber_id)
+            if settled is not None:
+                report.unknown += settled == "unknown"  # found so this round: said once
+                report.given_up += settled == "given up"
                 continue
             state = self.send(subscriber_id)
             if state == "no welcome":
