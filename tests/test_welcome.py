@@ -554,3 +554,18 @@ def test_a_round_reads_only_what_is_pending_however_many_were_welcomed(
     calls.clear()
     assert counting.counts() == Counter() and calls == Counter(list=3)  # `sphere status`
     assert not WelcomeReport(waiting=3, skipped=1).happened()  # publish prints no zeros
+
+
+def test_erasing_a_subscriber_deletes_their_welcome_objects(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("gone@example.org", ""), ("stays@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    queue.claim(ids["gone@example.org"])  # left `sending`: its due marker stays
+    open_list(settings).erase("gone@example.org")
+    store = settings.root / "store" / "welcome"
+    left = [p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()]
+    assert not [name for name in left if ids["gone@example.org"] in name]
+    assert sorted(left) == sorted(
+        [f"{ids['stays@example.org']}.json", f"due/{ids['stays@example.org']}"]
+    )

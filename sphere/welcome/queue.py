@@ -194,6 +194,12 @@ class WelcomeQueue:
             self.store.put(_key(subscriber_id), self._record("skipped"), if_match=blob.etag)
             self._close(subscriber_id, "skipped")
 
+    def forget(self, subscriber_id: str) -> None:
+        """Delete every welcome object of an erased subscriber (their id is in each key)."""
+        for prefix in (DUE, UNKNOWN, GIVEN_UP):
+            self.store.delete(prefix + subscriber_id)
+        self.store.delete(_key(subscriber_id))
+
     def counts(self) -> Counter[str]:
         """What needs saying: welcomes `pending` (to send or in flight), `unknown` (never
         resent) and `given up`; three listings of small markers, no record read."""
