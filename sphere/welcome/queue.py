@@ -12,16 +12,14 @@ one subscriber is queued once, ever; and it moves on only from the version read 
 so of two processes that try to send it (a double click, the endpoint and `sphere publish` at
 once), one claims it and the other finds it taken. A claim that never reaches its outcome (a
 crash, the store's answer lost) stays `sending`: it may have been delivered, so it is never sent
-again, and `counts` reports it. The record holds the opaque id only, never an address or a name.
+again (see below). The record holds the opaque id only, never an address or a name.
 
 The records stay, one per subscriber ever queued (the create-only "queued once" guard), so
 nothing that runs hourly reads them all. Beside each welcome still to send is an empty marker,
-
-    welcome/due/<subscriber id>        written before the record, deleted once its outcome is
-
+`welcome/due/<subscriber id>`, written before the record and deleted once its outcome is
 recorded (only after that write is confirmed: a lost answer leaves it, and the next round
-reads the record again). `sphere publish` and `sphere status` list only the markers: what is
-pending, plus `welcome/unknown/<id>` and `welcome/given-up/<id>` for the few that need a
+reads the record again). `sphere publish` and `sphere status` list only markers: those
+pending, and `welcome/unknown/<id>` and `welcome/given-up/<id>` for the few that need a
 person's eye. A claim left `sending` for over an hour (a crash; a Lambda lives 15 minutes at
 most) is recorded `unknown` by the next round, once.
 """
@@ -84,11 +82,6 @@ class WelcomeQueue:
     def pending(self) -> list[str]:
         """The ids with a welcome still to send (or in flight): one listing."""
         return [key[len(DUE) :] for key in self.store.list(DUE)]
-
-    def record(self, subscriber_id: str) -> dict[str, Any] | None:
-        """The subscriber's record, or None when no welcome was ever queued for them."""
-        blob = self.store.get(_key(subscriber_id))
-        return None if blob is None else _parse(blob.data)
 
     def settle(self, subscriber_id: str) -> str | None:
         """Tidy the marker of a welcome that is not to be sent; what became of it:
