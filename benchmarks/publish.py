@@ -5,7 +5,8 @@ campaign complete (the setup deploys once and records each campaign as complete,
 publish does after a send), so publish must upload nothing and send nothing. Two cases, in
 interleaved rounds: nothing due (SPHERE_TODAY), and what most hourly runs of publish.yml
 meet on an issue's day, the issue waiting for its send time (SPHERE_NOW three hours before
-it). Two figures for each:
+it). The project has a welcome email and 300 subscribers welcomed already. Two figures for
+each:
 
 - wall time of the real command (`sphere publish`, a fresh process: start-up, check, build
   from the cache, deploy plan, what is due), min and median over the rounds;
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 ISSUES = 200
+WELCOMED = 300  # subscribers whose welcome went out (one record each, kept for good)
 TODAY = "2026-12-01"
 WAITING = "2026-12-02"  # one more issue's date: scheduled on TODAY, waiting in the second case
 CASES = {
@@ -92,6 +94,11 @@ def setup(folder: Path, env: dict[str, str]) -> None:
     for issue in issues:
         mark_complete(store, str(issue["slug"]), ids=["a-reader"], counts={"accepted": 1})
     write_issue(folder, f"{WAITING}-waiting", title="Waiting", date=WAITING)
+    # The welcome email, and WELCOMED readers welcomed long ago: a run must not read them.
+    shutil.copy(ROOT / "content" / "welcome.md", folder / "content" / "welcome.md")
+    sent = json.dumps({"state": "sent", "at": "2026-01-01T00:00:00Z", "tries": 1}).encode()
+    for number in range(WELCOMED):
+        store.put(f"welcome/reader-{number:04d}.json", sent)
 
 
 def main() -> None:

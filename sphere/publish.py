@@ -101,7 +101,7 @@ class PublishReport:
                 f"subscribers: {self.compacted.folded} changes folded into the snapshot "
                 f"({self.compacted.subscribers} subscribers)"
             )
-        if self.welcomes is not None and any(self.welcomes.as_dict().values()):
+        if self.welcomes is not None and self.welcomes.happened():
             lines.append(self.welcomes.line())
         for report in self.sent:
             lines.append(

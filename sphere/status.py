@@ -72,10 +72,12 @@ class Overview:
 
 
 def welcome_line(counts: dict[str, int]) -> str:
-    """The welcome emails in one line: `welcome emails: 12 sent, 1 to send, ...`."""
-    wording = {"sent": "sent", "due": "to send", "failed": "failed (publish tries again)",
-               "given up": "given up", "sending": "being sent or unknown", "unknown": "unknown",
-               "refused": "refused", "skipped": "skipped"}  # fmt: skip
+    """The welcome emails that need saying, in one line: `welcome emails: 1 pending (publish
+    sends it), 2 unknown (never sent again)`. Sent ones are not counted: that would read every
+    record ever written (sphere.welcome.queue)."""
+    wording = {"pending": "pending (publish sends it)",
+               "unknown": "unknown (handed over, no answer: never sent again)",
+               "given up": "given up (failed 5 times)"}  # fmt: skip
     parts = [f"{counts[state]} {words}" for state, words in wording.items() if counts.get(state)]
     return "welcome emails: " + ", ".join(parts)
 

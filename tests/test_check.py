@@ -94,6 +94,11 @@ W, E = "warning", "error"
 # (rule id, how to break the project, [(rule, level, file, line)] expected)
 CASES: list[tuple[str, Callable[[Path], None], list[Row]]] = [
     ("content/invalid", issue("Text.\n", title="[unclosed"), [("content/invalid", E, ISSUE, 2)]),
+    (
+        "content/first-name",
+        issue("Hi {{ reader.first_name | upper }},\n"),
+        [("content/first-name", E, ISSUE, BODY)],
+    ),
     ("content/unknown-key", copy("unknown-key.md"), [("content/unknown-key", W, ISSUE, 6)]),
     (
         "content/duplicate-slug",

@@ -6,12 +6,13 @@ the unsubscribe link, escaped in HTML, and never logged."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from fixtures_project import write_issue
+from fixtures_project import Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_smtp import SmtpServer
 
@@ -179,3 +180,54 @@ def test_after_erasure_no_stored_object_holds_the_name_the_send_used(settings: S
     holding = [p for p in store.rglob("*") if p.is_file() and b"Lovelace" in p.read_bytes()]
     assert holding == []  # the ledger froze ids, never names
     assert any(b"Bo" in p.read_bytes() for p in store.rglob("*") if p.is_file())  # (it looks)
+
+
+MISUSES = [
+    "Hi {{ reader.first_name | upper }},",
+    "Hi {{ reader.first_name | title }},",
+    "Hi {{ reader.first_name[:3] }},",
+    '{% if reader.first_name == "there" %}Hello, stranger.{% endif %}',
+    "{% filter upper %}Hi {{ reader.first_name }},{% endfilter %}",
+    "{% set who = reader.first_name %}Hi {{ who }},",
+]
+
+
+@pytest.mark.parametrize("misuse", MISUSES)
+def test_check_names_the_line_of_a_first_name_that_a_filter_or_test_would_garble(
+    project: Path, misuse: str
+) -> None:
+    from sphere.checks.project import check_project
+
+    path = write_issue(
+        project, "2026-12-01-filtered", date="2026-12-01",
+        body=f"Intro.\n\nHi {{{{ reader.first_name }}}}, again.\n\n{misuse}\n",
+    )  # fmt: skip
+    report = check_project(load_settings(project))
+    found = [(f.path, f.line, f.level) for f in report.findings if f.rule == "content/first-name"]
+    assert found == [(path, 12, "error")]  # the misuse's line only, not the bare use above
+
+
+@pytest.mark.parametrize(
+    "misuse",
+    [
+        *MISUSES[:2],
+        "Hi {{ reader.first_name[:12] }},",
+        '{{ reader.first_name | replace("-", " ") }}',
+    ],
+)
+def test_build_and_send_refuse_a_garbled_placeholder_and_write_nothing(
+    settings: Settings, misuse: str, sphere: Callable[..., Result]
+) -> None:
+    write_issue(
+        settings.root, f"2026-12-01-{GREETED}", title="Greeted", date="2026-12-01",
+        body=f"{misuse}\n\nThe rest of the issue.\n",
+    )  # fmt: skip
+    add_subscribers(settings, [("ada@example.org", "Ada Lovelace")])
+    built = sphere("build")
+    assert built.status != 0 and "Traceback" not in built.err
+    assert f"{GREETED}.md" in built.err and "changed placeholder '%%" in built.err
+    assert len(built.err.strip().splitlines()) == 1
+    assert not (settings.root / settings.output_dir).exists()
+    sent = sphere("send", GREETED, "--now")
+    assert sent.status != 0 and "changed placeholder" in sent.err
+    assert list((settings.root / "outbox").glob("*.eml")) == []

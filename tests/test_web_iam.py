@@ -150,8 +150,10 @@ def test_the_function_may_make_every_store_call_the_endpoints_make(project: Path
     sweep_web(store, now=subscribers.clock.now() + 30 * 86400)
 
     assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"} <= set(store.seen)
-    welcomed = [k for k in store.seen["s3:PutObject"] if k.startswith("welcome/")]
+    welcomed = [k for k in store.seen["s3:PutObject"] if k.startswith("welcome/due/")]
     assert len(welcomed) == 2  # new@ and gone@ (back by confirming); reader@ was subscribed
+    # Each sent after its confirm's answer: its marker is no longer pending.
+    assert set(welcomed) <= set(store.seen["s3:DeleteObject"])  # no longer pending
     for action, keys in store.seen.items():
         for key in keys:
             if action == "s3:ListBucket":

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from fixtures_project import Result
+from fixtures_project import POSTAL_ADDRESS, Result, write_issue
 from fixtures_send import add_subscribers
 from fixtures_smtp import SmtpServer
 from fixtures_web import Endpoint
@@ -159,13 +159,14 @@ def test_a_failed_welcome_keeps_the_confirmation_and_publish_sends_it_once(
     assert welcomer.send(subscriber) == "failed"
     assert queue.state(subscriber) == "failed"
     assert people(settings)[subscriber].status == "subscribed"  # the confirmation stands
-    assert "welcome emails: 1 failed (publish tries again)" in overview(settings).lines()
+    assert "welcome emails: 1 pending (publish sends it)" in overview(settings).lines()
     refusing.refuse = False
     report = send_welcomes(settings, transport=refusing)  # what `sphere publish` runs
     assert (report.sent, report.failed) == (1, 0) and refusing.sent == ["late@example.org"]
     again = send_welcomes(settings, transport=refusing)
     assert again.sent == 0 and refusing.sent == ["late@example.org"]
-    assert "welcome emails: 1 sent" in overview(settings).lines()
+    assert not again.happened()  # publish prints no welcome line for a round that did nothing
+    assert not [line for line in overview(settings).lines() if "welcome" in line]
 
 
 def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) -> None:
@@ -177,9 +178,25 @@ def test_a_claim_whose_outcome_was_lost_is_never_sent_again(settings: Settings) 
     claim = queue.claim(subscriber)
     assert claim is not None
     assert queue.claim(subscriber) is None  # a double click, or publish at the same moment
-    # The process dies here, after the transport may have taken the message.
+    # The process dies here, after the transport may have taken the message. At first it
+    # may be in flight (another process sending it now): left alone.
     report = send_welcomes(settings)
-    assert (report.sent, report.unknown) == (0, 1)
+    assert (report.sent, report.unknown) == (0, 0) and not report.happened()
+    # An hour on, no process holds it any more: recorded unknown, said once, never sent.
+    import dataclasses
+    import time
+
+    from sphere.clock import SetClock
+
+    later = dataclasses.replace(settings, clock=SetClock(time.time() + 3700))
+    report = send_welcomes(later)
+    assert (report.sent, report.unknown) == (0, 1) and report.happened()
+    assert queue.state(subscriber) == "unknown"
+    again = send_welcomes(later)  # the next hourly run: nothing new to say
+    assert (again.unknown, again.happened()) == (0, False)
+    assert "welcome emails: 1 unknown (handed over, no answer: never sent again)" in (
+        overview(later).lines()
+    )
     assert _welcomes(settings.root / "outbox") == []
 
 
@@ -292,7 +309,12 @@ def test_a_transport_that_never_answers_does_not_hold_back_the_confirmation(
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        endpoint = serve_endpoint(SPHERE_TRANSPORT=f"smtp://user:pw@127.0.0.1:{port}")
+        endpoint = serve_endpoint(
+            SPHERE_TRANSPORT=f"smtp://user:pw@127.0.0.1:{port}",
+            # A real transport sends nothing with the placeholder postal address or endpoint.
+            SPHERE_POSTAL_ADDRESS=POSTAL_ADDRESS,
+            SPHERE_ENDPOINT_URL="https://www.jimwigg.com/sphere/api/",
+        )
         settings = load_settings(endpoint.root)
         subscriber = Members.open(settings).add_pending(
             "patient@example.org", name="Pat", source="test", evidence={}
@@ -363,3 +385,187 @@ def test_welcomes_go_through_smtp_when_the_settings_say_so(
         assert message["Subject"] == SUBJECT
         got[recipients[0]] = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Hi Sam," in got["smtp@example.org"] and "Hi there," in got["b@example.org"]
+
+
+NO_ALT = (
+    "\n![](https://www.jimwigg.com/sphere/chart.png)\n"  # renders; `sphere check`: image/no-alt
+)
+
+
+def _break_welcome(root: Path) -> None:
+    path = root / "content" / "welcome.md"
+    path.write_text(path.read_text(encoding="utf-8") + NO_ALT, encoding="utf-8")
+
+
+def test_a_welcome_with_check_errors_is_sent_by_nobody_and_stays_queued(
+    endpoint: Endpoint, sphere: Callable[..., Result], caplog: pytest.LogCaptureFixture
+) -> None:
+    from sphere.welcome.deliver import welcome_round
+
+    _break_welcome(endpoint.root)
+    _subscribe_and_confirm(endpoint, "held@example.org", "Held Back")  # the endpoint's send
+    settings = load_settings(endpoint.root)
+    (subscriber,) = people(settings)
+    queue = WelcomeQueue(open_store(settings))
+    assert queue.state(subscriber) == "due"
+    assert welcome_round(settings, None) is None  # publish's round: a warning, and on it goes
+    assert "image/no-alt" in caplog.text and "they stay queued" in caplog.text
+    published = sphere("publish")
+    assert published.status == 0
+    assert "content/welcome.md has errors: no welcome email goes out" in published.err
+    done = sphere("welcome")
+    assert done.status == 1 and "Traceback" not in done.err
+    assert done.err.startswith("content/welcome.md: error: has 1 check error(s)")
+    assert len(done.err.strip().splitlines()) == 1
+    assert _welcomes(endpoint.root / "outbox") == [] and queue.state(subscriber) == "due"
+    path = endpoint.root / "content" / "welcome.md"  # fixed: the queued one goes, once
+    path.write_text(path.read_text(encoding="utf-8").replace(NO_ALT, "\n"), encoding="utf-8")
+    assert send_welcomes(settings).sent == 1 and len(_welcomes(endpoint.root / "outbox")) == 1
+
+
+def test_a_draft_welcome_queues_nobody_so_making_it_ready_welcomes_nobody_late(
+    endpoint: Endpoint,
+) -> None:
+    path = endpoint.root / "content" / "welcome.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n", "---\nstatus: draft\n", 1))
+    _subscribe_and_confirm(endpoint, "early@example.org")
+    assert not (endpoint.root / "store" / "welcome").exists()  # nothing queued
+    path.write_text(path.read_text(encoding="utf-8").replace("status: draft\n", ""))
+    settings = load_settings(endpoint.root)
+    assert send_welcomes(settings).sent == 0
+    assert _welcomes(endpoint.root / "outbox") == []
+
+
+class _Clock:
+    """The clock seam, set by the test (sphere.clock.Clock): now() is what it was told."""
+
+    def __init__(self, moment: str) -> None:
+        self.set(moment)
+
+    def set(self, moment: str) -> None:
+        import datetime as dt
+
+        self.at = dt.datetime.fromisoformat(moment).timestamp()
+
+    def now(self) -> float:
+        return self.at
+
+    def monotonic(self) -> float:
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        self.at += seconds
+
+
+def test_the_welcome_links_todays_issue_only_from_its_send_time(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from sphere.send.transports import open_transport
+
+    monkeypatch.delenv("SPHERE_TODAY")
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", "outbox:outbox")
+    monkeypatch.setenv("SPHERE_SEND_TIME", "09:00")
+    write_issue(project, "2026-12-15-fresh", title="Fresh", date="2026-12-15")
+    clock = _Clock("2026-12-15T08:00:00+00:00")  # London: its date has come, its time not
+    settings = dataclasses.replace(load_settings(project), clock=clock)
+    ids = add_subscribers(settings, [("early@example.org", ""), ("later@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    transport = open_transport(settings)
+    transport.check()  # (makes the outbox folder)
+    welcomer = Welcomer(
+        settings, queue=queue, transport=lambda: transport, lookup=people(settings).get
+    )
+    base = "https://www.jimwigg.com/sphere/issues/"
+    assert welcomer.send(ids["early@example.org"]) == "sent"
+    clock.set("2026-12-15T09:30:00+00:00")  # the same process (a warm Lambda), later that day
+    assert welcomer.send(ids["later@example.org"]) == "sent"
+    links = {}
+    for message in _welcomes(project / "outbox"):
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        links[message["To"].addresses[0].addr_spec] = text
+    assert f"{base}hard-sell-or-soft-sell/" in links["early@example.org"]
+    assert f"{base}fresh/" not in links["early@example.org"]  # its page is not up before 09:00
+    assert f"{base}fresh/" in links["later@example.org"]
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS", "ignore:Session.login_data is deprecated"
+)
+def test_a_real_transport_sends_no_welcome_with_the_placeholder_postal_address(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_server: SmtpServer,
+    sphere: Callable[..., Result],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sphere.errors import SendError
+    from sphere.welcome.deliver import welcome_round
+
+    monkeypatch.setenv("SPHERE_STORE", str(project / "store"))
+    monkeypatch.setenv("SPHERE_TRANSPORT", smtp_server.url)
+    monkeypatch.setenv("SPHERE_SECRET", "a-long-random-test-secret-0123456789")
+    monkeypatch.delenv("SPHERE_POSTAL_ADDRESS")  # the seed's placeholder, in pyproject.toml
+    settings = load_settings(project)
+    ids = add_subscribers(settings, [("real@example.org", "Real Reader")])
+    queue = WelcomeQueue(open_store(settings))
+    queue.enqueue(ids["real@example.org"])
+    with pytest.raises(SendError, match="postal_address is still a placeholder"):
+        send_welcomes(settings)
+    assert welcome_round(settings, None) is None and "they stay queued" in caplog.text
+    done = sphere("welcome")
+    assert done.status != 0 and "refusing to send" in done.err and "Traceback" not in done.err
+    assert smtp_server.recorder.messages == []
+    assert queue.state(ids["real@example.org"]) == "due"
+
+
+def test_a_round_reads_only_what_is_pending_however_many_were_welcomed(
+    settings: Settings,
+) -> None:
+    from collections import Counter
+
+    from sphere.welcome.deliver import WelcomeReport
+
+    store = open_store(settings)
+    calls: Counter[str] = Counter()
+
+    class Counting:
+        """The real store, its calls counted (what an S3 bill counts)."""
+
+        def __getattr__(self, name: str) -> object:
+            calls[name] += 1
+            return getattr(store, name)
+
+    ids = add_subscribers(settings, [(f"r{n}@example.org", "") for n in range(12)])
+    queue = WelcomeQueue(store)
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    assert send_welcomes(settings).sent == 12
+    queue.enqueue(ids["r0@example.org"])  # a re-confirm: queues nothing, its marker is tidied
+    assert send_welcomes(settings).sent == 0
+    counting = WelcomeQueue(Counting())  # type: ignore[arg-type]
+    welcomer = Welcomer(settings, queue=counting, transport=lambda: None, lookup=lambda _: None)  # type: ignore[arg-type,return-value]
+    report = welcomer.send_due()
+    assert calls == Counter(list=1) and not report.happened()  # one listing, no record read
+    calls.clear()
+    assert counting.counts() == Counter() and calls == Counter(list=3)  # `sphere status`
+    assert not WelcomeReport(waiting=3, skipped=1).happened()  # publish prints no zeros
+
+
+def test_erasing_a_subscriber_deletes_their_welcome_objects(settings: Settings) -> None:
+    ids = add_subscribers(settings, [("gone@example.org", ""), ("stays@example.org", "")])
+    queue = WelcomeQueue(open_store(settings))
+    for subscriber in ids.values():
+        queue.enqueue(subscriber)
+    queue.claim(ids["gone@example.org"])  # left `sending`: its due marker stays
+    open_list(settings).erase("gone@example.org")
+    store = settings.root / "store" / "welcome"
+    left = [p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file()]
+    assert not [name for name in left if ids["gone@example.org"] in name]
+    assert sorted(left) == sorted(
+        [f"{ids['stays@example.org']}.json", f"due/{ids['stays@example.org']}"]
+    )

@@ -30,6 +30,7 @@ RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
         Rule("content/invalid", _E, "the issue cannot be loaded or rendered"),
+        Rule("content/first-name", _E, "reader.first_name filtered, tested or sliced"),
         Rule("content/unknown-key", _W, "a front-matter key sphere does not know (a typo?)"),
         Rule("content/duplicate-slug", _E, "two issues have the same slug"),
         Rule("content/stale-date", _E, "a ready issue, not sent, dated over 30 days ago"),

@@ -16,6 +16,7 @@ import jinja2
 
 from sphere.checks.body import IMAGE_LIMIT, LenientMarkdown, check_body, local_image
 from sphere.checks.findings import Finding, finding, from_error
+from sphere.checks.greeting import first_name_findings
 from sphere.checks.templates import new_recorder, use_findings
 from sphere.content.issues import (
     KNOWN_KEYS,
@@ -91,6 +92,7 @@ class IssueChecker:
         result.findings += self._cover(issue)
         if not issue.body.strip():
             return result  # (reported: there is nothing to render)
+        result.findings += first_name_findings(issue, self.renderer.body_env)
         self.recorder.uses.clear()
         try:
             body, email_html = self._render(issue, result.findings)

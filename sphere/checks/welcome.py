@@ -25,7 +25,7 @@ def check_welcome(settings: Settings, *, image_limit: int = IMAGE_LIMIT) -> list
     path = welcome_path(settings)
     if not path.exists() and not path.is_symlink():
         return []
-    renderer = functools.partial(WelcomeRenderer, latest=latest_issue(settings, settings.today()))
+    renderer = functools.partial(WelcomeRenderer, latest=latest_issue(settings))
 
     def load(path: Path) -> Issue:
         welcome = load_welcome(settings, path)

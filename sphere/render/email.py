@@ -28,7 +28,7 @@ from sphere.content.markup import (
     rebase_images,
 )
 from sphere.errors import ContentError, RenderError
-from sphere.mail.message import FIRST_NAME, UNSUBSCRIBE_URL
+from sphere.mail.message import FIRST_NAME, PLACEHOLDERS, UNSUBSCRIBE_URL
 from sphere.render.body import for_email
 from sphere.render.environment import (
     BODY_LIMIT,
@@ -104,7 +104,10 @@ class Renderer:
         cover = self.markdown.cover(issue)
         html = self.email_html(issue, body)
         text = self.email_text(issue, body)
-        return RenderedIssue(issue, self.for_everyone(body), cover, html, text)
+        public = self.for_everyone(body)
+        for part in (html, text, public.html):
+            refuse_garbled(part, issue)
+        return RenderedIssue(issue, public, cover, html, text)
 
     def for_everyone(self, body: Body) -> Body:
         """The body as the archive and the feed show it: `{{ reader.first_name }}` is the
@@ -211,6 +214,23 @@ def body_error(error: BaseException, issue: Issue) -> ContentError:
             " {% raw %} and {% endraw %})"
         )
     return ContentError(text, path=issue.path, line=issue.body_line + line - 1, key="body")
+
+
+_SPHERE_MARK = re.compile(r"%%sphere:[^%\s<>\"']*(?:%%)?", re.IGNORECASE)
+
+
+def refuse_garbled(text: str, issue: Issue) -> None:
+    """ContentError if `text` holds a placeholder that a filter or slice changed (`{{
+    reader.first_name | upper }}` gives `%%SPHERE:FIRST-NAME%%`): personalising would leave it
+    in every reader's email as it is. `sphere check` names the line (content/first-name)."""
+    for found in _SPHERE_MARK.finditer(text):
+        if found.group() not in PLACEHOLDERS:
+            raise ContentError(
+                f"the rendered email holds a changed placeholder {found.group()!r}: write "
+                "{{ reader.first_name }} on its own, with no filter, slice or test "
+                "(sphere check names the line)",
+                path=issue.path,
+            )
 
 
 def to_html(mjml_source: str) -> str:

@@ -49,6 +49,10 @@ def erase(subscribers: SubscriberList, address: str) -> EraseReport:
     check = erasure.key_check(subscribers.key_bytes)
     subscribers.append([{"op": "erase", "hash": digest, "key_check": check}])
     pattern = erasure.mentions(address)
+    # Their welcome's record and markers hold no address, only their id: deleted by key.
+    from sphere.welcome.queue import WelcomeQueue
+
+    WelcomeQueue(subscribers.store).forget(subscribers.id_for(address))
     for _ in range(_PASSES):
         for key in _naming(subscribers, CHANGES, pattern):
             scrub_change(subscribers, key, address, pattern, report)

@@ -1,9 +1,14 @@
 """Sending welcomes: at confirm, from the endpoint (one), and from `sphere publish` (the rest).
 
-The message is rendered once a day per process (the latest issue can change at midnight) and
-personalised per reader like an issue: their own unsubscribe link (and List-Unsubscribe
-headers), their first name. Each welcome is claimed in the queue before the transport sees it
-and its outcome recorded after (sphere.welcome.queue), so none goes twice.
+The message is rendered once per process for each latest issue it links (a new issue's send
+time changes it) and personalised per reader like an issue: their own unsubscribe link (and
+List-Unsubscribe headers), their first name. Each welcome is claimed in the queue before the
+transport sees it and its outcome recorded after (sphere.welcome.queue), so none goes twice.
+
+Nothing is sent, and every welcome stays queued, while `content/welcome.md` has check errors
+(an image without alt text, unsafe HTML: what `sphere check` would stop an issue for), or
+while a real transport would carry the placeholder postal address: the endpoint, `sphere
+publish` and `sphere welcome` all pass through `Welcomer.send`.
 """
 
 from __future__ import annotations
@@ -15,14 +20,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sphere.errors import SendError, SphereError, TokenError, TransportError
-from sphere.welcome.queue import MAX_TRIES, TO_SEND, WelcomeQueue
+from sphere.errors import ContentError, SendError, SphereError, TokenError, TransportError
+from sphere.welcome.queue import TO_SEND, WelcomeQueue
 
 if TYPE_CHECKING:
     from sphere.mail.message import MessageTemplate
     from sphere.send.campaign import Person
     from sphere.send.transports import Transport
     from sphere.settings import Settings
+    from sphere.welcome.message import Published
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,11 @@ class WelcomeReport:
     skipped: int = 0  # left the list first
     waiting: int = 0  # queued, not confirmed yet (their confirmation is still being written)
     given_up: int = 0  # failed MAX_TRIES times
+
+    def happened(self) -> bool:
+        """Whether this round did something worth a line: sent, failed, refused, or found
+        an outcome unknown or a welcome given up (each said once; `sphere status` keeps them)."""
+        return any((self.sent, self.failed, self.refused, self.unknown, self.given_up))
 
     def line(self) -> str:
         return (
@@ -61,28 +72,43 @@ class Welcomer:
         queue: WelcomeQueue,
         transport: Callable[[], Transport],
         lookup: Callable[[str], Person | None],
+        real: bool | None = None,
     ):
+        """`real`: whether `transport` reaches people (default: SPHERE_TRANSPORT is not the
+        outbox), so that the postal address must not be the placeholder."""
+        from sphere.send.run import is_real
+
         self.settings = settings
         self.queue = queue
         self.transport = transport
         self.lookup = lookup
+        self.real = is_real(settings) if real is None else real
         self._lock = threading.Lock()
-        self._rendered: tuple[dt.date, MessageTemplate | None] | None = None
+        self._published: tuple[dt.date, Published] | None = None  # re-read once a day
+        self._rendered: tuple[tuple[dt.date, str, str], MessageTemplate | None] | None = None
 
     def enabled(self) -> bool:
-        """Whether there is a welcome to send (`content/welcome.md` exists)."""
-        from sphere.welcome.message import welcome_path
+        """Whether a confirmation queues a welcome: `content/welcome.md` exists, not a draft."""
+        from sphere.welcome.message import welcome_enabled
 
-        return welcome_path(self.settings).is_file()
+        return welcome_enabled(self.settings)
 
     def template(self) -> MessageTemplate | None:
-        """Today's welcome, rendered on first use (RenderError or ContentError if broken)."""
-        from sphere.welcome.message import welcome_message
+        """The welcome as it is now, linking the newest issue whose send time has come;
+        rendered when that changes. ContentError (nothing sent, all stays queued) when
+        welcome.md has check errors; RenderError or ContentError when it does not render."""
+        from sphere.welcome.message import latest_of, ready_issues, welcome_message
 
-        today = self.settings.today()
+        now = self.settings.now()
+        today = self.settings.today(now)
         with self._lock:
-            if self._rendered is None or self._rendered[0] != today:
-                self._rendered = (today, welcome_message(self.settings, today=today))
+            if self._published is None or self._published[0] != today:
+                self._published = (today, ready_issues(self.settings))
+            latest = latest_of(self.settings, self._published[1], now)
+            key = (today, str(latest["title"]), str(latest["url"]))
+            if self._rendered is None or self._rendered[0] != key:
+                refuse_broken(self.settings)
+                self._rendered = (key, welcome_message(self.settings, latest=latest))
             return self._rendered[1]
 
     def send(self, subscriber_id: str) -> str:
@@ -95,6 +121,10 @@ class Welcomer:
             return "waiting"
         if self.queue.state(subscriber_id) not in TO_SEND:  # before rendering: one read
             return "not due"
+        if self.real:  # as an issue's send: never the placeholder postal address to people
+            from sphere.send.run import refuse_placeholders
+
+            refuse_placeholders(self.settings)
         template = self.template()
         if template is None:
             return "no welcome"
@@ -134,20 +164,50 @@ class Welcomer:
         return states.get(outcome.kind, "failed"), redact(outcome.detail), outcome.message_id
 
     def send_due(self) -> WelcomeReport:
-        """Send every welcome still due or failed (what the endpoint could not)."""
+        """Send every welcome still due or failed (what the endpoint could not): only those
+        pending are read (sphere.welcome.queue), never every record ever written."""
         report = WelcomeReport()
-        for subscriber_id, record in sorted(self.queue.records().items()):
-            if record["state"] not in TO_SEND:
-                report.unknown += record["state"] in ("unknown", "sending")
-                continue
-            if record.get("tries", 0) >= MAX_TRIES:
-                report.given_up += 1
+        for subscriber_id in self.queue.pending():
+            settled = self.queue.settle(subscriber_id)
+            if settled is not None:
+                report.unknown += settled == "unknown"  # found so this round: said once
+                report.given_up += settled == "given up"
                 continue
             state = self.send(subscriber_id)
             if state == "no welcome":
                 break
             _count(report, state)
         return report
+
+
+def refuse_broken(settings: Settings) -> None:
+    """ContentError when `sphere check` finds errors in content/welcome.md: the welcome is
+    held back (queued) until it is fixed, as publish's warning says (sphere.broken).
+
+    One exception: with the archive itself on a local address (`base_url` at 127.0.0.1, as
+    while trying the endpoints out), every archive link, `{{ latest.url }}` included, is
+    "unreachable" (`link/placeholder`); that is the settings' doing, not the welcome's."""
+    from urllib.parse import urlsplit
+
+    from sphere.checks.findings import Level
+    from sphere.checks.links import PLACEHOLDER_HOSTS, PLACEHOLDER_SUFFIXES
+    from sphere.checks.welcome import check_welcome
+    from sphere.welcome.message import welcome_path
+
+    host = (urlsplit(settings.base_url).hostname or "").rstrip(".")
+    local = host in PLACEHOLDER_HOSTS or host.endswith(PLACEHOLDER_SUFFIXES)
+    errors = [
+        f
+        for f in check_welcome(settings)
+        if f.level == Level.ERROR and not (local and f.rule == "link/placeholder")
+    ]
+    if errors:
+        first = errors[0]
+        raise ContentError(
+            f"has {len(errors)} check error(s) (first: line {first.line}: {first.rule} "
+            f"{first.message}); no welcome email goes out until it is fixed (they stay queued)",
+            path=welcome_path(settings),
+        )
 
 
 def _count(report: WelcomeReport, state: str) -> None:
@@ -160,6 +220,7 @@ def _count(report: WelcomeReport, state: str) -> None:
 def send_welcomes(settings: Settings, *, transport: Transport | None = None) -> WelcomeReport:
     """`sphere publish`'s round: every due welcome, through SPHERE_TRANSPORT (or `transport`)."""
     from sphere.send import seams
+    from sphere.send.run import is_real
 
     queue = WelcomeQueue(seams.open_store(settings), clock=settings.clock)
     opened: list[Transport] = []
@@ -181,7 +242,8 @@ def send_welcomes(settings: Settings, *, transport: Transport | None = None) -> 
             people.update(seams.people(settings))
         return people.get(subscriber_id)
 
-    welcomer = Welcomer(settings, queue=queue, transport=open_once, lookup=lookup)
+    real = transport is None and is_real(settings)  # an injected one: the caller's (tests)
+    welcomer = Welcomer(settings, queue=queue, transport=open_once, lookup=lookup, real=real)
     if not welcomer.enabled():
         return WelcomeReport()
     try:

@@ -12,11 +12,21 @@ one subscriber is queued once, ever; and it moves on only from the version read 
 so of two processes that try to send it (a double click, the endpoint and `sphere publish` at
 once), one claims it and the other finds it taken. A claim that never reaches its outcome (a
 crash, the store's answer lost) stays `sending`: it may have been delivered, so it is never sent
-again, and `counts` reports it. The record holds the opaque id only, never an address or a name.
+again (see below). The record holds the opaque id only, never an address or a name.
+
+The records stay, one per subscriber ever queued (the create-only "queued once" guard), so
+nothing that runs hourly reads them all. Beside each welcome still to send is an empty marker,
+`welcome/due/<subscriber id>`, written before the record and deleted once its outcome is
+recorded (only after that write is confirmed: a lost answer leaves it, and the next round
+reads the record again). `sphere publish` and `sphere status` list only markers: those
+pending, and `welcome/unknown/<id>` and `welcome/given-up/<id>` for the few that need a
+person's eye. A claim left `sending` for over an hour (a crash; a Lambda lives 15 minutes at
+most) is recorded `unknown` by the next round, once.
 """
 
 from __future__ import annotations
 
+import calendar
 import contextlib
 import json
 import secrets
@@ -32,6 +42,10 @@ if TYPE_CHECKING:
     from sphere.store.blobs import BlobStore
 
 PREFIX = "welcome/"
+DUE = "welcome/due/"  # markers: still to send (or in flight)
+UNKNOWN = "welcome/unknown/"  # markers: handed over with no answer, never sent again
+GIVEN_UP = "welcome/given-up/"  # markers: failed MAX_TRIES times
+STALE_CLAIM = 3600.0  # seconds: a claim this old with no outcome died with its process
 STATES = ("due", "sending", "sent", "failed", "refused", "unknown", "skipped")
 TO_SEND = frozenset({"due", "failed"})
 MAX_TRIES = 5  # a welcome that failed this often is left failed (and counted)
@@ -54,12 +68,67 @@ class WelcomeQueue:
         self.clock = clock
 
     def enqueue(self, subscriber_id: str) -> bool:
-        """Queue a welcome for the subscriber; False if they ever had one queued."""
+        """Queue a welcome for the subscriber; False if they ever had one queued.
+
+        The marker goes first, so no crash leaves a due record that no round lists; one left
+        over a record that had its outcome (a re-confirm) is deleted by the next round."""
+        self.store.put(DUE + subscriber_id, b"")
         try:
             self.store.put(_key(subscriber_id), self._record("due"), if_none_match=True)
         except PreconditionFailed:
             return False
         return True
+
+    def pending(self) -> list[str]:
+        """The ids with a welcome still to send (or in flight): one listing."""
+        return [key[len(DUE) :] for key in self.store.list(DUE)]
+
+    def settle(self, subscriber_id: str) -> str | None:
+        """Tidy the marker of a welcome that is not to be sent; what became of it:
+        `unknown` or `given up` when this call found it so (report it once), `done` when the
+        marker was stale, `None` when it is still to send or in flight (keep it)."""
+        blob = self.store.get(_key(subscriber_id))
+        if blob is None:
+            return None  # the marker is written before the record: it may be landing now
+        record = _parse(blob.data)
+        state, tries = record["state"], int(record.get("tries", 0))
+        if state == "sending" and self._stale(record):
+            try:  # the claim's process died: it may have been delivered, so never again
+                self.store.put(_key(subscriber_id), self._record("unknown", tries=tries),
+                               if_match=blob.etag)  # fmt: skip
+            except PreconditionFailed:
+                return None  # its outcome landed meanwhile: the next round sees it
+            self._close(subscriber_id, "unknown")
+            return "unknown"
+        if state in TO_SEND and tries >= MAX_TRIES:
+            self._close(subscriber_id, "failed")
+            return "given up"
+        if state in TO_SEND or state == "sending":
+            return None
+        self.store.delete(DUE + subscriber_id)  # its outcome is recorded already
+        return "done"
+
+    def _stale(self, record: dict[str, Any]) -> bool:
+        try:
+            at = calendar.timegm(time.strptime(str(record.get("at")), "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            return True
+        return self.clock.now() - at > STALE_CLAIM
+
+    def _close(self, subscriber_id: str, state: str, tries: int = MAX_TRIES) -> None:
+        """After an outcome is recorded: its marker goes (an `unknown` or given-up one is
+        marked for `sphere status` first). A store that refuses leaves the marker: the next
+        round reads the record and tries again."""
+        if state in TO_SEND and tries < MAX_TRIES:
+            return  # to try again: it stays pending
+        try:
+            if state == "unknown":
+                self.store.put(UNKNOWN + subscriber_id, b"")
+            elif state in TO_SEND:
+                self.store.put(GIVEN_UP + subscriber_id, b"")
+            self.store.delete(DUE + subscriber_id)
+        except StoreError:
+            pass  # the outcome stands; the next round's `settle` tidies the marker
 
     def state(self, subscriber_id: str) -> str | None:
         """The record's state, or None when no welcome was ever queued for them."""
@@ -107,6 +176,7 @@ class WelcomeQueue:
             extra["message_id"] = message_id
         data = self._record(state, tries=claim.tries, **extra)
         self.store.put(_key(claim.subscriber_id), data, if_match=claim.etag)
+        self._close(claim.subscriber_id, state, claim.tries)
 
     def skip(self, subscriber_id: str) -> None:
         """Mark a due welcome skipped (the reader left before it went); no-op if it moved on."""
@@ -115,24 +185,22 @@ class WelcomeQueue:
             return
         with contextlib.suppress(PreconditionFailed):  # it moved on: its new state stands
             self.store.put(_key(subscriber_id), self._record("skipped"), if_match=blob.etag)
+            self._close(subscriber_id, "skipped")
 
-    def records(self) -> dict[str, dict[str, Any]]:
-        """Every welcome record, by subscriber id."""
-        from sphere.store.blobs import get_many
-
-        keys = self.store.list(PREFIX)
-        found = {}
-        for key, blob in zip(keys, get_many(self.store, keys), strict=True):
-            if blob is not None and key.endswith(".json"):
-                found[key[len(PREFIX) : -len(".json")]] = _parse(blob.data)
-        return found
+    def forget(self, subscriber_id: str) -> None:
+        """Delete every welcome object of an erased subscriber (their id is in each key)."""
+        for prefix in (DUE, UNKNOWN, GIVEN_UP):
+            self.store.delete(prefix + subscriber_id)
+        self.store.delete(_key(subscriber_id))
 
     def counts(self) -> Counter[str]:
-        """Welcomes by state; `failed` ones that have had MAX_TRIES count as `given up`."""
+        """What needs saying: welcomes `pending` (to send or in flight), `unknown` (never
+        resent) and `given up`; three listings of small markers, no record read."""
         counts: Counter[str] = Counter()
-        for record in self.records().values():
-            given_up = record["state"] == "failed" and record.get("tries", 0) >= MAX_TRIES
-            counts["given up" if given_up else record["state"]] += 1
+        for name, prefix in (("pending", DUE), ("unknown", UNKNOWN), ("given up", GIVEN_UP)):
+            found = len(self.store.list(prefix))
+            if found:
+                counts[name] = found
         return counts
 
     def _record(self, state: str, **fields: Any) -> bytes:
@@ -157,4 +225,4 @@ def _parse(data: bytes) -> dict[str, Any]:
     return record
 
 
-__all__ = ["MAX_TRIES", "PREFIX", "STATES", "Claim", "WelcomeQueue"]
+__all__ = ["DUE", "GIVEN_UP", "MAX_TRIES", "PREFIX", "STATES", "UNKNOWN", "Claim", "WelcomeQueue"]
