@@ -569,3 +569,25 @@ def test_erasing_a_subscriber_deletes_their_welcome_objects(settings: Settings) 
     assert sorted(left) == sorted(
         [f"{ids['stays@example.org']}.json", f"due/{ids['stays@example.org']}"]
     )
+
+
+def test_erasing_a_subscriber_with_an_id_from_before_keyed_ids_deletes_their_welcome(
+    settings: Settings,
+) -> None:
+    """A record made before ids were keyed hashes keeps its random id: erasure finds the
+    welcome by the record's own id, not by the id the address would get today."""
+    from sphere.subscribers.events import creation_event
+
+    subscribers = open_list(settings)
+    now = subscribers.now()
+    old_id = "0123456789abcdef0123456789abcdef"
+    subscribers.append([
+        creation_event("add", "old@example.org", id=old_id, at=now, status="subscribed",
+                       consent=(now, "cli", "test"))
+    ])  # fmt: skip
+    assert subscribers.id_for("old@example.org") != old_id
+    queue = WelcomeQueue(open_store(settings))
+    queue.enqueue(old_id)
+    open_list(settings).erase("old@example.org")
+    store = settings.root / "store" / "welcome"
+    assert not [p for p in store.rglob("*") if p.is_file() and old_id in p.name]

@@ -44,7 +44,9 @@ class EraseReport:
 def erase(subscribers: SubscriberList, address: str) -> EraseReport:
     """Remove the person with this (normalised) address from every object in the store;
     keep only a keyed hash. No compaction is needed (a busy compactor cannot starve it)."""
-    report = EraseReport(found=subscribers.lookup(address).status_of(address) is not None)
+    before = subscribers.lookup(address)
+    report = EraseReport(found=before.status_of(address) is not None)
+    record = before.records.get(address)  # its id: a record older than keyed ids has another
     digest = subscribers.hash(address)
     check = erasure.key_check(subscribers.key_bytes)
     subscribers.append([{"op": "erase", "hash": digest, "key_check": check}])
@@ -52,7 +54,7 @@ def erase(subscribers: SubscriberList, address: str) -> EraseReport:
     # Their welcome's record and markers hold no address, only their id: deleted by key.
     from sphere.welcome.queue import WelcomeQueue
 
-    WelcomeQueue(subscribers.store).forget(subscribers.id_for(address))
+    WelcomeQueue(subscribers.store).forget(record.id if record else subscribers.id_for(address))
     for _ in range(_PASSES):
         for key in _naming(subscribers, CHANGES, pattern):
             scrub_change(subscribers, key, address, pattern, report)
