@@ -256,7 +256,7 @@ def _list_headers(sender: str, reply_to: str, list_id: str, list_name: str, lang
     static["From"] = sender
     if reply_to:
         static["Reply-To"] = reply_to
-    static["List-Id"] = f"{_clean(list_name)} <{list_id}>"
+    static["List-Id"] = f"{one_line(list_name)} <{list_id}>"
     static["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     static["Content-Language"] = language
     static["MIME-Version"] = "1.0"
@@ -265,7 +265,7 @@ def _list_headers(sender: str, reply_to: str, list_id: str, list_name: str, lang
 
 def _subject(subject: str) -> bytes:
     """The Subject header, folded at spaces, with RFC 2047 encoded-words if it is not ASCII."""
-    subject = _clean(subject)
+    subject = one_line(subject)
     if not subject.isascii():
         folded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
         return f"Subject: {folded}\r\n".encode("ascii")
@@ -282,8 +282,9 @@ def _header(name: str, value: str) -> bytes:
     return f"{name}: {value}".encode("ascii") + CRLF
 
 
-def _clean(text: str) -> str:
-    """Header text without control characters (no header injection through a name)."""
+def one_line(text: str) -> str:
+    """Text without control characters, on one line (no header injection through a name, no
+    broken text-part line through a greeting)."""
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
@@ -298,7 +299,7 @@ def _mailbox(recipient: Recipient) -> str:
     except UnicodeError:
         raise SendError(f"cannot send to {recipient.address!r}: non-ASCII local part") from None
     address = f"{local}@{ascii_domain}"
-    return formataddr((_clean(recipient.name), address), charset="utf-8")
+    return formataddr((one_line(recipient.name), address), charset="utf-8")
 
 
 __all__ = [
@@ -310,4 +311,5 @@ __all__ = [
     "Recipient",
     "date_header",
     "fill",
+    "one_line",
 ]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from sphere.errors import TokenError
-from sphere.mail.message import MAX_FIRST_NAME, Recipient
+from sphere.mail.message import MAX_FIRST_NAME, Recipient, one_line
 from sphere.mail.tokens import Tokens
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def first_name(name: str) -> str:
     The first word, not a guess at which word is the given name: "Dr Jane Smith" is greeted
     as "Dr". Control characters count as spaces (a name cannot break the text part's lines).
     """
-    words = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in name).split()
+    words = one_line(name).split()
     return words[0][:MAX_FIRST_NAME] if words else ""
 
 
