@@ -210,11 +210,13 @@ def refuse_broken(settings: Settings) -> None:
         )
 
 
+_COUNTED = frozenset({"sent", "failed", "refused", "unknown", "skipped", "waiting"})
+
+
 def _count(report: WelcomeReport, state: str) -> None:
-    field = {"sent": "sent", "failed": "failed", "refused": "refused", "unknown": "unknown",
-             "skipped": "skipped", "waiting": "waiting"}.get(state)  # fmt: skip
-    if field is not None:
-        setattr(report, field, getattr(report, field) + 1)
+    """One more in the report's field of that name (the states are the fields' names)."""
+    if state in _COUNTED:
+        setattr(report, state, getattr(report, state) + 1)
 
 
 def send_welcomes(settings: Settings, *, transport: Transport | None = None) -> WelcomeReport:
