@@ -5,13 +5,14 @@ enough work to pay for starting them (`MIN_PER_WORKER` tasks each). Below that, 
 in this process.
 
 It is `concurrent.futures.ProcessPoolExecutor`, with one worker fewer than the cores: this
-process works too. Where the system can fork, it sets itself up first (`initializer`: a
-renderer with its templates compiled) and the workers inherit that set-up instead of repeating
-it; elsewhere each worker runs the initializer itself. Tasks go out in small chunks (sixteen
-a process, the last tasks one by one), in order, to the workers and to this process, so that
-no core sits idle at the end while another finishes a large batch. Results come back in task
-order; after a failure no chunk is handed out, and the first failure in task order is raised.
-Workers ignore Ctrl-C: this process alone reports it.
+process works too. The workers start first (forked where the system can fork, so that they
+inherit what this process has imported), and each sets itself up (`initializer`: a renderer
+with its templates) while this process does its own other work (`meanwhile`: the archive's
+index) and then sets itself up too: no core waits while another prepares. Tasks go out in
+small chunks (sixteen a process, the last tasks one by one), in order, to the workers and to
+this process, so that no core sits idle at the end while another finishes a large batch.
+Results come back in task order; after a failure no chunk is handed out, and the first
+failure in task order is raised. Workers ignore Ctrl-C: this process alone reports it.
 
 It stands alone (rather than in build/) because `sphere check` uses it too, and nothing but the
 CLI imports build/.
@@ -51,11 +52,12 @@ def parallel_map(
 
     `function` and the tasks must pickle (a module-level function, plain data).
     `meanwhile`: work for this process alone that needs no task's result (the archive's index
-    while the issues render), done while the workers run; it may rely on `initializer`.
+    while the issues render): with workers, done while they set themselves up and start, before
+    this process sets itself up; alone, after.
     """
     count = worker_count(len(tasks), workers)
-    initializer(*initargs)  # here: `meanwhile` and, where they fork, the workers use it
     if count < 2:
+        initializer(*initargs)
         if meanwhile is not None:
             meanwhile()
         return [function(task) for task in tasks]
@@ -64,11 +66,12 @@ def parallel_map(
         max_workers=count - 1,  # and this process: it takes chunks too
         mp_context=multiprocessing.get_context("fork") if forks else None,
         initializer=_worker_start,
-        initargs=(None, ()) if forks else (initializer, initargs),
+        initargs=(initializer, initargs),
     )
     chunks = chunked(tasks, count)
     try:
-        return _Map(function, chunks, pool, ahead=2 * (count - 1)).run(meanwhile)
+        work = _Map(function, chunks, pool, ahead=2 * (count - 1))
+        return work.run(meanwhile, lambda: initializer(*initargs))
     except BrokenProcessPool:
         raise WorkerDied(
             "a worker process ended unexpectedly (out of memory, or killed?): run the command again"
@@ -95,10 +98,11 @@ class _Map(Generic[T, R]):
         self.running: dict[Future[list[R]], int] = {}
         self.outcomes: dict[int, list[R] | BaseException] = {}
 
-    def run(self, meanwhile: Callable[[], None] | None) -> list[R]:
-        self._feed()
+    def run(self, meanwhile: Callable[[], None] | None, set_up: Callable[[], None]) -> list[R]:
+        self._feed()  # the workers start, and set themselves up
         if meanwhile is not None:
             meanwhile()
+        set_up()
         while True:
             self._collect(timeout=0)
             self._feed()
@@ -160,12 +164,24 @@ def worker_count(tasks: int, workers: int | None = None) -> int:
     return min(workers, tasks // MIN_PER_WORKER)
 
 
-def _worker_start(initializer: Callable[..., None] | None, initargs: tuple[object, ...]) -> None:
-    """In each worker: leave Ctrl-C to the main process, and set up if not inherited."""
+_set_up_failure: Exception | None = None  # why this worker could not set itself up
+
+
+def _worker_start(initializer: Callable[..., None], initargs: tuple[object, ...]) -> None:
+    """In each worker: leave Ctrl-C to the main process, and set up.
+
+    A failure is kept for this worker's tasks to raise (the pool would otherwise log it with
+    a traceback and break): the main process sets itself up the same way and reports it.
+    """
+    global _set_up_failure  # one per worker process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if initializer is not None:
+    try:
         initializer(*initargs)
+    except Exception as error:  # noqa: BLE001 (raised by every task of this worker)
+        _set_up_failure = error
 
 
 def _run_chunk(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    if _set_up_failure is not None:
+        raise _set_up_failure
     return [function(task) for task in tasks]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,6 +146,45 @@ def test_broken_input_gives_one_line_and_leaves_dist_intact(
     assert "Traceback" not in result.err
     assert snapshot(project / "dist") == before
     assert sorted(p.name for p in project.iterdir() if p.name.startswith(".dist")) == []
+
+
+TEMPLATE_BREAKAGES = [case for case in BROKEN if "template" in case[0]]
+
+
+@pytest.mark.parametrize(
+    ("what", "breakage", "expected"), TEMPLATE_BREAKAGES, ids=[b[0] for b in TEMPLATE_BREAKAGES]
+)
+def test_a_broken_template_in_a_build_of_many_issues_is_one_line_too(
+    project: Path,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    what: str,
+    breakage: Callable[[Path], None],
+    expected: str | Callable[[Path], str],
+) -> None:
+    """Built by several processes, each of which sets itself up (compiles the theme) while
+    the first process writes the index: the same one line, whichever process met it first,
+    and the build's folder of compiled templates is gone afterwards."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    for n in range(40):  # enough for a worker process (pool.MIN_PER_WORKER a worker)
+        write_issue(
+            project, f"2025-01-{n % 28 + 1:02d}-filler-{n}", date=f"2025-01-{n % 28 + 1:02d}"
+        )
+    assert sphere("build").status == 0
+    assert list(temporary.iterdir()) == []
+    before = snapshot(project / "dist")
+
+    breakage(project)
+    result = sphere("build")
+
+    assert result.status == 1
+    assert result.err.splitlines() == [expected(project) if callable(expected) else expected]
+    assert snapshot(project / "dist") == before
+    assert list(temporary.iterdir()) == []
 
 
 def test_the_real_command_prints_no_traceback(project: Path) -> None:

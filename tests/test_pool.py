@@ -66,11 +66,37 @@ def _calls_seen(task: int) -> tuple[int, list[int]]:
     return task, list(_calls)
 
 
-def test_the_initializer_runs_once_here_and_the_workers_inherit_it() -> None:
+def test_each_process_sets_itself_up_once_this_one_after_its_own_work() -> None:
+    """The workers set themselves up while this process does `meanwhile`; then it sets itself
+    up too. No process runs a task before its set-up, and none sets up twice."""
     _calls.clear()
-    results = parallel_map(_calls_seen, TASKS, initializer=_count_call, workers=2)
+    before_set_up: list[list[int]] = []
+    results = parallel_map(
+        _calls_seen,
+        TASKS,
+        initializer=_count_call,
+        workers=2,
+        meanwhile=lambda: before_set_up.append(list(_calls)),
+    )
+    assert before_set_up == [[]]
     assert _calls == [os.getpid()]
-    assert {tuple(calls) for _, calls in results} == {(os.getpid(),)}  # set up here, once
+    seen = {tuple(calls) for _, calls in results}
+    assert (os.getpid(),) in seen
+    assert len(seen) == 2 and all(len(calls) == 1 for calls in seen)  # one set-up a process
+
+
+def _set_up_here_only() -> None:
+    if os.getpid() != _parent:
+        raise ValueError("the theme's email template does not compile")
+
+
+def test_a_worker_that_cannot_set_itself_up_fails_its_tasks_with_the_reason(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Not a broken pool and a traceback on the terminal: the reason, as a task's failure."""
+    with pytest.raises(ValueError, match="does not compile"):
+        parallel_map(_square, TASKS, initializer=_set_up_here_only, workers=2)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def _fail_at_20_late_and_21_at_once(task: int) -> int:

@@ -74,6 +74,7 @@ class Setup:
     cache_context: bytes | None  # None: no cache
     today: dt.date  # decides each archived issue's state (due, scheduled, draft)
     cache_index: dict[str, Location] = field(default_factory=dict)
+    compiled: Path | None = None  # this build's own folder of compiled templates, if pooled
 
 
 class _Worker:
@@ -81,7 +82,7 @@ class _Worker:
 
     def __init__(self, setup: Setup):
         self.settings = setup.settings
-        self.renderer = Renderer(setup.settings)
+        self.renderer = Renderer(setup.settings, compiled=setup.compiled)
         self.cache = (
             RenderCache(setup.settings, setup.cache_index)
             if setup.cache_context is not None

@@ -17,7 +17,16 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import markdown
-from markdown.extensions import Extension
+from markdown.extensions import (
+    Extension,
+    abbr,
+    attr_list,
+    def_list,
+    fenced_code,
+    footnotes,
+    sane_lists,
+    tables,
+)
 
 from sphere.content.elements import Tag, for_every_reader, rewrite, shorten_bare_links
 from sphere.content.images import IMAGE_TYPES as IMAGE_TYPES  # (where the preview looks)
@@ -61,17 +70,8 @@ class Body:
 
 def _extensions() -> list[Extension]:
     """EXTENSIONS as objects: named, Markdown finds them by scanning every installed package's
-    entry points, which costs about 40 ms per converter (one per build process)."""
-    from markdown.extensions import (
-        abbr,
-        attr_list,
-        def_list,
-        fenced_code,
-        footnotes,
-        sane_lists,
-        tables,
-    )
-
+    entry points, which costs about 40 ms per converter (one per build process). (Imported
+    with this module: a build's workers, forked after, find them imported.)"""
     classes: dict[str, type[Extension]] = {
         "fenced_code": fenced_code.FencedCodeExtension,
         "footnotes": footnotes.FootnoteExtension,

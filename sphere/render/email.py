@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from html import escape as html_escape
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -72,6 +73,7 @@ class Renderer:
 
     `markdown` and `undefined` let `sphere check` render the same way with its own rules (a
     Markdown converter that reports images instead of failing, an Undefined that records).
+    `compiled`: where a build's processes share their compiled templates (make_environment).
     """
 
     def __init__(
@@ -80,11 +82,12 @@ class Renderer:
         *,
         markdown: MarkdownRenderer | None = None,
         undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+        compiled: Path | None = None,
     ):
         self.settings = settings
         self.site = site_fields(settings)
         self.reader = reader_fields()
-        self.env = make_environment(settings.templates_dir, undefined=undefined)
+        self.env = make_environment(settings.templates_dir, undefined=undefined, compiled=compiled)
         self.body_env = make_body_environment()
         self.theme = load_theme(settings.templates_dir)
         self.markdown = markdown or MarkdownRenderer(settings.content_dir)

@@ -166,10 +166,20 @@ THEME_OPTIONS: dict[str, Any] = {
 
 
 def make_environment(
-    templates_dir: Path, *, undefined: type[jinja2.Undefined] = jinja2.StrictUndefined
+    templates_dir: Path,
+    *,
+    undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+    compiled: Path | None = None,
 ) -> jinja2.Environment:
-    """The theme's Jinja: sandboxed, unknown variables are errors, HTML and XML autoescaped."""
-    env = LimitedSandbox(loader=_ThemeLoader(templates_dir), undefined=undefined, **THEME_OPTIONS)
+    """The theme's Jinja: sandboxed, unknown variables are errors, HTML and XML autoescaped.
+
+    `compiled`: a private folder (this run's own, made by it) where the templates' compiled code
+    is kept, so that the build's other processes load what one of them compiled. Never a folder
+    that outlives the run: code is run from it, outside the sandbox.
+    """
+    cache = jinja2.FileSystemBytecodeCache(str(compiled)) if compiled is not None else None
+    loader = _ThemeLoader(templates_dir)
+    env = LimitedSandbox(loader=loader, undefined=undefined, bytecode_cache=cache, **THEME_OPTIONS)
     env.filters.update(FILTERS)
     return env
 

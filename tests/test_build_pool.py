@@ -1,0 +1,69 @@
+"""A build of many issues runs in several processes (sphere.pool): what it writes is what one
+process writes, byte for byte, and the compiled templates its processes share are its own."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fixtures_project import Result, snapshot, write_issue
+
+from sphere.render import environment
+
+
+def _fillers(project: Path, count: int = 40) -> None:
+    """Enough issues for a worker process (pool.MIN_PER_WORKER a worker), with what a build
+    shares between them: links to neighbours, the feed, the index."""
+    for n in range(count):
+        day = f"2025-{n // 28 + 1:02d}-{n % 28 + 1:02d}"
+        write_issue(project, f"{day}-filler-{n}", date=day, title=f"Filler {n}")
+
+
+def _cores(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(count)), raising=False)
+
+
+def test_several_processes_build_what_one_builds(
+    project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fillers(project)
+    _cores(monkeypatch, 1)
+    assert sphere("build", "--no-cache", "--out", "alone").status == 0
+    _cores(monkeypatch, 2)
+    assert sphere("build", "--no-cache", "--out", "pooled").status == 0
+    alone, pooled = snapshot(project / "alone"), snapshot(project / "pooled")
+    assert len(alone) > 3 * 40
+    assert pooled == alone
+
+
+def test_the_shared_compiled_templates_are_private_to_the_build_and_removed(
+    project: Path,
+    sphere: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Code is run from that folder, outside the sandbox: it is made by the build (mode 0700,
+    in the temporary folder, never in the project a pull request could fill) and deleted."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    seen: list[tuple[Path, int]] = []
+    make = environment.make_environment
+
+    def watch(templates_dir: Path, **options: object) -> object:
+        compiled = options.get("compiled")
+        if isinstance(compiled, Path):
+            seen.append((compiled, compiled.stat().st_mode & 0o777))
+        return make(templates_dir, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("sphere.render.email.make_environment", watch)
+    _fillers(project)
+    _cores(monkeypatch, 2)
+    assert sphere("build").status == 0
+    assert seen, "this process set itself up with the shared folder"
+    folder, mode = seen[0]
+    assert folder.parent == temporary and mode == 0o700
+    assert list(temporary.iterdir()) == []
