@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
-import jinja2.meta
 from markupsafe import Markup
 
 from sphere.content.images import ImageProblem, find_image, original_of, resized
@@ -116,21 +115,6 @@ class Pages:
             self.env.get_template(template)
         except jinja2.TemplateError as error:
             raise template_error(error, self.settings.templates_dir, template) from None
-
-    def prepare_issue_pages(self) -> None:
-        """Compile the issue page's template and those it extends or includes, ahead of the
-        first page. A build does it before its workers fork: they inherit the templates
-        compiled, instead of each compiling its own (about 12 ms of a worker's time). A template
-        that does not compile is left to fail at the first page that needs it, as it would."""
-        names, loader = [ISSUE_TEMPLATE], self.env.loader
-        for name in names:
-            try:
-                self.env.get_template(name)
-                source = loader.get_source(self.env, name)[0] if loader is not None else ""
-                found = jinja2.meta.find_referenced_templates(self.env.parse(source))
-            except jinja2.TemplateError:
-                continue
-            names += [n for n in found if n is not None and n not in names]
 
     def issue_page(self, item: RenderedIssue, *, newer: Issue | None, older: Issue | None) -> None:
         """The issue's own page, linking to its `newer` and `older` neighbours."""

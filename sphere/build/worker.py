@@ -93,7 +93,6 @@ class _Worker:
         self.site = Output(setup.staging / "site", setup.previous / "site", defer=True)
         self.reader = preview_recipient(setup.settings)
         self.pages = Pages(setup.settings, self.renderer.env, self.site, setup.today)
-        self.pages.prepare_issue_pages()
 
     def build(self, job: Job) -> Built:
         item, cached = self._rendered(job.issue, job.key)
