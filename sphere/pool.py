@@ -50,35 +50,83 @@ def parallel_map(
     """`function` over `tasks`, in order, in worker processes set up by `initializer` (or in
     this process when there are few). The first failed task's exception is raised.
 
-    `function` and the tasks must pickle (a module-level function, plain data).
-    `meanwhile`: work for this process alone that needs no task's result (the archive's index
-    while the issues render): with workers, done while they set themselves up and start, before
-    this process sets itself up; alone, after.
+    `function` and the tasks must pickle (a module-level function, plain data). `meanwhile`:
+    see `Workers.map`.
     """
-    count = worker_count(len(tasks), workers)
-    if count < 2:
-        initializer(*initargs)
-        if meanwhile is not None:
-            meanwhile()
-        return [function(task) for task in tasks]
-    forks = "fork" in multiprocessing.get_all_start_methods()
-    pool = ProcessPoolExecutor(
-        max_workers=count - 1,  # and this process: it takes chunks too
-        mp_context=multiprocessing.get_context("fork") if forks else None,
-        initializer=_worker_start,
-        initargs=(initializer, initargs),
-    )
-    chunks = chunked(tasks, count)
-    try:
-        work = _Map(function, chunks, pool, ahead=2 * (count - 1))
-        return work.run(meanwhile, lambda: initializer(*initargs))
-    except BrokenProcessPool:
-        raise WorkerDied(
-            "a worker process ended unexpectedly (out of memory, or killed?): run the command again"
-        ) from None
-    finally:
-        # After a failure or Ctrl-C: the chunks not started are dropped, the running ones end.
-        pool.shutdown(wait=True, cancel_futures=True)
+    with Workers(initializer, initargs, tasks=len(tasks), workers=workers) as pool:
+        return pool.map(function, tasks, meanwhile=meanwhile)
+
+
+class Workers:
+    """The worker processes for one `map`, started as the context opens: each sets itself up
+    (`initializer`) while this process goes on with its own work (loading what the tasks will
+    be, say). As many as `tasks` tasks are worth (`worker_count`): none for a few, and then
+    `map` runs everything here.
+
+        with Workers(start, (setup,), tasks=len(files)) as workers:
+            jobs = ...  # this process's own work, while the workers set themselves up
+            results = workers.map(build, jobs, meanwhile=write_index)
+    """
+
+    def __init__(
+        self,
+        initializer: Callable[..., None],
+        initargs: tuple[object, ...] = (),
+        *,
+        tasks: int,
+        workers: int | None = None,
+    ):
+        self.initializer, self.initargs = initializer, initargs
+        self.count = worker_count(tasks, workers)
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Workers:
+        if self.count > 1:
+            forks = "fork" in multiprocessing.get_all_start_methods()
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.count - 1,  # and this process: it takes chunks too
+                mp_context=multiprocessing.get_context("fork") if forks else None,
+                initializer=_worker_start,
+                initargs=(self.initializer, self.initargs),
+            )
+            self.pool.submit(_nothing)  # the executor starts its processes at the first task
+        return self
+
+    def __exit__(self, *_exception: object) -> None:
+        if self.pool is not None:
+            # After a failure or Ctrl-C: the chunks not started are dropped, the running ones end.
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def map(
+        self,
+        function: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> list[R]:
+        """`function` over `tasks`, in order; the first failed task's exception is raised.
+
+        `meanwhile`: work for this process alone that needs no task's result (the archive's
+        index while the issues render): with workers, done once they have their first tasks,
+        before this process sets itself up and joins in; alone, after its set-up.
+        """
+        if self.pool is None:
+            self.initializer(*self.initargs)
+            if meanwhile is not None:
+                meanwhile()
+            return [function(task) for task in tasks]
+        work = _Map(function, chunked(tasks, self.count), self.pool, ahead=2 * (self.count - 1))
+        try:
+            return work.run(meanwhile, lambda: self.initializer(*self.initargs))
+        except BrokenProcessPool:
+            raise WorkerDied(
+                "a worker process ended unexpectedly (out of memory, or killed?): run the"
+                " command again"
+            ) from None
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Map(Generic[T, R]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import shutil
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING
 
 from sphere.archive import FEED_TEMPLATE, Pages
 from sphere.build import search, state
-from sphere.build.cache import fingerprint, issue_key, read_index, save_index
+from sphere.build.cache import Location, fingerprint, issue_key, read_index, save_index
 from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
-from sphere.content.issues import Issue, load_issues
+from sphere.content.issues import Issue, issue_files, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, files_below, mark
-from sphere.pool import parallel_map, worker_count
+from sphere.pool import Workers, worker_count
 from sphere.render.limits import alarm_handler
 from sphere.render.theme import load_theme
 from sphere.settings import Settings
@@ -103,26 +104,27 @@ def build_all(
     out = (out or settings.output_dir).resolve()
     check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     today = today or settings.today()
-    issues = load_issues(settings.content_dir, drafts=drafts, exclude=exclude)
-    archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
     context = fingerprint(settings) if cache else None
-    key = ""
-    keys = [issue_key(context, i) for i in issues] if context is not None else []
-    if context is not None and not screenshots:
-        key = state.build_key(context, keys, out, drafts, today)
-        last = state.unchanged(settings, key, out)
+    keyed = context is not None and not screenshots  # a build whose output is recorded
+    load = functools.partial(_Loaded.of, settings, drafts, exclude, context, out, today, keyed)
+    loaded = None
+    if keyed and state.recorded(settings):  # it may have nothing to do: find out first
+        loaded = load()
+        last = state.unchanged(settings, loaded.key, out)
         if last is not None and not (strict and last[1]):
-            return _report(out, issues, archived, *last)
+            return _report(out, loaded.issues, loaded.archived, *last)
     state.forget(settings)
     unavailable = _screenshots_unavailable() if screenshots else None
     staging = _staging_folder(out)
     try:
         mark(staging)
         (staging / "email").mkdir()
-        indexes = _Indexes(settings, archived, staging / "site", out / "site", today)
-        built = _build_issues(
-            settings, issues, keys, archived, staging, out, context, today, indexes.write
-        )
+        with _workers(settings, staging, out, context, today) as (workers, index):
+            # Without a record, nothing can be unchanged: the workers set themselves up while
+            # the issues load.
+            loaded = loaded or load()
+            indexes = _Indexes(settings, loaded.archived, staging / "site", out / "site", today)
+            built = _build_issues(settings, loaded, workers, index, indexes.write)
         problems = [problem for item in built for problem in item.problems]
         if strict and problems:
             raise BuildProblems("\n".join(_located(p, "error") for p in problems))
@@ -136,7 +138,7 @@ def build_all(
         else:
             Output(staging, out).link_same(same)
             if screenshots and unavailable is None:
-                shots = take_review_screenshots(staging, [issue.slug for issue in issues])
+                shots = take_review_screenshots(staging, [issue.slug for issue in loaded.issues])
                 names += [path.relative_to(staging).as_posix() for path in shots]
             _swap_in(staging, out)
     except OSError as error:  # a full disk, say: the previous output stays as it was
@@ -146,15 +148,44 @@ def build_all(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    report = _report(out, issues, archived, names, [_located(p, "warning") for p in problems])
-    if key:
+    warnings = [_located(p, "warning") for p in problems]
+    report = _report(out, loaded.issues, loaded.archived, names, warnings)
+    if loaded.key:
         images = {src for item in built for src in item.images}
-        state.record(settings, key, out, files=names, warnings=report.warnings, images=images)
+        state.record(settings, loaded.key, out, files=names, warnings=warnings, images=images)
     if unavailable is not None:
         where = display_path(out)
         report.failure = f"screenshots not taken: {unavailable}; the rest is built in {where}/"
-    log.info("built %d issues into %s", len(issues), out)
+    log.info("built %d issues into %s", len(loaded.issues), out)
     return report
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """The issues to build, those of them the archive holds, and their build cache keys (none
+    without a cache), with the key of the whole build ("" when it is not recorded)."""
+
+    issues: list[Issue]
+    archived: list[Issue]
+    keys: list[str]
+    key: str
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        drafts: bool,
+        exclude: Collection[Path],
+        context: bytes | None,
+        out: Path,
+        today: dt.date,
+        keyed: bool,
+    ) -> _Loaded:
+        issues = load_issues(settings.content_dir, drafts=drafts, exclude=exclude)
+        archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
+        keys = [issue_key(context, i) for i in issues] if context is not None else []
+        key = state.build_key(context, keys, out, drafts, today) if keyed and context else ""
+        return cls(issues, archived, keys, key)
 
 
 def _report(
@@ -172,41 +203,46 @@ def _report(
     return report
 
 
+@contextlib.contextmanager
+def _workers(
+    settings: Settings, staging: Path, out: Path, context: bytes | None, today: dt.date
+) -> Iterator[tuple[Workers, dict[str, Location]]]:
+    """The build's worker processes, as many as its issues are worth, started at once (each
+    sets itself up while this process goes on), with the build cache's index."""
+    load_theme(settings.templates_dir)  # a missing or broken theme, named before any work
+    index = read_index(settings) if context is not None else {}
+    expected = len(issue_files(settings.content_dir))  # (drafts too: as many at most)
+    # The alarm handler is kept for every render of this process and its forked workers.
+    with alarm_handler(), _compiled_templates(worker_count(expected) > 1) as compiled:
+        setup = Setup(settings, staging, out, context, today, index, compiled)
+        with Workers(start, (setup,), tasks=expected) as workers:
+            yield workers, index
+
+
 def _build_issues(
     settings: Settings,
-    issues: Sequence[Issue],
-    keys: Sequence[str],
-    archived: Sequence[Issue],
-    staging: Path,
-    out: Path,
-    context: bytes | None,
-    today: dt.date,
+    loaded: _Loaded,
+    workers: Workers,
+    index: dict[str, Location],
     meanwhile: Callable[[], None],
 ) -> list[Built]:
-    """Build every issue (in a pool when there are many); the first broken one raises.
+    """Build every issue (by `workers`); the first broken one raises.
 
-    Each gets its email; those in `archived` also their archive page, which links to their
-    neighbours in the archive. `keys`: the issues' build cache keys (none without a cache).
-    `meanwhile`: this process's work that needs no built issue."""
-    index = read_index(settings) if context is not None else {}
+    Each gets its email; the archived ones also their archive page, which links to their
+    neighbours in the archive. `meanwhile`: this process's work that needs no built issue."""
+    archived = loaded.archived
     bare = [dataclasses.replace(issue, body="") for issue in archived]  # what a neighbour needs
     place = {issue.slug: i for i, issue in enumerate(archived)}
-    with_keys: Sequence[str | None] = keys or [None] * len(issues)
-    jobs = [Job(issue, key) for issue, key in zip(issues, with_keys, strict=True)]
+    with_keys: Sequence[str | None] = loaded.keys or [None] * len(loaded.issues)
+    jobs = [Job(issue, key) for issue, key in zip(loaded.issues, with_keys, strict=True)]
     for i, job in enumerate(jobs):
         if (at := place.get(job.issue.slug)) is not None:
             newer = bare[at - 1] if at > 0 else None
             older = bare[at + 1] if at + 1 < len(bare) else None
             jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
-    load_theme(settings.templates_dir)  # a missing or broken theme, named before any work
-    # The alarm handler is kept for every render of this process and its forked workers.
-    with alarm_handler(), _compiled_templates(worker_count(len(jobs)) > 1) as compiled:
-        setup = Setup(settings, staging, out, context, today, index, compiled)
-        built = parallel_map(
-            build_issue, jobs, initializer=start, initargs=(setup,), meanwhile=meanwhile
-        )
+    built = workers.map(build_issue, jobs, meanwhile=meanwhile)
     notes = [note for item in built for note in item.notes]
-    if context is not None:
+    if loaded.keys:
         entries = dict(item.cached for item in built if item.cached)
         notes += save_index(settings, entries, index)
     for note in dict.fromkeys(notes):

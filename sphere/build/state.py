@@ -59,6 +59,11 @@ def output_stamps(out: Path) -> dict[str, Stamp]:
     return stamps
 
 
+def recorded(settings: Settings) -> bool:
+    """Whether a build is on record (without one, no build can find nothing to do)."""
+    return (settings.root / STATE_FILE).is_file()
+
+
 def unchanged(settings: Settings, key: str, out: Path) -> tuple[list[str], list[str]] | None:
     """The recorded build's files and warnings, if `key` and `out` are as recorded."""
     try:
