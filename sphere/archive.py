@@ -282,7 +282,7 @@ def _icons(settings: Settings) -> dict[str, bytes]:
     accent = str(load_theme(settings.templates_dir)["colors"].get("accent", ""))
     try:
         return icons(accent)
-    except ValueError:  # Pillow's word for a colour it cannot read
+    except ValueError:  # not a colour
         where = settings.templates_dir / THEME
         raise RenderError(f"[colors].accent: not a colour, got {accent!r}", path=where) from None
 
