@@ -194,11 +194,16 @@ def read_issue_text(path: Path) -> str:
     """
     try:
         with open(path, "rb", opener=_nonblocking) as stream:  # (Path.open takes no opener)
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            status = os.fstat(stream.fileno())
+            if not stat.S_ISREG(status.st_mode):
                 raise ContentError(
                     "not a regular file: an issue is a Markdown file", path=path, line=1
                 )
-            data = stream.read(MAX_ISSUE_BYTES + 1)
+            # Its size and a byte more (a file growing meanwhile is read on, up to the
+            # limit): reading the limit at once would make a 1 MB buffer for each 5 kB file.
+            data = stream.read(min(status.st_size, MAX_ISSUE_BYTES) + 1)
+            if len(data) > status.st_size:
+                data += stream.read(MAX_ISSUE_BYTES + 1 - len(data))
     except OSError as error:
         raise ContentError(f"cannot read: {error.strerror}", path=path) from None
     if len(data) > MAX_ISSUE_BYTES:

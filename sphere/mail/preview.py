@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from sphere.content.images import original_of
 from sphere.mail.message import FIRST_NAME, UNSUBSCRIBE_URL, MessageTemplate, Recipient, fill
+from sphere.mail.personalise import offered_mailto
 from sphere.render.email import RenderedIssue
 from sphere.render.urls import preview_unsubscribe_url
 from sphere.settings import Settings
@@ -31,8 +32,6 @@ def preview_recipient(settings: Settings) -> Recipient:
 
 def _preview_mailto(settings: Settings) -> str:
     """The mailto as readers would get it (none where no mailbox is read), with a fake token."""
-    from sphere.mail.personalise import offered_mailto
-
     address = offered_mailto(settings)
     return f"mailto:{address}?subject=unsubscribe%20PREVIEW" if address else ""
 
