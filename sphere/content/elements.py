@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
 # A tag as html5ever writes it: name, then attributes each `name` or `name="value"`.
@@ -50,9 +50,14 @@ class Tag:
         return f"<{self.name}{''.join(parts)}{'/' if self.closed else ''}>"
 
 
-def rewrite(body: str, change: Callable[[Tag, list[str]], Tag | None]) -> str:
+def rewrite(
+    body: str,
+    change: Callable[[Tag, list[str]], Tag | None],
+    only: Collection[str] | None = None,
+) -> str:
     """`body` with each start tag passed to `change` (with the names of the elements open
-    around it); a Tag it returns replaces the tag, None keeps it as it was."""
+    around it); a Tag it returns replaces the tag, None keeps it as it was. `only`: the tag
+    names `change` acts on (the others are not read into Tags at all)."""
     open_elements: list[str] = []
     parts: list[str] = []
     last = 0
@@ -62,6 +67,10 @@ def rewrite(body: str, change: Callable[[Tag, list[str]], Tag | None]) -> str:
         if closing:
             if name in open_elements:
                 del open_elements[len(open_elements) - 1 - open_elements[::-1].index(name) :]
+            continue
+        if only is not None and name not in only:
+            if name not in _VOID:
+                open_elements.append(name)
             continue
         attributes = (
             {key.lower(): html.unescape(value) for key, value in _ATTRIBUTE.findall(written)}

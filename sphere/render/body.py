@@ -90,7 +90,7 @@ def for_archive(body: str) -> str:
                 return tag
         return None
 
-    return rewrite(body, adjust)
+    return rewrite(body, adjust, only=("table", "pre", "img"))
 
 
 def for_feed(body: str, page_url: str) -> str:
