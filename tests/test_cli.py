@@ -29,9 +29,10 @@ def _commands() -> list[tuple[str, Any]]:
     found = []
 
     def walk(command: Any, prefix: str) -> None:
-        if hasattr(command, "commands"):  # a group (Typer vendors its own click)
-            for name, sub in command.commands.items():
-                walk(sub, f"{prefix} {name}".strip())
+        if hasattr(command, "list_commands"):  # a group (Typer vendors its own click)
+            context = typer.Context(command)
+            for name in command.list_commands(context):  # (the top group loads them lazily)
+                walk(command.get_command(context, name), f"{prefix} {name}".strip())
         else:
             found.append((prefix, command))
 

@@ -9,7 +9,6 @@ the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (
 from __future__ import annotations
 
 import functools
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sphere import __version__
-from sphere.cli.group import SphereGroup
+from sphere.cli.group import APP_OPTIONS, LazyGroup
 from sphere.errors import ExitStatus, SphereError
 
 if TYPE_CHECKING:
@@ -29,29 +28,34 @@ COMMAND_MODULES = {
     "build": ("build",),
     "check": ("check",),
     "preview": ("preview",),
-    "subscribers": ("subscribers",),
     "send": ("send", "status"),
     "serve": ("serve",),
-    "feedback": ("feedback",),
     "deploy": ("deploy",),
     "publish": ("publish",),
     "report": ("report",),
     "welcome": ("welcome",),
+    "subscribers": ("subscribers",),  # the groups of commands last
+    "feedback": ("feedback",),
 }
 
 
+class _Commands(LazyGroup):
+    """The commands of COMMAND_MODULES, each module loaded when its command is asked for."""
+
+    package = __name__
+    modules = COMMAND_MODULES
+
+
 def _new_app() -> typer.Typer:
-    """The `sphere` app, with its options and no command yet."""
+    """The `sphere` app: its options, and its commands loaded on demand."""
     new = typer.Typer(
         name="sphere",
-        cls=SphereGroup,
+        cls=_Commands,
         help="Publish the Sphere newsletter from git: build, check and preview its issues, and "
         "manage its subscribers.",
         no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,  # tracebacks only with --debug, and never with locals
-        rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
+        **APP_OPTIONS,
     )
     new.callback()(_options)
     return new
@@ -118,18 +122,15 @@ def load() -> Settings:
 
 
 @functools.cache
-def _full_app() -> typer.Typer:
-    app = _new_app()
+def _app() -> typer.Typer:
     # NOTE: command modules import only Typer and the standard library at module level.
-    for name in COMMAND_MODULES:
-        importlib.import_module(f"sphere.cli.{name}").register(app)
-    return app
+    return _new_app()
 
 
 def __getattr__(name: str) -> Any:
     """`app`, the whole CLI, made on first use (importing `sphere.cli` alone stays cheap)."""
     if name == "app":
-        return _full_app()
+        return _app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -140,7 +141,7 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
     (0, or 2 for a wrong command line).
     """
     try:
-        _full_app()(args=args, prog_name=prog_name)
+        _app()(args=args, prog_name=prog_name)
     except SphereError as error:
         if _state.debug:
             raise
