@@ -80,6 +80,23 @@ def test_a_build_imports_only_what_it_uses(project: Path) -> None:
     assert done.stderr.strip() == "[]"
 
 
+def test_a_command_loads_only_its_own_module_of_the_cli(project: Path) -> None:
+    """Each command module is imported (and converted by Typer) when its command is asked for:
+    `sphere build` neither imports nor converts `send`, `subscribers` and the others."""
+    code = (
+        "import sys; from sphere.cli import main\n"
+        "try:\n    main(['build', '--help'])\nexcept SystemExit:\n    pass\n"
+        "from sphere.cli import COMMAND_MODULES\n"
+        "print(sorted(m for m in COMMAND_MODULES if f'sphere.cli.{m}' in sys.modules),"
+        " file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert "Render every issue" in done.stdout  # the build's help
+    assert done.stderr.strip() == "['build']"
+
+
 def test_the_statuses_in_the_cli_are_the_subscribers_statuses() -> None:
     from sphere.cli.subscribers import STATUS_NAMES
     from sphere.subscribers.model import STATUSES
