@@ -277,14 +277,15 @@ def article_data(
 
 def _icons(settings: Settings) -> dict[str, bytes]:
     """The PNG icons (sphere.icons) in the theme's accent colour."""
-    from sphere.icons import icons
+    from sphere.icons import colour, icons
 
     accent = str(load_theme(settings.templates_dir)["colors"].get("accent", ""))
     try:
-        return icons(accent)
-    except ValueError:  # not a colour
+        rgba = colour(accent)
+    except ValueError:
         where = settings.templates_dir / THEME
         raise RenderError(f"[colors].accent: not a colour, got {accent!r}", path=where) from None
+    return icons(rgba)
 
 
 def _default_image(settings: Settings) -> Image | None:

@@ -6,13 +6,14 @@ in this process.
 
 It is `concurrent.futures.ProcessPoolExecutor`, with one worker fewer than the cores: this
 process works too. The workers start first (forked where the system can fork, so that they
-inherit what this process has imported), and each sets itself up (`initializer`: a renderer
-with its templates) while this process does its own other work (`meanwhile`: the archive's
-index) and then sets itself up too: no core waits while another prepares. Tasks go out in
-small chunks (sixteen a process, the last tasks one by one), in order, to the workers and to
-this process, so that no core sits idle at the end while another finishes a large batch.
-Results come back in task order; after a failure no chunk is handed out, and the first
-failure in task order is raised. Workers ignore Ctrl-C: this process alone reports it.
+inherit what this process has imported), and each sets itself up (`initializer`: a renderer,
+compiling the email's templates) while this process does its own other work (loading the
+issues, then `meanwhile`: the archive's index) and then sets itself up too: no core waits
+while another prepares. Tasks go out in small chunks (sixteen a process, the last tasks one
+by one), in order, to the workers and to this process, so that no core sits idle at the end
+while another finishes a large batch. Results come back in task order; after a failure no
+chunk is handed out, and the first failure in task order is raised. Workers ignore Ctrl-C:
+this process alone reports it.
 
 It stands alone (rather than in build/) because `sphere check` uses it too, and nothing but the
 CLI imports build/.
@@ -89,7 +90,11 @@ class Workers:
                 initializer=_worker_start,
                 initargs=(self.initializer, self.initargs),
             )
-            self.pool.submit(_nothing)  # the executor starts its processes at the first task
+            try:  # the executor starts its processes at the first task (all, where it forks)
+                self.pool.submit(_nothing)
+            except BaseException:  # Ctrl-C or no more processes, while starting them
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                raise
         return self
 
     def __exit__(self, *_exception: object) -> None:

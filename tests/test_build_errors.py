@@ -158,7 +158,7 @@ def test_broken_input_in_a_build_of_many_issues_is_one_line_too(
     breakage: Callable[[Path], None],
     expected: str | Callable[[Path], str],
 ) -> None:
-    """Built by several processes, which start (and compile the theme) while this one loads
+    """Built by several processes, which start (and compile templates) while this one loads
     the issues and writes the index: the same one line, whichever process met it first, and
     neither the staging folder nor the build's folder of compiled templates is left."""
     temporary = tmp_path / "tmp"

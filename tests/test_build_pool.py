@@ -67,3 +67,23 @@ def test_the_shared_compiled_templates_are_private_to_the_build_and_removed(
     folder, mode = seen[0]
     assert folder.parent == temporary and mode == 0o700
     assert list(temporary.iterdir()) == []
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_second_build_in_the_same_process_uses_the_changed_theme(
+    project: Path, monkeypatch: pytest.MonkeyPatch, cores: int
+) -> None:
+    """A library caller that builds twice with the same settings (a preview does): the second
+    build renders the theme as it is now, not the first build's compiled templates."""
+    from sphere.build.pipeline import build_all
+    from sphere.settings import load_settings
+
+    _fillers(project)
+    _cores(monkeypatch, cores)
+    settings = load_settings(project)
+    build_all(settings)
+    index = project / "templates/web/index.html.j2"
+    index.write_text(index.read_text(encoding="utf-8").replace(": the archive<", ": every issue<"))
+    build_all(settings)
+    page = (project / "dist/site/index.html").read_text(encoding="utf-8")
+    assert ": every issue<" in page and ": the archive<" not in page

@@ -136,9 +136,6 @@ def test_a_failure_stops_the_other_tasks(tmp_path: Path, monkeypatch: pytest.Mon
     assert len(log.read_text().split()) < len(TASKS) - chunk
 
 
-_parent = os.getpid()
-
-
 def _die(task: int) -> int:
     if os.getpid() != _parent:
         os.kill(os.getpid(), signal.SIGKILL)  # a worker, as if killed (out of memory, say)

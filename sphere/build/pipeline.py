@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING
 from sphere.archive import FEED_TEMPLATE, Pages
 from sphere.build import search, state
 from sphere.build.cache import Location, fingerprint, issue_key, read_index, save_index
-from sphere.build.worker import Built, Job, Problem, Setup, build_issue, environment, start
+from sphere.build.worker import (
+    Built,
+    Job,
+    Problem,
+    Setup,
+    build_issue,
+    environment,
+    start,
+    stop,
+)
 from sphere.content.issues import Issue, issue_files, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, files_below, mark
@@ -169,6 +178,7 @@ class _Loaded:
     archived: list[Issue]
     keys: list[str]
     key: str
+    cached: bool  # with the build cache (its index is saved, even when no issue is left)
 
     @classmethod
     def of(
@@ -185,7 +195,7 @@ class _Loaded:
         archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
         keys = [issue_key(context, i) for i in issues] if context is not None else []
         key = state.build_key(context, keys, out, drafts, today) if keyed and context else ""
-        return cls(issues, archived, keys, key)
+        return cls(issues, archived, keys, key, cached=context is not None)
 
 
 def _report(
@@ -215,8 +225,11 @@ def _workers(
     # The alarm handler is kept for every render of this process and its forked workers.
     with alarm_handler(), _compiled_templates(worker_count(expected) > 1) as compiled:
         setup = Setup(settings, staging, out, context, today, index, compiled)
-        with Workers(start, (setup,), tasks=expected) as workers:
-            yield workers, index
+        try:
+            with Workers(start, (setup,), tasks=expected) as workers:
+                yield workers, index
+        finally:
+            stop()  # this process's renderer served this build only (its folder is gone)
 
 
 def _build_issues(
@@ -242,7 +255,7 @@ def _build_issues(
             jobs[i] = dataclasses.replace(job, page=True, newer=newer, older=older)
     built = workers.map(build_issue, jobs, meanwhile=meanwhile)
     notes = [note for item in built for note in item.notes]
-    if loaded.keys:
+    if loaded.cached:
         entries = dict(item.cached for item in built if item.cached)
         notes += save_index(settings, entries, index)
     for note in dict.fromkeys(notes):
@@ -253,8 +266,9 @@ def _build_issues(
 @contextlib.contextmanager
 def _compiled_templates(pooled: bool) -> Iterator[Path | None]:
     """A private folder in which the build's processes share their compiled templates (the
-    first to compile one leaves its code there, the others load it: 40 ms of a worker's set-up),
-    removed after the build; None for a build in one process."""
+    first to compile one leaves its code there, the others load it: this process, which sets
+    itself up last, loads the email's templates a worker compiled), removed after the build;
+    None for a build in one process."""
     if not pooled:
         yield None
         return
@@ -282,7 +296,8 @@ class _Indexes:
 
     @property
     def pages(self) -> Pages:
-        """Made on first use, once the pool's set-up has compiled the theme in this process."""
+        """Made on first use: with the renderer's environment when this process has set itself
+        up already (a build without workers), else one of its own."""
         if self._pages is None:
             self._pages = Pages(self.settings, environment(self.settings), self.output, self.today)
         return self._pages

@@ -170,9 +170,16 @@ def start(setup: Setup) -> None:
     _worker = _Worker(setup)
 
 
+def stop() -> None:
+    """Forget this process's set-up (at the end of a build: its compiled-templates folder
+    goes with it)."""
+    global _worker
+    _worker = None
+
+
 def environment(settings: Settings) -> jinja2.Environment:
-    """The theme's Jinja environment: this process's renderer's, when it has one (its
-    templates are compiled already)."""
+    """The theme's Jinja environment: this process's renderer's, when it has set itself up
+    for this build (its templates are compiled as they are needed, once), else a new one."""
     if _worker is not None and _worker.settings is settings:
         return _worker.renderer.env
     return make_environment(settings.templates_dir)

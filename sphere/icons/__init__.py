@@ -23,35 +23,34 @@ from pathlib import Path
 ICONS = {"favicon-32.png": (32, True), "apple-touch-icon.png": (180, False)}
 LEVELS = 128  # grey levels for the square's edge; as many for the white lines' edges
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_HEX = re.compile(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_HEX = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+Colour = tuple[int, int, int, int]  # red, green, blue, opacity: 0 to 255 each
 
 
-def icons(accent: str) -> dict[str, bytes]:
-    """Every icon of `ICONS` in the `accent` colour (CSS), by its name under static/.
-
-    ValueError for what is not a colour."""
-    rgb = colour(accent)
+def icons(accent: Colour) -> dict[str, bytes]:
+    """Every icon of `ICONS` in the `accent` colour (see `colour`), by its name under static/."""
     masks = Path(__file__).parent
-    return {name: icon_png((masks / name).read_bytes(), rgb) for name in ICONS}
+    return {name: icon_png((masks / name).read_bytes(), accent) for name in ICONS}
 
 
-def colour(css: str) -> tuple[int, int, int]:
-    """A CSS colour's red, green and blue: `#rgb` and `#rrggbb` here, any other form (names,
+def colour(css: str) -> Colour:
+    """A CSS colour: `#rgb`, `#rgba`, `#rrggbb` and `#rrggbbaa` here, any other form (names,
     `rgb()`, `hsl()`) by Pillow, which knows them all. ValueError for what is none."""
     if match := _HEX.fullmatch(css.strip()):
         digits = match.group(1)
-        if len(digits) == 3:
+        if len(digits) <= 4:
             digits = "".join(d * 2 for d in digits)
-        red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
-        return red, green, blue
+        red, green, blue, opacity = (int(digits[i : i + 2] or "ff", 16) for i in (0, 2, 4, 6))
+        return red, green, blue, opacity
     from PIL import ImageColor  # only for a colour not written in hex
 
-    red, green, blue, *_ = ImageColor.getrgb(css)
-    return red, green, blue
+    found = ImageColor.getrgb(css)  # (red, green, blue), with the opacity when one is given
+    return found[0], found[1], found[2], found[3] if len(found) == 4 else 255
 
 
-def icon_png(mask: bytes, rgb: tuple[int, int, int]) -> bytes:
-    """The icon from its grey `mask` PNG (see the module's docstring), in the colour `rgb`."""
+def icon_png(mask: bytes, accent: Colour) -> bytes:
+    """The icon from its grey `mask` PNG (see the module's docstring), in the `accent`."""
     chunks = [SIGNATURE]
     for kind, data in _chunks(mask):
         if kind == b"IHDR":
@@ -59,23 +58,29 @@ def icon_png(mask: bytes, rgb: tuple[int, int, int]) -> bytes:
             if (depth, grey) != (8, 0):
                 raise ValueError("an icon's mask must be an 8-bit grey PNG")
             chunks.append(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, *rest)))
-            chunks.append(_chunk(b"PLTE", _palette(rgb)))
-            # See-through as the square's edge thins; opaque from LEVELS on (left out).
-            alphas = bytes(round(level * 255 / (LEVELS - 1)) for level in range(LEVELS))
-            chunks.append(_chunk(b"tRNS", alphas))
+            colours, alphas = _palette(accent)
+            chunks.append(_chunk(b"PLTE", colours))
+            chunks.append(_chunk(b"tRNS", alphas.rstrip(b"\xff")))  # the rest: opaque
         elif kind in (b"IDAT", b"IEND"):
             chunks.append(_chunk(kind, data))
     return b"".join(chunks)
 
 
-def _palette(rgb: tuple[int, int, int]) -> bytes:
-    """Each level's colour: the accent for the square's edge, then the accent blended
-    towards white as a line covers more of the pixel."""
-    edge = bytes(rgb) * LEVELS
-    lines = bytes(
-        round(c + (255 - c) * level / (LEVELS - 1)) for level in range(LEVELS) for c in rgb
-    )
-    return edge + lines
+def _palette(accent: Colour) -> tuple[bytes, bytes]:
+    """Each level's colour and opacity: the accent, more see-through as the square's edge
+    thins; then white over the accent, as a line covers more of the pixel."""
+    *rgb, opacity = accent
+    colours, alphas = bytearray(), bytearray()
+    for level in range(LEVELS):
+        colours += bytes(rgb)
+        alphas.append(round(level / (LEVELS - 1) * opacity))
+    under = opacity / 255  # how much of the accent shows under a line's edge
+    for level in range(LEVELS):
+        white = level / (LEVELS - 1)
+        alpha = white + under * (1 - white)
+        colours += bytes(round((255 * white + c * under * (1 - white)) / alpha) for c in rgb)
+        alphas.append(round(alpha * 255))
+    return bytes(colours), bytes(alphas)
 
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
