@@ -2,7 +2,7 @@
 
     uv run --group bench python benchmarks/build.py [--issues 200] [--rounds 5] [--where DIR]
                                                    [--cpus 0] [--settle 420] [--delete] [--keep]
-                                                   [--search]
+                                                   [--search] [--against CHECKOUT]
 
 Every tool builds the same posts, as a fresh command each time, interleaved round by round (the
 order rotates each round), so that a busy moment of a shared machine hits all of them alike:
@@ -14,7 +14,9 @@ order rotates each round), so that a busy moment of a shared machine hits all of
 
 Like for like, Sphere builds with its search index off (`SPHERE_SEARCH=false`): Pelican and
 Hugo build none. `--search` adds "sphere+search", the default build with the Pagefind index,
-on its own copy of the project (benchmarks/search.py times the index alone).
+on its own copy of the project (benchmarks/search.py times the index alone). `--against DIR`
+adds "sphere@against", the Sphere of another checkout (its own `.venv`, as `uv sync` makes
+it), interleaved with this one: a change's before and after, on the same disk and caches.
 
 Reported per tool: wall time and CPU time (user + sys of the whole process tree), min and
 median over the rounds, and peak memory (the largest sum of proportional set sizes of the
@@ -268,7 +270,9 @@ def file_system(folder: Path) -> str:
     return f"{kind} ({best})"
 
 
-def tools(tmp: Path, project: Path, pin: list[str], *, search: bool) -> list[Tool]:
+def tools(
+    tmp: Path, project: Path, pin: list[str], *, search: bool, against: Path | None = None
+) -> list[Tool]:
     bin_dir = Path(sys.executable).parent
     pelican_dir, hugo_dir = tmp / "pelican", tmp / "hugo"
     pelican_project(project, pelican_dir)
@@ -288,6 +292,18 @@ def tools(tmp: Path, project: Path, pin: list[str], *, search: bool) -> list[Too
             [pelican_dir / "output", pelican_dir / "cache"],
         ),
     ]
+    if against is not None:  # another checkout's Sphere (its own .venv), on its own copy
+        other = tmp / "project-against"
+        shutil.copytree(project, other, ignore=shutil.ignore_patterns(".sphere"))
+        command = [*pin, str(against / ".venv" / "bin" / "sphere"), "build", "--out"]
+        cold = [tmp / "dist-against", other / ".sphere"]
+        like_for_like = {"SPHERE_SEARCH": "false"}
+        found.insert(
+            1,
+            Tool(
+                "sphere@against", [*command, str(tmp / "dist-against")], other, cold, like_for_like
+            ),
+        )
     if search:  # its own copy of the project, so that each keeps its own build cache
         searched = tmp / "project-search"
         shutil.copytree(project, searched, ignore=shutil.ignore_patterns(".sphere"))
@@ -354,6 +370,11 @@ def main() -> None:
     parser.add_argument(
         "--search", action="store_true", help="also time Sphere with its search index on"
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="also time the Sphere of another checkout (with its .venv): a before and after",
+    )
     args = parser.parse_args()
     pin = ["taskset", "-c", args.cpus] if args.cpus is not None else []
     # As on a user's machine: Python may cache bytecode (some CI images forbid it).
@@ -368,7 +389,8 @@ def main() -> None:
         # Every issue dated in the past, so that Sphere's archive holds them all, as Pelican's.
         start = dt.date.today() - dt.timedelta(days=61 * args.issues)
         make_project(project, args.issues, start=start)
-        found = tools(tmp, project, pin, search=args.search)
+        against = args.against.resolve() if args.against else None
+        found = tools(tmp, project, pin, search=args.search, against=against)
         for tool in found:  # once untimed: compiled bytecode and the file cache are warm
             run(tool, trash, cold=True, env=env, memory=False)
         before = settle(tmp, trash, args.settle)
