@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 import jinja2
@@ -53,17 +53,17 @@ THEMED_STATIC = {"web/style.css.j2": "style.css", "web/favicon.svg.j2": "favicon
 FINGERPRINTED = frozenset({"style.css"})
 
 
-@dataclass(frozen=True)
-class FeedEntry:
+# What the feed's and the sitemap's templates loop over: mappings, as everything a template
+# sees (the sandbox reads a key faster than it checks an attribute: a tenth of the feed's time).
+class FeedEntry(TypedDict):
     issue: IssueFields
     url: str
     html: str
 
 
-@dataclass(frozen=True)
-class SitemapPage:
+class SitemapPage(TypedDict):
     url: str
-    date: Any = None
+    date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ class Pages:
         self._page("404.html", "web/404.html.j2", urlsplit(settings.base_url).path, None)
         due = [issue for issue in issues if issue.is_due(self.today)]
         updated = self._updated(due)
-        pages = [SitemapPage(settings.base_url, updated)] + [
-            SitemapPage(archive_url(settings, issue.slug), issue.date) for issue in due
+        pages = [SitemapPage(url=settings.base_url, date=updated)] + [
+            SitemapPage(url=archive_url(settings, issue.slug), date=issue.date) for issue in due
         ]
         self._page("sitemap.xml", "web/sitemap.xml.j2", "", settings.base_url, pages=pages)
         for name, text in self.themed.values():
