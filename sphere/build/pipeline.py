@@ -113,9 +113,8 @@ def build_all(
     out = (out or settings.output_dir).resolve()
     check_replaceable(out, settings)  # before any work: never replace what Sphere did not make
     today = today or settings.today()
-    context = fingerprint(settings) if cache else None
-    keyed = context is not None and not screenshots  # a build whose output is recorded
-    load = functools.partial(_Loaded.of, settings, drafts, exclude, context, out, today, keyed)
+    keyed = cache and not screenshots  # a build whose output is recorded
+    load = functools.partial(_Loaded.of, settings, drafts, exclude, cache, out, today, keyed)
     loaded = None
     if keyed and state.recorded(settings):  # it may have nothing to do: find out first
         loaded = load()
@@ -128,7 +127,7 @@ def build_all(
     try:
         mark(staging)
         (staging / "email").mkdir()
-        with _workers(settings, staging, out, context, today) as (workers, index):
+        with _workers(settings, staging, out, cache, today) as (workers, index):
             # Without a record, nothing can be unchanged: the workers set themselves up while
             # the issues load.
             loaded = loaded or load()
@@ -186,16 +185,17 @@ class _Loaded:
         settings: Settings,
         drafts: bool,
         exclude: Collection[Path],
-        context: bytes | None,
+        cache: bool,
         out: Path,
         today: dt.date,
         keyed: bool,
     ) -> _Loaded:
         issues = load_issues(settings.content_dir, drafts=drafts, exclude=exclude)
         archived = issues if drafts else [issue for issue in issues if issue.is_due(today)]
+        context = fingerprint(settings) if cache else None  # what else renderings depend on
         keys = [issue_key(context, i) for i in issues] if context is not None else []
         key = state.build_key(context, keys, out, drafts, today) if keyed and context else ""
-        return cls(issues, archived, keys, key, cached=context is not None)
+        return cls(issues, archived, keys, key, cached=cache)
 
 
 def _report(
@@ -215,16 +215,16 @@ def _report(
 
 @contextlib.contextmanager
 def _workers(
-    settings: Settings, staging: Path, out: Path, context: bytes | None, today: dt.date
+    settings: Settings, staging: Path, out: Path, cache: bool, today: dt.date
 ) -> Iterator[tuple[Workers, dict[str, Location]]]:
     """The build's worker processes, as many as its issues are worth, started at once (each
     sets itself up while this process goes on), with the build cache's index."""
     load_theme(settings.templates_dir)  # a missing or broken theme, named before any work
-    index = read_index(settings) if context is not None else {}
+    index = read_index(settings) if cache else {}
     expected = len(issue_files(settings.content_dir))  # (drafts too: as many at most)
     # The alarm handler is kept for every render of this process and its forked workers.
     with alarm_handler(), _compiled_templates(worker_count(expected) > 1) as compiled:
-        setup = Setup(settings, staging, out, context, today, index, compiled)
+        setup = Setup(settings, staging, out, cache, today, index, compiled)
         try:
             with Workers(start, (setup,), tasks=expected) as workers:
                 yield workers, index

@@ -71,7 +71,7 @@ class Setup:
     settings: Settings
     staging: Path
     previous: Path
-    cache_context: bytes | None  # None: no cache
+    cached: bool  # with the build cache
     today: dt.date  # decides each archived issue's state (due, scheduled, draft)
     cache_index: dict[str, Location] = field(default_factory=dict)
     compiled: Path | None = None  # this build's own folder of compiled templates, if pooled
@@ -83,11 +83,7 @@ class _Worker:
     def __init__(self, setup: Setup):
         self.settings = setup.settings
         self.renderer = Renderer(setup.settings, compiled=setup.compiled)
-        self.cache = (
-            RenderCache(setup.settings, setup.cache_index)
-            if setup.cache_context is not None
-            else None
-        )
+        self.cache = RenderCache(setup.settings, setup.cache_index) if setup.cached else None
         self.index = setup.cache_index
         self.email = Output(setup.staging / "email", setup.previous / "email", defer=True)
         self.site = Output(setup.staging / "site", setup.previous / "site", defer=True)
