@@ -152,7 +152,7 @@ class _Map(Generic[T, R]):
         self.outcomes: dict[int, list[R] | BaseException] = {}
 
     def run(self, meanwhile: Callable[[], None] | None, set_up: Callable[[], None]) -> list[R]:
-        self._feed()  # the workers start, and set themselves up
+        self._feed()  # the workers' first chunks, before this process's own work
         if meanwhile is not None:
             meanwhile()
         set_up()
