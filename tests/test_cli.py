@@ -82,6 +82,22 @@ def test_a_build_imports_only_what_it_uses(project: Path) -> None:
     assert done.stderr.strip() == "[]"
 
 
+def test_a_build_that_finds_nothing_changed_loads_no_renderer(project: Path) -> None:
+    """Nothing to do is quick: no Jinja, no theme, no worker pool (a tenth of a second)."""
+    assert subprocess.run([sys.executable, "-m", "sphere", "build"], cwd=project).returncode == 0
+    code = (
+        "import sys; from sphere.cli import main\n"
+        "try:\n    main(['build'])\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('jinja2', 'sphere.render.email', 'sphere.archive', "
+        "'sphere.build.worker', 'concurrent.futures') if m in sys.modules], file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert "built 1 issue" in done.stdout
+    assert done.stderr.strip() == "[]"
+
+
 def test_a_command_loads_only_its_own_module_of_the_cli(project: Path) -> None:
     """Each command module is imported (and converted by Typer) when its command is asked for:
     `sphere build` neither imports nor converts `send`, `subscribers` and the others."""

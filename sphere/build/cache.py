@@ -27,17 +27,18 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sphere import __version__
 from sphere.content.images import original_of
 from sphere.content.issues import Issue
-from sphere.content.markup import Body, Image
 from sphere.errors import display_path
 from sphere.output import files_below
 from sphere.private import create_private, private_folder, write_private
-from sphere.render.email import RenderedIssue, Renderer
 from sphere.settings import Settings
+
+if TYPE_CHECKING:  # the renderer is imported by the build that renders, not by a no-op one
+    from sphere.render.email import RenderedIssue, Renderer
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class RenderCache:
 
     def get(self, key: str, issue: Issue, renderer: Renderer) -> RenderedIssue | None:
         """The cached rendering of `issue`, if nothing it depends on has changed."""
+        from sphere.content.markup import Body, Image
+
         entry = self._read(key)
         if entry is None or not self._images_unchanged(entry):
             return None

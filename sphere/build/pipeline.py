@@ -22,28 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sphere.archive import FEED_TEMPLATE, Pages
-from sphere.build import search, state
+from sphere.build import state
 from sphere.build.cache import Location, fingerprint, issue_key, read_index, save_index
-from sphere.build.worker import (
-    Built,
-    Job,
-    Problem,
-    Setup,
-    build_issue,
-    environment,
-    start,
-    stop,
-)
 from sphere.content.issues import Issue, issue_files, load_issues
 from sphere.errors import BuildProblems, SphereError, display_path
 from sphere.output import MARKER, Output, check_replaceable, files_below, mark
-from sphere.pool import Workers, worker_count
-from sphere.render.limits import alarm_handler
-from sphere.render.theme import load_theme
 from sphere.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported by a build that renders (`_workers`), not by a no-op one
+    from sphere.archive import Pages
+    from sphere.build.worker import Built, Problem
+    from sphere.pool import Workers
     from sphere.screenshots import Shot
 
 log = logging.getLogger(__name__)
@@ -219,6 +208,11 @@ def _workers(
 ) -> Iterator[tuple[Workers, dict[str, Location]]]:
     """The build's worker processes, as many as its issues are worth, started at once (each
     sets itself up while this process goes on), with the build cache's index."""
+    from sphere.build.worker import Setup, start, stop
+    from sphere.pool import Workers, worker_count
+    from sphere.render.limits import alarm_handler
+    from sphere.render.theme import load_theme
+
     load_theme(settings.templates_dir)  # a missing or broken theme, named before any work
     index = read_index(settings) if cache else {}
     expected = len(issue_files(settings.content_dir))  # (drafts too: as many at most)
@@ -243,6 +237,8 @@ def _build_issues(
 
     Each gets its email; the archived ones also their archive page, which links to their
     neighbours in the archive. `meanwhile`: this process's work that needs no built issue."""
+    from sphere.build.worker import Job, build_issue
+
     archived = loaded.archived
     bare = [dataclasses.replace(issue, body="") for issue in archived]  # what a neighbour needs
     place = {issue.slug: i for i, issue in enumerate(archived)}
@@ -298,12 +294,17 @@ class _Indexes:
     def pages(self) -> Pages:
         """Made on first use: with the renderer's environment when this process has set itself
         up already (a build without workers), else one of its own."""
+        from sphere.archive import Pages
+        from sphere.build.worker import environment
+
         if self._pages is None:
             self._pages = Pages(self.settings, environment(self.settings), self.output, self.today)
         return self._pages
 
     def write(self) -> None:
         self.pages.indexes(self.archived)
+        from sphere.archive import FEED_TEMPLATE
+
         self.pages.compile(FEED_TEMPLATE)
 
     def finish(self, built: Sequence[Built]) -> Output:
@@ -311,6 +312,8 @@ class _Indexes:
         self.pages.feed(self.archived, [of[issue.slug].feed_html for issue in self.archived])
         self.pages.assets(src for issue in self.archived for src in of[issue.slug].images)
         if self.settings.search:
+            from sphere.build import search
+
             published = [i.slug for i in self.archived if i.state(self.today) == "published"]
             search.write_index(self.output, published)
         return self.output
