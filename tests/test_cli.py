@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -52,67 +53,53 @@ def test_python_dash_m_runs_the_same_cli() -> None:
     assert done.stdout == f"sphere {__version__}\n"
 
 
+def _modules_after(args: list[str], cwd: Path | None = None) -> tuple[str, set[str]]:
+    """What `sphere ARGS` prints, and every module it imported, in a new Python."""
+    code = (
+        "import json, sys; from sphere.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout, set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
 def test_start_up_imports_nothing_heavy() -> None:
     """`sphere --help` must stay fast: boto3, Markdown, MJML and Playwright load on demand."""
-    code = (
-        "import sys; from sphere.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('boto3', 'botocore', 'markdown', 'mjml', 'jinja2', 'playwright', "
-        "'yaml', 'email_validator') if m in sys.modules]; print(heavy, file=sys.stderr)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "Commands:" in done.stdout  # every command module loaded, for the list
-    assert done.stderr.strip() == "[]"
+    out, modules = _modules_after(["--help"])
+    assert "Commands:" in out  # every command module loaded, for the list
+    heavy = ("boto3", "botocore", "markdown", "mjml", "jinja2", "playwright", "yaml")
+    assert [m for m in (*heavy, "email_validator") if m in modules] == []
 
 
 def test_a_build_imports_only_what_it_uses(project: Path) -> None:
     """`sphere build` starts no subscriber, sending, store, check, preview or web module."""
-    code = (
-        "import sys; from sphere.cli import main\n"
-        "try:\n    main(['build'])\nexcept SystemExit:\n    pass\n"
-        "print([m for m in sys.modules if m.split('.')[:2] in ("
-        "['sphere', 'subscribers'], ['sphere', 'send'], ['sphere', 'store'], "
-        "['sphere', 'checks'], ['sphere', 'preview'], ['sphere', 'web'], "
-        "['sphere', 'screenshots']) or m in ('boto3', 'playwright')], file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
-    )
-    assert "built 1 issue" in done.stdout
-    assert done.stderr.strip() == "[]"
+    out, modules = _modules_after(["build"], cwd=project)
+    assert "built 1 issue" in out
+    unused = ("subscribers", "send", "store", "checks", "preview", "web", "screenshots")
+    assert [m for m in modules if m.split(".")[:2] in [["sphere", u] for u in unused]] == []
+    assert [m for m in ("boto3", "playwright") if m in modules] == []
 
 
 def test_a_build_that_finds_nothing_changed_loads_no_renderer(project: Path) -> None:
     """Nothing to do is quick: no Jinja, no theme, no worker pool (a tenth of a second)."""
     assert subprocess.run([sys.executable, "-m", "sphere", "build"], cwd=project).returncode == 0
-    code = (
-        "import sys; from sphere.cli import main\n"
-        "try:\n    main(['build'])\nexcept SystemExit:\n    pass\n"
-        "print([m for m in ('jinja2', 'sphere.render.email', 'sphere.archive', "
-        "'sphere.build.worker', 'concurrent.futures') if m in sys.modules], file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
-    )
-    assert "built 1 issue" in done.stdout
-    assert done.stderr.strip() == "[]"
+    out, modules = _modules_after(["build"], cwd=project)
+    assert "built 1 issue" in out
+    renderer = ("jinja2", "sphere.render.email", "sphere.archive", "sphere.build.worker")
+    assert [m for m in (*renderer, "concurrent.futures") if m in modules] == []
 
 
 def test_a_command_loads_only_its_own_module_of_the_cli(project: Path) -> None:
     """Each command module is imported (and converted by Typer) when its command is asked for:
     `sphere build` neither imports nor converts `send`, `subscribers` and the others."""
-    code = (
-        "import sys; from sphere.cli import main\n"
-        "try:\n    main(['build', '--help'])\nexcept SystemExit:\n    pass\n"
-        "from sphere.cli import COMMAND_MODULES\n"
-        "print(sorted(m for m in COMMAND_MODULES if f'sphere.cli.{m}' in sys.modules),"
-        " file=sys.stderr)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
-    )
-    assert "Render every issue" in done.stdout  # the build's help
-    assert done.stderr.strip() == "['build']"
+    from sphere.cli import COMMAND_MODULES
+
+    out, modules = _modules_after(["build", "--help"], cwd=project)
+    assert "Render every issue" in out  # the build's help
+    assert sorted(m for m in COMMAND_MODULES if f"sphere.cli.{m}" in modules) == ["build"]
 
 
 def test_the_statuses_in_the_cli_are_the_subscribers_statuses() -> None:

@@ -61,38 +61,38 @@ def test_an_unchanged_build_does_not_run_pagefind_again(
     assert snapshot(project / "dist") == before
 
 
-def test_missing_pagefind_is_one_line_and_leaves_the_last_build(
-    project: Path, sphere: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("binary", "expected"),
+    [
+        (
+            lambda tmp: tmp / "nowhere" / "pagefind",
+            "error: search index: no pagefind binary (install the pagefind[bin] package, "
+            "or set `search = false` in [tool.sphere])\n",
+        ),
+        (
+            lambda tmp: _broken_pagefind(tmp),
+            "error: search index: pagefind failed: Error: Pagefind ran out of something\n",
+        ),
+    ],
+    ids=["missing", "failing"],
+)
+def test_a_missing_or_failing_pagefind_is_one_line_and_leaves_the_last_build(
+    project: Path,
+    sphere: Callable[..., Result],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    binary: Callable[[Path], Path],
+    expected: str,
 ) -> None:
     assert sphere("build").status == 0
     before = snapshot(project / "dist")
     write_issue(project, "2026-10-01-older")
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "nowhere" / "pagefind"))
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(binary(tmp_path)))
 
     result = sphere("build")
 
     assert result.status == 1
-    assert result.err == (
-        "error: search index: no pagefind binary (install the pagefind[bin] package, "
-        "or set `search = false` in [tool.sphere])\n"
-    )
-    assert snapshot(project / "dist") == before
-
-
-def test_a_failing_pagefind_is_one_line_and_leaves_the_last_build(
-    project: Path, sphere: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert sphere("build").status == 0
-    before = snapshot(project / "dist")
-    write_issue(project, "2026-10-01-older")
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(_broken_pagefind(tmp_path)))
-
-    result = sphere("build")
-
-    assert result.status == 1
-    assert (
-        result.err == "error: search index: pagefind failed: Error: Pagefind ran out of something\n"
-    )
+    assert result.err == expected
     assert snapshot(project / "dist") == before
     assert not list(project.glob(".dist.*"))  # no staging folder left behind
 

@@ -294,10 +294,10 @@ class _Indexes:
     def pages(self) -> Pages:
         """Made on first use: with the renderer's environment when this process has set itself
         up already (a build without workers), else one of its own."""
-        from sphere.archive import Pages
-        from sphere.build.worker import environment
-
         if self._pages is None:
+            from sphere.archive import Pages
+            from sphere.build.worker import environment
+
             self._pages = Pages(self.settings, environment(self.settings), self.output, self.today)
         return self._pages
 

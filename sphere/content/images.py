@@ -64,7 +64,7 @@ def find_image(content_dir: Path, src: str) -> LocalImage | ImageProblem:
     return LocalImage(path, path.relative_to(root).as_posix(), *size)
 
 
-_PNG = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # how every PNG file starts
 # JPEG start-of-frame markers carry the size; the others (DHT, DAC, JPG) share the range.
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
@@ -73,7 +73,7 @@ def image_size(path: Path) -> tuple[int, int] | None:
     """(width, height) of a PNG or JPEG file, or None when it is neither or is damaged."""
     with path.open("rb") as stream:
         head = stream.read(26)
-        if head.startswith(_PNG) and head[12:16] == b"IHDR":
+        if head.startswith(PNG_SIGNATURE) and head[12:16] == b"IHDR":
             width, height = struct.unpack(">II", head[16:24])
             return width, height
         if head.startswith(b"\xff\xd8"):

@@ -18,11 +18,12 @@ import struct
 import zlib
 from pathlib import Path
 
+from sphere.content.images import PNG_SIGNATURE
+
 # Published under static/: name -> (size in pixels, rounded corners). iOS rounds the
 # apple-touch-icon's corners itself and shows transparent ones black: that one is square.
 ICONS = {"favicon-32.png": (32, True), "apple-touch-icon.png": (180, False)}
 LEVELS = 128  # grey levels for the square's edge; as many for the white lines' edges
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEX = re.compile(r"#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 
 Colour = tuple[int, int, int, int]  # red, green, blue, opacity: 0 to 255 each
@@ -51,7 +52,7 @@ def colour(css: str) -> Colour:
 
 def icon_png(mask: bytes, accent: Colour) -> bytes:
     """The icon from its grey `mask` PNG (see the module's docstring), in the `accent`."""
-    chunks = [SIGNATURE]
+    chunks = [PNG_SIGNATURE]
     for kind, data in _chunks(mask):
         if kind == b"IHDR":
             width, height, depth, grey, *rest = struct.unpack(">IIBBBBB", data)
@@ -85,9 +86,9 @@ def _palette(accent: Colour) -> tuple[bytes, bytes]:
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     """A PNG's chunks as (type, data)."""
-    if not png.startswith(SIGNATURE):
+    if not png.startswith(PNG_SIGNATURE):
         raise ValueError("not a PNG")
-    found, at = [], len(SIGNATURE)
+    found, at = [], len(PNG_SIGNATURE)
     while at < len(png):
         (length,) = struct.unpack(">I", png[at : at + 4])
         found.append((png[at + 4 : at + 8], png[at + 8 : at + 8 + length]))
