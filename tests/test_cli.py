@@ -102,6 +102,23 @@ def test_a_command_loads_only_its_own_module_of_the_cli(project: Path) -> None:
     assert sorted(m for m in COMMAND_MODULES if f"sphere.cli.{m}" in modules) == ["build"]
 
 
+def test_at_exit_the_cli_leaves_memory_to_the_system(project: Path) -> None:
+    """The interpreter's last collections skip what the command left (`gc.freeze` at exit, after
+    the other exit handlers), and what the command wrote is whole."""
+    code = (
+        "import atexit, gc, sys\n"
+        # Registered before `main` registers its own: so it runs after it.
+        "atexit.register(lambda: print('frozen:', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "from sphere.cli import main\n"
+        "main(['build'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "frozen: True"
+    eml = next((project / "dist" / "email").glob("*.eml")).read_text()
+    assert eml.rstrip().endswith("--")  # the last MIME boundary: the file is complete
+
+
 def test_the_statuses_in_the_cli_are_the_subscribers_statuses() -> None:
     from sphere.cli.subscribers import STATUS_NAMES
     from sphere.subscribers.model import STATUSES

@@ -8,7 +8,9 @@ the exit status the error carries (`ExitStatus`); Ctrl-C becomes `Interrupted` (
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,6 +142,7 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
     The library's errors become one-line messages here; Typer exits by itself otherwise
     (0, or 2 for a wrong command line).
     """
+    _leave_memory_to_the_system()
     try:
         _app()(args=args, prog_name=prog_name)
     except SphereError as error:
@@ -149,3 +152,19 @@ def main(args: Sequence[str] | None = None, *, prog_name: str | None = None) -> 
 
         print_error(error)
         sys.exit(int(error.exit_status))
+
+
+def _leave_memory_to_the_system() -> None:
+    """At exit, freeze what is still alive (`gc.freeze`) before the interpreter tears down.
+
+    Tearing down clears every module and then runs full collections over every object left:
+    after a build, some 25 ms on one core (a twentieth of a cold build of 200 issues), spent
+    tidying memory the system takes back anyway when the process ends. `gc.freeze` moves the
+    objects alive at that moment out of the collector's sight; they are still freed as their
+    references go. Only reference cycles still alive then are not collected, so their
+    `__del__` does not run, which Python never promises at exit anyway; every file Sphere
+    writes is closed where it is written. The handler runs after those registered later (at
+    exit, the last registered runs first).
+    """
+    atexit.unregister(gc.freeze)  # once, however often `main` runs in one process
+    atexit.register(gc.freeze)
