@@ -97,10 +97,13 @@ class Workers:
                 raise
         return self
 
-    def __exit__(self, *_exception: object) -> None:
+    def __exit__(self, failure: type[BaseException] | None, *_exception: object) -> None:
         if self.pool is not None:
-            # After a failure or Ctrl-C: the chunks not started are dropped, the running ones end.
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            # After a failure or Ctrl-C: the chunks not started are dropped, and the running
+            # ones end before this returns (nothing writes into a folder about to be removed).
+            # After success no task is left: the workers exit while this process goes on with
+            # what follows (the interpreter joins them at exit, long after they have gone).
+            self.pool.shutdown(wait=failure is not None, cancel_futures=True)
 
     def map(
         self,

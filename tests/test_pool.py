@@ -183,3 +183,44 @@ def test_ctrl_c_ends_the_children_too(tmp_path: Path) -> None:
     for pid in pids - {process.pid}:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # the child is gone (reaped by the parent)
+
+
+def test_after_success_the_workers_exit_while_this_process_goes_on(tmp_path: Path) -> None:
+    """A finished map does not wait for the workers to end (their exit overlaps what the
+    build does next); the interpreter still waits for them before it exits."""
+    script = tmp_path / "exiting.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys, time
+            from multiprocessing import util
+            from sphere.pool import Workers
+
+            PARENT = os.getpid()
+
+            def slow_exit(path):
+                time.sleep(0.5)
+                open(path, "w").close()
+
+            def set_up(path):
+                if os.getpid() != PARENT:  # a worker: its exit takes a while
+                    util.Finalize(None, slow_exit, args=(path,), exitpriority=0)
+
+            def square(task):
+                return task * task
+
+            if __name__ == "__main__":
+                ended = sys.argv[1]
+                with Workers(set_up, (ended,), tasks=64, workers=2) as workers:
+                    assert workers.map(square, list(range(64)))[-1] == 63 * 63
+                print("ended" if os.path.exists(ended) else "ending")
+            """
+        )
+    )
+    ended = tmp_path / "worker-ended"
+    done = subprocess.run(
+        [sys.executable, str(script), str(ended)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ending"  # the context returned with the worker still there
+    assert ended.exists()  # and the interpreter waited for it before exiting
