@@ -74,7 +74,7 @@ class Overview:
 def welcome_line(counts: dict[str, int]) -> str:
     """The welcome emails that need saying, in one line: `welcome emails: 1 pending (publish
     sends it), 2 unknown (never sent again)`. Sent ones are not counted: that would read every
-    record ever written (sphere.welcome.queue)."""
+    record ever written (sphere.subscribers.welcomes)."""
     wording = {"pending": "pending (publish sends it)",
                "unknown": "unknown (handed over, no answer: never sent again)",
                "given up": "given up (failed 5 times)"}  # fmt: skip
@@ -101,7 +101,7 @@ def overview(settings: Settings, *, today: dt.date | None = None) -> Overview:
     from sphere.schedule import has_come, when
     from sphere.send import seams
     from sphere.send.run import campaign_status
-    from sphere.welcome.queue import WelcomeQueue
+    from sphere.subscribers.welcomes import WelcomeQueue
 
     today = today or settings.today()
     now = settings.now()

@@ -112,6 +112,19 @@ def test_nothing_below_the_preview_imports_it(name: str) -> None:
     assert not wrong, f"{name} imports {wrong}: the preview stands on the library, not under it"
 
 
+# What the subscriber list stands on: it is the newsletter's one irreplaceable data, below every
+# stage that reads it (sending, welcomes, feedback, the endpoints), and it imports none of them.
+SUBSCRIBERS_STAND_ON = ("sphere.subscribers", "sphere.store", "sphere.errors", "sphere.settings",
+                        "sphere.clock", "sphere.private")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if within(n, "sphere.subscribers")))
+def test_the_subscribers_import_no_stage_above_them(name: str) -> None:
+    ours = (m for m in imported(MODULES[name]) if within(m, "sphere") and m != "sphere")
+    wrong = sorted(m for m in ours if not any(within(m, base) for base in SUBSCRIBERS_STAND_ON))
+    assert not wrong, f"{name} imports {wrong}: the subscriber list stands below the stages"
+
+
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_modules_stay_readable(name: str) -> None:
     text = MODULES[name].read_text(encoding="utf-8")

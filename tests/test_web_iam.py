@@ -24,10 +24,10 @@ from sphere.settings import load_settings
 from sphere.store.local import LocalStore
 from sphere.subscribers.list import SubscriberList
 from sphere.subscribers.members import Members
+from sphere.subscribers.welcomes import WelcomeQueue
 from sphere.web.app import Endpoints
 from sphere.web.sweep import sweep_web
 from sphere.welcome.deliver import Welcomer
-from sphere.welcome.queue import WelcomeQueue
 
 REPO = Path(__file__).resolve().parent.parent
 BUCKET, PREFIX = "sphere-data-example", "newsletter"

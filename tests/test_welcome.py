@@ -26,8 +26,8 @@ from sphere.settings import Settings, load_settings
 from sphere.status import overview
 from sphere.store.blobs import open_store
 from sphere.subscribers.list import open_list
+from sphere.subscribers.welcomes import WelcomeQueue
 from sphere.welcome.deliver import Welcomer, send_welcomes
-from sphere.welcome.queue import WelcomeQueue
 
 SUBJECT = "Welcome to Sphere"
 

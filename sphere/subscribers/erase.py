@@ -20,6 +20,7 @@ from sphere.store.blobs import get_many
 from sphere.subscribers import erasure, snapshot
 from sphere.subscribers.events import CHANGES, encode, read_change
 from sphere.subscribers.snapshot import SNAPSHOT
+from sphere.subscribers.welcomes import WelcomeQueue
 
 if TYPE_CHECKING:
     from sphere.subscribers.list import SubscriberList
@@ -52,8 +53,6 @@ def erase(subscribers: SubscriberList, address: str) -> EraseReport:
     subscribers.append([{"op": "erase", "hash": digest, "key_check": check}])
     pattern = erasure.mentions(address)
     # Their welcome's record and markers hold no address, only their id: deleted by key.
-    from sphere.welcome.queue import WelcomeQueue
-
     WelcomeQueue(subscribers.store).forget(record.id if record else subscribers.id_for(address))
     for _ in range(_PASSES):
         for key in _naming(subscribers, CHANGES, pattern):

@@ -21,10 +21,10 @@ def make_app(settings: Settings, *, answer_floor: float = 0.0) -> Endpoints:
     only once the work behind it is done (Lambda; see sphere/web/app.py)."""
     from sphere.mail.personalise import tokens_for
     from sphere.subscribers.members import Members
+    from sphere.subscribers.welcomes import WelcomeQueue
     from sphere.web.app import Endpoints
     from sphere.web.optin import TransportMailer
     from sphere.welcome.deliver import Welcomer
-    from sphere.welcome.queue import WelcomeQueue
 
     members = Members.open(settings)
     mailer = TransportMailer(settings)

@@ -2,7 +2,7 @@
 
 Its text is the author's Markdown (`content/welcome.md`, front matter like an issue's), rendered
 with the issue's theme and linking to the latest published issue (`message.py`). It is queued,
-then sent at once (`queue.py`, `deliver.py`):
+then sent at once (`sphere.subscribers.welcomes`, `deliver.py`):
 
 1. `POST /confirm` writes `welcome/<id>.json` ("due") with a create-only write *before* it
    confirms the subscriber, so a confirmed reader is never without one, and a second click,

@@ -3,7 +3,7 @@
 The message is rendered once per process for each latest issue it links (a new issue's send
 time changes it) and personalised per reader like an issue: their own unsubscribe link (and
 List-Unsubscribe headers), their first name. Each welcome is claimed in the queue before the
-transport sees it and its outcome recorded after (sphere.welcome.queue), so none goes twice.
+transport sees it and its outcome recorded after (sphere.subscribers.welcomes), so none goes twice.
 
 Nothing is sent, and every welcome stays queued, while `content/welcome.md` has check errors
 (an image without alt text, unsafe HTML: what `sphere check` would stop an issue for), or
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import ContentError, SendError, SphereError, TokenError, TransportError
-from sphere.welcome.queue import TO_SEND, WelcomeQueue
+from sphere.subscribers.welcomes import TO_SEND, WelcomeQueue
 
 if TYPE_CHECKING:
     from sphere.mail.message import MessageTemplate
@@ -165,7 +165,7 @@ class Welcomer:
 
     def send_due(self) -> WelcomeReport:
         """Send every welcome still due or failed (what the endpoint could not): only those
-        pending are read (sphere.welcome.queue), never every record ever written."""
+        pending are read (sphere.subscribers.welcomes), never every record ever written."""
         report = WelcomeReport()
         for subscriber_id in self.queue.pending():
             settled = self.queue.settle(subscriber_id)
