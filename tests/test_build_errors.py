@@ -316,3 +316,21 @@ def test_ctrl_c_says_so_in_one_line_and_leaves_dist_as_it_was(project: Path) -> 
     assert err == "interrupted: dist/ is as it was; run sphere build again\n"
     assert snapshot(project / "dist") == before
     assert [p.name for p in project.iterdir() if p.name.startswith(".dist")] == []
+
+
+def test_in_one_pipe_the_warnings_follow_the_report(project: Path) -> None:
+    """`sphere build 2>&1 | tee build.log` (as CI runs it): the report, then its warnings,
+    whatever Python buffers (stdout is buffered in a pipe, stderr is not)."""
+    _huge_issue(project)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [sys.executable, "-m", "sphere", "build"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("built 2 issues into ")
+    assert ": warning: email/clipped " in lines[-1]

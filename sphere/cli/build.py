@@ -56,6 +56,7 @@ def build(
         raise Interrupted(f"interrupted: {where}/ is as it was; run sphere build again") from None
     for line in report.lines():
         print(line)
+    sys.stdout.flush()  # the report, then its warnings, even where both go to one pipe
     for line in report.warnings:
         print(line, file=sys.stderr)
     if report.failure is not None:

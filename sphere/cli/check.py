@@ -56,6 +56,7 @@ def check(
     report = check_project(load(), links=links, timeout=seconds)
     sys.stdout.write(FORMATS[output_format.value](report.findings))
     if output_format is Format.text:
+        sys.stdout.flush()  # the findings, then the summary, even where both go to one pipe
         print(report.summary(), file=sys.stderr)
     if report.failed(strict=strict):
         raise typer.Exit(ExitStatus.ERROR)
