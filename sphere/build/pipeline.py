@@ -302,9 +302,9 @@ class _Indexes:
         return self._pages
 
     def write(self) -> None:
-        self.pages.indexes(self.archived)
         from sphere.archive import FEED_TEMPLATE
 
+        self.pages.indexes(self.archived)
         self.pages.compile(FEED_TEMPLATE)
 
     def finish(self, built: Sequence[Built]) -> Output:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from sphere.cli.output import to_stderr
 
 
 def build(
@@ -56,9 +57,8 @@ def build(
         raise Interrupted(f"interrupted: {where}/ is as it was; run sphere build again") from None
     for line in report.lines():
         print(line)
-    sys.stdout.flush()  # the report, then its warnings, even where both go to one pipe
     for line in report.warnings:
-        print(line, file=sys.stderr)
+        to_stderr(line)
     if report.failure is not None:
         raise SphereError(report.failure)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from sphere.cli.output import to_stderr
 from sphere.errors import ExitStatus
 
 
@@ -56,8 +57,7 @@ def check(
     report = check_project(load(), links=links, timeout=seconds)
     sys.stdout.write(FORMATS[output_format.value](report.findings))
     if output_format is Format.text:
-        sys.stdout.flush()  # the findings, then the summary, even where both go to one pipe
-        print(report.summary(), file=sys.stderr)
+        to_stderr(report.summary())
     if report.failed(strict=strict):
         raise typer.Exit(ExitStatus.ERROR)
 

@@ -9,6 +9,7 @@ from there), never as the absolute paths the library works with.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -20,13 +21,24 @@ from sphere.errors import Interrupted, SphereError, display_path, printable
 LEVELS = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG}
 
 
+def to_stderr(text: str, end: str = "\n") -> None:
+    """Write `text` on standard error, after what the command has printed so far.
+
+    In a pipe (CI's `2>&1`, `tee`) Python buffers standard output and not standard error, so
+    a warning or an error would otherwise come out before the lines printed ahead of it.
+    """
+    with contextlib.suppress(OSError, ValueError):  # nobody reads stdout any more: say it anyway
+        sys.stdout.flush()
+    print(text, end=end, file=sys.stderr)
+
+
 def print_error(error: SphereError) -> None:
     """Print `error` on standard error, each of its lines compiler-style."""
     for line in map(printable, str(error).rstrip("\n").split("\n")):  # a line per problem
         # Located errors read `file:line: error: ...`; the others get the same word.
         located = line.startswith("error:") or ": error: " in line
         plain = located or isinstance(error, Interrupted)
-        print(line if plain else f"error: {line}", file=sys.stderr)
+        to_stderr(line if plain else f"error: {line}")
 
 
 class _Formatter(logging.Formatter):
@@ -61,7 +73,7 @@ class _StandardError(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            print(self.format(record), file=sys.stderr)
+            to_stderr(self.format(record))
         except Exception:  # noqa: BLE001 (logging must never take the command down)
             self.handleError(record)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -11,6 +10,7 @@ from typing import Annotated
 import typer
 
 from sphere.cli.options import Host, Port
+from sphere.cli.output import to_stderr
 
 
 def preview(
@@ -47,7 +47,7 @@ def preview(
             url = server.url_of(issue) if issue else server.url
             print(f"Previewing at {url} (Ctrl-C to stop)", flush=True)
             if host not in ("127.0.0.1", "::1", "localhost"):
-                print(f"warning: listening on {host}: other machines can see it", file=sys.stderr)
+                to_stderr(f"warning: listening on {host}: other machines can see it")
             if not no_open:
                 webbrowser.open(url)
             while not server.wait(0.5):

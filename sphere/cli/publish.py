@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sphere.cli.options import AsOf, DryRunFlag, Json
+from sphere.cli.output import to_stderr
 from sphere.errors import ContentError
 
 if TYPE_CHECKING:
@@ -70,11 +70,11 @@ def publish(
             started=sends.started | sends.complete,
         )
     except ContentError:
-        sys.stderr.write(FORMATS["text"](checked.findings))
+        to_stderr(FORMATS["text"](checked.findings), end="")
         raise
     for line in broken.warning_lines():
-        print(line, file=sys.stderr)
-    sys.stderr.write(FORMATS["text"](broken.errors))
+        to_stderr(line)
+    to_stderr(FORMATS["text"](broken.errors), end="")
     site = build_public_archive(settings, exclude=broken.files, sends=sends, now=now)
     progress = Progress()
     try:
@@ -109,7 +109,7 @@ def print_overview(settings: Settings, *, as_json: bool) -> None:
     for line in found.lines():
         print(line)
     for warning in found.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        to_stderr(f"warning: {warning}")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import signal
-import sys
 from typing import Annotated
 
 import typer
 
 from sphere.cli.options import Host, Port
+from sphere.cli.output import to_stderr
 
 
 def serve(
@@ -37,7 +37,7 @@ def serve(
         print(f"Serving the endpoints at http://{bound_host}:{bound_port}/ (Ctrl-C to stop)")
         print(f"Pages link to {settings.endpoint_url}", flush=True)
         if host not in ("127.0.0.1", "::1", "localhost"):
-            print(f"warning: listening on {host}: other machines can reach it", file=sys.stderr)
+            to_stderr(f"warning: listening on {host}: other machines can reach it")
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         print("stopped", flush=True)

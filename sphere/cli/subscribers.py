@@ -12,6 +12,7 @@ import typer
 
 from sphere.cli.group import SphereCommand, SphereGroup
 from sphere.cli.options import DryRunFlag, Json
+from sphere.cli.output import to_stderr
 from sphere.errors import ExitStatus, Interrupted
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def _list() -> SubscriberList:
 
     subscribers = open_list(load())
     if (warning := subscribers.store.exposure()) is not None:
-        print(f"warning: {warning}", file=sys.stderr)
+        to_stderr(f"warning: {warning}")
     return subscribers
 
 
@@ -209,7 +210,7 @@ def export(
         write(records, sys.stdout, kind=kind)
         return
     count = export_to_file(records, file, kind=kind)
-    print(f"exported {count} subscribers to {file}", file=sys.stderr)
+    to_stderr(f"exported {count} subscribers to {file}")
 
 
 # Written out, so that start-up imports no subscriber module (`sphere build` needs none);

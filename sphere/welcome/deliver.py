@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sphere.errors import ContentError, SendError, SphereError, TokenError, TransportError
@@ -210,11 +210,11 @@ def refuse_broken(settings: Settings) -> None:
         )
 
 
-_COUNTED = frozenset({"sent", "failed", "refused", "unknown", "skipped", "waiting"})
+_COUNTED = frozenset(field.name for field in fields(WelcomeReport))  # a state, by its name
 
 
 def _count(report: WelcomeReport, state: str) -> None:
-    """One more in the report's field of that name (the states are the fields' names)."""
+    """One more in the report's field of that name (`due` and `sending` have none)."""
     if state in _COUNTED:
         setattr(report, state, getattr(report, state) + 1)
 
