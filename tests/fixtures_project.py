@@ -58,6 +58,19 @@ def write_issue(root: Path, name: str, *, body: str = "Some text.\n", **front: o
     return path
 
 
+def write_fillers(root: Path, count: int = 40) -> None:
+    """Enough issues for a build's worker process (pool.MIN_PER_WORKER a worker), with what a
+    build shares between processes: links to neighbours, the feed, the index."""
+    for n in range(count):
+        day = f"2025-{n // 28 + 1:02d}-{n % 28 + 1:02d}"
+        write_issue(root, f"{day}-filler-{n}", date=day, title=f"Filler {n}")
+
+
+def pretend_cores(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """Make the build see `count` cores (the pool sizes itself by this process's affinity)."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(count)), raising=False)
+
+
 def png_bytes(width: int, height: int) -> bytes:
     """A valid, tiny PNG of the given size (one grey colour), made without an imaging library."""
     import struct

@@ -3,14 +3,13 @@ values, files that are not files, and a build cache that holds something else.""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import time
 from pathlib import Path
 
 import pytest
-from fixtures_project import Result, write_issue
+from fixtures_project import Result, write_fillers, write_issue
 
 from sphere.checks import check_project
 from sphere.content.issues import load_issue
@@ -86,10 +85,7 @@ def test_a_build_stops_a_loop_without_calls_in_its_worker_processes(
     the limit there. The handler from before the build is back after it."""
     monkeypatch.setattr(limits, "RENDER_SECONDS", 0.5)
     monkeypatch.setattr(email, "BODY_LIMIT", 10**9)  # only the clock can stop it
-    start = dt.date(2025, 1, 1)
-    for n in range(40):  # enough for worker processes (pool.MIN_PER_WORKER a worker)
-        day = start + dt.timedelta(days=n)
-        write_issue(project, f"{day.isoformat()}-filler-{n}", date=day.isoformat())
+    write_fillers(project)
     loop = "{% set s = 'a' * 100000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
     write_issue(project, NAME, date="2026-12-31", body=f"Fine text.\n\n{loop}\n")  # newest:
     before = signal.getsignal(signal.SIGALRM)  # the first chunk, which goes to a worker

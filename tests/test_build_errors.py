@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fixtures_project import SEED_ISSUE, Result, snapshot, write_issue
+from fixtures_project import SEED_ISSUE, Result, pretend_cores, snapshot, write_fillers, write_issue
 
 ISSUE = "content/issues/2026-11-01-broken.md"
 
@@ -164,10 +164,8 @@ def test_broken_input_in_a_build_of_many_issues_is_one_line_too(
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
-    for n in range(40):  # enough for a worker process (pool.MIN_PER_WORKER a worker)
-        day = f"2025-01-{n % 28 + 1:02d}"
-        write_issue(project, f"{day}-filler-{n}", date=day)
+    pretend_cores(monkeypatch, 2)
+    write_fillers(project)
     assert sphere("build").status == 0
     assert list(temporary.iterdir()) == []
     before = snapshot(project / "dist")

@@ -3,36 +3,23 @@ process writes, byte for byte, and the compiled templates its processes share ar
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fixtures_project import Result, snapshot, write_issue
+from fixtures_project import Result, pretend_cores, snapshot, write_fillers
 
 from sphere.render import environment
-
-
-def _fillers(project: Path, count: int = 40) -> None:
-    """Enough issues for a worker process (pool.MIN_PER_WORKER a worker), with what a build
-    shares between them: links to neighbours, the feed, the index."""
-    for n in range(count):
-        day = f"2025-{n // 28 + 1:02d}-{n % 28 + 1:02d}"
-        write_issue(project, f"{day}-filler-{n}", date=day, title=f"Filler {n}")
-
-
-def _cores(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
-    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(count)), raising=False)
 
 
 def test_several_processes_build_what_one_builds(
     project: Path, sphere: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _fillers(project)
-    _cores(monkeypatch, 1)
+    write_fillers(project)
+    pretend_cores(monkeypatch, 1)
     assert sphere("build", "--no-cache", "--out", "alone").status == 0
-    _cores(monkeypatch, 2)
+    pretend_cores(monkeypatch, 2)
     assert sphere("build", "--no-cache", "--out", "pooled").status == 0
     alone, pooled = snapshot(project / "alone"), snapshot(project / "pooled")
     assert len(alone) > 3 * 40
@@ -60,8 +47,8 @@ def test_the_shared_compiled_templates_are_private_to_the_build_and_removed(
         return make(templates_dir, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr("sphere.render.email.make_environment", watch)
-    _fillers(project)
-    _cores(monkeypatch, 2)
+    write_fillers(project)
+    pretend_cores(monkeypatch, 2)
     assert sphere("build").status == 0
     assert seen, "this process set itself up with the shared folder"
     folder, mode = seen[0]
@@ -78,8 +65,8 @@ def test_a_second_build_in_the_same_process_uses_the_changed_theme(
     from sphere.build.pipeline import build_all
     from sphere.settings import load_settings
 
-    _fillers(project)
-    _cores(monkeypatch, cores)
+    write_fillers(project)
+    pretend_cores(monkeypatch, cores)
     settings = load_settings(project)
     build_all(settings)
     index = project / "templates/web/index.html.j2"
